@@ -1,0 +1,310 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * egressctl: per-cgroup egress filter. One instance of this object is loaded
+ * per attached cgroup; its maps hold that cgroup's policy. The layout and the
+ * judging algorithm are described in include/egressctl.h; the userspace
+ * reference of the same algorithm is compile_eval() in user/compile.c (keep
+ * the two in sync: tests/bpf/ checks them against each other).
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include "egressctl.h"
+#include "parsing.bpf.h"
+
+#define SK_PASS 1
+#define SK_DROP 0
+
+struct egr_inner_v4 {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 1); /* template; real tries are sized at attach */
+	/* sizes, not types: the tries are created by userspace without BTF */
+	__uint(key_size, sizeof(struct egr_lpm_v4));
+	__uint(value_size, sizeof(struct egr_prefix));
+};
+
+struct egr_inner_v6 {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 1);
+	__uint(key_size, sizeof(struct egr_lpm_v6));
+	__uint(value_size, sizeof(struct egr_prefix));
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, 2);
+	__type(key, __u32);
+	__array(values, struct egr_inner_v4);
+} egr_v4 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, 2);
+	__type(key, __u32);
+	__array(values, struct egr_inner_v6);
+} egr_v6 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 2 * EGR_DEFAULT_MAX_RULES); /* set at attach */
+	__type(key, __u32);
+	__type(value, struct egr_rule);
+} egr_rules SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, EGR_DEFAULT_MAX_RULES); /* set at attach */
+	__type(key, __u32);
+	__type(value, __u64);
+} egr_hits SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, EGR_STAT_MAX);
+	__type(key, __u32);
+	__type(value, struct egr_counter);
+} egr_stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, EGR_CTL_ENTRIES);
+	__type(key, __u32);
+	__type(value, struct egr_ctl);
+} egr_ctl SEC(".maps");
+
+/* Userspace bookkeeping; never read here, pinned with the rest. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct egr_meta);
+} egr_meta SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, EGR_DEFAULT_MAX_RULES); /* set at attach */
+	__type(key, __u32);
+	__type(value, __u32);
+} egr_free SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct egr_sk_state);
+} egr_sk SEC(".maps");
+
+struct walk_ctx {
+	struct egr_pkt pkt;
+	__u32 slot;
+	__u32 plen;    /* next lookup's prefix length */
+	__u32 verdict; /* EGR_ALLOW / EGR_DENY when decided */
+	__u32 rule;    /* deciding rule id, or EGR_RULE_DEFAULT */
+	__u32 state;   /* EGR_WALK_* */
+};
+
+enum { EGR_WALK_MORE = 0, EGR_WALK_RULE, EGR_WALK_DEFAULT, EGR_WALK_FAIL };
+
+/* Does rule r match packet p? Unknown fields match deny rules and never
+ * allow rules, so uncertainty can only ever drop a packet.
+ */
+static __always_inline bool rule_match(const struct egr_rule *r, const struct egr_pkt *p)
+{
+	bool deny = r->action == EGR_DENY;
+
+	if (r->proto == EGR_PROTO_ANY)
+		return true;
+	if (p->flags & PKT_PROTO_UNKNOWN)
+		return deny;
+	if (r->proto != p->proto)
+		return false;
+	if (!(r->flags & EGR_RF_PORTS))
+		return true;
+	if (p->flags & PKT_PORTS_UNKNOWN)
+		return deny;
+	return p->dport >= r->port_lo && p->dport <= r->port_hi;
+}
+
+static __always_inline struct egr_prefix *lookup_prefix(struct walk_ctx *c)
+{
+	void *trie;
+
+	if (c->pkt.family == 4) {
+		struct egr_lpm_v4 k = { .prefixlen = c->plen };
+
+		__builtin_memcpy(k.addr, c->pkt.dst, 4);
+		trie = bpf_map_lookup_elem(&egr_v4, &c->slot);
+		if (!trie)
+			return (void *)-1L;
+		return bpf_map_lookup_elem(trie, &k);
+	} else {
+		struct egr_lpm_v6 k = { .prefixlen = c->plen };
+
+		__builtin_memcpy(k.addr, c->pkt.dst, 16);
+		trie = bpf_map_lookup_elem(&egr_v6, &c->slot);
+		if (!trie)
+			return (void *)-1L;
+		return bpf_map_lookup_elem(trie, &k);
+	}
+}
+
+/* One step of the walk: the longest prefix of length <= c->plen. */
+static long walk_step(__u32 i, void *data)
+{
+	struct walk_ctx *c = data;
+	struct egr_prefix *pv;
+	__u32 j, idx, count, first;
+
+	pv = lookup_prefix(c);
+	if (pv == (void *)-1L) {
+		c->state = EGR_WALK_FAIL;
+		return 1;
+	}
+	if (!pv) {
+		c->state = EGR_WALK_DEFAULT;
+		return 1;
+	}
+	count = pv->count;
+	first = pv->first;
+	for (j = 0; j < EGR_MAX_PREFIX_RULES; j++) {
+		struct egr_rule *r;
+
+		if (j >= count)
+			break;
+		idx = first + j;
+		r = bpf_map_lookup_elem(&egr_rules, &idx);
+		if (!r) {
+			c->state = EGR_WALK_FAIL;
+			return 1;
+		}
+		if (rule_match(r, &c->pkt)) {
+			c->verdict = r->action;
+			c->rule = r->id;
+			c->state = EGR_WALK_RULE;
+			return 1;
+		}
+	}
+	if (pv->plen == 0) {
+		c->state = EGR_WALK_DEFAULT;
+		return 1;
+	}
+	c->plen = pv->plen - 1;
+	return 0;
+}
+
+static __always_inline void count(__u32 stat, __u32 bytes)
+{
+	struct egr_counter *ctr = bpf_map_lookup_elem(&egr_stats, &stat);
+
+	if (ctr) {
+		ctr->packets++;
+		ctr->bytes += bytes;
+	}
+}
+
+/* A packet of a TCP connection that was initiated from outside toward this
+ * cgroup: the SYN-ACK (sent on behalf of the listener) or any packet of a
+ * socket the sockops program saw accepted.
+ */
+static __always_inline bool tcp_inbound(struct __sk_buff *skb, const struct egr_pkt *p)
+{
+	struct bpf_sock *sk = skb->sk;
+	struct egr_sk_state *st;
+
+	if (!sk || p->proto != IPPROTO_TCP || (p->flags & (PKT_PORTS_UNKNOWN | PKT_PROTO_UNKNOWN)))
+		return false;
+	if (sk->state == BPF_TCP_LISTEN || sk->state == BPF_TCP_NEW_SYN_RECV)
+		return (p->tcpflags & (TCP_FLAG_SYN | TCP_FLAG_ACK)) == (TCP_FLAG_SYN | TCP_FLAG_ACK);
+	sk = bpf_sk_fullsock(sk);
+	if (!sk || sk->protocol != IPPROTO_TCP || sk->type != 1 /* SOCK_STREAM */)
+		return false;
+	st = bpf_sk_storage_get(&egr_sk, sk, 0, 0);
+	return st && (st->flags & EGR_SK_INBOUND);
+}
+
+SEC("cgroup_skb/egress")
+int egr_egress(struct __sk_buff *skb)
+{
+	struct walk_ctx c = { .rule = EGR_RULE_DEFAULT };
+	struct egr_ctl *active, *cfg;
+	__u32 key = EGR_CTL_ACTIVE, len = skb->len;
+	int err;
+
+	if (skb->protocol == bpf_htons(ETH_P_IP))
+		err = parse_ipv4(skb, &c.pkt);
+	else if (skb->protocol == bpf_htons(ETH_P_IPV6))
+		err = parse_ipv6(skb, &c.pkt);
+	else
+		err = -1;
+	if (err) {
+		count(EGR_STAT_MALFORMED, len);
+		return SK_DROP;
+	}
+	unmap_v4mapped(&c.pkt);
+	if (is_loopback(&c.pkt)) {
+		count(EGR_STAT_LOOPBACK, len);
+		return SK_PASS;
+	}
+	if (tcp_inbound(skb, &c.pkt)) {
+		count(EGR_STAT_INBOUND, len);
+		return SK_PASS;
+	}
+
+	active = bpf_map_lookup_elem(&egr_ctl, &key);
+	if (!active)
+		goto fail;
+	c.slot = active->slot & 1;
+	key = 1 + c.slot;
+	cfg = bpf_map_lookup_elem(&egr_ctl, &key);
+	if (!cfg)
+		goto fail;
+
+	c.plen = c.pkt.family == 4 ? 32 : 128;
+	bpf_loop(EGR_MAX_WALK, walk_step, &c, 0);
+	if (c.state == EGR_WALK_FAIL || c.state == EGR_WALK_MORE)
+		goto fail;
+	if (c.state == EGR_WALK_DEFAULT)
+		c.verdict = cfg->dflt;
+	if (c.state == EGR_WALK_RULE) {
+		__u64 *hits = bpf_map_lookup_elem(&egr_hits, &c.rule);
+
+		if (hits)
+			(*hits)++;
+	}
+
+	if (c.verdict == EGR_ALLOW) {
+		count(EGR_STAT_ALLOWED, len);
+		return SK_PASS;
+	}
+	if (cfg->flags & EGR_SF_AUDIT) {
+		count(EGR_STAT_AUDIT, len);
+		return SK_PASS;
+	}
+	count(EGR_STAT_DENIED, len);
+	return SK_DROP;
+fail:
+	/* A missing map or an unfinished walk: never pass an unjudged packet. */
+	count(EGR_STAT_NOPOLICY, len);
+	return SK_DROP;
+}
+
+/* Marks sockets accepted from outside so replies on them pass. */
+SEC("sockops")
+int egr_sockops(struct bpf_sock_ops *ops)
+{
+	struct egr_sk_state *st;
+	struct bpf_sock *sk;
+
+	if (ops->op != BPF_SOCK_OPS_PASSIVE_ESTABLISHED_CB)
+		return 1;
+	sk = ops->sk;
+	if (!sk)
+		return 1;
+	st = bpf_sk_storage_get(&egr_sk, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+	if (st)
+		st->flags |= EGR_SK_INBOUND;
+	return 1;
+}
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";

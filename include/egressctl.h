@@ -1,0 +1,168 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * egressctl ABI: the only header shared by the BPF program (bpf/) and
+ * userspace (user/, tests/). Fixed-width __u* types only, explicit padding,
+ * byte order stated per field. Any change here changes the pinned-map
+ * layout: bump EGR_ABI_VERSION.
+ *
+ * Policy layout in the kernel, per attached cgroup (one program instance and
+ * one set of maps each, pinned under EGR_PIN_ROOT/<cgroup id>/):
+ *
+ *   egr_ctl[0]          struct egr_ctl .slot: which slot (0/1) is live
+ *   egr_ctl[1 + slot]   struct egr_ctl .dflt/.flags: default, audit
+ *   egr_v4[slot]        LPM trie: struct egr_lpm_v4 -> struct egr_prefix
+ *   egr_v6[slot]        LPM trie: struct egr_lpm_v6 -> struct egr_prefix
+ *   egr_rules[i]        struct egr_rule; slot s owns [s * cap, (s + 1) * cap)
+ *   egr_hits[rule id]   per-CPU __u64 hit counter, stable across edits
+ *   egr_stats[EGR_STAT_*] per-CPU struct egr_counter
+ *   egr_meta[0]         struct egr_meta (userspace bookkeeping only)
+ *   egr_free[i]         __u32 free rule ids (stack, userspace only)
+ *
+ * Judging a packet: look up its destination in the live slot's trie; the
+ * entry found is the longest prefix holding rules. Scan that prefix's rules
+ * (deny rules first, so deny wins a tie); the first rule whose protocol and
+ * port match decides. If none matches, look up again with prefixlen =
+ * entry's plen - 1 (the next shorter prefix holding rules), and so on. When
+ * no prefix is left, the slot's default decides.
+ *
+ * apply builds the inactive slot from scratch (fresh inner tries, its half
+ * of egr_rules), then flips egr_ctl[0]. A packet reads the slot number once,
+ * so it sees the old policy or the new one, never a mix. A single live edit
+ * (allow/deny/remove) writes a prefix's new rule slice into unused space of
+ * the live half, then replaces that one trie entry.
+ */
+#ifndef EGRESSCTL_H
+#define EGRESSCTL_H
+
+#ifndef __bpf__
+#include <linux/types.h>
+#endif
+
+#define EGR_ABI_VERSION 1
+#define EGR_MAGIC 0x45475231u /* "EGR1" */
+
+#define EGR_PIN_ROOT "/sys/fs/bpf/egressctl"
+
+/* Verdicts, rule actions and the slot default. */
+#define EGR_DENY 0
+#define EGR_ALLOW 1
+
+/* egr_rule.proto: 0 = any protocol, else an IPPROTO_* number. "icmp" is
+ * stored as IPPROTO_ICMP in the IPv4 trie and IPPROTO_ICMPV6 in the IPv6 one.
+ */
+#define EGR_PROTO_ANY 0
+
+/* egr_rule.flags */
+#define EGR_RF_PORTS 0x01 /* port_lo..port_hi is a constraint */
+
+/* egr_slot_cfg.flags */
+#define EGR_SF_AUDIT 0x01 /* count would-deny as audit, let it pass */
+
+/* Limits. The walk bound covers every IPv6 prefix length (0..128), so the
+ * walk is exact for any policy; rules per prefix are bounded by the
+ * compiler (one prefix with more port rules than this is refused).
+ */
+#define EGR_MAX_WALK 129
+#define EGR_MAX_PREFIX_RULES 32
+#define EGR_DEFAULT_MAX_RULES 16384
+#define EGR_MIN_MAX_RULES 64
+#define EGR_MAX_MAX_RULES (1u << 22)
+
+/* What the parser could not establish about a packet (struct egr_pkt in
+ * bpf/parsing.bpf.h, struct egr_tpkt in user/compile.h). A rule that needs
+ * an unknown field matches if it is a deny rule and never if it is an allow
+ * rule, so uncertainty can only drop a packet.
+ */
+#define EGR_PKT_PROTO_UNKNOWN 0x01 /* L4 protocol not known */
+#define EGR_PKT_PORTS_UNKNOWN 0x02 /* ports not known (fragment, short header) */
+#define EGR_PKT_FRAGMENT 0x04	   /* IPv4 MF/offset or IPv6 fragment header */
+
+/* Special rule ids reported in events/debug: */
+#define EGR_RULE_DEFAULT 0xffffffffu
+
+/* egr_stats indices. */
+enum egr_stat {
+	EGR_STAT_ALLOWED = 0, /* passed by a rule or the default */
+	EGR_STAT_DENIED = 1,  /* dropped */
+	EGR_STAT_AUDIT = 2,   /* would have been dropped, passed (audit) */
+	EGR_STAT_LOOPBACK = 3, /* passed: destination is loopback */
+	EGR_STAT_INBOUND = 4, /* passed: reply on a connection from outside */
+	EGR_STAT_MALFORMED = 5, /* dropped: header could not be read */
+	EGR_STAT_NOPOLICY = 6, /* dropped: policy maps missing (fail closed) */
+	EGR_STAT_MAX = 8,
+};
+
+/* LPM trie keys; addr in network byte order, prefixlen in host order. */
+struct egr_lpm_v4 {
+	__u32 prefixlen;
+	__u8 addr[4];
+};
+
+struct egr_lpm_v6 {
+	__u32 prefixlen;
+	__u8 addr[16];
+};
+
+/* LPM trie value: the rules of exactly this prefix. Host byte order. */
+struct egr_prefix {
+	__u32 first; /* absolute index of the first rule in egr_rules */
+	__u16 count; /* 1..EGR_MAX_PREFIX_RULES, deny rules first */
+	__u8 plen;   /* this entry's own prefix length */
+	__u8 pad;
+};
+
+/* One rule of a prefix. Host byte order. */
+struct egr_rule {
+	__u32 id;      /* index into egr_hits; stable while the rule exists */
+	__u16 port_lo; /* with EGR_RF_PORTS: first port, inclusive */
+	__u16 port_hi; /* with EGR_RF_PORTS: last port, inclusive */
+	__u8 proto;    /* EGR_PROTO_ANY or IPPROTO_* */
+	__u8 action;   /* EGR_ALLOW or EGR_DENY */
+	__u8 flags;    /* EGR_RF_* */
+	__u8 pad;
+};
+
+/* egr_ctl[0] uses .slot; egr_ctl[1 + s] uses .dflt and .flags of slot s.
+ * Each entry is written whole by one map update. Host byte order.
+ */
+struct egr_ctl {
+	__u32 slot;  /* entry 0: the live slot, 0 or 1 */
+	__u32 dflt;  /* slot entries: EGR_ALLOW or EGR_DENY */
+	__u32 flags; /* slot entries: EGR_SF_* */
+	__u32 pad;
+	__u64 generation; /* bumped by every change, for readers */
+};
+
+#define EGR_CTL_ACTIVE 0
+#define EGR_CTL_ENTRIES 3
+
+struct egr_counter {
+	__u64 packets;
+	__u64 bytes;
+};
+
+/* egr_sk socket storage value. */
+#define EGR_SK_INBOUND 0x01 /* TCP connection accepted from outside */
+
+struct egr_sk_state {
+	__u32 flags;
+};
+
+/* Userspace-only bookkeeping, egr_meta[0]. Written under the lock. */
+struct egr_meta {
+	__u32 magic;     /* EGR_MAGIC */
+	__u32 abi;       /* EGR_ABI_VERSION */
+	__u32 max_rules; /* capacity: rule ids, rules per slot, prefixes */
+	__u32 next_id;   /* rule ids below this have been handed out */
+	__u32 nfree;     /* entries on the egr_free stack */
+	__u32 used[2];   /* rules written into each slot's half (live and garbage) */
+	__u32 nrules;    /* live rules in the active slot */
+	__u32 nprefix[2]; /* live trie entries in the active slot: [0] v4, [1] v6 */
+	__u32 reserved;
+	__u64 cgroup_id;
+	__u64 created;   /* CLOCK_REALTIME seconds at attach */
+	char path[256];  /* cgroup path at attach, for display */
+};
+
+
+#endif /* EGRESSCTL_H */

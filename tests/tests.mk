@@ -1,0 +1,46 @@
+# SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+# Test tiers (included from the top Makefile):
+#   tests/unit/test_*.c  cmocka, pure logic, no privileges
+#   tests/bpf/test_*.c   cmocka + bpf_prog_test_run_opts() on crafted packets
+#   tests/e2e/*.sh       the real binary, netns, cgroups, dockerd, traffic
+# Each C test links every user/ object but main.o.
+
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+BPFT_SRCS := $(wildcard tests/bpf/test_*.c)
+UNIT_BINS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/unit_%,$(UNIT_SRCS))
+BPFT_BINS := $(patsubst tests/bpf/%.c,$(OUTPUT)/tests/bpf_%,$(BPFT_SRCS))
+TEST_HELPERS := $(patsubst tests/e2e/%.c,$(OUTPUT)/tests/%,$(wildcard tests/e2e/*.c))
+
+$(OUTPUT)/tests/unit_%: tests/unit/%.c $(USER_OBJS) | $(OUTPUT)/tests
+	$(call msg,TEST,$@)
+	$(Q)$(CC) $(CFLAGS) -Itests $< $(USER_OBJS) $(PKG_LIBS) -lcmocka -o $@
+
+$(OUTPUT)/tests/bpf_%: tests/bpf/%.c $(USER_OBJS) $(SKEL) | $(OUTPUT)/tests
+	$(call msg,TEST,$@)
+	$(Q)$(CC) $(CFLAGS) -Itests $< $(USER_OBJS) $(PKG_LIBS) -lcmocka -o $@
+
+# Small static traffic helpers, also copied into containers.
+$(OUTPUT)/tests/%: tests/e2e/%.c | $(OUTPUT)/tests
+	$(call msg,HELPER,$@)
+	$(Q)$(CC) -O2 -Wall -Wextra -Werror -static $< -o $@
+
+test-build: $(OUTPUT)/egressctl $(UNIT_BINS) $(BPFT_BINS) $(TEST_HELPERS)
+
+# The README's test command: installs what it needs, builds, runs all tiers.
+check: deps
+	$(Q)$(MAKE) --no-print-directory test-build
+	$(Q)bash tests/run.sh $(OUTPUT)
+
+test: test-build
+	$(Q)bash tests/run.sh $(OUTPUT)
+
+test-unit: $(UNIT_BINS)
+	$(Q)bash tests/run.sh $(OUTPUT) unit
+
+test-bpf: $(BPFT_BINS) $(OUTPUT)/egressctl
+	$(Q)bash tests/run.sh $(OUTPUT) bpf
+
+test-e2e: test-build
+	$(Q)bash tests/run.sh $(OUTPUT) e2e
+
+.PHONY: test-build

@@ -1,0 +1,147 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* egressctl attach / detach */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "cmd.h"
+#include "log.h"
+
+static const char attach_usage[] =
+	"Usage: egressctl attach <target> [--default deny|allow] [--audit] [--max-rules N]\n"
+	"\n"
+	"Attach the egress filter to a target's cgroup. Enforcement starts at once:\n"
+	"with no rules, the default decides (deny unless --default allow).\n"
+	"Attaching an attached target changes nothing (but --default/--audit, if given).\n"
+	"\n"
+	"  --default deny|allow  verdict when no rule matches (default: deny)\n"
+	"  --audit               count and report would-be drops, drop nothing\n"
+	"  --max-rules N         capacity: rules and prefixes per family (default 16384,\n"
+	"                        64..4194304); fixed at first attach\n";
+
+static const char detach_usage[] =
+	"Usage: egressctl detach <target>\n"
+	"\n"
+	"Detach the filter and delete the target's policy and pins.\n";
+
+int cmd_attach(int argc, char **argv)
+{
+	static const struct option opts[] = { { "default", required_argument, NULL, 'd' },
+					      { "audit", no_argument, NULL, 'a' },
+					      { "max-rules", required_argument, NULL, 'm' },
+					      HELP_OPT,
+					      { 0 } };
+	struct egr_attach_opts o = { .dflt = EGR_DENY };
+	struct egr_target t;
+	struct egr_kstate ks;
+	char err[512], *end;
+	int c, dflt = -1, audit = -1, lock, ret;
+	bool created;
+
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'd':
+			if (!strcmp(optarg, "deny"))
+				dflt = EGR_DENY;
+			else if (!strcmp(optarg, "allow"))
+				dflt = EGR_ALLOW;
+			else {
+				pr_err("bad --default '%s': use deny or allow\n", optarg);
+				return 1;
+			}
+			break;
+		case 'a':
+			audit = 1;
+			break;
+		case 'm':
+			errno = 0;
+			o.max_rules = strtoul(optarg, &end, 10);
+			if (errno || *end || !*optarg || o.max_rules < EGR_MIN_MAX_RULES ||
+			    o.max_rules > EGR_MAX_MAX_RULES) {
+				pr_err("bad --max-rules '%s': use %d-%u\n", optarg, EGR_MIN_MAX_RULES,
+				       EGR_MAX_MAX_RULES);
+				return 1;
+			}
+			break;
+		case 'h':
+			return usage(attach_usage, false);
+		default:
+			return usage(attach_usage, true);
+		}
+	}
+	if (optind + 1 != argc)
+		return usage(attach_usage, true);
+	if (need_root())
+		return 1;
+	if (target_resolve(argv[optind], egr_g.docker_host, &t, err, sizeof(err))) {
+		pr_err("%s\n", err);
+		return 1;
+	}
+	if (t.container && t.privileged)
+		pr_warn("container '%s' is privileged: root in it can detach the filter; egressctl does not protect it\n",
+			t.name);
+	if (t.container && !strcmp(t.netmode, "host"))
+		pr_warn("container '%s' uses the host network: its traffic is filtered, but it shares the host's sockets and addresses\n",
+			t.name);
+	if (dflt >= 0)
+		o.dflt = dflt;
+	o.audit = audit > 0;
+	lock = kstate_lock();
+	if (lock < 0) {
+		pr_err("taking the lock: %s\n", strerror(-lock));
+		return 1;
+	}
+	ret = kstate_attach(t.cgpath, t.rel, t.cgid, &o, &created);
+	if (ret)
+		goto out;
+	if (!created && (dflt >= 0 || audit >= 0)) {
+		ret = kstate_open(t.cgid, &ks);
+		if (!ret) {
+			ret = kpolicy_set_cfg(&ks, dflt, audit);
+			kstate_close(&ks);
+		}
+		if (ret)
+			pr_err("%s: changing the default: %s\n", t.label, strerror(-ret));
+	}
+	if (!ret)
+		printf("%s %s (cgroup %s, id %llu)\n", created ? "attached to" : "already attached to",
+		       t.label, t.rel, (unsigned long long)t.cgid);
+out:
+	kstate_unlock(lock);
+	return ret ? 1 : 0;
+}
+
+int cmd_detach(int argc, char **argv)
+{
+	static const struct option opts[] = { HELP_OPT, { 0 } };
+	struct egr_target t;
+	char err[512];
+	int c, lock, ret;
+
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1)
+		return usage(detach_usage, c != 'h');
+	if (optind + 1 != argc)
+		return usage(detach_usage, true);
+	if (need_root())
+		return 1;
+	if (target_resolve(argv[optind], egr_g.docker_host, &t, err, sizeof(err))) {
+		pr_err("%s\n", err);
+		return 1;
+	}
+	lock = kstate_lock();
+	if (lock < 0) {
+		pr_err("taking the lock: %s\n", strerror(-lock));
+		return 1;
+	}
+	ret = kstate_detach(t.cgid);
+	kstate_unlock(lock);
+	if (ret == -ENOENT) {
+		pr_err("%s is not attached\n", t.label);
+		return 1;
+	}
+	if (ret)
+		return 1;
+	printf("detached from %s\n", t.label);
+	return 0;
+}

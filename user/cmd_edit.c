@@ -1,0 +1,142 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* egressctl allow / deny / remove / apply: live policy edits */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+#include "addr.h"
+#include "cmd.h"
+#include "log.h"
+#include "policy_file.h"
+
+static const char allow_usage[] =
+	"Usage: egressctl allow <target> <dest> [<portspec>...]\n"
+	"       egressctl deny  <target> <dest> [<portspec>...]\n"
+	"\n"
+	"Add rules to an attached target's policy, live.\n"
+	"  <dest>      IPv4/IPv6 address or CIDR; 'any' = 0.0.0.0/0 and ::/0\n"
+	"  <portspec>  tcp, udp, icmp, tcp:443, udp:53, tcp:8000-8999;\n"
+	"              none = every protocol and port; several = several rules\n";
+
+static const char remove_usage[] =
+	"Usage: egressctl remove <target> <dest> [<portspec>...]\n"
+	"\n"
+	"Remove exactly the rules with that destination and port spec (allow or\n"
+	"deny), live. Fails, changing nothing, if one of them is not in force.\n";
+
+static const char apply_usage[] =
+	"Usage: egressctl apply <target> -f <file>\n"
+	"\n"
+	"Replace the whole policy (default, audit, rules) atomically from a YAML or\n"
+	"JSON file; a missing 'default:' means deny. Each packet is judged by the\n"
+	"old policy or the new one, never a mix.\n";
+
+static int edit(int argc, char **argv, int action, const char *text)
+{
+	static const struct option opts[] = { HELP_OPT, { 0 } };
+	struct egr_policy p;
+	struct egr_target t;
+	struct egr_kstate ks;
+	char err[512];
+	int c, lock, ret;
+
+	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1)
+		return usage(text, c != 'h');
+	if (argc - optind < 2)
+		return usage(text, true);
+	/* Parse everything before touching anything. */
+	if (parse_rule_args(argc - optind - 1, argv + optind + 1, action, &p))
+		return 1;
+	if (need_root() || open_target(argv[optind], &t, &ks)) {
+		policy_free(&p);
+		return 1;
+	}
+	lock = kstate_lock();
+	if (lock < 0) {
+		pr_err("taking the lock: %s\n", strerror(-lock));
+		ret = lock;
+		goto out;
+	}
+	/* Re-read the bookkeeping under the lock. */
+	kstate_close(&ks);
+	ret = kstate_open(t.cgid, &ks);
+	if (ret) {
+		pr_err("%s: opening pinned state: %s\n", t.label, strerror(-ret));
+		goto out_unlock;
+	}
+	if (action < 0)
+		ret = kpolicy_remove(&ks, p.rules, p.n, err, sizeof(err));
+	else
+		ret = kpolicy_add(&ks, p.rules, p.n, err, sizeof(err));
+	if (ret)
+		pr_err("%s: %s\n", t.label, err);
+out_unlock:
+	kstate_unlock(lock);
+out:
+	kstate_close(&ks);
+	policy_free(&p);
+	return ret ? 1 : 0;
+}
+
+int cmd_allow(int argc, char **argv)
+{
+	return edit(argc, argv, EGR_ALLOW, allow_usage);
+}
+
+int cmd_deny(int argc, char **argv)
+{
+	return edit(argc, argv, EGR_DENY, allow_usage);
+}
+
+int cmd_remove(int argc, char **argv)
+{
+	return edit(argc, argv, -1, remove_usage);
+}
+
+int cmd_apply(int argc, char **argv)
+{
+	static const struct option opts[] = { { "file", required_argument, NULL, 'f' }, HELP_OPT,
+					      { 0 } };
+	const char *file = NULL;
+	struct egr_policy p;
+	struct egr_target t;
+	struct egr_kstate ks;
+	char err[512];
+	int c, lock, ret;
+
+	while ((c = getopt_long(argc, argv, "f:h", opts, NULL)) != -1) {
+		if (c == 'f')
+			file = optarg;
+		else
+			return usage(apply_usage, c != 'h');
+	}
+	if (optind + 1 != argc || !file)
+		return usage(apply_usage, true);
+	if (policy_parse_file(file, &p, err, sizeof(err))) {
+		pr_err("%s\n", err);
+		return 1;
+	}
+	if (!p.has_dflt)
+		p.dflt = EGR_DENY;
+	if (need_root() || open_target(argv[optind], &t, &ks)) {
+		policy_free(&p);
+		return 1;
+	}
+	lock = kstate_lock();
+	kstate_close(&ks);
+	ret = lock < 0 ? lock : kstate_open(t.cgid, &ks);
+	if (ret) {
+		pr_err("%s: %s\n", t.label, strerror(-ret));
+	} else {
+		ret = kpolicy_apply(&ks, &p, err, sizeof(err));
+		if (ret)
+			pr_err("%s: %s\n", t.label, err);
+		else
+			printf("applied %zu rules to %s (default %s%s)\n", p.n, t.label,
+			       p.dflt == EGR_ALLOW ? "allow" : "deny", p.audit ? ", audit" : "");
+	}
+	kstate_unlock(lock);
+	kstate_close(&ks);
+	policy_free(&p);
+	return ret ? 1 : 0;
+}

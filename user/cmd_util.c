@@ -1,0 +1,85 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include "addr.h"
+#include "cmd.h"
+#include "log.h"
+
+struct egr_globals egr_g;
+
+int need_root(void)
+{
+	if (geteuid() == 0)
+		return 0;
+	pr_err("must be run as root (needs CAP_BPF, CAP_NET_ADMIN and CAP_SYS_ADMIN)\n");
+	return 1;
+}
+
+int open_target(const char *spec, struct egr_target *t, struct egr_kstate *ks)
+{
+	char err[512];
+	int ret;
+
+	if (target_resolve(spec, egr_g.docker_host, t, err, sizeof(err))) {
+		pr_err("%s\n", err);
+		return 1;
+	}
+	ret = kstate_open(t->cgid, ks);
+	if (ret == -ENOENT) {
+		pr_err("%s is not attached (run: egressctl attach %s)\n", t->label, spec);
+		return 1;
+	}
+	if (ret == -EPROTO) {
+		pr_err("%s: the pins in " EGR_PIN_ROOT "/%llu were not made by this egressctl; refusing to touch them\n",
+		       t->label, (unsigned long long)t->cgid);
+		return 1;
+	}
+	if (ret) {
+		pr_err("%s: opening pinned state: %s\n", t->label, strerror(-ret));
+		return 1;
+	}
+	return 0;
+}
+
+int parse_rule_args(int argc, char **argv, int action, struct egr_policy *out)
+{
+	struct egr_dest d[2];
+	char err[256];
+	int nd, i, j;
+
+	memset(out, 0, sizeof(*out));
+	if (argc < 1) {
+		pr_err("missing destination\n");
+		return 1;
+	}
+	nd = parse_dests(argv[0], d, err, sizeof(err));
+	if (nd < 0) {
+		pr_err("%s\n", err);
+		return 1;
+	}
+	for (i = 0; i < nd; i++) {
+		for (j = 1; j < argc || (j == 1 && argc == 1); j++) {
+			struct egr_urule r = { .action = action, .dest = d[i] };
+
+			if (j < argc && parse_portspec(argv[j], &r.ps, err, sizeof(err))) {
+				pr_err("%s\n", err);
+				policy_free(out);
+				return 1;
+			}
+			if (policy_add(out, &r)) {
+				pr_err("out of memory\n");
+				policy_free(out);
+				return 1;
+			}
+		}
+	}
+	return 0;
+}
+
+int usage(const char *text, bool misuse)
+{
+	fputs(text, misuse ? stderr : stdout);
+	return misuse ? 1 : 0;
+}

@@ -1,0 +1,78 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * The policy compiler: struct egr_policy -> the kernel layout described in
+ * include/egressctl.h (per family, one trie entry per distinct prefix, each
+ * with a slice of rules, deny rules first). Pure code, no kernel access.
+ */
+#ifndef EGR_COMPILE_H
+#define EGR_COMPILE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "egressctl.h"
+#include "rule.h"
+
+struct egr_cprefix {
+	struct egr_dest dest; /* family, plen, normalized addr */
+	uint32_t first;       /* index into egr_compiled.rules */
+	uint16_t count;       /* 1..EGR_MAX_PREFIX_RULES, deny rules first */
+};
+
+struct egr_compiled {
+	uint8_t dflt; /* EGR_ALLOW / EGR_DENY */
+	bool audit;
+	/* [0] IPv4, [1] IPv6; each sorted by (plen, addr). */
+	struct egr_cprefix *pfx[2];
+	size_t npfx[2];
+	/* Kernel rules in slice order. .id holds the index of the source
+	 * rule in egr_policy.rules until the loader assigns real ids.
+	 */
+	struct egr_rule *rules;
+	size_t nrules;
+};
+
+/*
+ * Compile. Duplicate rules (urule_equal) are compiled once. Errors (one
+ * line in err): -E2BIG when one prefix would hold more than
+ * EGR_MAX_PREFIX_RULES rules, -ENOMEM.
+ */
+int compile_policy(const struct egr_policy *p, struct egr_compiled *c, char *err,
+		   size_t errlen);
+void compiled_free(struct egr_compiled *c);
+
+/* The order of compiled rules (egr_compiled.rules): family, prefix length,
+ * address, deny first, protocol, flags, ports. Ignores rule ids.
+ */
+int compile_rule_cmp(const struct egr_dest *da, const struct egr_rule *a,
+		     const struct egr_dest *db, const struct egr_rule *b);
+
+/* A packet as the evaluators see it; mirrors struct egr_pkt in
+ * bpf/parsing.bpf.h after unmap_v4mapped().
+ */
+struct egr_tpkt {
+	uint8_t family; /* 4 or 6 */
+	uint8_t proto;	/* IPPROTO_* */
+	uint8_t flags;	/* EGR_PKT_* */
+	uint16_t dport; /* host order */
+	uint8_t dst[16];
+};
+
+/* Judge pkt by walking c exactly as bpf/egressctl.bpf.c does. Returns
+ * EGR_ALLOW or EGR_DENY; *rule_id is the deciding egr_rule.id or
+ * EGR_RULE_DEFAULT. Loopback and inbound-TCP exemptions are not applied.
+ */
+int compile_eval(const struct egr_compiled *c, const struct egr_tpkt *pkt, uint32_t *rule_id);
+
+/* Judge pkt straight from the documented semantics, without compiling:
+ * among the rules whose prefix contains dst and whose protocol/port
+ * match, the longest prefix decides, deny wins a tie, else the default.
+ * Unknown fields (EGR_PKT_*) match deny rules and never allow rules.
+ * *urule is the index of the deciding rule in p->rules, or -1.
+ */
+int policy_eval_ref(const struct egr_policy *p, const struct egr_tpkt *pkt, int *urule);
+
+/* Does a rule's protocol/ports match pkt (shared by both evaluators)? */
+bool urule_matches_pkt(const struct egr_urule *r, const struct egr_tpkt *pkt);
+
+#endif /* EGR_COMPILE_H */

@@ -1,0 +1,646 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * Reading and changing the policy of an attached cgroup in the kernel.
+ *
+ * Live edits (add/remove) touch one trie entry per prefix: the prefix's new
+ * rule slice is written into unused space of the live half of egr_rules,
+ * then the trie entry is replaced (one atomic update). When the live half
+ * has no room left, the edit becomes a rebuild (kpolicy_apply()) of the
+ * whole policy into the other half, which also reclaims the garbage.
+ *
+ * Callers hold kstate_lock(). Every check happens before the first write,
+ * so a refused change leaves the kernel state as it was.
+ */
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include "addr.h"
+#include "compile.h"
+#include "kstate.h"
+
+#define ID_NONE 0xffffffffu
+
+static int inner_fd(int outer_fd, uint32_t slot)
+{
+	uint32_t id;
+
+	int fd;
+
+	if (bpf_map_lookup_elem(outer_fd, &slot, &id))
+		return -errno;
+	fd = bpf_map_get_fd_by_id(id);
+	return fd < 0 ? -errno : fd;
+}
+
+static int write_meta(struct egr_kstate *ks)
+{
+	uint32_t k = 0;
+
+	return bpf_map_update_elem(ks->meta_fd, &k, &ks->meta, BPF_ANY) ? -errno : 0;
+}
+
+static int read_active(const struct egr_kstate *ks, uint32_t *slot)
+{
+	struct egr_ctl a;
+	uint32_t k = EGR_CTL_ACTIVE;
+
+	if (bpf_map_lookup_elem(ks->ctl_fd, &k, &a))
+		return -errno;
+	*slot = a.slot & 1;
+	return 0;
+}
+
+static void krule_to_urule(const struct egr_rule *r, const struct egr_dest *d,
+			   struct egr_urule *u)
+{
+	memset(u, 0, sizeof(*u));
+	u->action = r->action;
+	u->dest = *d;
+	switch (r->proto) {
+	case IPPROTO_TCP:
+		u->ps.proto = EGR_UP_TCP;
+		break;
+	case IPPROTO_UDP:
+		u->ps.proto = EGR_UP_UDP;
+		break;
+	case IPPROTO_ICMP:
+	case IPPROTO_ICMPV6:
+		u->ps.proto = EGR_UP_ICMP;
+		break;
+	default:
+		u->ps.proto = EGR_UP_ANY;
+	}
+	if (r->flags & EGR_RF_PORTS) {
+		u->ps.has_ports = true;
+		u->ps.lo = r->port_lo;
+		u->ps.hi = r->port_hi;
+	}
+}
+
+/* One rule compiled on its own: its kernel form. */
+static int urule_to_krule(const struct egr_urule *u, struct egr_rule *r)
+{
+	struct egr_policy p = { .rules = (struct egr_urule *)u, .n = 1 };
+	struct egr_compiled c;
+	char err[128];
+	int ret = compile_policy(&p, &c, err, sizeof(err));
+
+	if (ret)
+		return ret;
+	*r = c.rules[0];
+	compiled_free(&c);
+	return 0;
+}
+
+/* Same protocol and ports (and, when with_action, the same action). */
+static bool krule_same(const struct egr_rule *a, const struct egr_rule *b, bool with_action)
+{
+	return (!with_action || a->action == b->action) && a->proto == b->proto &&
+	       a->flags == b->flags && a->port_lo == b->port_lo && a->port_hi == b->port_hi;
+}
+
+/* Rules within one prefix, in the order compile_policy() uses. */
+static int cmp_krule(const void *a, const void *b)
+{
+	static const struct egr_dest same;
+
+	return compile_rule_cmp(&same, a, &same, b);
+}
+
+static void make_key(const struct egr_dest *d, void *key)
+{
+	if (d->family == 4) {
+		struct egr_lpm_v4 *k = key;
+
+		k->prefixlen = d->plen;
+		memcpy(k->addr, d->addr, 4);
+	} else {
+		struct egr_lpm_v6 *k = key;
+
+		k->prefixlen = d->plen;
+		memcpy(k->addr, d->addr, 16);
+	}
+}
+
+static void key_to_dest(int family, const void *key, struct egr_dest *d)
+{
+	memset(d, 0, sizeof(*d));
+	d->family = family;
+	if (family == 4) {
+		const struct egr_lpm_v4 *k = key;
+
+		d->plen = k->prefixlen;
+		memcpy(d->addr, k->addr, 4);
+	} else {
+		const struct egr_lpm_v6 *k = key;
+
+		d->plen = k->prefixlen;
+		memcpy(d->addr, k->addr, 16);
+	}
+}
+
+static uint64_t read_hits(const struct egr_kstate *ks, uint32_t id, uint64_t *buf)
+{
+	uint64_t sum = 0;
+	int c;
+
+	if (bpf_map_lookup_elem(ks->hits_fd, &id, buf))
+		return 0;
+	for (c = 0; c < ks->ncpus; c++)
+		sum += buf[c];
+	return sum;
+}
+
+/* The rules of exactly prefix d in trie fd: 1 found, 0 not, -errno. */
+static int read_prefix(const struct egr_kstate *ks, int trie_fd, const struct egr_dest *d,
+		       struct egr_prefix *pv, struct egr_rule *rules)
+{
+	uint8_t key[sizeof(struct egr_lpm_v6)];
+	uint32_t j, idx;
+
+	make_key(d, key);
+	if (bpf_map_lookup_elem(trie_fd, key, pv))
+		return errno == ENOENT ? 0 : -errno;
+	if (pv->plen != d->plen) /* a shorter prefix answered */
+		return 0;
+	if (pv->count > EGR_MAX_PREFIX_RULES)
+		return -EPROTO;
+	for (j = 0; j < pv->count; j++) {
+		idx = pv->first + j;
+		if (bpf_map_lookup_elem(ks->rules_fd, &idx, &rules[j]))
+			return -errno;
+	}
+	return 1;
+}
+
+static int cmp_live(const void *pa, const void *pb)
+{
+	const struct egr_live_rule *a = pa, *b = pb;
+	const struct egr_dest *x = &a->rule.dest, *y = &b->rule.dest;
+	int c;
+
+	if (x->family != y->family)
+		return x->family < y->family ? -1 : 1;
+	if (x->plen != y->plen)
+		return x->plen < y->plen ? -1 : 1;
+	c = memcmp(x->addr, y->addr, 16);
+	if (c)
+		return c;
+	if (a->rule.action != b->rule.action)
+		return a->rule.action == EGR_DENY ? -1 : 1;
+	if (a->rule.ps.proto != b->rule.ps.proto)
+		return a->rule.ps.proto < b->rule.ps.proto ? -1 : 1;
+	if (a->rule.ps.has_ports != b->rule.ps.has_ports)
+		return a->rule.ps.has_ports < b->rule.ps.has_ports ? -1 : 1;
+	if (a->rule.ps.lo != b->rule.ps.lo)
+		return a->rule.ps.lo < b->rule.ps.lo ? -1 : 1;
+	return a->rule.ps.hi < b->rule.ps.hi ? -1 : a->rule.ps.hi > b->rule.ps.hi;
+}
+
+int kpolicy_read(const struct egr_kstate *ks, struct egr_policy *pol, struct egr_live_rule **out,
+		 size_t *nout)
+{
+	struct egr_rule rules[EGR_MAX_PREFIX_RULES];
+	struct egr_live_rule *lr = NULL;
+	uint8_t key[sizeof(struct egr_lpm_v6)], next[sizeof(struct egr_lpm_v6)];
+	uint64_t *hbuf = calloc(ks->ncpus, sizeof(uint64_t));
+	size_t n = 0, cap = 0;
+	struct egr_ctl cfg;
+	int f, err;
+
+	*out = NULL;
+	*nout = 0;
+	if (!hbuf)
+		return -ENOMEM;
+	err = kstate_slot_cfg(ks, &cfg);
+	if (err)
+		goto fail;
+	if (pol) {
+		memset(pol, 0, sizeof(*pol));
+		pol->dflt = cfg.dflt;
+		pol->audit = cfg.flags & EGR_SF_AUDIT;
+	}
+	for (f = 0; f < 2; f++) {
+		int family = f ? 6 : 4;
+		int tfd = inner_fd(f ? ks->v6_fd : ks->v4_fd, cfg.slot);
+		void *prev = NULL;
+
+		if (tfd < 0) {
+			err = tfd;
+			goto fail;
+		}
+		while (!bpf_map_get_next_key(tfd, prev, next)) {
+			struct egr_prefix pv;
+			struct egr_dest d;
+			int j, r;
+
+			memcpy(key, next, sizeof(key));
+			prev = key;
+			key_to_dest(family, key, &d);
+			r = read_prefix(ks, tfd, &d, &pv, rules);
+			if (r < 0) {
+				close(tfd);
+				err = r;
+				goto fail;
+			}
+			for (j = 0; r && j < pv.count; j++) {
+				if (n == cap) {
+					void *p = realloc(lr, (cap = cap ? 2 * cap : 64) * sizeof(*lr));
+
+					if (!p) {
+						close(tfd);
+						err = -ENOMEM;
+						goto fail;
+					}
+					lr = p;
+				}
+				krule_to_urule(&rules[j], &d, &lr[n].rule);
+				lr[n].id = rules[j].id;
+				lr[n].hits = read_hits(ks, rules[j].id, hbuf);
+				n++;
+			}
+		}
+		close(tfd);
+	}
+	qsort(lr, n, sizeof(*lr), cmp_live);
+	if (pol) {
+		size_t i;
+
+		for (i = 0; i < n; i++) {
+			err = policy_add(pol, &lr[i].rule);
+			if (err)
+				goto fail;
+		}
+	}
+	free(hbuf);
+	*out = lr;
+	*nout = n;
+	return 0;
+fail:
+	free(hbuf);
+	free(lr);
+	if (pol)
+		policy_free(pol);
+	return err;
+}
+
+/* --- live edits --- */
+
+struct pedit {
+	struct egr_dest dest;
+	bool existed;
+	struct egr_prefix old;
+	struct egr_rule rules[EGR_MAX_PREFIX_RULES];
+	uint32_t count;
+	uint32_t nnew; /* rules without an id yet */
+	uint32_t removed[EGR_MAX_PREFIX_RULES];
+	uint32_t nremoved;
+};
+
+static int cmp_dest(const struct egr_dest *x, const struct egr_dest *y)
+{
+	if (x->family != y->family)
+		return x->family < y->family ? -1 : 1;
+	if (x->plen != y->plen)
+		return x->plen < y->plen ? -1 : 1;
+	return memcmp(x->addr, y->addr, 16);
+}
+
+static struct pedit *find_edit(struct pedit *e, size_t n, const struct egr_dest *d)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (!cmp_dest(&e[i].dest, d))
+			return &e[i];
+	return NULL;
+}
+
+static void describe(const struct egr_urule *u, char *buf, size_t len)
+{
+	char d[64], ps[32];
+
+	snprintf(buf, len, "%s %s", format_dest(&u->dest, d, sizeof(d)),
+		 format_portspec(&u->ps, ps, sizeof(ps)));
+}
+
+/* Plan the edit: per prefix, its current slice and the new one. */
+static int plan_edits(struct egr_kstate *ks, uint32_t slot, const struct egr_urule *in, size_t n,
+		      bool add, struct pedit **out, size_t *nout, char *err, size_t errlen)
+{
+	struct pedit *e = calloc(n ? n : 1, sizeof(*e));
+	int tfd[2] = { -1, -1 }, ret = 0;
+	size_t ne = 0, i, j;
+
+	if (!e)
+		return -ENOMEM;
+	tfd[0] = inner_fd(ks->v4_fd, slot);
+	tfd[1] = inner_fd(ks->v6_fd, slot);
+	if (tfd[0] < 0 || tfd[1] < 0) {
+		ret = tfd[0] < 0 ? tfd[0] : tfd[1];
+		snprintf(err, errlen, "reading the policy: %s", strerror(-ret));
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		struct pedit *p = find_edit(e, ne, &in[i].dest);
+		struct egr_rule kr;
+		char what[128];
+
+		if (!p) {
+			p = &e[ne++];
+			p->dest = in[i].dest;
+			ret = read_prefix(ks, tfd[in[i].dest.family == 6], &p->dest, &p->old,
+					  p->rules);
+			if (ret < 0) {
+				snprintf(err, errlen, "reading the policy: %s", strerror(-ret));
+				goto out;
+			}
+			p->existed = ret;
+			p->count = ret ? p->old.count : 0;
+			ret = 0;
+		}
+		urule_to_krule(&in[i], &kr);
+		for (j = 0; j < p->count; j++)
+			if (krule_same(&p->rules[j], &kr, add))
+				break;
+		if (add) {
+			if (j < p->count)
+				continue; /* already in force: nothing to do */
+			if (p->count == EGR_MAX_PREFIX_RULES) {
+				char d[64];
+
+				snprintf(err, errlen, "too many rules for %s: at most %d per prefix",
+					 format_dest(&p->dest, d, sizeof(d)),
+					 EGR_MAX_PREFIX_RULES);
+				ret = -E2BIG;
+				goto out;
+			}
+			kr.id = ID_NONE;
+			p->rules[p->count++] = kr;
+			p->nnew++;
+		} else {
+			if (j == p->count) {
+				describe(&in[i], what, sizeof(what));
+				snprintf(err, errlen, "no such rule: %s", what);
+				ret = -ENOENT;
+				goto out;
+			}
+			/* remove takes no action: drop allow and deny alike */
+			for (; j < p->count;) {
+				if (!krule_same(&p->rules[j], &kr, false)) {
+					j++;
+					continue;
+				}
+				p->removed[p->nremoved++] = p->rules[j].id;
+				memmove(&p->rules[j], &p->rules[j + 1],
+					(p->count - j - 1) * sizeof(p->rules[0]));
+				p->count--;
+			}
+		}
+	}
+	for (i = 0, j = 0; i < ne; i++) {
+		if (!e[i].nnew && !e[i].nremoved)
+			continue; /* nothing changes for this prefix */
+		qsort(e[i].rules, e[i].count, sizeof(e[i].rules[0]), cmp_krule);
+		e[j++] = e[i];
+	}
+	ne = j;
+	*out = e;
+	*nout = ne;
+	e = NULL;
+out:
+	if (tfd[0] >= 0)
+		close(tfd[0]);
+	if (tfd[1] >= 0)
+		close(tfd[1]);
+	free(e);
+	return ret;
+}
+
+static int zero_hits(struct egr_kstate *ks, uint32_t id)
+{
+	uint64_t *z = calloc(ks->ncpus, sizeof(uint64_t));
+	int err = 0;
+
+	if (!z)
+		return -ENOMEM;
+	if (bpf_map_update_elem(ks->hits_fd, &id, z, BPF_ANY))
+		err = -errno;
+	free(z);
+	return err;
+}
+
+static int alloc_id(struct egr_kstate *ks, uint32_t *id)
+{
+	if (ks->meta.nfree) {
+		uint32_t k = ks->meta.nfree - 1;
+
+		if (bpf_map_lookup_elem(ks->free_fd, &k, id))
+			return -errno;
+		ks->meta.nfree--;
+	} else if (ks->meta.next_id < ks->meta.max_rules) {
+		*id = ks->meta.next_id++;
+	} else {
+		return -ENOSPC;
+	}
+	return zero_hits(ks, *id);
+}
+
+static int free_id(struct egr_kstate *ks, uint32_t id)
+{
+	uint32_t k = ks->meta.nfree;
+
+	if (k >= ks->meta.max_rules)
+		return -ENOSPC;
+	if (bpf_map_update_elem(ks->free_fd, &k, &id, BPF_ANY))
+		return -errno;
+	ks->meta.nfree++;
+	return 0;
+}
+
+/* Live policy with the edit merged, for the rebuild path. */
+static int merged_policy(struct egr_kstate *ks, const struct egr_urule *in, size_t n, bool add,
+			 struct egr_policy *pol)
+{
+	struct egr_live_rule *lr;
+	size_t nl, i, j;
+	int err = kpolicy_read(ks, pol, &lr, &nl);
+
+	if (err)
+		return err;
+	free(lr);
+	for (i = 0; i < n; i++) {
+		if (add) {
+			err = policy_add(pol, &in[i]);
+			if (err)
+				return err;
+			continue;
+		}
+		for (j = 0; j < pol->n;) {
+			struct egr_urule x = in[i];
+
+			x.action = pol->rules[j].action;
+			if (urule_equal(&pol->rules[j], &x))
+				pol->rules[j] = pol->rules[--pol->n];
+			else
+				j++;
+		}
+	}
+	return 0;
+}
+
+static int kpolicy_edit(struct egr_kstate *ks, const struct egr_urule *in, size_t n, bool add,
+			char *err, size_t errlen)
+{
+	struct pedit *e = NULL;
+	size_t ne = 0, i;
+	uint32_t slot = 0, need_rules = 0, need_ids = 0, new_pfx[2] = { 0, 0 }, gone_pfx[2] = { 0, 0 };
+	uint32_t cap = ks->meta.max_rules, base, j;
+	int tfd[2] = { -1, -1 }, ret;
+
+	ret = read_active(ks, &slot);
+	if (ret) {
+		snprintf(err, errlen, "reading the policy: %s", strerror(-ret));
+		return ret;
+	}
+	ret = plan_edits(ks, slot, in, n, add, &e, &ne, err, errlen);
+	if (ret)
+		return ret;
+	for (i = 0; i < ne; i++) {
+		int f = e[i].dest.family == 6;
+
+		need_rules += e[i].count;
+		need_ids += e[i].nnew;
+		if (!e[i].existed && e[i].count)
+			new_pfx[f]++;
+		if (e[i].existed && !e[i].count)
+			gone_pfx[f]++;
+	}
+	if (ks->meta.nrules + need_ids > cap ||
+	    ks->meta.nprefix[0] + new_pfx[0] > cap || ks->meta.nprefix[1] + new_pfx[1] > cap) {
+		snprintf(err, errlen,
+			 "policy full: %u rules in force, capacity %u (set --max-rules at attach)",
+			 ks->meta.nrules, cap);
+		ret = -ENOSPC;
+		goto out;
+	}
+	if (ks->meta.used[slot] + need_rules > cap ||
+	    ks->meta.next_id + need_ids > cap + ks->meta.nfree) {
+		/* No room in the live half: rebuild into the other half. */
+		struct egr_policy pol;
+
+		ret = merged_policy(ks, in, n, add, &pol);
+		if (!ret)
+			ret = kpolicy_apply(ks, &pol, err, errlen);
+		else
+			snprintf(err, errlen, "reading the policy: %s", strerror(-ret));
+		policy_free(&pol);
+		goto out;
+	}
+
+	/* Writes start here. Ids and rule slots first (unreachable until the
+	 * trie entries point at them), the trie entries last.
+	 */
+	base = slot * cap;
+	for (i = 0; i < ne; i++) {
+		for (j = 0; j < e[i].count; j++) {
+			if (e[i].rules[j].id != ID_NONE)
+				continue;
+			ret = alloc_id(ks, &e[i].rules[j].id);
+			if (ret)
+				goto werr;
+		}
+		for (j = 0; j < e[i].count; j++) {
+			uint32_t idx = base + ks->meta.used[slot] + j;
+
+			if (bpf_map_update_elem(ks->rules_fd, &idx, &e[i].rules[j], BPF_ANY)) {
+				ret = -errno;
+				goto werr;
+			}
+		}
+		e[i].old.first = base + ks->meta.used[slot];
+		e[i].old.count = e[i].count;
+		e[i].old.plen = e[i].dest.plen;
+		ks->meta.used[slot] += e[i].count;
+	}
+	ks->meta.nrules = ks->meta.nrules + need_ids;
+	for (i = 0; i < ne; i++)
+		ks->meta.nrules -= e[i].nremoved;
+	ks->meta.nprefix[0] += new_pfx[0] - gone_pfx[0];
+	ks->meta.nprefix[1] += new_pfx[1] - gone_pfx[1];
+	ret = write_meta(ks);
+	if (ret)
+		goto werr;
+
+	tfd[0] = inner_fd(ks->v4_fd, slot);
+	tfd[1] = inner_fd(ks->v6_fd, slot);
+	if (tfd[0] < 0 || tfd[1] < 0) {
+		ret = tfd[0] < 0 ? tfd[0] : tfd[1];
+		goto werr;
+	}
+	for (i = 0; i < ne; i++) {
+		uint8_t key[sizeof(struct egr_lpm_v6)];
+		int fd = tfd[e[i].dest.family == 6];
+
+		make_key(&e[i].dest, key);
+		if (e[i].count)
+			ret = bpf_map_update_elem(fd, key, &e[i].old, BPF_ANY);
+		else if (e[i].existed)
+			ret = bpf_map_delete_elem(fd, key);
+		if (ret) {
+			ret = -errno;
+			goto werr;
+		}
+	}
+	/* Removed rules' ids go back on the free stack once unreachable. */
+	for (i = 0; i < ne; i++)
+		for (j = 0; j < e[i].nremoved; j++)
+			free_id(ks, e[i].removed[j]);
+	ret = write_meta(ks);
+	if (ret)
+		goto werr;
+	goto out;
+werr:
+	snprintf(err, errlen, "updating the policy maps: %s", strerror(-ret));
+out:
+	if (tfd[0] >= 0)
+		close(tfd[0]);
+	if (tfd[1] >= 0)
+		close(tfd[1]);
+	free(e);
+	return ret;
+}
+
+int kpolicy_add(struct egr_kstate *ks, const struct egr_urule *r, size_t n, char *err,
+		size_t errlen)
+{
+	return kpolicy_edit(ks, r, n, true, err, errlen);
+}
+
+int kpolicy_remove(struct egr_kstate *ks, const struct egr_urule *r, size_t n, char *err,
+		   size_t errlen)
+{
+	return kpolicy_edit(ks, r, n, false, err, errlen);
+}
+
+int kpolicy_set_cfg(struct egr_kstate *ks, int dflt, int audit)
+{
+	struct egr_ctl cfg;
+	uint32_t k;
+	int err = kstate_slot_cfg(ks, &cfg);
+
+	if (err)
+		return err;
+	k = 1 + cfg.slot;
+	if (dflt >= 0)
+		cfg.dflt = dflt;
+	if (audit >= 0)
+		cfg.flags = audit ? cfg.flags | EGR_SF_AUDIT : cfg.flags & ~EGR_SF_AUDIT;
+	cfg.slot = 0;
+	cfg.generation++;
+	return bpf_map_update_elem(ks->ctl_fd, &k, &cfg, BPF_ANY) ? -errno : 0;
+}

@@ -1,0 +1,458 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * Attach, pin, open and detach per-cgroup program instances.
+ * Open -> size maps -> load -> fill -> pin maps -> attach links -> pin links,
+ * all into a temporary directory that is renamed into place last, so a
+ * killed attach never leaves a half-made EGR_PIN_ROOT/<id>.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <time.h>
+#include <unistd.h>
+#include <linux/magic.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "egressctl.skel.h"
+#include "kstate.h"
+#include "log.h"
+
+#define LOCK_PATH "/run/egressctl.lock"
+
+/* Pin names; keep in sync with kstate_open() and kstate_detach(). */
+static const char *const map_pins[] = { "egr_ctl",   "egr_meta",  "egr_v4",   "egr_v6",
+					"egr_rules", "egr_hits",  "egr_stats", "egr_free",
+					"egr_sk" };
+static const char *const other_pins[] = { "link_egress", "link_sockops", "prog_egress",
+					  "prog_sockops" };
+
+int kstate_prepare(void)
+{
+	struct statfs st;
+
+	if (statfs("/sys/fs/bpf", &st) || st.f_type != BPF_FS_MAGIC) {
+		mkdir("/sys/fs/bpf", 0755);
+		if (mount("bpf", "/sys/fs/bpf", "bpf", 0, "mode=0700")) {
+			int err = -errno;
+
+			pr_err("mounting bpffs at /sys/fs/bpf: %s\n", strerror(-err));
+			return err;
+		}
+	}
+	if (mkdir(EGR_PIN_ROOT, 0700) && errno != EEXIST) {
+		int err = -errno;
+
+		pr_err("creating %s: %s\n", EGR_PIN_ROOT, strerror(-err));
+		return err;
+	}
+	return 0;
+}
+
+static int create_trie(int family, uint32_t cap)
+{
+	LIBBPF_OPTS(bpf_map_create_opts, opts, .map_flags = BPF_F_NO_PREALLOC);
+	uint32_t ksize = family == 4 ? sizeof(struct egr_lpm_v4) : sizeof(struct egr_lpm_v6);
+
+	return bpf_map_create(BPF_MAP_TYPE_LPM_TRIE, family == 4 ? "egr_v4_in" : "egr_v6_in", ksize,
+			      sizeof(struct egr_prefix), cap, &opts);
+}
+
+int kstate_create_tries(uint32_t cap, int fds[2])
+{
+	fds[0] = create_trie(4, cap);
+	fds[1] = create_trie(6, cap);
+	if (fds[0] >= 0 && fds[1] >= 0)
+		return 0;
+	if (fds[0] >= 0)
+		close(fds[0]);
+	if (fds[1] >= 0)
+		close(fds[1]);
+	return -errno;
+}
+
+int kstate_install_tries(int v4_fd, int v6_fd, uint32_t slot, const int fds[2])
+{
+	if (bpf_map_update_elem(v4_fd, &slot, &fds[0], BPF_ANY) ||
+	    bpf_map_update_elem(v6_fd, &slot, &fds[1], BPF_ANY))
+		return -errno;
+	return 0;
+}
+
+/* Fresh empty tries for slot s of both families. */
+static int new_empty_tries(int v4_fd, int v6_fd, uint32_t slot, uint32_t cap)
+{
+	int fds[2], err;
+
+	err = kstate_create_tries(cap, fds);
+	if (err)
+		return err;
+	err = kstate_install_tries(v4_fd, v6_fd, slot, fds);
+	close(fds[0]);
+	close(fds[1]);
+	return err;
+}
+
+static int init_maps(struct egressctl_bpf *skel, const char *label, uint64_t cgid,
+		     const struct egr_attach_opts *o, uint32_t cap)
+{
+	struct egr_ctl ctl = { 0 };
+	struct egr_meta meta = { 0 };
+	uint32_t k, s;
+	int err;
+
+	for (s = 0; s < 2; s++) {
+		err = new_empty_tries(bpf_map__fd(skel->maps.egr_v4), bpf_map__fd(skel->maps.egr_v6),
+				      s, cap);
+		if (err)
+			return err;
+	}
+	for (k = 0; k < EGR_CTL_ENTRIES; k++) {
+		ctl.dflt = o->dflt;
+		ctl.flags = o->audit ? EGR_SF_AUDIT : 0;
+		if (bpf_map_update_elem(bpf_map__fd(skel->maps.egr_ctl), &k, &ctl, BPF_ANY))
+			return -errno;
+	}
+	meta.magic = EGR_MAGIC;
+	meta.abi = EGR_ABI_VERSION;
+	meta.max_rules = cap;
+	meta.cgroup_id = cgid;
+	meta.created = time(NULL);
+	snprintf(meta.path, sizeof(meta.path), "%s", label);
+	k = 0;
+	if (bpf_map_update_elem(bpf_map__fd(skel->maps.egr_meta), &k, &meta, BPF_ANY))
+		return -errno;
+	return 0;
+}
+
+static void rm_pins(const char *dir)
+{
+	char path[256];
+	size_t i;
+
+	for (i = 0; i < sizeof(other_pins) / sizeof(other_pins[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, other_pins[i]);
+		unlink(path);
+	}
+	for (i = 0; i < sizeof(map_pins) / sizeof(map_pins[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, map_pins[i]);
+		unlink(path);
+	}
+	rmdir(dir);
+}
+
+static int pin_all(struct egressctl_bpf *skel, const char *dir)
+{
+	struct bpf_map *map;
+	char path[256];
+	int err;
+
+	bpf_object__for_each_map(map, skel->obj) {
+		snprintf(path, sizeof(path), "%s/%s", dir, bpf_map__name(map));
+		err = bpf_map__pin(map, path);
+		if (err)
+			return err;
+	}
+	snprintf(path, sizeof(path), "%s/prog_egress", dir);
+	err = bpf_program__pin(skel->progs.egr_egress, path);
+	if (err)
+		return err;
+	snprintf(path, sizeof(path), "%s/prog_sockops", dir);
+	return bpf_program__pin(skel->progs.egr_sockops, path);
+}
+
+static void pin_dir(uint64_t cgid, char *buf, size_t len)
+{
+	snprintf(buf, len, EGR_PIN_ROOT "/%" PRIu64, cgid);
+}
+
+int kstate_attach(const char *cgpath, const char *rel, uint64_t cgid,
+		  const struct egr_attach_opts *o, bool *created)
+{
+	struct egressctl_bpf *skel = NULL;
+	struct bpf_link *le = NULL, *ls = NULL;
+	uint32_t cap = o->max_rules ? o->max_rules : EGR_DEFAULT_MAX_RULES;
+	char dir[128], tmp[160], path[256];
+	struct stat st;
+	int cgfd = -1, err;
+
+	*created = false;
+	err = kstate_prepare();
+	if (err)
+		return err;
+	pin_dir(cgid, dir, sizeof(dir));
+	if (!stat(dir, &st))
+		return 0; /* idempotent: already attached */
+
+	cgfd = open(cgpath, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (cgfd < 0) {
+		err = -errno;
+		pr_err("opening cgroup %s: %s\n", cgpath, strerror(-err));
+		return err;
+	}
+	skel = egressctl_bpf__open();
+	if (!skel) {
+		err = -errno;
+		pr_err("opening the BPF object: %s\n", strerror(-err));
+		goto out;
+	}
+	bpf_map__set_max_entries(skel->maps.egr_rules, 2 * cap);
+	bpf_map__set_max_entries(skel->maps.egr_hits, cap);
+	bpf_map__set_max_entries(skel->maps.egr_free, cap);
+	err = egressctl_bpf__load(skel);
+	if (err) {
+		pr_err("loading the BPF program: %s (is BPF supported and are you root?)\n",
+		       strerror(-err));
+		goto out;
+	}
+	err = init_maps(skel, rel, cgid, o, cap);
+	if (err) {
+		pr_err("creating policy maps (%u rules): %s\n", cap, strerror(-err));
+		goto out;
+	}
+	snprintf(tmp, sizeof(tmp), EGR_PIN_ROOT "/tmp-%" PRIu64 "-%d", cgid, (int)getpid());
+	if (mkdir(tmp, 0700)) {
+		err = -errno;
+		pr_err("creating %s: %s\n", tmp, strerror(-err));
+		goto out;
+	}
+	err = pin_all(skel, tmp);
+	if (err) {
+		pr_err("pinning maps in %s: %s\n", tmp, strerror(-err));
+		goto out_rm;
+	}
+	le = bpf_program__attach_cgroup(skel->progs.egr_egress, cgfd);
+	if (!le) {
+		err = -errno;
+		pr_err("attaching to cgroup %s: %s\n", cgpath, strerror(-err));
+		goto out_rm;
+	}
+	ls = bpf_program__attach_cgroup(skel->progs.egr_sockops, cgfd);
+	if (!ls) {
+		err = -errno;
+		pr_err("attaching sockops to cgroup %s: %s\n", cgpath, strerror(-err));
+		goto out_rm;
+	}
+	snprintf(path, sizeof(path), "%s/link_egress", tmp);
+	err = bpf_link__pin(le, path);
+	if (!err) {
+		snprintf(path, sizeof(path), "%s/link_sockops", tmp);
+		err = bpf_link__pin(ls, path);
+	}
+	if (err) {
+		pr_err("pinning links in %s: %s\n", tmp, strerror(-err));
+		goto out_rm;
+	}
+	if (rename(tmp, dir)) {
+		err = -errno;
+		pr_err("renaming %s to %s: %s\n", tmp, dir, strerror(-err));
+		goto out_rm;
+	}
+	*created = true;
+	goto out;
+out_rm:
+	rm_pins(tmp);
+out:
+	bpf_link__destroy(le);
+	bpf_link__destroy(ls);
+	egressctl_bpf__destroy(skel);
+	if (cgfd >= 0)
+		close(cgfd);
+	return err;
+}
+
+static int open_pin(const char *dir, const char *name)
+{
+	char path[256];
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	return bpf_obj_get(path);
+}
+
+int kstate_open(uint64_t cgid, struct egr_kstate *ks)
+{
+	int *fds[] = { &ks->ctl_fd,   &ks->meta_fd, &ks->v4_fd,    &ks->v6_fd,
+		       &ks->rules_fd, &ks->hits_fd, &ks->stats_fd, &ks->free_fd };
+	uint32_t k = 0;
+	size_t i;
+	int err;
+
+	memset(ks, 0, sizeof(*ks));
+	for (i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
+		*fds[i] = -1;
+	ks->cgid = cgid;
+	pin_dir(cgid, ks->dir, sizeof(ks->dir));
+	if (access(ks->dir, F_OK))
+		return -ENOENT;
+	for (i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
+		*fds[i] = open_pin(ks->dir, map_pins[i]);
+		if (*fds[i] < 0) {
+			err = -EPROTO;
+			goto fail;
+		}
+	}
+	if (bpf_map_lookup_elem(ks->meta_fd, &k, &ks->meta) || ks->meta.magic != EGR_MAGIC ||
+	    ks->meta.abi != EGR_ABI_VERSION || ks->meta.cgroup_id != cgid) {
+		err = -EPROTO;
+		goto fail;
+	}
+	ks->ncpus = libbpf_num_possible_cpus();
+	if (ks->ncpus < 1) {
+		err = ks->ncpus ? ks->ncpus : -EINVAL;
+		goto fail;
+	}
+	return 0;
+fail:
+	kstate_close(ks);
+	return err;
+}
+
+void kstate_close(struct egr_kstate *ks)
+{
+	int *fds[] = { &ks->ctl_fd,   &ks->meta_fd, &ks->v4_fd,    &ks->v6_fd,
+		       &ks->rules_fd, &ks->hits_fd, &ks->stats_fd, &ks->free_fd };
+	size_t i;
+
+	for (i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
+		if (*fds[i] >= 0)
+			close(*fds[i]);
+		*fds[i] = -1;
+	}
+}
+
+int kstate_detach(uint64_t cgid)
+{
+	char dir[128];
+
+	pin_dir(cgid, dir, sizeof(dir));
+	if (access(dir, F_OK))
+		return -ENOENT;
+	rm_pins(dir);
+	if (!access(dir, F_OK)) {
+		pr_err("removing %s: directory not empty\n", dir);
+		return -ENOTEMPTY;
+	}
+	return 0;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+int kstate_list(uint64_t **ids, size_t *n)
+{
+	struct dirent *de;
+	size_t cap = 0;
+	DIR *d;
+
+	*ids = NULL;
+	*n = 0;
+	d = opendir(EGR_PIN_ROOT);
+	if (!d)
+		return errno == ENOENT ? 0 : -errno;
+	while ((de = readdir(d))) {
+		char *end;
+		uint64_t id = strtoull(de->d_name, &end, 10);
+
+		if (de->d_name[0] < '0' || de->d_name[0] > '9' || *end)
+			continue;
+		if (*n == cap) {
+			uint64_t *p = realloc(*ids, (cap = cap ? 2 * cap : 16) * sizeof(*p));
+
+			if (!p) {
+				closedir(d);
+				return -ENOMEM;
+			}
+			*ids = p;
+		}
+		(*ids)[(*n)++] = id;
+	}
+	closedir(d);
+	qsort(*ids, *n, sizeof(**ids), cmp_u64);
+	return 0;
+}
+
+int kstate_link_alive(const struct egr_kstate *ks)
+{
+	struct bpf_link_info info;
+	uint32_t len = sizeof(info);
+	int fd = open_pin(ks->dir, "link_egress"), ret;
+
+	if (fd < 0)
+		return 0;
+	memset(&info, 0, sizeof(info));
+	ret = bpf_obj_get_info_by_fd(fd, &info, &len);
+	close(fd);
+	if (ret)
+		return 0;
+	/* A link whose cgroup was removed reports cgroup_id 0. */
+	return info.cgroup.cgroup_id != 0;
+}
+
+int kstate_stats(const struct egr_kstate *ks, struct egr_counter out[EGR_STAT_MAX])
+{
+	struct egr_counter *v = calloc(ks->ncpus, sizeof(*v));
+	uint32_t k;
+	int c;
+
+	if (!v)
+		return -ENOMEM;
+	memset(out, 0, sizeof(*out) * EGR_STAT_MAX);
+	for (k = 0; k < EGR_STAT_MAX; k++) {
+		if (bpf_map_lookup_elem(ks->stats_fd, &k, v)) {
+			free(v);
+			return -errno;
+		}
+		for (c = 0; c < ks->ncpus; c++) {
+			out[k].packets += v[c].packets;
+			out[k].bytes += v[c].bytes;
+		}
+	}
+	free(v);
+	return 0;
+}
+
+int kstate_slot_cfg(const struct egr_kstate *ks, struct egr_ctl *cfg)
+{
+	struct egr_ctl a;
+	uint32_t k = EGR_CTL_ACTIVE;
+
+	if (bpf_map_lookup_elem(ks->ctl_fd, &k, &a))
+		return -errno;
+	k = 1 + (a.slot & 1);
+	if (bpf_map_lookup_elem(ks->ctl_fd, &k, cfg))
+		return -errno;
+	cfg->slot = a.slot & 1;
+	return 0;
+}
+
+int kstate_lock(void)
+{
+	int fd = open(LOCK_PATH, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+
+	if (fd < 0)
+		return -errno;
+	if (flock(fd, LOCK_EX)) {
+		int err = -errno;
+
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
+void kstate_unlock(int fd)
+{
+	if (fd >= 0)
+		close(fd);
+}

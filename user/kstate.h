@@ -1,0 +1,99 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * The kernel side of one attached cgroup: its program instance, links and
+ * maps pinned under EGR_PIN_ROOT/<cgroup id>/. Every egressctl process
+ * opens the pins afresh; nothing is kept in userspace between commands.
+ */
+#ifndef EGR_KSTATE_H
+#define EGR_KSTATE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "egressctl.h"
+#include "rule.h"
+
+struct egr_kstate {
+	uint64_t cgid;
+	char dir[128]; /* the pin directory */
+	int ctl_fd, meta_fd, v4_fd, v6_fd, rules_fd, hits_fd, stats_fd, free_fd;
+	int ncpus;
+	struct egr_meta meta;
+};
+
+struct egr_attach_opts {
+	uint8_t dflt;	    /* EGR_ALLOW / EGR_DENY */
+	bool audit;
+	uint32_t max_rules; /* 0: EGR_DEFAULT_MAX_RULES */
+};
+
+/* Mount bpffs at /sys/fs/bpf if needed and create EGR_PIN_ROOT (0700). */
+int kstate_prepare(void);
+
+/* Attach to the cgroup directory cgpath (id cgid; rel is its path below the
+ * cgroup v2 mount, kept for display). Loads a program
+ * instance, creates and pins its maps and links. If the cgroup is already
+ * attached, changes nothing and sets *created = false.
+ */
+int kstate_attach(const char *cgpath, const char *rel, uint64_t cgid,
+		  const struct egr_attach_opts *o, bool *created);
+
+/* Open the pins of an attached cgroup. -ENOENT when not attached; -EPROTO
+ * when the pins are not egressctl's (or of another ABI version).
+ */
+int kstate_open(uint64_t cgid, struct egr_kstate *ks);
+void kstate_close(struct egr_kstate *ks);
+
+/* Remove the links (the kernel detaches the program) and every pin. */
+int kstate_detach(uint64_t cgid);
+
+/* Cgroup ids with pins under EGR_PIN_ROOT. *ids is malloc'd. */
+int kstate_list(uint64_t **ids, size_t *n);
+
+/* Is the egress link still attached to a live cgroup? 1 yes, 0 defunct. */
+int kstate_link_alive(const struct egr_kstate *ks);
+
+/* Empty tries of capacity cap: fds[0] IPv4, fds[1] IPv6. Installing them
+ * into an outer map makes the kernel wait for running programs (RCU).
+ */
+int kstate_create_tries(uint32_t cap, int fds[2]);
+int kstate_install_tries(int v4_fd, int v6_fd, uint32_t slot, const int fds[2]);
+
+/* Sum the per-CPU counters. */
+int kstate_stats(const struct egr_kstate *ks, struct egr_counter out[EGR_STAT_MAX]);
+
+/* Read the active slot's default and flags. */
+int kstate_slot_cfg(const struct egr_kstate *ks, struct egr_ctl *cfg);
+
+/* --- policy (kpolicy.c) --- */
+
+/* A rule in force, read back from the kernel. */
+struct egr_live_rule {
+	struct egr_urule rule;
+	uint32_t id;
+	uint64_t hits;
+};
+
+/* Read the active policy (rules sorted by family, prefix, deny first). */
+int kpolicy_read(const struct egr_kstate *ks, struct egr_policy *pol, struct egr_live_rule **rules,
+		 size_t *n);
+
+/* Add (allow/deny) or remove rules live. All-or-nothing: every check is
+ * made before the first write. err gets one line on failure.
+ */
+int kpolicy_add(struct egr_kstate *ks, const struct egr_urule *r, size_t n, char *err,
+		size_t errlen);
+int kpolicy_remove(struct egr_kstate *ks, const struct egr_urule *r, size_t n, char *err,
+		   size_t errlen);
+
+/* Replace the whole policy atomically (default, audit and rules). */
+int kpolicy_apply(struct egr_kstate *ks, const struct egr_policy *p, char *err, size_t errlen);
+
+/* Change the default verdict / audit flag of the live slot. */
+int kpolicy_set_cfg(struct egr_kstate *ks, int dflt, int audit);
+
+/* Serialize changes to pinned state across processes (flock). */
+int kstate_lock(void);
+void kstate_unlock(int fd);
+
+#endif /* EGR_KSTATE_H */

@@ -1,0 +1,126 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "cgroup.h"
+#include "docker.h"
+#include "target.h"
+
+int target_cgroup2_mount(char *out, size_t len)
+{
+	static char mnt[4096];
+
+	if (!mnt[0] && cgroup2_mount("/proc/self/mountinfo", mnt, sizeof(mnt)))
+		return -ENOENT;
+	snprintf(out, len, "%s", mnt);
+	return 0;
+}
+
+static int from_cgroup(const char *mnt, const char *path, struct egr_target *t, char *err,
+		       size_t errlen)
+{
+	size_t ml = strlen(mnt);
+	int ret;
+
+	ret = cgroup_resolve(mnt, path, t->cgpath, sizeof(t->cgpath));
+	if (ret) {
+		snprintf(err, errlen, "cgroup '%s': %s", path,
+			 ret == -ENOENT ? "no such cgroup" :
+			 ret == -EINVAL ? "not a cgroup v2 directory" : strerror(-ret));
+		return ret;
+	}
+	snprintf(t->rel, sizeof(t->rel), "%s", t->cgpath[ml] ? t->cgpath + ml : "/");
+	ret = cgroup_id(t->cgpath, &t->cgid);
+	if (ret) {
+		snprintf(err, errlen, "cgroup '%s': %s", t->cgpath, strerror(-ret));
+		return ret;
+	}
+	if (!t->label[0])
+		snprintf(t->label, sizeof(t->label), "cgroup:%s", t->rel);
+	return 0;
+}
+
+static int from_pid(const char *mnt, const char *s, struct egr_target *t, char *err,
+		    size_t errlen)
+{
+	char path[2048], *end;
+	long pid = strtol(s, &end, 10);
+	int ret;
+
+	if (!*s || *end || pid <= 0 || pid > 4194304) {
+		snprintf(err, errlen, "bad target 'pid:%s': not a process id", s);
+		return -EINVAL;
+	}
+	ret = cgroup_of_pid(pid, path, sizeof(path));
+	if (ret == -ESRCH || ret == -ENOENT) {
+		snprintf(err, errlen, ret == -ESRCH ? "no such process %ld" :
+			 "process %ld has no cgroup v2 (a cgroup v1 only host?)", pid);
+		return ret;
+	}
+	if (ret) {
+		snprintf(err, errlen, "reading the cgroup of process %ld: %s", pid, strerror(-ret));
+		return ret;
+	}
+	return from_cgroup(mnt, path, t, err, errlen);
+}
+
+static int from_container(const char *mnt, const char *host, const char *ref,
+			  struct egr_target *t, char *err, size_t errlen)
+{
+	struct docker_container c;
+	char path[2048];
+	int ret;
+
+	ret = docker_inspect(host, ref, &c, err, errlen);
+	if (ret)
+		return ret;
+	t->container = true;
+	snprintf(t->id, sizeof(t->id), "%s", c.id);
+	snprintf(t->name, sizeof(t->name), "%s", c.name);
+	snprintf(t->label, sizeof(t->label), "%s", c.name);
+	snprintf(t->netmode, sizeof(t->netmode), "%s", c.network_mode);
+	t->privileged = c.privileged;
+	if (!c.running || c.pid <= 0) {
+		snprintf(err, errlen, "container '%s' is not running", c.name);
+		docker_container_free(&c);
+		return -ESRCH;
+	}
+	ret = cgroup_of_pid(c.pid, path, sizeof(path));
+	docker_container_free(&c);
+	if (ret == -ENOENT) {
+		snprintf(err, errlen,
+			 "container '%s' has no cgroup v2: egressctl needs the unified (v2) or hybrid cgroup hierarchy (boot with systemd.unified_cgroup_hierarchy=1)",
+			 t->name);
+		return ret;
+	}
+	if (ret) {
+		snprintf(err, errlen, "reading the cgroup of container '%s': %s", t->name,
+			 strerror(-ret));
+		return ret;
+	}
+	return from_cgroup(mnt, path, t, err, errlen);
+}
+
+int target_resolve(const char *spec, const char *docker_host, struct egr_target *t, char *err,
+		   size_t errlen)
+{
+	char mnt[4096];
+
+	memset(t, 0, sizeof(*t));
+	if (!spec || !*spec) {
+		snprintf(err, errlen, "missing target");
+		return -EINVAL;
+	}
+	if (target_cgroup2_mount(mnt, sizeof(mnt))) {
+		snprintf(err, errlen, "no cgroup v2 filesystem is mounted: egressctl needs cgroup v2");
+		return -ENOENT;
+	}
+	if (!strncmp(spec, "cgroup:", 7))
+		return from_cgroup(mnt, spec + 7, t, err, errlen);
+	if (!strncmp(spec, "pid:", 4))
+		return from_pid(mnt, spec + 4, t, err, errlen);
+	if (!strncmp(spec, "docker:", 7))
+		return from_container(mnt, docker_host, spec + 7, t, err, errlen);
+	return from_container(mnt, docker_host, spec, t, err, errlen);
+}
