@@ -41,6 +41,13 @@ static int cmp_prefix(const struct egr_dest *a, const struct egr_dest *b)
 	return memcmp(a->addr, b->addr, 16);
 }
 
+static int rule_specificity(const struct egr_rule *r)
+{
+	if (r->proto == EGR_PROTO_ANY)
+		return 0;
+	return r->flags & EGR_RF_PORTS ? 2 : 1;
+}
+
 int compile_rule_cmp(const struct egr_dest *da, const struct egr_rule *a,
 		     const struct egr_dest *db, const struct egr_rule *b)
 {
@@ -48,13 +55,16 @@ int compile_rule_cmp(const struct egr_dest *da, const struct egr_rule *a,
 
 	if (c)
 		return c;
-	/* Within a prefix: deny first, then by protocol and ports. */
+	/* Within a prefix: deny first (deny wins a tie); then the most
+	 * specific first, so the first match (the rule credited with the hit)
+	 * is a port rule before a protocol-only rule before an any rule.
+	 */
 	if (a->action != b->action)
 		return a->action == EGR_DENY ? -1 : 1;
+	if (rule_specificity(a) != rule_specificity(b))
+		return rule_specificity(a) > rule_specificity(b) ? -1 : 1;
 	if (a->proto != b->proto)
 		return a->proto < b->proto ? -1 : 1;
-	if (a->flags != b->flags)
-		return a->flags < b->flags ? -1 : 1;
 	if (a->port_lo != b->port_lo)
 		return a->port_lo < b->port_lo ? -1 : 1;
 	return a->port_hi < b->port_hi ? -1 : a->port_hi > b->port_hi;
@@ -213,6 +223,8 @@ static const struct egr_cprefix *lpm_lookup(const struct egr_compiled *c, int f,
 
 		key.plen = l;
 		mask_addr(key.addr, dst, l);
+		if (!c->npfx[f])
+			return NULL;
 		hit = bsearch(&key, c->pfx[f], c->npfx[f], sizeof(*hit), cmp_cprefix);
 		if (hit)
 			return hit;
