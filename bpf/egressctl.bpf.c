@@ -95,6 +95,18 @@ struct {
 	__type(value, struct egr_sk_state);
 } egr_sk SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct egr_evcfg);
+} egr_evcfg SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, EGR_EVENTS_RINGBUF);
+} egr_events SEC(".maps");
+
 struct walk_ctx {
 	struct egr_pkt pkt;
 	__u32 slot;
@@ -203,6 +215,63 @@ static __always_inline void count(__u32 stat, __u32 bytes)
 	}
 }
 
+/* Token bucket, one per cgroup: may this packet's event be sent? */
+static __always_inline bool ev_token(struct egr_evcfg *ec)
+{
+	__u64 now = bpf_ktime_get_ns(), cost, max, t;
+	bool ok = false;
+
+	cost = 1000000000ULL / ec->rate;
+	max = cost * ec->burst;
+	bpf_spin_lock(&ec->lock);
+	t = ec->tokens_ns + (now - ec->last_ns);
+	if (t > max)
+		t = max;
+	if (t >= cost) {
+		t -= cost;
+		ok = true;
+	}
+	ec->tokens_ns = t;
+	ec->last_ns = now;
+	bpf_spin_unlock(&ec->lock);
+	return ok;
+}
+
+/* Report a denied (or audited) packet. Never changes the verdict. */
+static __always_inline void emit_event(const struct walk_ctx *c, __u8 verdict, __u32 len)
+{
+	struct egr_evcfg *ec;
+	struct egr_event *e;
+	__u32 k = 0;
+
+	ec = bpf_map_lookup_elem(&egr_evcfg, &k);
+	if (!ec || !ec->enabled || !ec->rate)
+		return; /* no reader: costs one array lookup */
+	if (!ev_token(ec)) {
+		count(EGR_STAT_EV_SUPPRESSED, 0);
+		return;
+	}
+	e = bpf_ringbuf_reserve(&egr_events, sizeof(*e), 0);
+	if (!e) {
+		count(EGR_STAT_EV_LOST, 0);
+		return;
+	}
+	e->ts_ns = bpf_ktime_get_ns();
+	e->cgroup_id = 0; /* the reader knows which cgroup's buffer it reads */
+	e->rule = c->rule;
+	e->len = len;
+	e->family = c->pkt.family;
+	e->proto = c->pkt.proto;
+	e->verdict = verdict;
+	e->pktflags = c->pkt.flags;
+	e->sport = c->pkt.sport;
+	e->dport = c->pkt.dport;
+	__builtin_memcpy(e->src, c->pkt.src, 16);
+	__builtin_memcpy(e->dst, c->pkt.dst, 16);
+	bpf_ringbuf_submit(e, 0);
+	count(EGR_STAT_EV_SENT, 0);
+}
+
 /* A packet of a TCP connection that was initiated from outside toward this
  * cgroup: the SYN-ACK (sent on behalf of the listener) or any packet of a
  * socket the sockops program saw accepted.
@@ -279,9 +348,11 @@ int egr_egress(struct __sk_buff *skb)
 	}
 	if (cfg->flags & EGR_SF_AUDIT) {
 		count(EGR_STAT_AUDIT, len);
+		emit_event(&c, EGR_EV_AUDIT, len);
 		return SK_PASS;
 	}
 	count(EGR_STAT_DENIED, len);
+	emit_event(&c, EGR_DENY, len);
 	return SK_DROP;
 fail:
 	/* A missing map or an unfinished walk: never pass an unjudged packet. */

@@ -36,6 +36,7 @@
 
 #ifndef __bpf__
 #include <linux/types.h>
+#include <linux/bpf.h> /* struct bpf_spin_lock */
 #endif
 
 #define EGR_ABI_VERSION 1
@@ -89,7 +90,46 @@ enum egr_stat {
 	EGR_STAT_INBOUND = 4, /* passed: reply on a connection from outside */
 	EGR_STAT_MALFORMED = 5, /* dropped: header could not be read */
 	EGR_STAT_NOPOLICY = 6, /* dropped: policy maps missing (fail closed) */
-	EGR_STAT_MAX = 8,
+	EGR_STAT_EV_SENT = 7, /* events written to egr_events (packets field) */
+	EGR_STAT_EV_SUPPRESSED = 8, /* events over the rate limit, not sent */
+	EGR_STAT_EV_LOST = 9, /* events lost: ring buffer full */
+	EGR_STAT_MAX = 10,
+};
+
+/* Denied/audited packet events, egr_events ring buffer. Rate-limited per
+ * cgroup by a token bucket (egr_evcfg); the verdict never depends on it.
+ */
+#define EGR_EVENTS_RINGBUF (256 * 1024)
+#define EGR_EV_DEFAULT_RATE 100	 /* events per second */
+#define EGR_EV_DEFAULT_BURST 200
+
+struct egr_event {
+	__u64 ts_ns;	 /* bpf_ktime_get_ns() (CLOCK_MONOTONIC) */
+	__u64 cgroup_id;
+	__u32 rule;	 /* deciding rule id or EGR_RULE_DEFAULT */
+	__u32 len;	 /* packet bytes */
+	__u8 family;	 /* 4 or 6 */
+	__u8 proto;
+	__u8 verdict;	 /* EGR_DENY, or EGR_EV_AUDIT */
+	__u8 pktflags;	 /* EGR_PKT_* */
+	__u16 sport;	 /* host order */
+	__u16 dport;
+	__u8 src[16];	 /* network order; IPv4 in the first 4 bytes */
+	__u8 dst[16];
+};
+
+#define EGR_EV_AUDIT 2
+
+/* egr_evcfg[0]: event settings and the token bucket (under .lock; a map
+ * update from userspace leaves .lock alone).
+ */
+struct egr_evcfg {
+	struct bpf_spin_lock lock;
+	__u32 enabled; /* a reader is attached: emit events */
+	__u32 rate;    /* tokens per second */
+	__u32 burst;   /* bucket size */
+	__u64 tokens_ns; /* bucket level, in ns of rate (tokens * 1e9 / rate) */
+	__u64 last_ns;
 };
 
 /* LPM trie keys; addr in network byte order, prefixlen in host order. */

@@ -20,6 +20,10 @@ int cmd_remove(int argc, char **argv);
 int cmd_apply(int argc, char **argv);
 int cmd_list(int argc, char **argv);
 int cmd_status(int argc, char **argv);
+int cmd_metrics(int argc, char **argv); /* cmd_metrics.c */
+int cmd_serve(int argc, char **argv);	/* cmd_serve.c */
+int cmd_events(int argc, char **argv);	/* cmd_events.c */
+int cmd_watch(int argc, char **argv);	/* cmd_watch.c */
 
 /* Shared helpers (cmd_util.c). */
 int need_root(void);

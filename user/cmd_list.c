@@ -32,10 +32,9 @@ static const char *const stat_names[EGR_STAT_MAX] = {
 	[EGR_STAT_NOPOLICY] = "nopolicy",
 };
 
-/* "cgroup:<path at attach>" for targets we only know by id. */
 static void label_of(const struct egr_kstate *ks, char *buf, size_t len)
 {
-	snprintf(buf, len, "cgroup:%s", ks->meta.path);
+	kstate_label(ks, buf, len);
 }
 
 static json_t *target_json(const struct egr_kstate *ks)

@@ -28,9 +28,9 @@
 #define LOCK_PATH "/run/egressctl.lock"
 
 /* Pin names; keep in sync with kstate_open() and kstate_detach(). */
-static const char *const map_pins[] = { "egr_ctl",   "egr_meta",  "egr_v4",   "egr_v6",
+static const char *const map_pins[] = { "egr_ctl",   "egr_meta",  "egr_v4",    "egr_v6",
 					"egr_rules", "egr_hits",  "egr_stats", "egr_free",
-					"egr_sk" };
+					"egr_sk",    "egr_evcfg", "egr_events" };
 static const char *const other_pins[] = { "link_egress", "link_sockops", "prog_egress",
 					  "prog_sockops" };
 
@@ -103,6 +103,7 @@ static int new_empty_tries(int v4_fd, int v6_fd, uint32_t slot, uint32_t cap)
 static int init_maps(struct egressctl_bpf *skel, const char *label, uint64_t cgid,
 		     const struct egr_attach_opts *o, uint32_t cap)
 {
+	struct egr_evcfg ev = { .rate = EGR_EV_DEFAULT_RATE, .burst = EGR_EV_DEFAULT_BURST };
 	struct egr_ctl ctl = { 0 };
 	struct egr_meta meta = { 0 };
 	uint32_t k, s;
@@ -128,6 +129,8 @@ static int init_maps(struct egressctl_bpf *skel, const char *label, uint64_t cgi
 	snprintf(meta.path, sizeof(meta.path), "%s", label);
 	k = 0;
 	if (bpf_map_update_elem(bpf_map__fd(skel->maps.egr_meta), &k, &meta, BPF_ANY))
+		return -errno;
+	if (bpf_map_update_elem(bpf_map__fd(skel->maps.egr_evcfg), &k, &ev, BPF_ANY))
 		return -errno;
 	return 0;
 }
@@ -274,6 +277,13 @@ static int open_pin(const char *dir, const char *name)
 
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
 	return bpf_obj_get(path);
+}
+
+int kstate_open_pin(const struct egr_kstate *ks, const char *name)
+{
+	int fd = open_pin(ks->dir, name);
+
+	return fd < 0 ? -errno : fd;
 }
 
 int kstate_open(uint64_t cgid, struct egr_kstate *ks)

@@ -44,6 +44,14 @@ int kstate_attach(const char *cgpath, const char *rel, uint64_t cgid,
 int kstate_open(uint64_t cgid, struct egr_kstate *ks);
 void kstate_close(struct egr_kstate *ks);
 
+/* Open one more pin of an attached cgroup by name ("egr_events", ...). */
+int kstate_open_pin(const struct egr_kstate *ks, const char *name);
+
+/* What to call a target in output: the container name when the state
+ * directory knows the cgroup (see state.c), else "cgroup:<path>".
+ */
+const char *kstate_label(const struct egr_kstate *ks, char *buf, size_t len);
+
 /* Remove the links (the kernel detaches the program) and every pin. */
 int kstate_detach(uint64_t cgid);
 

@@ -39,7 +39,8 @@ static const struct {
 } cmds[] = {
 	{ "attach", cmd_attach }, { "detach", cmd_detach }, { "allow", cmd_allow },
 	{ "deny", cmd_deny },	  { "remove", cmd_remove }, { "apply", cmd_apply },
-	{ "list", cmd_list },	  { "status", cmd_status },
+	{ "list", cmd_list },	  { "status", cmd_status }, { "metrics", cmd_metrics },
+	{ "serve", cmd_serve },	  { "events", cmd_events }, { "watch", cmd_watch },
 };
 
 int main(int argc, char **argv)

@@ -1,0 +1,11 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include "cmd.h"
+#include "log.h"
+
+int cmd_events(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	pr_err("events: not implemented yet\n");
+	return 1;
+}
