@@ -35,15 +35,17 @@ endif
 # the tests (tests/*.c include what they need from user/).
 USER_SRCS := $(filter-out user/main.c,$(wildcard user/*.c))
 USER_OBJS := $(patsubst user/%.c,$(OUTPUT)/user/%.o,$(USER_SRCS))
-SKEL := $(OUTPUT)/egressctl.skel.h
+SKEL := $(OUTPUT)/egressctl.skel.h $(OUTPUT)/guard.skel.h
 BPF_OBJ := $(OUTPUT)/egressctl.bpf.o
+# Keep the skeletons' intermediates: make would delete the ones it made.
+.SECONDARY: $(SKEL) $(SKEL:.skel.h=.bpf.o) $(SKEL:.skel.h=.tmp.bpf.o)
 
 all: $(OUTPUT)/egressctl
 
 $(OUTPUT) $(OUTPUT)/user $(OUTPUT)/tests:
 	$(Q)mkdir -p $@
 
-$(OUTPUT)/%.tmp.bpf.o: bpf/%.bpf.c vmlinux.h include/egressctl.h | $(OUTPUT)
+$(OUTPUT)/%.tmp.bpf.o: bpf/%.bpf.c vmlinux.h include/egressctl.h include/egressctl_guard.h | $(OUTPUT)
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
@@ -51,9 +53,10 @@ $(OUTPUT)/%.bpf.o: $(OUTPUT)/%.tmp.bpf.o
 	$(call msg,GEN-OBJ,$@)
 	$(Q)$(BPFTOOL) gen object $@ $<
 
+# bpf/<name>.bpf.c -> $(OUTPUT)/<name>.skel.h with struct <name>_bpf.
 $(OUTPUT)/%.skel.h: $(OUTPUT)/%.bpf.o
 	$(call msg,GEN-SKEL,$@)
-	$(Q)$(BPFTOOL) gen skeleton $< name egressctl_bpf > $@
+	$(Q)$(BPFTOOL) gen skeleton $< name $*_bpf > $@
 
 $(OUTPUT)/user/%.o: user/%.c $(SKEL) | $(OUTPUT)/user
 	$(call msg,CC,$@)
@@ -74,8 +77,8 @@ deps:
 	$(Q)bash tools/install-deps.sh
 
 demo: deps
-	$(Q)$(MAKE) --no-print-directory all
-	$(Q)bash tools/demo.sh $(OUTPUT)/egressctl
+	$(Q)$(MAKE) --no-print-directory all $(OUTPUT)/tests/peer
+	$(Q)bash tools/demo.sh $(OUTPUT)
 
 include tests/tests.mk
 

@@ -205,4 +205,13 @@ struct egr_meta {
 };
 
 
+/* EGR_PIN_ROOT "/egr_managed": hash map, cgroup id (__u64) -> this. */
+#define EGR_MANAGED_PIN EGR_PIN_ROOT "/egr_managed"
+#define EGR_MANAGED_MAX 65536
+
+struct egr_managed {
+	__u32 flags; /* reserved, 0 */
+	__u32 pad;
+};
+
 #endif /* EGRESSCTL_H */

@@ -24,6 +24,7 @@
 #include "egressctl.skel.h"
 #include "kstate.h"
 #include "log.h"
+#include "registry.h"
 
 #define LOCK_PATH "/run/egressctl.lock"
 
@@ -192,7 +193,15 @@ int kstate_attach(const char *cgpath, const char *rel, uint64_t cgid,
 		return err;
 	pin_dir(cgid, dir, sizeof(dir));
 	if (!stat(dir, &st))
-		return 0; /* idempotent: already attached */
+		return registry_add(cgid); /* idempotent: already attached */
+	/* Registered first: programs that act for all managed cgroups (the
+	 * packet-socket hook) cover this one before its filter is in place.
+	 */
+	err = registry_add(cgid);
+	if (err) {
+		pr_err("registering cgroup %s in %s: %s\n", cgpath, EGR_MANAGED_PIN, strerror(-err));
+		return err;
+	}
 
 	cgfd = open(cgpath, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (cgfd < 0) {
@@ -263,6 +272,8 @@ int kstate_attach(const char *cgpath, const char *rel, uint64_t cgid,
 out_rm:
 	rm_pins(tmp);
 out:
+	if (err)
+		registry_del(cgid);
 	bpf_link__destroy(le);
 	bpf_link__destroy(ls);
 	egressctl_bpf__destroy(skel);
@@ -342,14 +353,16 @@ int kstate_detach(uint64_t cgid)
 	char dir[128];
 
 	pin_dir(cgid, dir, sizeof(dir));
-	if (access(dir, F_OK))
+	if (access(dir, F_OK)) {
+		registry_del(cgid);
 		return -ENOENT;
+	}
 	rm_pins(dir);
 	if (!access(dir, F_OK)) {
 		pr_err("removing %s: directory not empty\n", dir);
 		return -ENOTEMPTY;
 	}
-	return 0;
+	return registry_del(cgid);
 }
 
 static int cmp_u64(const void *a, const void *b)
