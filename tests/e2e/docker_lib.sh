@@ -1,0 +1,207 @@
+# SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+# shellcheck shell=bash
+#
+# Docker helpers for the end-to-end suite. Source it, then:
+#   docker_up            start dockerd unless one answers on /var/run/docker.sock
+#   docker_image [BIN..] build egressctl-test:busybox (static BINs go to /usr/local/bin)
+#   docker_down          stop the dockerd that docker_up started, if any
+# Every function is idempotent, silent on success, returns non-zero with a
+# message on stderr on failure.
+#
+# docker_up exports DOCKER_HOST=unix:///var/run/docker.sock and
+# DOCKER_TRAFFIC_OK=1 when the bridge is 198.19.0.1/24 (a daemon we started,
+# or one already configured so), else DOCKER_TRAFFIC_OK=0: traffic tests must
+# then skip, since the containers' addresses would be outside the ranges the
+# suite may use (127.0.0.0/8, 198.18.0.0/15). No registry is reachable: images
+# are built locally, never pulled.
+
+EGR_TEST_RUN=${EGR_TEST_RUN:-/run/egressctl-test}
+EGR_DOCKER_SOCK=/var/run/docker.sock
+EGR_DOCKER_PIDFILE=$EGR_TEST_RUN/dockerd.pid
+EGR_DOCKER_LOGREF=$EGR_TEST_RUN/dockerd.logpath
+EGR_DOCKER_IMAGE=egressctl-test:busybox
+EGR_DOCKER_BIP=198.19.0.1/24
+# Applets the tests use; every other applet of busybox is linked too.
+EGR_DOCKER_APPLETS="sh nc sleep cat ip ifconfig ping echo ls ps kill true false"
+
+_egr_docker() {
+	docker -H "unix://$EGR_DOCKER_SOCK" "$@"
+}
+
+_egr_docker_answers() {
+	timeout 10 docker -H "unix://$EGR_DOCKER_SOCK" info >/dev/null 2>&1
+}
+
+# The pid in our pidfile, if that process is still a dockerd.
+_egr_dockerd_pid() {
+	local pid
+	[ -r "$EGR_DOCKER_PIDFILE" ] || return 1
+	pid=$(cat "$EGR_DOCKER_PIDFILE" 2>/dev/null) || return 1
+	[ -n "$pid" ] && [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = dockerd ] || return 1
+	echo "$pid"
+}
+
+_egr_docker_log_tail() {
+	local log
+	log=$(cat "$EGR_DOCKER_LOGREF" 2>/dev/null) || return 0
+	[ -f "$log" ] || return 0
+	tail -n 20 "$log" | sed 's/^/  dockerd: /' >&2
+}
+
+_egr_bridge_ok() {
+	ip -4 -o addr show dev docker0 2>/dev/null | grep -q " inet $EGR_DOCKER_BIP "
+}
+
+docker_up() {
+	local pid log deadline
+
+	export DOCKER_HOST=unix://$EGR_DOCKER_SOCK
+	if _egr_docker_answers; then
+		if _egr_bridge_ok; then
+			export DOCKER_TRAFFIC_OK=1
+		else
+			# Someone else's daemon: its containers may be anywhere.
+			export DOCKER_TRAFFIC_OK=0
+		fi
+		return 0
+	fi
+	if ! command -v dockerd >/dev/null 2>&1; then
+		echo "docker_up: dockerd is not installed" >&2
+		return 1
+	fi
+	mkdir -p "$EGR_TEST_RUN" || return 1
+	# Our own daemon from an earlier call that is still starting up.
+	if ! pid=$(_egr_dockerd_pid); then
+		# Keep only the newest log.
+		log=$(cat "$EGR_DOCKER_LOGREF" 2>/dev/null) || log=""
+		if [ -n "$log" ]; then
+			rm -f "$log"
+		fi
+		log=$(mktemp "$EGR_TEST_RUN/dockerd.XXXXXX.log") || return 1
+		echo "$log" >"$EGR_DOCKER_LOGREF"
+		dockerd --storage-driver=vfs --bip=198.19.0.1/24 \
+			--default-address-pool base=198.19.0.0/16,size=24 \
+			</dev/null >"$log" 2>&1 &
+		pid=$!
+		echo "$pid" >"$EGR_DOCKER_PIDFILE"
+		disown "$pid" 2>/dev/null || true
+	fi
+	deadline=$((SECONDS + 60))
+	while ((SECONDS < deadline)); do
+		if _egr_docker_answers; then
+			if _egr_bridge_ok; then
+				export DOCKER_TRAFFIC_OK=1
+			else
+				echo "docker_up: docker0 is not $EGR_DOCKER_BIP; traffic tests will skip" >&2
+				export DOCKER_TRAFFIC_OK=0
+			fi
+			return 0
+		fi
+		if ! kill -0 "$pid" 2>/dev/null; then
+			echo "docker_up: dockerd exited while starting" >&2
+			_egr_docker_log_tail
+			rm -f "$EGR_DOCKER_PIDFILE"
+			return 1
+		fi
+		sleep 0.5
+	done
+	echo "docker_up: dockerd did not answer on $EGR_DOCKER_SOCK within 60 s" >&2
+	_egr_docker_log_tail
+	return 1
+}
+
+docker_down() {
+	local pid i
+
+	pid=$(_egr_dockerd_pid) || {
+		rm -f "$EGR_DOCKER_PIDFILE"
+		return 0
+	}
+	kill -TERM "$pid" 2>/dev/null || true
+	# dockerd gives running containers 10 s to stop, then kills them.
+	for ((i = 0; i < 600; i++)); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	if kill -0 "$pid" 2>/dev/null; then
+		echo "docker_down: dockerd $pid ignored SIGTERM for 60 s; killing it" >&2
+		kill -KILL "$pid" 2>/dev/null || true
+		sleep 1
+	fi
+	rm -f "$EGR_DOCKER_PIDFILE"
+	return 0
+}
+
+# A content hash of what goes into the image, kept as a label so the image is
+# rebuilt only when busybox or a helper changes.
+_egr_image_hash() {
+	local f
+	{
+		echo "$EGR_DOCKER_APPLETS"
+		sha256sum /bin/busybox | cut -d' ' -f1
+		for f in "$@"; do
+			echo "$(basename "$f") $(sha256sum "$f" | cut -d' ' -f1)"
+		done
+	} | sha256sum | cut -d' ' -f1
+}
+
+docker_image() {
+	local hash have root f a rc
+
+	if [ ! -x /bin/busybox ]; then
+		echo "docker_image: /bin/busybox is missing (install busybox-static)" >&2
+		return 1
+	fi
+	for f in "$@"; do
+		if [ ! -f "$f" ] || [ ! -x "$f" ]; then
+			echo "docker_image: helper '$f' is not an executable file" >&2
+			return 1
+		fi
+	done
+	hash=$(_egr_image_hash "$@") || return 1
+	have=$(_egr_docker image inspect -f '{{ index .Config.Labels "egr.hash" }}' \
+		"$EGR_DOCKER_IMAGE" 2>/dev/null) || have=""
+	[ "$have" = "$hash" ] && return 0
+
+	root=$(mktemp -d /tmp/egr-rootfs.XXXXXX) || return 1
+	mkdir -p "$root"/{bin,sbin,usr/bin,usr/sbin,usr/local/bin,etc,tmp,proc,sys,dev,root,var/run}
+	chmod 1777 "$root/tmp"
+	cp /bin/busybox "$root/bin/busybox"
+	for a in $(/bin/busybox --list) $EGR_DOCKER_APPLETS; do
+		[ "$a" = busybox ] || ln -sf busybox "$root/bin/$a"
+	done
+	for a in $EGR_DOCKER_APPLETS; do
+		if ! /bin/busybox --list | grep -qx "$a"; then
+			echo "docker_image: /bin/busybox has no '$a' applet" >&2
+			rm -rf "$root"
+			return 1
+		fi
+	done
+	printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n' \
+		>"$root/etc/passwd"
+	printf 'root:x:0:\nnogroup:x:65534:\n' >"$root/etc/group"
+	for f in "$@"; do
+		install -m 0755 "$f" "$root/usr/local/bin/$(basename "$f")" || {
+			rm -rf "$root"
+			return 1
+		}
+	done
+	rc=0
+	tar -C "$root" --numeric-owner --owner=0 --group=0 -cf - . |
+		_egr_docker import --change 'CMD ["sh"]' \
+			--change 'ENV PATH=/usr/local/bin:/bin:/sbin:/usr/bin:/usr/sbin' \
+			--change "LABEL egr.hash=$hash" - "$EGR_DOCKER_IMAGE" >/dev/null || rc=1
+	rm -rf "$root"
+	if [ "$rc" -ne 0 ]; then
+		echo "docker_image: docker import of $EGR_DOCKER_IMAGE failed" >&2
+		return 1
+	fi
+	# Untagged leftovers of earlier builds.
+	_egr_docker image prune -f --filter "label=egr.hash" >/dev/null 2>&1 || true
+	# A dynamically linked busybox would import fine and then not run.
+	if ! _egr_docker run --rm --network none "$EGR_DOCKER_IMAGE" true >/dev/null 2>&1; then
+		echo "docker_image: $EGR_DOCKER_IMAGE does not run (is /bin/busybox static?)" >&2
+		return 1
+	fi
+	return 0
+}
