@@ -7,6 +7,7 @@
 #include <string.h>
 #include "cmd.h"
 #include "log.h"
+#include "state.h"
 
 static const char attach_usage[] =
 	"Usage: egressctl attach <target> [--default deny|allow] [--audit] [--max-rules N]\n"
@@ -14,6 +15,9 @@ static const char attach_usage[] =
 	"Attach the egress filter to a target's cgroup. Enforcement starts at once:\n"
 	"with no rules, the default decides (deny unless --default allow).\n"
 	"Attaching an attached target changes nothing (but --default/--audit, if given).\n"
+	"For a container target the policy is also saved in the state directory\n"
+	"($EGRESSCTL_STATE_DIR, default /var/lib/egressctl) after every change, so\n"
+	"`egressctl watch` re-applies it when the container restarts.\n"
 	"\n"
 	"  --default deny|allow  verdict when no rule matches (default: deny)\n"
 	"  --audit               count and report would-be drops, drop nothing\n"
@@ -23,7 +27,9 @@ static const char attach_usage[] =
 static const char detach_usage[] =
 	"Usage: egressctl detach <target>\n"
 	"\n"
-	"Detach the filter and delete the target's policy and pins.\n";
+	"Detach the filter and delete the target's policy and pins. For a container,\n"
+	"its saved policy (in the state directory) is deleted too, so `egressctl\n"
+	"watch` no longer re-applies it.\n";
 
 int cmd_attach(int argc, char **argv)
 {
@@ -104,6 +110,14 @@ int cmd_attach(int argc, char **argv)
 		if (ret)
 			pr_err("%s: changing the default: %s\n", t.label, strerror(-ret));
 	}
+	if (!ret && t.container) {
+		/* A container's policy outlives its cgroup: save what is in force. */
+		ret = kstate_open(t.cgid, &ks);
+		if (!ret) {
+			ret = state_save_kernel(&ks, t.id, t.name, "cli");
+			kstate_close(&ks);
+		}
+	}
 	if (!ret)
 		printf("%s %s (cgroup %s, id %llu)\n", created ? "attached to" : "already attached to",
 		       t.label, t.rel, (unsigned long long)t.cgid);
@@ -125,7 +139,13 @@ int cmd_detach(int argc, char **argv)
 		return usage(detach_usage, true);
 	if (need_root())
 		return 1;
-	if (target_resolve(argv[optind], egr_g.docker_host, &t, err, sizeof(err))) {
+	ret = target_resolve(argv[optind], egr_g.docker_host, &t, err, sizeof(err));
+	if (ret == -ESRCH && t.container && t.id[0] && !state_delete(t.id)) {
+		/* A stopped container has no cgroup, only its saved policy. */
+		printf("deleted the saved policy of %s (not running)\n", t.name);
+		return 0;
+	}
+	if (ret) {
 		pr_err("%s\n", err);
 		return 1;
 	}
@@ -135,6 +155,9 @@ int cmd_detach(int argc, char **argv)
 		return 1;
 	}
 	ret = kstate_detach(t.cgid);
+	/* Forget a container's policy: watch will not re-apply it. */
+	if (t.container && (!ret || ret == -ENOENT) && !state_delete(t.id) && ret == -ENOENT)
+		ret = 0;
 	kstate_unlock(lock);
 	if (ret == -ENOENT) {
 		pr_err("%s is not attached\n", t.label);

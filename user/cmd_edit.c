@@ -8,6 +8,7 @@
 #include "cmd.h"
 #include "log.h"
 #include "policy_file.h"
+#include "state.h"
 
 static const char allow_usage[] =
 	"Usage: egressctl allow <target> <dest> [<portspec>...]\n"
@@ -70,6 +71,8 @@ static int edit(int argc, char **argv, int action, const char *text)
 		ret = kpolicy_add(&ks, p.rules, p.n, err, sizeof(err));
 	if (ret)
 		pr_err("%s: %s\n", t.label, err);
+	else if (t.container)
+		ret = state_save_kernel(&ks, t.id, t.name, "cli");
 out_unlock:
 	kstate_unlock(lock);
 out:
@@ -97,12 +100,13 @@ int cmd_apply(int argc, char **argv)
 {
 	static const struct option opts[] = { { "file", required_argument, NULL, 'f' }, HELP_OPT,
 					      { 0 } };
+	struct egr_prefetch *pf = NULL;
 	const char *file = NULL;
-	struct egr_policy p;
+	struct egr_policy p = { 0 };
 	struct egr_target t;
 	struct egr_kstate ks;
 	char err[512];
-	int c, lock, ret;
+	int c, lock = -1, ret;
 
 	while ((c = getopt_long(argc, argv, "f:h", opts, NULL)) != -1) {
 		if (c == 'f')
@@ -112,29 +116,36 @@ int cmd_apply(int argc, char **argv)
 	}
 	if (optind + 1 != argc || !file)
 		return usage(apply_usage, true);
-	if (policy_parse_file(file, &p, err, sizeof(err))) {
-		pr_err("%s\n", err);
+	if (need_root() || open_target(argv[optind], &t, &ks))
 		return 1;
-	}
-	if (!p.has_dflt)
-		p.dflt = EGR_DENY;
-	if (need_root() || open_target(argv[optind], &t, &ks)) {
-		policy_free(&p);
-		return 1;
-	}
 	lock = kstate_lock();
 	kstate_close(&ks);
 	ret = lock < 0 ? lock : kstate_open(t.cgid, &ks);
 	if (ret) {
 		pr_err("%s: %s\n", t.label, strerror(-ret));
-	} else {
-		ret = kpolicy_apply(&ks, &p, err, sizeof(err));
-		if (ret)
-			pr_err("%s: %s\n", t.label, err);
-		else
-			printf("applied %zu rules to %s (default %s%s)\n", p.n, t.label,
-			       p.dflt == EGR_ALLOW ? "allow" : "deny", p.audit ? ", audit" : "");
+		goto out;
 	}
+	/* Read the live policy (for rule ids) while the file is parsed. */
+	ret = kpolicy_prefetch(&ks, &pf);
+	if (ret) {
+		pr_err("%s: reading the policy: %s\n", t.label, strerror(-ret));
+		goto out;
+	}
+	ret = policy_parse_file(file, &p, err, sizeof(err));
+	if (ret) {
+		pr_err("%s\n", err);
+		kpolicy_prefetch_cancel(pf);
+		goto out;
+	}
+	if (!p.has_dflt)
+		p.dflt = EGR_DENY;
+	ret = kpolicy_apply_prefetched(&ks, &p, pf, err, sizeof(err));
+	if (ret)
+		pr_err("%s: %s\n", t.label, err);
+	else
+		printf("applied %zu rules to %s (default %s%s)\n", p.n, t.label,
+		       p.dflt == EGR_ALLOW ? "allow" : "deny", p.audit ? ", audit" : "");
+out:
 	kstate_unlock(lock);
 	kstate_close(&ks);
 	policy_free(&p);

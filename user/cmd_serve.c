@@ -1,11 +1,226 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * egressctl serve: a Prometheus exporter on libmicrohttpd. One internal
+ * polling thread answers requests one at a time; each GET /metrics reads
+ * the kernel afresh (metrics_render()). The main thread waits for
+ * SIGTERM/SIGINT and stops the daemon. Never changes state.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <netdb.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <microhttpd.h>
 #include "cmd.h"
 #include "log.h"
+#include "metrics.h"
+
+#define DEFAULT_LISTEN "127.0.0.1:9469"
+#define CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
+
+static const char serve_usage[] =
+	"Usage: egressctl serve [-l|--listen ADDR:PORT]\n"
+	"\n"
+	"Run a Prometheus exporter in the foreground until SIGTERM or SIGINT:\n"
+	"  GET /metrics  what `egressctl metrics` prints, read afresh per request\n"
+	"  GET /healthz  \"ok\"\n"
+	"Other paths answer 404, other methods 405. Reads the kernel only.\n"
+	"\n"
+	"  -l, --listen ADDR:PORT  address to listen on (default " DEFAULT_LISTEN "),\n"
+	"                          e.g. 0.0.0.0:9469, [::1]:9469, localhost:9469;\n"
+	"                          port 0 picks a free port (printed at start)\n";
+
+static int respond(struct MHD_Connection *conn, unsigned int status, const char *type, char *body,
+		   size_t len, enum MHD_ResponseMemoryMode mode)
+{
+	struct MHD_Response *r = MHD_create_response_from_buffer(len, body, mode);
+	int ret;
+
+	if (!r) {
+		if (mode == MHD_RESPMEM_MUST_FREE)
+			free(body);
+		return MHD_NO;
+	}
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+	if (status == MHD_HTTP_METHOD_NOT_ALLOWED)
+		MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
+	ret = MHD_queue_response(conn, status, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+static int respond_text(struct MHD_Connection *conn, unsigned int status, const char *text)
+{
+	return respond(conn, status, "text/plain; charset=utf-8", (char *)text, strlen(text),
+		       MHD_RESPMEM_PERSISTENT);
+}
+
+static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char *url,
+			      const char *method, const char *version, const char *upload_data,
+			      size_t *upload_data_size, void **con_cls)
+{
+	size_t len;
+	char *buf;
+	int err;
+
+	(void)cls;
+	(void)version;
+	(void)upload_data;
+	(void)upload_data_size;
+	(void)con_cls;
+	if (strcmp(method, MHD_HTTP_METHOD_GET) && strcmp(method, MHD_HTTP_METHOD_HEAD))
+		return respond_text(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed\n");
+	if (!strcmp(url, "/healthz"))
+		return respond_text(conn, MHD_HTTP_OK, "ok\n");
+	if (strcmp(url, "/metrics"))
+		return respond_text(conn, MHD_HTTP_NOT_FOUND,
+				    "not found: try /metrics or /healthz\n");
+	err = metrics_render(&buf, &len);
+	if (err) {
+		pr_err("serve: reading the counters: %s\n", strerror(-err));
+		return respond_text(conn, MHD_HTTP_INTERNAL_SERVER_ERROR,
+				    "egressctl: reading the counters failed\n");
+	}
+	return respond(conn, MHD_HTTP_OK, CONTENT_TYPE, buf, len, MHD_RESPMEM_MUST_FREE);
+}
+
+/* "host:port" or "[v6]:port" -> a bound, listening socket, or -1 (printed). */
+static int listen_on(const char *spec, char *shown, size_t shownlen)
+{
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM,
+				  .ai_flags = AI_NUMERICSERV };
+	struct addrinfo *res = NULL, *ai;
+	char host[256], port[16], h[INET6_ADDRSTRLEN], *end;
+	const char *colon;
+	size_t hl;
+	int fd = -1, err = 0, one = 1, rc;
+	unsigned long pn;
+
+	if (spec[0] == '[') {
+		const char *rb = strchr(spec, ']');
+
+		if (!rb || rb[1] != ':')
+			goto bad;
+		hl = rb - spec - 1;
+		spec++;
+		colon = rb + 1;
+	} else {
+		colon = strrchr(spec, ':');
+		if (!colon || memchr(spec, ':', colon - spec))
+			goto bad; /* none, or an IPv6 address without brackets */
+		hl = colon - spec;
+	}
+	if (!hl || hl >= sizeof(host) || strlen(colon + 1) >= sizeof(port))
+		goto bad;
+	memcpy(host, spec, hl);
+	host[hl] = '\0';
+	strcpy(port, colon + 1);
+	errno = 0;
+	pn = strtoul(port, &end, 10);
+	if (!port[0] || *end || errno || pn > 65535 || port[0] == '-' || port[0] == '+')
+		goto bad;
+	snprintf(shown, shownlen, strchr(host, ':') ? "[%s]:%s" : "%s:%s", host, port);
+	rc = getaddrinfo(host, port, &hints, &res);
+	if (rc) {
+		pr_err("serve: cannot listen on %s: %s\n", shown,
+		       rc == EAI_SYSTEM ? strerror(errno) : gai_strerror(rc));
+		return -1;
+	}
+	for (ai = res; ai; ai = ai->ai_next) {
+		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
+		if (fd < 0) {
+			err = errno;
+			continue;
+		}
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+		if (ai->ai_family == AF_INET6)
+			setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+		if (!bind(fd, ai->ai_addr, ai->ai_addrlen) && !listen(fd, 64))
+			break;
+		err = errno;
+		close(fd);
+		fd = -1;
+	}
+	if (fd < 0) {
+		pr_err("serve: cannot listen on %s: %s\n", shown, strerror(err));
+	} else {
+		struct sockaddr_storage ss;
+		socklen_t sl = sizeof(ss);
+
+		/* show what was bound: the resolved address and the real port */
+		if (!getsockname(fd, (struct sockaddr *)&ss, &sl)) {
+			if (ss.ss_family == AF_INET) {
+				struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+
+				inet_ntop(AF_INET, &s4->sin_addr, h, sizeof(h));
+				snprintf(shown, shownlen, "%s:%u", h, ntohs(s4->sin_port));
+			} else if (ss.ss_family == AF_INET6) {
+				struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+
+				inet_ntop(AF_INET6, &s6->sin6_addr, h, sizeof(h));
+				snprintf(shown, shownlen, "[%s]:%u", h, ntohs(s6->sin6_port));
+			}
+		}
+	}
+	freeaddrinfo(res);
+	return fd;
+bad:
+	pr_err("serve: bad --listen '%s': use ADDR:PORT, e.g. 127.0.0.1:9469 or [::1]:9469\n",
+	       spec);
+	return -1;
+}
 
 int cmd_serve(int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
-	pr_err("serve: not implemented yet\n");
-	return 1;
+	static const struct option opts[] = { { "listen", required_argument, NULL, 'l' },
+					      HELP_OPT,
+					      { 0 } };
+	const char *listen_spec = DEFAULT_LISTEN;
+	struct MHD_Daemon *d;
+	char shown[300];
+	sigset_t set;
+	int c, fd, sig = 0;
+
+	while ((c = getopt_long(argc, argv, "l:h", opts, NULL)) != -1) {
+		if (c == 'l')
+			listen_spec = optarg;
+		else
+			return usage(serve_usage, c != 'h');
+	}
+	if (optind != argc)
+		return usage(serve_usage, true);
+	if (need_root())
+		return 1;
+	fd = listen_on(listen_spec, shown, sizeof(shown));
+	if (fd < 0)
+		return 1;
+	/* Block the signals before MHD's thread exists: it inherits the mask
+	 * and only sigwait() below receives them.
+	 */
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO, 0, NULL, NULL,
+			     handle, NULL, MHD_OPTION_LISTEN_SOCKET, fd,
+			     MHD_OPTION_CONNECTION_LIMIT, (unsigned int)64,
+			     MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)30, MHD_OPTION_END);
+	if (!d) {
+		pr_err("serve: starting the HTTP server on %s failed\n", shown);
+		close(fd);
+		return 1;
+	}
+	printf("serving metrics on http://%s/metrics\n", shown);
+	fflush(stdout);
+	sigwait(&set, &sig);
+	pr_info("serve: %s, stopping\n", strsignal(sig));
+	MHD_stop_daemon(d); /* closes the listening socket too */
+	return 0;
 }

@@ -12,6 +12,7 @@
  * Rules that stay keep their ids, so their hit counters carry on.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,7 +63,7 @@ static int live_rules(const struct egr_kstate *ks, struct idrule **out, size_t *
 	struct egr_live_rule *lr;
 	struct idrule *x;
 	size_t nl, i;
-	int err = kpolicy_read(ks, NULL, &lr, &nl);
+	int err = kpolicy_read_ex(ks, NULL, &lr, &nl, false);
 
 	if (err)
 		return err;
@@ -95,24 +96,63 @@ static int live_rules(const struct egr_kstate *ks, struct idrule **out, size_t *
 	return 0;
 }
 
+struct egr_prefetch {
+	const struct egr_kstate *ks;
+	pthread_t thread;
+	struct idrule *live;
+	size_t n;
+	int err;
+};
+
+static void *prefetch_main(void *arg)
+{
+	struct egr_prefetch *pf = arg;
+
+	pf->err = live_rules(pf->ks, &pf->live, &pf->n);
+	return NULL;
+}
+
+int kpolicy_prefetch(const struct egr_kstate *ks, struct egr_prefetch **out)
+{
+	struct egr_prefetch *pf = calloc(1, sizeof(*pf));
+	int err;
+
+	if (!pf)
+		return -ENOMEM;
+	pf->ks = ks;
+	err = pthread_create(&pf->thread, NULL, prefetch_main, pf);
+	if (err) {
+		free(pf);
+		return -err;
+	}
+	*out = pf;
+	return 0;
+}
+
+void kpolicy_prefetch_cancel(struct egr_prefetch *pf)
+{
+	if (!pf)
+		return;
+	pthread_join(pf->thread, NULL);
+	free(pf->live);
+	free(pf);
+}
+
 /* Give every compiled rule an id: kept from the live policy when the same
- * rule is in force, else the lowest unused. Fills the free stack.
+ * rule is in force, else the lowest unused. Fills the free stack. Takes
+ * ownership of live.
  */
-static int assign_ids(struct egr_kstate *ks, struct egr_compiled *c, uint32_t **fresh,
-		      uint32_t *nfresh, uint32_t **freestack)
+static int assign_ids(struct egr_kstate *ks, struct egr_compiled *c, struct idrule *live,
+		      size_t nl, uint32_t **fresh, uint32_t *nfresh, uint32_t **freestack)
 {
 	uint32_t cap = ks->meta.max_rules, next = 0, hi = 0, i, f, k = 0, nf = 0;
-	struct idrule *live = NULL;
 	uint8_t *used = calloc(cap, 1), *was = calloc(cap, 1);
-	size_t nl = 0, j = 0;
+	size_t j = 0;
 	int err = -ENOMEM;
 
 	*fresh = calloc(c->nrules ? c->nrules : 1, sizeof(uint32_t));
 	*freestack = calloc(cap, sizeof(uint32_t));
 	if (!used || !was || !*fresh || !*freestack)
-		goto out;
-	err = live_rules(ks, &live, &nl);
-	if (err)
 		goto out;
 	for (j = 0; j < nl; j++)
 		if (live[j].r.id < cap)
@@ -238,16 +278,40 @@ static int fill_slot(struct egr_kstate *ks, const struct egr_compiled *c, uint32
 
 int kpolicy_apply(struct egr_kstate *ks, const struct egr_policy *p, char *err, size_t errlen)
 {
+	return kpolicy_apply_prefetched(ks, p, NULL, err, errlen);
+}
+
+int kpolicy_apply_prefetched(struct egr_kstate *ks, const struct egr_policy *p,
+			     struct egr_prefetch *pf, char *err, size_t errlen)
+{
 	uint32_t cap = ks->meta.max_rules, old, slot, k, nfresh = 0;
+	struct idrule *live = NULL;
+	size_t nlive = 0;
 	uint32_t *fresh = NULL, *freestack = NULL, *fkeys = NULL;
 	struct egr_compiled c;
 	struct egr_ctl cfg, act = { 0 };
 	int tries[2] = { -1, -1 }, empty[2] = { -1, -1 }, ret;
 	const char *what = "reading the policy";
 
-	ret = compile_policy(p, &c, err, errlen);
-	if (ret)
+	if (pf) {
+		pthread_join(pf->thread, NULL);
+		ret = pf->err;
+		live = pf->live;
+		nlive = pf->n;
+		free(pf);
+	} else {
+		ret = live_rules(ks, &live, &nlive);
+	}
+	if (ret) {
+		free(live);
+		snprintf(err, errlen, "reading the policy: %s", strerror(-ret));
 		return ret;
+	}
+	ret = compile_policy(p, &c, err, errlen);
+	if (ret) {
+		free(live);
+		return ret;
+	}
 	if (c.nrules > cap || c.npfx[0] > cap || c.npfx[1] > cap) {
 		snprintf(err, errlen,
 			 "policy too large: %zu rules, capacity %u (set --max-rules at attach)",
@@ -263,7 +327,8 @@ int kpolicy_apply(struct egr_kstate *ks, const struct egr_policy *p, char *err, 
 
 	/* Nothing below is visible to packets until the flip. */
 	what = "building the new policy";
-	ret = assign_ids(ks, &c, &fresh, &nfresh, &freestack);
+	ret = assign_ids(ks, &c, live, nlive, &fresh, &nfresh, &freestack);
+	live = NULL;
 	if (ret)
 		goto fail;
 	ret = zero_hits(ks, fresh, nfresh);
@@ -345,6 +410,7 @@ out:
 		if (empty[k] >= 0)
 			close(empty[k]);
 	}
+	free(live);
 	free(fresh);
 	free(freestack);
 	free(fkeys);

@@ -24,7 +24,7 @@
 
 #define ID_NONE 0xffffffffu
 
-static int inner_fd(int outer_fd, uint32_t slot)
+int kstate_trie_fd(int outer_fd, uint32_t slot)
 {
 	uint32_t id;
 
@@ -52,33 +52,6 @@ static int read_active(const struct egr_kstate *ks, uint32_t *slot)
 		return -errno;
 	*slot = a.slot & 1;
 	return 0;
-}
-
-static void krule_to_urule(const struct egr_rule *r, const struct egr_dest *d,
-			   struct egr_urule *u)
-{
-	memset(u, 0, sizeof(*u));
-	u->action = r->action;
-	u->dest = *d;
-	switch (r->proto) {
-	case IPPROTO_TCP:
-		u->ps.proto = EGR_UP_TCP;
-		break;
-	case IPPROTO_UDP:
-		u->ps.proto = EGR_UP_UDP;
-		break;
-	case IPPROTO_ICMP:
-	case IPPROTO_ICMPV6:
-		u->ps.proto = EGR_UP_ICMP;
-		break;
-	default:
-		u->ps.proto = EGR_UP_ANY;
-	}
-	if (r->flags & EGR_RF_PORTS) {
-		u->ps.has_ports = true;
-		u->ps.lo = r->port_lo;
-		u->ps.hi = r->port_hi;
-	}
 }
 
 /* One rule compiled on its own: its kernel form. */
@@ -126,35 +99,6 @@ static void make_key(const struct egr_dest *d, void *key)
 	}
 }
 
-static void key_to_dest(int family, const void *key, struct egr_dest *d)
-{
-	memset(d, 0, sizeof(*d));
-	d->family = family;
-	if (family == 4) {
-		const struct egr_lpm_v4 *k = key;
-
-		d->plen = k->prefixlen;
-		memcpy(d->addr, k->addr, 4);
-	} else {
-		const struct egr_lpm_v6 *k = key;
-
-		d->plen = k->prefixlen;
-		memcpy(d->addr, k->addr, 16);
-	}
-}
-
-static uint64_t read_hits(const struct egr_kstate *ks, uint32_t id, uint64_t *buf)
-{
-	uint64_t sum = 0;
-	int c;
-
-	if (bpf_map_lookup_elem(ks->hits_fd, &id, buf))
-		return 0;
-	for (c = 0; c < ks->ncpus; c++)
-		sum += buf[c];
-	return sum;
-}
-
 /* The rules of exactly prefix d in trie fd: 1 found, 0 not, -errno. */
 static int read_prefix(const struct egr_kstate *ks, int trie_fd, const struct egr_dest *d,
 		       struct egr_prefix *pv, struct egr_rule *rules)
@@ -175,117 +119,6 @@ static int read_prefix(const struct egr_kstate *ks, int trie_fd, const struct eg
 			return -errno;
 	}
 	return 1;
-}
-
-static int cmp_live(const void *pa, const void *pb)
-{
-	const struct egr_live_rule *a = pa, *b = pb;
-	const struct egr_dest *x = &a->rule.dest, *y = &b->rule.dest;
-	int c;
-
-	if (x->family != y->family)
-		return x->family < y->family ? -1 : 1;
-	if (x->plen != y->plen)
-		return x->plen < y->plen ? -1 : 1;
-	c = memcmp(x->addr, y->addr, 16);
-	if (c)
-		return c;
-	if (a->rule.action != b->rule.action)
-		return a->rule.action == EGR_DENY ? -1 : 1;
-	if (a->rule.ps.proto != b->rule.ps.proto)
-		return a->rule.ps.proto < b->rule.ps.proto ? -1 : 1;
-	if (a->rule.ps.has_ports != b->rule.ps.has_ports)
-		return a->rule.ps.has_ports < b->rule.ps.has_ports ? -1 : 1;
-	if (a->rule.ps.lo != b->rule.ps.lo)
-		return a->rule.ps.lo < b->rule.ps.lo ? -1 : 1;
-	return a->rule.ps.hi < b->rule.ps.hi ? -1 : a->rule.ps.hi > b->rule.ps.hi;
-}
-
-int kpolicy_read(const struct egr_kstate *ks, struct egr_policy *pol, struct egr_live_rule **out,
-		 size_t *nout)
-{
-	struct egr_rule rules[EGR_MAX_PREFIX_RULES];
-	struct egr_live_rule *lr = NULL;
-	uint8_t key[sizeof(struct egr_lpm_v6)], next[sizeof(struct egr_lpm_v6)];
-	uint64_t *hbuf = calloc(ks->ncpus, sizeof(uint64_t));
-	size_t n = 0, cap = 0;
-	struct egr_ctl cfg;
-	int f, err;
-
-	*out = NULL;
-	*nout = 0;
-	if (!hbuf)
-		return -ENOMEM;
-	err = kstate_slot_cfg(ks, &cfg);
-	if (err)
-		goto fail;
-	if (pol) {
-		memset(pol, 0, sizeof(*pol));
-		pol->dflt = cfg.dflt;
-		pol->audit = cfg.flags & EGR_SF_AUDIT;
-	}
-	for (f = 0; f < 2; f++) {
-		int family = f ? 6 : 4;
-		int tfd = inner_fd(f ? ks->v6_fd : ks->v4_fd, cfg.slot);
-		void *prev = NULL;
-
-		if (tfd < 0) {
-			err = tfd;
-			goto fail;
-		}
-		while (!bpf_map_get_next_key(tfd, prev, next)) {
-			struct egr_prefix pv;
-			struct egr_dest d;
-			int j, r;
-
-			memcpy(key, next, sizeof(key));
-			prev = key;
-			key_to_dest(family, key, &d);
-			r = read_prefix(ks, tfd, &d, &pv, rules);
-			if (r < 0) {
-				close(tfd);
-				err = r;
-				goto fail;
-			}
-			for (j = 0; r && j < pv.count; j++) {
-				if (n == cap) {
-					void *p = realloc(lr, (cap = cap ? 2 * cap : 64) * sizeof(*lr));
-
-					if (!p) {
-						close(tfd);
-						err = -ENOMEM;
-						goto fail;
-					}
-					lr = p;
-				}
-				krule_to_urule(&rules[j], &d, &lr[n].rule);
-				lr[n].id = rules[j].id;
-				lr[n].hits = read_hits(ks, rules[j].id, hbuf);
-				n++;
-			}
-		}
-		close(tfd);
-	}
-	qsort(lr, n, sizeof(*lr), cmp_live);
-	if (pol) {
-		size_t i;
-
-		for (i = 0; i < n; i++) {
-			err = policy_add(pol, &lr[i].rule);
-			if (err)
-				goto fail;
-		}
-	}
-	free(hbuf);
-	*out = lr;
-	*nout = n;
-	return 0;
-fail:
-	free(hbuf);
-	free(lr);
-	if (pol)
-		policy_free(pol);
-	return err;
 }
 
 /* --- live edits --- */
@@ -338,8 +171,8 @@ static int plan_edits(struct egr_kstate *ks, uint32_t slot, const struct egr_uru
 
 	if (!e)
 		return -ENOMEM;
-	tfd[0] = inner_fd(ks->v4_fd, slot);
-	tfd[1] = inner_fd(ks->v6_fd, slot);
+	tfd[0] = kstate_trie_fd(ks->v4_fd, slot);
+	tfd[1] = kstate_trie_fd(ks->v6_fd, slot);
 	if (tfd[0] < 0 || tfd[1] < 0) {
 		ret = tfd[0] < 0 ? tfd[0] : tfd[1];
 		snprintf(err, errlen, "reading the policy: %s", strerror(-ret));
@@ -576,8 +409,8 @@ static int kpolicy_edit(struct egr_kstate *ks, const struct egr_urule *in, size_
 	if (ret)
 		goto werr;
 
-	tfd[0] = inner_fd(ks->v4_fd, slot);
-	tfd[1] = inner_fd(ks->v6_fd, slot);
+	tfd[0] = kstate_trie_fd(ks->v4_fd, slot);
+	tfd[1] = kstate_trie_fd(ks->v6_fd, slot);
 	if (tfd[0] < 0 || tfd[1] < 0) {
 		ret = tfd[0] < 0 ? tfd[0] : tfd[1];
 		goto werr;

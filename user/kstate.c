@@ -22,6 +22,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "egressctl.skel.h"
+#include "guard.h"
 #include "kstate.h"
 #include "log.h"
 #include "registry.h"
@@ -193,7 +194,7 @@ int kstate_attach(const char *cgpath, const char *rel, uint64_t cgid,
 		return err;
 	pin_dir(cgid, dir, sizeof(dir));
 	if (!stat(dir, &st))
-		return registry_add(cgid); /* idempotent: already attached */
+		return registry_add(cgid) ?: guard_mark(cgid, EGR_GUARD_MANAGED); /* idempotent */
 	/* Registered first: programs that act for all managed cgroups (the
 	 * packet-socket hook) cover this one before its filter is in place.
 	 */
@@ -268,6 +269,8 @@ int kstate_attach(const char *cgpath, const char *rel, uint64_t cgid,
 		goto out_rm;
 	}
 	*created = true;
+	/* Strict mode: the guard on the parent now defers to this filter. */
+	err = guard_mark(cgid, EGR_GUARD_MANAGED);
 	goto out;
 out_rm:
 	rm_pins(tmp);
@@ -362,6 +365,8 @@ int kstate_detach(uint64_t cgid)
 		pr_err("removing %s: directory not empty\n", dir);
 		return -ENOTEMPTY;
 	}
+	/* Strict mode: the guard denies the cgroup again. */
+	guard_unmark(cgid);
 	return registry_del(cgid);
 }
 

@@ -67,6 +67,9 @@ int kstate_link_alive(const struct egr_kstate *ks);
 int kstate_create_tries(uint32_t cap, int fds[2]);
 int kstate_install_tries(int v4_fd, int v6_fd, uint32_t slot, const int fds[2]);
 
+/* The trie in slot slot of an outer map (egr_v4/egr_v6): fd or -errno. */
+int kstate_trie_fd(int outer_fd, uint32_t slot);
+
 /* Sum the per-CPU counters. */
 int kstate_stats(const struct egr_kstate *ks, struct egr_counter out[EGR_STAT_MAX]);
 
@@ -86,6 +89,10 @@ struct egr_live_rule {
 int kpolicy_read(const struct egr_kstate *ks, struct egr_policy *pol, struct egr_live_rule **rules,
 		 size_t *n);
 
+/* The same; with_hits false skips reading the counters (hits = 0). */
+int kpolicy_read_ex(const struct egr_kstate *ks, struct egr_policy *pol,
+		    struct egr_live_rule **rules, size_t *n, bool with_hits);
+
 /* Add (allow/deny) or remove rules live. All-or-nothing: every check is
  * made before the first write. err gets one line on failure.
  */
@@ -96,6 +103,17 @@ int kpolicy_remove(struct egr_kstate *ks, const struct egr_urule *r, size_t n, c
 
 /* Replace the whole policy atomically (default, audit and rules). */
 int kpolicy_apply(struct egr_kstate *ks, const struct egr_policy *p, char *err, size_t errlen);
+
+/* apply reads the live policy to keep rule ids (and so hit counters) of
+ * rules that stay. With a big policy, start that read first, in a thread,
+ * while the file is parsed, then hand it to kpolicy_apply_prefetched()
+ * (which joins and frees it). Hold the lock from before the start.
+ */
+struct egr_prefetch;
+int kpolicy_prefetch(const struct egr_kstate *ks, struct egr_prefetch **pf);
+int kpolicy_apply_prefetched(struct egr_kstate *ks, const struct egr_policy *p,
+			     struct egr_prefetch *pf, char *err, size_t errlen);
+void kpolicy_prefetch_cancel(struct egr_prefetch *pf);
 
 /* Change the default verdict / audit flag of the live slot. */
 int kpolicy_set_cfg(struct egr_kstate *ks, int dflt, int audit);
