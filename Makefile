@@ -35,7 +35,7 @@ endif
 # the tests (tests/*.c include what they need from user/).
 USER_SRCS := $(filter-out user/main.c,$(wildcard user/*.c))
 USER_OBJS := $(patsubst user/%.c,$(OUTPUT)/user/%.o,$(USER_SRCS))
-SKEL := $(OUTPUT)/egressctl.skel.h $(OUTPUT)/guard.skel.h
+SKEL := $(OUTPUT)/egressctl.skel.h $(OUTPUT)/guard.skel.h $(OUTPUT)/lsm.skel.h
 BPF_OBJ := $(OUTPUT)/egressctl.bpf.o
 # Keep the skeletons' intermediates: make would delete the ones it made.
 .SECONDARY: $(SKEL) $(SKEL:.skel.h=.bpf.o) $(SKEL:.skel.h=.tmp.bpf.o)
@@ -89,3 +89,5 @@ clean:
 	rm -rf $(OUTPUT)
 
 -include $(wildcard $(OUTPUT)/*.d $(OUTPUT)/user/*.d $(OUTPUT)/tests/*.d)
+
+-include bench/bench.mk

@@ -142,7 +142,9 @@ int cmd_apply(int argc, char **argv)
 	ret = kpolicy_apply_prefetched(&ks, &p, pf, err, sizeof(err));
 	if (ret)
 		pr_err("%s: %s\n", t.label, err);
-	else
+	else if (t.container)
+		ret = state_save_kernel(&ks, t.id, t.name, "cli");
+	if (!ret)
 		printf("applied %zu rules to %s (default %s%s)\n", p.n, t.label,
 		       p.dflt == EGR_ALLOW ? "allow" : "deny", p.audit ? ", audit" : "");
 out:

@@ -209,7 +209,8 @@ int guard_install(const char *rel, bool *created, char *err, size_t errlen)
 		return ret;
 	}
 	if (target_cgroup2_mount(mnt, sizeof(mnt))) {
-		snprintf(err, errlen, "no cgroup v2 filesystem is mounted: egressctl needs cgroup v2");
+		snprintf(err, errlen,
+			 "no cgroup v2 filesystem is mounted: egressctl needs cgroup v2");
 		return -ENOENT;
 	}
 	if (strlen(rel) > 1024) {
@@ -238,16 +239,19 @@ int guard_install(const char *rel, bool *created, char *err, size_t errlen)
 	if (!ret && alive && lcg == cgid)
 		return guard_sync(NULL, 0); /* in place: keep its map */
 	if (!ret && alive) {
-		snprintf(err, errlen,
-			 "a guard is already attached to cgroup %s (remove it first: egressctl watch --remove-guard)",
-			 meta.path);
+		snprintf(
+			err, errlen,
+			"a guard is already attached to cgroup %s (remove it first: egressctl watch --remove-guard)",
+			meta.path);
 		return -EEXIST;
 	}
 	if (!ret)
 		guard_remove(); /* its cgroup is gone */
 
-	meta = (struct egr_guard_meta){ .magic = EGR_MAGIC, .abi = EGR_ABI_VERSION,
-					.cgroup_id = cgid, .created = (uint64_t)time(NULL) };
+	meta = (struct egr_guard_meta){ .magic = EGR_MAGIC,
+					.abi = EGR_ABI_VERSION,
+					.cgroup_id = cgid,
+					.created = (uint64_t)time(NULL) };
 	snprintf(meta.path, sizeof(meta.path), "%s", cgpath + strlen(mnt));
 	cgfd = open(cgpath, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (cgfd < 0) {

@@ -14,9 +14,9 @@
 
 struct egr_guard_info {
 	struct egr_guard_meta meta;
-	bool alive;	 /* the link is attached to a live cgroup */
-	size_t entries;	 /* cgroups in egr_guard_cg */
-	size_t managed;	 /* ... of them EGR_GUARD_MANAGED */
+	bool alive; /* the link is attached to a live cgroup */
+	size_t entries; /* cgroups in egr_guard_cg */
+	size_t managed; /* ... of them EGR_GUARD_MANAGED */
 	struct egr_counter stats[EGR_GSTAT_MAX];
 };
 

@@ -25,6 +25,7 @@
 #include "guard.h"
 #include "kstate.h"
 #include "log.h"
+#include "lsm.h"
 #include "registry.h"
 
 #define LOCK_PATH "/run/egressctl.lock"
@@ -192,6 +193,7 @@ int kstate_attach(const char *cgpath, const char *rel, uint64_t cgid,
 	err = kstate_prepare();
 	if (err)
 		return err;
+	lsm_ensure(cgpath, cgid); /* packet-socket guard; warns loudly when it cannot */
 	pin_dir(cgid, dir, sizeof(dir));
 	if (!stat(dir, &st))
 		return registry_add(cgid) ?: guard_mark(cgid, EGR_GUARD_MANAGED); /* idempotent */
@@ -367,6 +369,7 @@ int kstate_detach(uint64_t cgid)
 	}
 	/* Strict mode: the guard denies the cgroup again. */
 	guard_unmark(cgid);
+	lsm_release(cgid);
 	return registry_del(cgid);
 }
 

@@ -23,6 +23,8 @@ static const char main_usage[] =
 	"  apply   <target> -f <file>\n"
 	"  list    [<target>] [-j]\n"
 	"  status  [-j]\n"
+	"  watch   [--strict] [--unmanaged allow|deny] [--once] [-j]  keep containers'\n"
+	"          policies in force across restarts (Docker events, labels)\n"
 	"\n"
 	"Targets: cgroup:<path>, pid:<pid>, docker:<name|id>, or a container name,\n"
 	"id or unique id prefix.\n"

@@ -127,7 +127,8 @@ int state_from_json(const char *text, struct egr_state *s, char *err, size_t err
 	s->pol.dflt = !strcmp(dflt, "allow") ? EGR_ALLOW : EGR_DENY;
 	s->pol.has_dflt = true;
 	s->pol.audit = json_is_true(json_object_get(pol, "audit"));
-	json_array_foreach(rules, i, o) {
+	json_array_foreach(rules, i, o)
+	{
 		struct egr_urule r;
 
 		ret = rule_from_json(o, &r, err, errlen);
@@ -336,7 +337,8 @@ int state_save_kernel(const struct egr_kstate *ks, const char *id, const char *n
 		pr_err("%s: reading the policy back: %s\n", name, strerror(-ret));
 		return ret;
 	}
-	for (i = 0; i < n && !ret; i++)
+	/* Older kpolicy_read() left the rules out of pol. */
+	for (i = 0; s.pol.n != n && i < n && !ret; i++)
 		ret = policy_add(&s.pol, &lr[i].rule);
 	free(lr);
 	if (!ret)

@@ -17,9 +17,9 @@
 struct watch_opts {
 	const char *docker_host;
 	const char *guard_cgroup; /* strict: where the guard goes ("/docker") */
-	bool strict;		  /* keep the guard installed */
-	bool unmanaged_deny;	  /* containers without a policy: deny */
-	bool json;		  /* log lines as JSON objects */
+	bool strict; /* keep the guard installed */
+	bool unmanaged_deny; /* containers without a policy: deny */
+	bool json; /* log lines as JSON objects */
 };
 
 /*
@@ -63,8 +63,7 @@ int watch_reconcile(const struct watch_opts *o, const char *event, bool quiet);
 int watch_cleanup_pins(const struct watch_opts *o);
 
 /* One log line: text, or with o->json a JSON object. */
-void watch_log(const struct watch_opts *o, const char *action, const char *id,
-	       const char *name, double ms, const char *fmt, ...)
-	__attribute__((format(printf, 6, 7)));
+void watch_log(const struct watch_opts *o, const char *action, const char *id, const char *name,
+	       double ms, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
 
 #endif /* EGR_WATCH_H */

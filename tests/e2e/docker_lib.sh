@@ -205,3 +205,142 @@ docker_image() {
 	fi
 	return 0
 }
+
+# ---- helpers of the egressctl Docker tests (tests/e2e/5*.sh) ---------------
+# Need lib.sh's e2e_init first. Containers and networks made with dk_run /
+# dk_net are removed by dk_cleanup (installed as part of the EXIT trap by
+# dk_setup), and so are watch daemons started by dk_watch_bg.
+
+# dk_setup: docker_up (DK_STARTED=1 if this script started dockerd), the
+# test image with the peer helper, a private state directory
+# (EGRESSCTL_STATE_DIR) and the cleanup trap. Bails when traffic tests are
+# impossible (no dockerd, or a bridge outside 198.19.0.0/16).
+dk_setup() {
+	DK_STARTED=0
+	_egr_docker_answers || DK_STARTED=1
+	docker_up || bail "dockerd does not start"
+	[ "${DOCKER_TRAFFIC_OK:-0}" = 1 ] || bail "docker0 is not $EGR_DOCKER_BIP: refusing traffic tests"
+	docker_image "$PEER" || bail "cannot build $EGR_DOCKER_IMAGE"
+	EGRESSCTL_STATE_DIR=$(mktemp -d /tmp/egr-state.XXXXXX)
+	export EGRESSCTL_STATE_DIR DK_STARTED
+	: >"$E2E_TMP/.dk_containers"
+	: >"$E2E_TMP/.dk_networks"
+	: >"$E2E_TMP/.dk_watch"
+	trap _dk_exit EXIT
+}
+
+_dk_exit() {
+	local rc=$?
+	dk_cleanup
+	(exit "$rc")
+	e2e_cleanup
+}
+
+# dk_cleanup: watch daemons, containers (filter detached first), networks,
+# $DK_CLEANUP_HOOK (a function name) if set, pins of their dead cgroups, the
+# state directory; dockerd if we started it.
+dk_cleanup() {
+	local c n pid
+	[ -n "${E2E_TMP:-}" ] && [ -f "$E2E_TMP/.dk_containers" ] || return 0
+	while read -r pid; do
+		[ -n "$pid" ] && kill -TERM "$pid" 2>/dev/null
+	done <"$E2E_TMP/.dk_watch"
+	while read -r c; do
+		[ -n "$c" ] || continue
+		"$EGR" detach "docker:$c" >/dev/null 2>&1
+		_egr_docker rm -f "$c" >/dev/null 2>&1
+	done <"$E2E_TMP/.dk_containers"
+	while read -r n; do
+		[ -n "$n" ] && _egr_docker network rm "$n" >/dev/null 2>&1
+	done <"$E2E_TMP/.dk_networks"
+	# a test's own extra cleanup (a guard, cgroups), once containers are gone
+	if [ -n "${DK_CLEANUP_HOOK:-}" ]; then
+		"$DK_CLEANUP_HOOK"
+		DK_CLEANUP_HOOK=
+	fi
+	# pins of cgroups that are gone (restarted containers), nothing else
+	"$EGR" watch --once --resync 0 >/dev/null 2>&1
+	[ -n "${EGRESSCTL_STATE_DIR:-}" ] && rm -rf "$EGRESSCTL_STATE_DIR"
+	: >"$E2E_TMP/.dk_containers"
+	if [ "${DK_STARTED:-0}" = 1 ]; then
+		docker_down
+		DK_STARTED=0
+	fi
+}
+
+# dk_name SHORT: a container/network name unique to this run.
+dk_name() {
+	echo "egr-$E2E_ID-$1"
+}
+
+# dk_run SHORT [docker run args...] -- IMAGE-ARGS: docker run -d --name
+# (dk_name SHORT) ARGS; prints the container id. Short stop timeout.
+dk_run() {
+	local name
+	name=$(dk_name "$1")
+	shift
+	echo "$name" >>"$E2E_TMP/.dk_containers"
+	_egr_docker run -d --stop-timeout 1 --name "$name" "$@"
+}
+
+# dk_track NAME: remove this container in dk_cleanup too.
+dk_track() {
+	echo "$1" >>"$E2E_TMP/.dk_containers"
+}
+
+# dk_net SHORT SUBNET: a bridge network; prints nothing.
+dk_net() {
+	local name
+	name=$(dk_name "$1")
+	echo "$name" >>"$E2E_TMP/.dk_networks"
+	_egr_docker network create --subnet "$2" "$name" >/dev/null
+}
+
+# dk_udp CONTAINER NS ADDR PORT COUNT [SECONDS=2]: COUNT datagrams from
+# inside CONTAINER to ADDR:PORT; prints how many the receiver in netns NS
+# (udp-recv PORT, any address) counted.
+dk_udp() {
+	local c=$1 ns=$2 a=$3 p=$4 n=$5 s=${6:-2} out
+	out=$E2E_TMP/dk-udp.$p.$RANDOM
+	if ! peer_bg "$ns" "$out" udp-recv "$p" "$s" -n "$n"; then
+		echo "receiver-failed"
+		return 1
+	fi
+	timeout 20 docker exec "$c" peer udp-send "$a" "$p" "$n" -i 500 >/dev/null 2>&1
+	wait_bg "$out" $((s + 5))
+}
+
+# dk_watch_bg LOG [watch options...]: egressctl watch in the background,
+# stdout+stderr to LOG; DK_WATCH_PID is its pid. Waits (max 10 s) until it
+# has done its startup pass.
+dk_watch_bg() {
+	local log=$1 i
+	shift
+	"$EGR" watch "$@" >"$log" 2>&1 &
+	DK_WATCH_PID=$!
+	echo "$DK_WATCH_PID" >>"$E2E_TMP/.dk_watch"
+	for i in $(seq 100); do
+		grep -q '^watch: reconciled' "$log" 2>/dev/null && return 0
+		kill -0 "$DK_WATCH_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	diag "dk_watch_bg: watch did not start: $(cat "$log")"
+	return 1
+}
+
+# dk_cgid CONTAINER: the cgroup id of a running container (its v2 cgroup
+# directory's inode), or nothing.
+dk_cgid() {
+	local pid path
+	pid=$(_egr_docker inspect -f '{{.State.Pid}}' "$1" 2>/dev/null) || return 1
+	[ -n "$pid" ] && [ "$pid" != 0 ] || return 1
+	path=$(sed -n 's/^0:://p' "/proc/$pid/cgroup") || return 1
+	stat -c %i "$CGROOT$path"
+}
+
+# dk_attached CONTAINER: its current cgroup has egressctl pins.
+dk_attached() {
+	local id
+	id=$(dk_cgid "$1") || return 1
+	[ -n "$id" ] && [ -d "/sys/fs/bpf/egressctl/$id" ]
+}
