@@ -1,14 +1,25 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
  * Policy files: YAML (and so JSON, which libyaml reads as flow style) into
- * struct egr_policy. libyaml's document API gives every node its line, so
- * each error points at the text that caused it. The walk only descends the
- * four levels the format has (top mapping, rules sequence, rule mapping,
- * ports sequence), which also keeps alias cycles (`&a [*a]`) harmless.
+ * struct egr_policy. libyaml's event API streams the input through a small
+ * state machine, the walker: no document tree is built and a file is not
+ * read whole, so a policy of a million rules costs little more than its
+ * rules, and duplicates are dropped as they come.
+ *
+ * The result is the one a walk of the whole document would give (that is
+ * how this worked before): a YAML error anywhere in the first document wins
+ * over what is wrong with its content, so the walker's first error is held
+ * until the document has been read, and each error names the line of the
+ * node it is about. An alias stands for its anchored node, line included:
+ * anchored nodes are recorded as they go by, and an alias replays the
+ * recording into the walker. The walker descends only the four levels the
+ * format has (top mapping, rules sequence, rule mapping, ports sequence),
+ * which also keeps alias cycles (`&a [*a]`) harmless.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,12 +41,103 @@
 
 #define QUOTE_MAX 64
 
+#define NONE SIZE_MAX
+
+/* Where the walker is: the format has four levels and no more. */
+enum level {
+	L_ROOT, /* before the document's node */
+	L_TOP, /* in the top mapping */
+	L_RULES, /* in the rules: sequence */
+	L_RULE, /* in a rule's mapping */
+	L_PORTS, /* in a rule's ports: sequence */
+	L_END, /* after the document's node */
+};
+
+enum key {
+	K_DEFAULT,
+	K_AUDIT,
+	K_RULES,
+	K_ACTION, /* allow: or deny: */
+	K_PORTS,
+};
+
+/*
+ * A node event as the walker sees it, live from libyaml or replayed: a
+ * scalar, or the start or end of a sequence or mapping.
+ */
+struct ev {
+	yaml_event_type_t type;
+	bool plain; /* a scalar without quotes */
+	size_t line; /* 1-based line where the node starts */
+	const char *val; /* scalar text, NUL-terminated (and maybe holding NULs) */
+	size_t len;
+};
+
+/* A recorded event: scalar text at text + off, or an alias's anchor in off. */
+struct rec {
+	yaml_event_type_t type;
+	bool plain;
+	size_t line, off, len;
+};
+
+/* An anchor of the current document and the recording of its node. */
+struct anchor {
+	size_t name; /* offset in text */
+	size_t first, n; /* the recording: log[first .. first + n) */
+	size_t cap; /* record no more events than this */
+	size_t depth; /* nesting depth of the node's start */
+	bool open; /* the node has not ended yet */
+	bool cut; /* events went by after cap */
+};
+
+/* Bounds nested recordings and replays: the walker has four levels. */
+#define OPEN_MAX 8
+
 struct pctx {
-	yaml_document_t *doc;
 	const char *name;
 	char *err;
 	size_t errlen;
+	const char *buf; /* the input, for the line of a reader error */
+	size_t len;
+	struct fin *fin; /* or the file it comes from */
 	struct egr_policy pol;
+
+	/* Rules before dropping duplicates; pol.rules[kept..] wait for dedup(). */
+	size_t nexp, kept;
+	uint32_t *set; /* SET_TAG(hash) | (index + 1) into pol.rules; 0: free slot */
+	size_t set_size;
+
+	/* The walker; ret holds its first error, after which it stops. */
+	enum level lvl;
+	int ret;
+	bool root_null;
+	bool top_value; /* the next top node is a value, of top_key */
+	enum key top_key;
+	bool seen_rules;
+	bool rule_value; /* likewise in a rule */
+	enum key rule_key;
+	size_t rule_line;
+	bool has_act;
+	uint8_t act;
+	int ndest;
+	struct egr_dest dests[2];
+	bool has_ports;
+	size_t ports_line;
+	struct egr_portspec *ports;
+	size_t nports, ports_cap;
+
+	/* Anchors of the current document, and recordings of their nodes. */
+	struct anchor *anchors;
+	size_t nanchors, anchors_cap;
+	uint32_t *names; /* index + 1 into anchors, by name; 0: free */
+	size_t names_size;
+	struct rec *log;
+	size_t nlog, log_cap;
+	char *text;
+	size_t ntext, text_cap;
+	size_t open[OPEN_MAX]; /* anchors whose node is being recorded */
+	size_t nopen;
+	size_t depth; /* sequences and mappings open in the live stream */
 };
 
 /* Control bytes as \xNN so a message stays one line; long text cut. */
@@ -77,8 +179,8 @@ static void __attribute__((format(printf, 3, 4))) seterr(char *err, size_t errle
 	va_end(ap);
 }
 
-/* "name:LINE: message", LINE 1-based from a libyaml mark. */
-static int __attribute__((format(printf, 3, 4))) perr(struct pctx *c, const yaml_node_t *at,
+/* "name:LINE: message". */
+static int __attribute__((format(printf, 3, 4))) perr(struct pctx *c, size_t line,
 						       const char *fmt, ...)
 {
 	char msg[1024];
@@ -87,18 +189,42 @@ static int __attribute__((format(printf, 3, 4))) perr(struct pctx *c, const yaml
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	seterr(c->err, c->errlen, "%s:%zu: %s", c->name, at->start_mark.line + 1, msg);
+	seterr(c->err, c->errlen, "%s:%zu: %s", c->name, line, msg);
 	return -EINVAL;
 }
 
-static const char *node_kind(const yaml_node_t *n)
+static int oom(struct pctx *c)
 {
-	switch (n->type) {
-	case YAML_SCALAR_NODE:
+	seterr(c->err, c->errlen, "%s: out of memory", c->name);
+	return -ENOMEM;
+}
+
+/* Make room for one more element in a growable array. */
+static int grow(void **arr, size_t *cap, size_t n, size_t size)
+{
+	size_t ncap = *cap ? *cap * 2 : 16;
+	void *p;
+
+	if (n < *cap)
+		return 0;
+	if (ncap > SIZE_MAX / size)
+		return -ENOMEM;
+	p = realloc(*arr, ncap * size);
+	if (!p)
+		return -ENOMEM;
+	*arr = p;
+	*cap = ncap;
+	return 0;
+}
+
+static const char *node_kind(const struct ev *e)
+{
+	switch (e->type) {
+	case YAML_SCALAR_EVENT:
 		return "a scalar";
-	case YAML_SEQUENCE_NODE:
+	case YAML_SEQUENCE_START_EVENT:
 		return "a sequence";
-	case YAML_MAPPING_NODE:
+	case YAML_MAPPING_START_EVENT:
 		return "a mapping";
 	default:
 		return "nothing";
@@ -106,346 +232,780 @@ static const char *node_kind(const yaml_node_t *n)
 }
 
 /*
- * The text of a scalar node, or NULL (error set) when n is not a scalar or
- * holds a NUL byte: C string code would silently stop at it.
+ * The text of a scalar, or NULL (error set) when e is not a scalar or the
+ * text holds a NUL byte: C string code would silently stop at it.
  */
-static const char *scalar(struct pctx *c, const yaml_node_t *n, const char *what)
+static const char *scalar(struct pctx *c, const struct ev *e, const char *what)
 {
-	const char *v;
-
-	if (n->type != YAML_SCALAR_NODE) {
-		perr(c, n, "%s must be a single value, not %s", what, node_kind(n));
+	if (e->type != YAML_SCALAR_EVENT) {
+		perr(c, e->line, "%s must be a single value, not %s", what, node_kind(e));
 		return NULL;
 	}
-	v = (const char *)n->data.scalar.value;
-	if (strlen(v) != n->data.scalar.length) {
-		perr(c, n, "%s contains a NUL byte", what);
+	if (memchr(e->val, '\0', e->len)) {
+		perr(c, e->line, "%s contains a NUL byte", what);
 		return NULL;
 	}
-	return v;
+	return e->val;
 }
+
+/* The text of scalar e, checked to hold no NUL, is the word w. */
+#define IS(e, w) ((e)->len == sizeof(w) - 1 && !memcmp((e)->val, w, sizeof(w) - 1))
 
 /* YAML's null: `key:` with nothing after it, `~` or `null`, unquoted. */
-static bool is_null(const yaml_node_t *n)
+static bool is_null(const struct ev *e)
 {
-	const char *v;
-
-	if (n->type != YAML_SCALAR_NODE || n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
+	if (e->type != YAML_SCALAR_EVENT || !e->plain)
 		return false;
-	v = (const char *)n->data.scalar.value;
-	return !*v || !strcmp(v, "~") || !strcmp(v, "null");
+	return !*e->val || !strcmp(e->val, "~") || !strcmp(e->val, "null");
 }
 
-static yaml_node_t *node(struct pctx *c, int id)
+static uint64_t mix64(uint64_t x)
 {
-	return yaml_document_get_node(c->doc, id);
-}
-
-/* A mapping key: a scalar without NUL; q receives it quoted for messages. */
-static const char *key_text(struct pctx *c, const yaml_node_t *k, char *q, size_t qlen)
-{
-	const char *s = scalar(c, k, "a key");
-
-	if (s)
-		quote(s, q, qlen);
-	return s;
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdULL;
+	x ^= x >> 33;
+	x *= 0xc4ceb9fe1a85ec53ULL;
+	x ^= x >> 33;
+	return x;
 }
 
 /*
- * Check every port spec of a rule now, so the error names the right line;
- * returns how many there are, or -EINVAL.
+ * Duplicates are found with a hash set of the rules kept. An entry holds a
+ * rule's index + 1 in its low bits and a few bits of its hash above: most
+ * probes then need not look at the rule itself, a cache miss away in a large
+ * policy. New rules are looked up a batch at a time, for the same reason.
  */
-static int check_ports(struct pctx *c, yaml_node_t *ports)
-{
-	struct egr_portspec ps;
-	char msg[512];
-	yaml_node_item_t *it;
-	yaml_node_t *n;
-	const char *s;
-	int count = 0;
+#define DEDUP_BATCH 32
+#define SET_IDX_BITS 23
+#define SET_IDX(v) ((v) & ((1u << SET_IDX_BITS) - 1))
+#define SET_TAG(h) ((uint32_t)((h) >> (64 - (32 - SET_IDX_BITS))) << SET_IDX_BITS)
+_Static_assert(POLICY_RULES_MAX < 1u << SET_IDX_BITS, "rule index must fit a set entry");
 
-	if (is_null(ports) ||
-	    (ports->type == YAML_SEQUENCE_NODE &&
-	     ports->data.sequence.items.start == ports->data.sequence.items.top))
-		return perr(c, ports, "empty ports list: leave out ports: to match every port");
-	if (ports->type == YAML_MAPPING_NODE)
-		return perr(c, ports,
-			    "ports: must be a port spec or a sequence of them, not a mapping");
-	if (ports->type == YAML_SCALAR_NODE) {
-		s = scalar(c, ports, "a port spec");
-		if (!s)
-			return -EINVAL;
-		if (parse_portspec(s, &ps, msg, sizeof(msg)))
-			return perr(c, ports, "%s", msg);
-		return 1;
+/* Hashes exactly what urule_equal() compares. */
+static uint64_t rule_hash(const struct egr_urule *r)
+{
+	uint64_t a, b = 0, m;
+	uint32_t a4;
+
+	if (r->dest.family == 4) {
+		memcpy(&a4, r->dest.addr, 4);
+		a = a4;
+	} else {
+		memcpy(&a, r->dest.addr, 8);
+		memcpy(&b, r->dest.addr + 8, 8);
 	}
-	for (it = ports->data.sequence.items.start; it < ports->data.sequence.items.top; it++) {
-		n = node(c, *it);
-		s = scalar(c, n, "a port spec");
-		if (!s)
-			return -EINVAL;
-		if (parse_portspec(s, &ps, msg, sizeof(msg)))
-			return perr(c, n, "%s", msg);
-		count++;
-	}
-	return count;
+	m = r->action | (uint64_t)r->dest.family << 8 | (uint64_t)r->dest.plen << 16 |
+	    (uint64_t)(r->ps.proto & 0xff) << 24 | (uint64_t)r->ps.has_ports << 32;
+	if (r->ps.has_ports)
+		m ^= (uint64_t)r->ps.lo << 40 | (uint64_t)r->ps.hi << 48;
+	return mix64(a ^ mix64(b ^ mix64(m)));
 }
 
-static int add_rule(struct pctx *c, const yaml_node_t *at, const struct egr_urule *r)
+/* Room in the set for need rules, at most half full. */
+static int set_grow(struct pctx *c, size_t need)
 {
-	if (c->pol.n >= POLICY_RULES_MAX)
-		return perr(c, at, "too many rules (more than %u after expanding any and ports)",
-			    POLICY_RULES_MAX);
-	if (policy_add(&c->pol, r)) {
-		seterr(c->err, c->errlen, "%s: out of memory", c->name);
-		return -ENOMEM;
-	}
-	return 0;
-}
+	size_t size = c->set_size ? c->set_size : 1024, mask, i, h;
+	const struct egr_urule *rules = c->pol.rules;
+	uint64_t hash;
+	uint32_t *set;
 
-/* The port spec of item i of a checked ports node (NULL: no ports). */
-static void nth_port(struct pctx *c, yaml_node_t *ports, int i, struct egr_portspec *ps)
-{
-	yaml_node_t *n = ports;
-
-	memset(ps, 0, sizeof(*ps));
-	if (!ports)
-		return;
-	if (ports->type == YAML_SEQUENCE_NODE)
-		n = node(c, ports->data.sequence.items.start[i]);
-	parse_portspec((const char *)n->data.scalar.value, ps, NULL, 0);
-}
-
-static int parse_rule(struct pctx *c, yaml_node_t *rn)
-{
-	yaml_node_t *k, *v, *act_key = NULL, *ports = NULL;
-	struct egr_dest dests[2];
-	struct egr_urule r;
-	yaml_node_pair_t *pair;
-	char q[512], msg[512];
-	const char *ks, *s;
-	int ndest = 0, nports = 0, i, j, ret;
-
-	memset(&r, 0, sizeof(r));
-	if (rn->type != YAML_MAPPING_NODE)
-		return perr(c, rn, "a rule must be a mapping with allow: or deny:, not %s",
-			    node_kind(rn));
-	for (pair = rn->data.mapping.pairs.start; pair < rn->data.mapping.pairs.top; pair++) {
-		k = node(c, pair->key);
-		v = node(c, pair->value);
-		ks = key_text(c, k, q, sizeof(q));
-		if (!ks)
-			return -EINVAL;
-		if (!strcmp(ks, "allow") || !strcmp(ks, "deny")) {
-			if (act_key && !strcmp((const char *)act_key->data.scalar.value, ks))
-				return perr(c, k, "duplicate key '%s' in rule", ks);
-			if (act_key)
-				return perr(c, k, "rule has both allow: and deny:");
-			act_key = k;
-			r.action = ks[0] == 'a' ? EGR_ALLOW : EGR_DENY;
-			s = scalar(c, v, r.action == EGR_ALLOW ? "allow:" : "deny:");
-			if (!s)
-				return -EINVAL;
-			ndest = parse_dests(s, dests, msg, sizeof(msg));
-			if (ndest < 0)
-				return perr(c, v, "%s", msg);
-		} else if (!strcmp(ks, "ports")) {
-			if (ports)
-				return perr(c, k, "duplicate key 'ports' in rule");
-			ports = v;
-			nports = check_ports(c, v);
-			if (nports < 0)
-				return nports;
-		} else {
-			return perr(c, k, "unknown key '%s' in rule", q);
-		}
-	}
-	if (!act_key)
-		return perr(c, rn, "rule has neither allow: nor deny:");
-
-	/* One rule per (destination, port spec); no ports: any protocol. */
-	for (i = 0; i < ndest; i++) {
-		r.dest = dests[i];
-		for (j = 0; j < (ports ? nports : 1); j++) {
-			nth_port(c, ports, j, &r.ps);
-			ret = add_rule(c, rn, &r);
-			if (ret)
-				return ret;
-		}
-	}
-	return 0;
-}
-
-static int parse_rules(struct pctx *c, yaml_node_t *seq)
-{
-	yaml_node_item_t *it;
-	int ret;
-
-	if (is_null(seq))
+	while (size < 2 * need)
+		size *= 2;
+	if (size == c->set_size)
 		return 0;
-	if (seq->type != YAML_SEQUENCE_NODE)
-		return perr(c, seq, "rules: must be a sequence of rules, not %s", node_kind(seq));
-	for (it = seq->data.sequence.items.start; it < seq->data.sequence.items.top; it++) {
-		ret = parse_rule(c, node(c, *it));
-		if (ret)
-			return ret;
+	set = calloc(size, sizeof(*set));
+	if (!set)
+		return -ENOMEM;
+	mask = size - 1;
+	for (i = 0; i < c->kept; i++) {
+		if (i + 8 < c->kept)
+			__builtin_prefetch(&set[rule_hash(&rules[i + 8]) & mask], 1);
+		hash = rule_hash(&rules[i]);
+		for (h = hash & mask; set[h]; h = (h + 1) & mask)
+			;
+		set[h] = SET_TAG(hash) | (i + 1);
 	}
-	return 0;
-}
-
-static int parse_top(struct pctx *c, yaml_node_t *root)
-{
-	bool seen_rules = false;
-	yaml_node_pair_t *pair;
-	yaml_node_t *k, *v;
-	const char *ks, *s;
-	char q[512], qv[512];
-	int ret;
-
-	if (root->type != YAML_MAPPING_NODE)
-		return perr(c, root,
-			    "a policy must be a mapping with default:, audit: and rules:, not %s",
-			    node_kind(root));
-	for (pair = root->data.mapping.pairs.start; pair < root->data.mapping.pairs.top; pair++) {
-		k = node(c, pair->key);
-		v = node(c, pair->value);
-		ks = key_text(c, k, q, sizeof(q));
-		if (!ks)
-			return -EINVAL;
-		if (!strcmp(ks, "default")) {
-			if (c->pol.has_dflt)
-				return perr(c, k, "duplicate key 'default'");
-			s = scalar(c, v, "default:");
-			if (!s)
-				return -EINVAL;
-			if (!strcmp(s, "allow"))
-				c->pol.dflt = EGR_ALLOW;
-			else if (!strcmp(s, "deny"))
-				c->pol.dflt = EGR_DENY;
-			else
-				return perr(c, v, "bad default '%s': use allow or deny",
-					    quote(s, qv, sizeof(qv)));
-			c->pol.has_dflt = true;
-		} else if (!strcmp(ks, "audit")) {
-			if (c->pol.has_audit)
-				return perr(c, k, "duplicate key 'audit'");
-			s = scalar(c, v, "audit:");
-			if (!s)
-				return -EINVAL;
-			if (!strcmp(s, "true"))
-				c->pol.audit = true;
-			else if (!strcmp(s, "false"))
-				c->pol.audit = false;
-			else
-				return perr(c, v, "bad audit '%s': use true or false",
-					    quote(s, qv, sizeof(qv)));
-			c->pol.has_audit = true;
-		} else if (!strcmp(ks, "rules")) {
-			if (seen_rules)
-				return perr(c, k, "duplicate key 'rules'");
-			seen_rules = true;
-			ret = parse_rules(c, v);
-			if (ret)
-				return ret;
-		} else {
-			return perr(c, k, "unknown key '%s' (expected default, audit or rules)", q);
-		}
-	}
-	return 0;
-}
-
-/* A total order consistent with urule_equal(), ties broken by position. */
-struct dd {
-	const struct egr_urule *r;
-	size_t pos;
-};
-
-static int cmp_dd(const void *pa, const void *pb)
-{
-	const struct egr_urule *a = ((const struct dd *)pa)->r, *b = ((const struct dd *)pb)->r;
-	size_t ia = ((const struct dd *)pa)->pos, ib = ((const struct dd *)pb)->pos;
-	int d;
-
-#define CMP(x, y)                              \
-	do {                                   \
-		if ((x) != (y))                \
-			return (x) < (y) ? -1 : 1; \
-	} while (0)
-	CMP(a->action, b->action);
-	CMP(a->dest.family, b->dest.family);
-	CMP(a->dest.plen, b->dest.plen);
-	d = memcmp(a->dest.addr, b->dest.addr, sizeof(a->dest.addr));
-	if (d)
-		return d;
-	CMP(a->ps.proto, b->ps.proto);
-	CMP(a->ps.has_ports, b->ps.has_ports);
-	if (a->ps.has_ports) {
-		CMP(a->ps.lo, b->ps.lo);
-		CMP(a->ps.hi, b->ps.hi);
-	}
-	CMP(ia, ib);
-#undef CMP
+	free(c->set);
+	c->set = set;
+	c->set_size = size;
 	return 0;
 }
 
 /*
- * Keep the first of each set of equal rules, in file order. Sorting keeps
- * this O(n log n): generated policies can be large.
+ * Drop the waiting rules (after kept) equal to one kept, so that the first
+ * of each set of equal rules stays, in file order.
  */
 static int dedup(struct pctx *c)
 {
-	struct egr_policy *p = &c->pol;
-	struct dd *v;
-	bool *drop;
-	size_t i, o;
+	struct egr_urule *rules = c->pol.rules;
+	size_t k, h, mask, o = c->kept, n = c->pol.n - c->kept;
+	uint64_t hash[DEDUP_BATCH];
+	uint32_t v;
 
-	if (p->n < 2)
-		return 0;
-	v = calloc(p->n, sizeof(*v));
-	drop = calloc(p->n, sizeof(*drop));
-	if (!v || !drop) {
-		free(v);
-		free(drop);
-		seterr(c->err, c->errlen, "%s: out of memory", c->name);
+	if (set_grow(c, c->pol.n))
 		return -ENOMEM;
+	mask = c->set_size - 1;
+	for (k = 0; k < n; k++) {
+		hash[k] = rule_hash(&rules[c->kept + k]);
+		__builtin_prefetch(&c->set[hash[k] & mask]);
 	}
-	for (i = 0; i < p->n; i++) {
-		v[i].r = &p->rules[i];
-		v[i].pos = i;
+	/* and the rule that is likely the same, if any */
+	for (k = 0; k < n; k++) {
+		v = c->set[hash[k] & mask];
+		if (v && (v & ~SET_IDX(~0u)) == SET_TAG(hash[k]))
+			__builtin_prefetch(&rules[SET_IDX(v) - 1]);
 	}
-	qsort(v, p->n, sizeof(*v), cmp_dd);
-	for (i = 1; i < p->n; i++)
-		if (urule_equal(v[i - 1].r, v[i].r))
-			drop[v[i].pos] = true;
-	for (i = o = 0; i < p->n; i++)
-		if (!drop[i])
-			p->rules[o++] = p->rules[i];
-	p->n = o;
-	free(v);
-	free(drop);
+	for (k = 0; k < n; k++) {
+		for (h = hash[k] & mask; (v = c->set[h]); h = (h + 1) & mask)
+			if ((v & ~SET_IDX(~0u)) == SET_TAG(hash[k]) &&
+			    urule_equal(&rules[SET_IDX(v) - 1], &rules[c->kept + k]))
+				break;
+		if (v)
+			continue;
+		rules[o] = rules[c->kept + k];
+		c->set[h] = SET_TAG(hash[k]) | ++o;
+	}
+	c->pol.n = c->kept = o;
 	return 0;
 }
 
-/* libyaml's reader errors carry a byte offset, not a line. */
-static size_t offset_line(const char *buf, size_t len, size_t off)
+/* Add a rule; the limit counts rules before dropping duplicates. */
+static int add_rule(struct pctx *c, size_t line, const struct egr_urule *r)
 {
+	if (c->nexp >= POLICY_RULES_MAX)
+		return perr(c, line, "too many rules (more than %u after expanding any and ports)",
+			    POLICY_RULES_MAX);
+	c->nexp++;
+	if (c->pol.n < c->pol.cap)
+		c->pol.rules[c->pol.n++] = *r;
+	else if (policy_add(&c->pol, r))
+		return oom(c);
+	if (c->pol.n - c->kept == DEDUP_BATCH && dedup(c))
+		return oom(c);
+	return 0;
+}
+
+/* A mapping key: a scalar without NUL. */
+static const char *key_text(struct pctx *c, const struct ev *e)
+{
+	return scalar(c, e, "a key");
+}
+
+static int walk_root(struct pctx *c, const struct ev *e)
+{
+	c->lvl = L_END;
+	/* Nothing, or only "---": a null document, reported at its end. */
+	if (is_null(e)) {
+		c->root_null = true;
+		return 0;
+	}
+	if (e->type != YAML_MAPPING_START_EVENT)
+		return perr(c, e->line,
+			    "a policy must be a mapping with default:, audit: and rules:, not %s",
+			    node_kind(e));
+	c->lvl = L_TOP;
+	return 0;
+}
+
+static int top_key(struct pctx *c, const struct ev *e)
+{
+	const char *ks = key_text(c, e);
+	char q[512];
+
+	if (!ks)
+		return -EINVAL;
+	if (IS(e, "default")) {
+		if (c->pol.has_dflt)
+			return perr(c, e->line, "duplicate key 'default'");
+		c->top_key = K_DEFAULT;
+	} else if (IS(e, "audit")) {
+		if (c->pol.has_audit)
+			return perr(c, e->line, "duplicate key 'audit'");
+		c->top_key = K_AUDIT;
+	} else if (IS(e, "rules")) {
+		if (c->seen_rules)
+			return perr(c, e->line, "duplicate key 'rules'");
+		c->seen_rules = true;
+		c->top_key = K_RULES;
+	} else {
+		return perr(c, e->line, "unknown key '%s' (expected default, audit or rules)",
+			    quote(ks, q, sizeof(q)));
+	}
+	c->top_value = true;
+	return 0;
+}
+
+static int walk_top(struct pctx *c, const struct ev *e)
+{
+	const char *s;
+	char q[512];
+
+	if (e->type == YAML_MAPPING_END_EVENT) {
+		c->lvl = L_END;
+		return 0;
+	}
+	if (!c->top_value)
+		return top_key(c, e);
+	c->top_value = false;
+	switch (c->top_key) {
+	case K_DEFAULT:
+		s = scalar(c, e, "default:");
+		if (!s)
+			return -EINVAL;
+		if (IS(e, "allow"))
+			c->pol.dflt = EGR_ALLOW;
+		else if (IS(e, "deny"))
+			c->pol.dflt = EGR_DENY;
+		else
+			return perr(c, e->line, "bad default '%s': use allow or deny",
+				    quote(s, q, sizeof(q)));
+		c->pol.has_dflt = true;
+		return 0;
+	case K_AUDIT:
+		s = scalar(c, e, "audit:");
+		if (!s)
+			return -EINVAL;
+		if (IS(e, "true"))
+			c->pol.audit = true;
+		else if (IS(e, "false"))
+			c->pol.audit = false;
+		else
+			return perr(c, e->line, "bad audit '%s': use true or false",
+				    quote(s, q, sizeof(q)));
+		c->pol.has_audit = true;
+		return 0;
+	default:
+		if (is_null(e))
+			return 0;
+		if (e->type != YAML_SEQUENCE_START_EVENT)
+			return perr(c, e->line, "rules: must be a sequence of rules, not %s",
+				    node_kind(e));
+		c->lvl = L_RULES;
+		return 0;
+	}
+}
+
+static int walk_rules(struct pctx *c, const struct ev *e)
+{
+	if (e->type == YAML_SEQUENCE_END_EVENT) {
+		c->lvl = L_TOP;
+		return 0;
+	}
+	if (e->type != YAML_MAPPING_START_EVENT)
+		return perr(c, e->line, "a rule must be a mapping with allow: or deny:, not %s",
+			    node_kind(e));
+	c->lvl = L_RULE;
+	c->rule_value = false;
+	c->rule_line = e->line;
+	c->has_act = false;
+	c->has_ports = false;
+	c->nports = 0;
+	return 0;
+}
+
+static int rule_key(struct pctx *c, const struct ev *e)
+{
+	const char *ks = key_text(c, e);
+	char q[512];
+	uint8_t act;
+
+	if (!ks)
+		return -EINVAL;
+	if (IS(e, "allow") || IS(e, "deny")) {
+		act = ks[0] == 'a' ? EGR_ALLOW : EGR_DENY;
+		if (c->has_act && c->act == act)
+			return perr(c, e->line, "duplicate key '%s' in rule", ks);
+		if (c->has_act)
+			return perr(c, e->line, "rule has both allow: and deny:");
+		c->has_act = true;
+		c->act = act;
+		c->rule_key = K_ACTION;
+	} else if (IS(e, "ports")) {
+		if (c->has_ports)
+			return perr(c, e->line, "duplicate key 'ports' in rule");
+		c->has_ports = true;
+		c->rule_key = K_PORTS;
+	} else {
+		return perr(c, e->line, "unknown key '%s' in rule", quote(ks, q, sizeof(q)));
+	}
+	c->rule_value = true;
+	return 0;
+}
+
+/* One port spec of a rule, checked now so the error names its line. */
+static int add_port(struct pctx *c, const struct ev *e)
+{
+	const char *s = scalar(c, e, "a port spec");
+	char msg[512];
+
+	if (!s)
+		return -EINVAL;
+	if (grow((void **)&c->ports, &c->ports_cap, c->nports, sizeof(*c->ports)))
+		return oom(c);
+	if (parse_portspec(s, &c->ports[c->nports], msg, sizeof(msg)))
+		return perr(c, e->line, "%s", msg);
+	c->nports++;
+	return 0;
+}
+
+/* One rule per (destination, port spec); no ports: any protocol. */
+static int end_rule(struct pctx *c)
+{
+	struct egr_urule r;
+	size_t j;
+	int i, ret;
+
+	c->lvl = L_RULES;
+	if (!c->has_act)
+		return perr(c, c->rule_line, "rule has neither allow: nor deny:");
+	memset(&r, 0, sizeof(r));
+	r.action = c->act;
+	for (i = 0; i < c->ndest; i++) {
+		r.dest = c->dests[i];
+		for (j = 0; j < (c->has_ports ? c->nports : 1); j++) {
+			if (c->has_ports)
+				r.ps = c->ports[j];
+			ret = add_rule(c, c->rule_line, &r);
+			if (ret)
+				return ret;
+		}
+	}
+	return 0;
+}
+
+static int walk_rule(struct pctx *c, const struct ev *e)
+{
+	const char *s;
+	char msg[512];
+
+	if (e->type == YAML_MAPPING_END_EVENT)
+		return end_rule(c);
+	if (!c->rule_value)
+		return rule_key(c, e);
+	c->rule_value = false;
+	if (c->rule_key == K_ACTION) {
+		s = scalar(c, e, c->act == EGR_ALLOW ? "allow:" : "deny:");
+		if (!s)
+			return -EINVAL;
+		c->ndest = parse_dests(s, c->dests, msg, sizeof(msg));
+		if (c->ndest < 0)
+			return perr(c, e->line, "%s", msg);
+		return 0;
+	}
+	if (is_null(e))
+		return perr(c, e->line, "empty ports list: leave out ports: to match every port");
+	if (e->type == YAML_MAPPING_START_EVENT)
+		return perr(c, e->line,
+			    "ports: must be a port spec or a sequence of them, not a mapping");
+	if (e->type == YAML_SEQUENCE_START_EVENT) {
+		c->lvl = L_PORTS;
+		c->ports_line = e->line;
+		return 0;
+	}
+	return add_port(c, e);
+}
+
+static int walk_ports(struct pctx *c, const struct ev *e)
+{
+	if (e->type != YAML_SEQUENCE_END_EVENT)
+		return add_port(c, e);
+	if (!c->nports)
+		return perr(c, c->ports_line,
+			    "empty ports list: leave out ports: to match every port");
+	c->lvl = L_RULE;
+	return 0;
+}
+
+/* Feed the walker one node event: 0, or -EINVAL (message set) or -ENOMEM. */
+static int walk(struct pctx *c, const struct ev *e)
+{
+	switch (c->lvl) {
+	case L_ROOT:
+		return walk_root(c, e);
+	case L_TOP:
+		return walk_top(c, e);
+	case L_RULES:
+		return walk_rules(c, e);
+	case L_RULE:
+		return walk_rule(c, e);
+	case L_PORTS:
+		return walk_ports(c, e);
+	default:
+		return 0;
+	}
+}
+
+/*
+ * Replay an anchored node for an alias (at line). A recording is whole
+ * unless its node is still open (the alias is inside it) or only its start
+ * was kept (see feed()). The walker then fails within the part there is:
+ * a node used inside itself sits a level deeper than it can be. Were that
+ * ever not so, the alias is refused rather than half read.
+ */
+static int replay(struct pctx *c, size_t a, size_t line, int nest)
+{
+	const struct anchor *an = &c->anchors[a];
+	const struct rec *r;
+	struct ev e;
+	size_t i;
+	int ret;
+
+	for (i = 0; i < an->n; i++) {
+		r = &c->log[an->first + i];
+		if (r->type == YAML_ALIAS_EVENT) {
+			/* each one is a walker level deeper: at most four */
+			if (nest > OPEN_MAX)
+				goto unfinished;
+			ret = replay(c, r->off, r->line, nest + 1);
+		} else {
+			e.type = r->type;
+			e.plain = r->plain;
+			e.line = r->line;
+			e.val = r->type == YAML_SCALAR_EVENT ? c->text + r->off : NULL;
+			e.len = r->len;
+			ret = walk(c, &e);
+		}
+		if (ret)
+			return ret;
+	}
+	if (!an->open && !an->cut)
+		return 0;
+unfinished:
+	return perr(c, line, "an alias to a node it is part of");
+}
+
+/* Append text (NUL-terminated in the arena) and return its offset. */
+static int text_add(struct pctx *c, const void *s, size_t len, size_t *off)
+{
+	size_t cap = c->text_cap ? c->text_cap : 256;
+	char *t;
+
+	if (len >= SIZE_MAX / 4 - c->ntext)
+		return -ENOMEM;
+	while (c->ntext + len + 1 > cap)
+		cap *= 2;
+	if (cap != c->text_cap) {
+		t = realloc(c->text, cap);
+		if (!t)
+			return -ENOMEM;
+		c->text = t;
+		c->text_cap = cap;
+	}
+	memcpy(c->text + c->ntext, s, len);
+	c->text[c->ntext + len] = '\0';
+	*off = c->ntext;
+	c->ntext += len + 1;
+	return 0;
+}
+
+static uint32_t name_hash(const char *s)
+{
+	uint32_t h = 2166136261u;
+
+	while (*s)
+		h = (h ^ (unsigned char)*s++) * 16777619u;
+	return h;
+}
+
+/* The anchor called name, or NONE; *slot gets where it is or would go. */
+static size_t anchor_find(const struct pctx *c, const char *name, size_t *slot)
+{
+	size_t h, a;
+
+	if (!c->names_size)
+		return NONE;
+	for (h = name_hash(name) & (c->names_size - 1); c->names[h];
+	     h = (h + 1) & (c->names_size - 1)) {
+		a = c->names[h] - 1;
+		if (!strcmp(c->text + c->anchors[a].name, name))
+			return a;
+	}
+	if (slot)
+		*slot = h;
+	return NONE;
+}
+
+static int names_grow(struct pctx *c)
+{
+	size_t size = c->names_size ? c->names_size * 2 : 64, i, h;
+	uint32_t *names = calloc(size, sizeof(*names));
+
+	if (!names)
+		return -ENOMEM;
+	for (i = 0; i < c->nanchors; i++) {
+		h = name_hash(c->text + c->anchors[i].name) & (size - 1);
+		while (names[h])
+			h = (h + 1) & (size - 1);
+		names[h] = i + 1;
+	}
+	free(c->names);
+	c->names = names;
+	c->names_size = size;
+	return 0;
+}
+
+/* A new anchor; libyaml's loader refuses one already in the document. */
+static int anchor_add(struct pctx *c, const char *name, size_t line, size_t *a)
+{
+	struct anchor *an;
+	size_t slot = 0;
+
+	if (2 * (c->nanchors + 1) > c->names_size &&
+	    (c->nanchors >= UINT32_MAX - 1 || names_grow(c)))
+		return oom(c);
+	if (anchor_find(c, name, &slot) != NONE) {
+		seterr(c->err, c->errlen, "%s:%zu: YAML error: second occurrence", c->name, line);
+		return -EINVAL;
+	}
+	if (grow((void **)&c->anchors, &c->anchors_cap, c->nanchors, sizeof(*c->anchors)))
+		return oom(c);
+	an = &c->anchors[c->nanchors];
+	memset(an, 0, sizeof(*an));
+	if (text_add(c, name, strlen(name), &an->name))
+		return oom(c);
+	c->names[slot] = ++c->nanchors;
+	*a = c->nanchors - 1;
+	return 0;
+}
+
+static int log_add(struct pctx *c, const yaml_event_t *y, size_t target, size_t *at)
+{
+	struct rec *r;
+
+	if (grow((void **)&c->log, &c->log_cap, c->nlog, sizeof(*c->log)))
+		return -ENOMEM;
+	r = &c->log[c->nlog];
+	memset(r, 0, sizeof(*r));
+	r->type = y->type;
+	r->line = y->start_mark.line + 1;
+	r->off = target;
+	if (y->type == YAML_SCALAR_EVENT) {
+		r->plain = y->data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
+		r->len = y->data.scalar.length;
+		if (text_add(c, y->data.scalar.value, r->len, &r->off))
+			return -ENOMEM;
+	}
+	*at = c->nlog++;
+	return 0;
+}
+
+/*
+ * Record a live event for the anchored nodes open around it, and start a
+ * recording if it begins one (a, not NONE). target: an alias's anchor.
+ */
+static int record(struct pctx *c, const yaml_event_t *y, size_t a, size_t target, size_t cap)
+{
+	bool start = y->type == YAML_SEQUENCE_START_EVENT || y->type == YAML_MAPPING_START_EVENT;
+	bool end = y->type == YAML_SEQUENCE_END_EVENT || y->type == YAML_MAPPING_END_EVENT;
+	struct anchor *an;
+	size_t i, at = NONE;
+
+	for (i = 0; i < c->nopen; i++) {
+		an = &c->anchors[c->open[i]];
+		if (an->n == an->cap) {
+			an->cut = true;
+			continue;
+		}
+		if (at == NONE && log_add(c, y, target, &at))
+			return oom(c);
+		an->n++;
+	}
+	if (end && c->nopen && c->anchors[c->open[c->nopen - 1]].depth == c->depth)
+		c->anchors[c->open[--c->nopen]].open = false;
+	if (a != NONE) {
+		an = &c->anchors[a];
+		if (at == NONE && log_add(c, y, target, &at))
+			return oom(c);
+		an->first = at;
+		an->n = 1;
+		an->cap = cap;
+		an->depth = c->depth;
+		if (start) {
+			/* one per level; the walker fails on a fifth */
+			if (c->nopen == OPEN_MAX)
+				return oom(c);
+			an->open = true;
+			c->open[c->nopen++] = a;
+		}
+	}
+	return 0;
+}
+
+/*
+ * One live node event: anchors are checked as yaml_parser_load() does, then
+ * the walker (if walking and not failed yet) takes it or, for an alias, the
+ * recording of the anchored node. Returns 0, or a fatal error (YAML, or
+ * -ENOMEM); the walker's own error waits in c->ret.
+ */
+static int feed(struct pctx *c, const yaml_event_t *y, bool walking)
+{
+	const char *anchor = NULL;
+	size_t line = y->start_mark.line + 1, a = NONE, target = NONE, cap;
+	struct ev e;
+	int ret;
+
+	switch (y->type) {
+	case YAML_ALIAS_EVENT:
+		target = anchor_find(c, (const char *)y->data.alias.anchor, NULL);
+		if (target == NONE) {
+			seterr(c->err, c->errlen, "%s:%zu: YAML error: found undefined alias",
+			       c->name, line);
+			return -EINVAL;
+		}
+		break;
+	case YAML_SCALAR_EVENT:
+		anchor = (const char *)y->data.scalar.anchor;
+		break;
+	case YAML_SEQUENCE_START_EVENT:
+		anchor = (const char *)y->data.sequence_start.anchor;
+		break;
+	case YAML_MAPPING_START_EVENT:
+		anchor = (const char *)y->data.mapping_start.anchor;
+		break;
+	default:
+		break;
+	}
+	if (anchor) {
+		ret = anchor_add(c, anchor, line, &a);
+		if (ret)
+			return ret;
+	}
+	if (!walking || c->ret)
+		return 0;
+
+	/*
+	 * The top mapping and the rules sequence are the large nodes, and an
+	 * alias can only stand for them where the walker fails on their start
+	 * or on their first item: record that much of them.
+	 */
+	cap = c->lvl == L_ROOT || (c->lvl == L_TOP && c->top_value && c->top_key == K_RULES) ?
+		      2 :
+		      SIZE_MAX;
+	if (y->type == YAML_ALIAS_EVENT) {
+		ret = replay(c, target, line, 0);
+	} else {
+		e.type = y->type;
+		e.line = line;
+		e.plain = false;
+		e.val = NULL;
+		e.len = 0;
+		if (y->type == YAML_SCALAR_EVENT) {
+			e.plain = y->data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
+			e.val = (const char *)y->data.scalar.value;
+			e.len = y->data.scalar.length;
+		}
+		ret = walk(c, &e);
+	}
+	if (ret == -EINVAL) {
+		c->ret = ret;
+		return 0;
+	}
+	if (ret)
+		return ret;
+	if (y->type == YAML_SEQUENCE_END_EVENT || y->type == YAML_MAPPING_END_EVENT)
+		c->depth--;
+	if (a != NONE || c->nopen)
+		ret = record(c, y, a, target, cap);
+	if (y->type == YAML_SEQUENCE_START_EVENT || y->type == YAML_MAPPING_START_EVENT)
+		c->depth++;
+	return ret;
+}
+
+/*
+ * A policy file, read as libyaml asks for it: in the pieces a string input
+ * would give, so that libyaml sees the same. The tail of what was read gives
+ * the line of a reader error: libyaml holds at most 16 KiB undecoded.
+ */
+#define TAIL_SIZE (64 * 1024)
+
+struct fin {
+	int fd;
+	int err; /* -errno of a failed read, or -EFBIG; reading stopped */
+	size_t total; /* bytes read */
+	size_t lines; /* newlines in them */
+	char tail[TAIL_SIZE]; /* the last bytes read, byte i at i % TAIL_SIZE */
+};
+
+static int fin_read(void *data, unsigned char *buf, size_t size, size_t *size_read)
+{
+	struct fin *f = data;
+	unsigned char *nl = buf;
+	size_t n = 0, i, o, len;
+	ssize_t r;
+
+	while (n < size && !f->err) {
+		r = read(f->fd, buf + n, size - n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			f->err = -errno;
+		if (r <= 0)
+			break;
+		if (f->total + n + r > POLICY_FILE_MAX)
+			f->err = -EFBIG;
+		else
+			n += r;
+	}
+	for (i = n > TAIL_SIZE ? n - TAIL_SIZE : 0; i < n; i += len) {
+		o = (f->total + i) % TAIL_SIZE;
+		len = n - i < TAIL_SIZE - o ? n - i : TAIL_SIZE - o;
+		memcpy(f->tail + o, buf + i, len);
+	}
+	while ((nl = memchr(nl, '\n', buf + n - nl))) {
+		f->lines++;
+		nl++;
+	}
+	f->total += n;
+	*size_read = n;
+	return !f->err;
+}
+
+/* Read the rest: a read error or too big a file wins over the parse. */
+static void fin_drain(struct fin *f)
+{
+	ssize_t r;
+
+	while (!f->err) {
+		r = read(f->fd, f->tail, sizeof(f->tail));
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			f->err = -errno;
+		if (r <= 0)
+			break;
+		f->total += r;
+		if (f->total > POLICY_FILE_MAX)
+			f->err = -EFBIG;
+	}
+}
+
+/* libyaml's reader errors carry a byte offset, not a line. */
+static size_t offset_line(const struct pctx *c, size_t off)
+{
+	const struct fin *f = c->fin;
 	size_t i, line = 1;
 
-	for (i = 0; i < off && i < len; i++)
-		line += buf[i] == '\n';
+	if (!f) {
+		for (i = 0; i < off && i < c->len; i++)
+			line += c->buf[i] == '\n';
+		return line;
+	}
+	/* back from the end */
+	line += f->lines;
+	i = f->total > TAIL_SIZE ? f->total - TAIL_SIZE : 0;
+	for (i = off > i ? off : i; i < f->total; i++)
+		line -= f->tail[i % TAIL_SIZE] == '\n';
 	return line;
 }
 
-static int yaml_err(struct pctx *c, yaml_parser_t *yp, const char *buf, size_t len)
+static int yaml_err(struct pctx *c, yaml_parser_t *yp)
 {
 	size_t line;
 
-	if (yp->error == YAML_MEMORY_ERROR) {
-		seterr(c->err, c->errlen, "%s: out of memory", c->name);
-		return -ENOMEM;
-	}
+	if (yp->error == YAML_MEMORY_ERROR)
+		return oom(c);
 	if (yp->error == YAML_READER_ERROR)
-		line = offset_line(buf, len, yp->problem_offset);
+		line = offset_line(c, yp->problem_offset);
 	else
 		line = yp->problem_mark.line + 1;
 	seterr(c->err, c->errlen, "%s:%zu: YAML error: %s", c->name, line,
@@ -453,147 +1013,184 @@ static int yaml_err(struct pctx *c, yaml_parser_t *yp, const char *buf, size_t l
 	return -EINVAL;
 }
 
-int policy_parse_buf(const char *buf, size_t len, const char *name, struct egr_policy *p,
-		     char *err, size_t errlen)
+/* The type of the next event, which carries nothing else we need. */
+static int next_type(struct pctx *c, yaml_parser_t *yp, yaml_event_type_t *type)
 {
-	struct pctx c = { .name = name ? name : "<policy>", .err = err, .errlen = errlen };
-	yaml_document_t doc, extra;
-	yaml_parser_t yp;
-	yaml_node_t *root;
-	int ret;
+	yaml_event_t y;
 
-	memset(p, 0, sizeof(*p));
-	if (!yaml_parser_initialize(&yp)) {
-		seterr(err, errlen, "%s: out of memory", c.name);
-		return -ENOMEM;
-	}
-	/* libyaml asserts on a NULL input even when it is empty. */
-	yaml_parser_set_input_string(&yp, (const unsigned char *)(buf ? buf : ""), buf ? len : 0);
-	if (!yaml_parser_load(&yp, &doc)) {
-		ret = yaml_err(&c, &yp, buf, len);
-		goto out_parser;
-	}
-	c.doc = &doc;
-	root = yaml_document_get_root_node(&doc);
-	/* Nothing, or only "---": a null document. */
-	if (!root || is_null(root)) {
-		seterr(err, errlen,
-		       "%s: empty policy: expected a mapping with default:, audit: and rules:",
-		       c.name);
-		ret = -EINVAL;
-		goto out_doc;
-	}
-	ret = parse_top(&c, root);
-	if (ret)
-		goto out_doc;
-
-	/* A second document would be silently ignored: refuse it, and
-	 * report syntax errors anywhere in the stream.
-	 */
-	if (!yaml_parser_load(&yp, &extra)) {
-		ret = yaml_err(&c, &yp, buf, len);
-		goto out_doc;
-	}
-	root = yaml_document_get_root_node(&extra);
-	if (root) {
-		seterr(err, errlen, "%s:%zu: more than one YAML document", c.name,
-		       root->start_mark.line + 1);
-		ret = -EINVAL;
-	}
-	yaml_document_delete(&extra);
-	if (!ret)
-		ret = dedup(&c);
-
-out_doc:
-	yaml_document_delete(&doc);
-out_parser:
-	yaml_parser_delete(&yp);
-	if (ret)
-		policy_free(&c.pol);
-	else
-		*p = c.pol;
-	return ret;
-}
-
-/* The whole file; works for pipes too (e.g. bash's <(...)), hence no mmap. */
-static int read_all(int fd, char **out, size_t *outlen)
-{
-	size_t cap = 64 * 1024, n = 0;
-	struct stat st;
-	char *buf, *nb;
-	ssize_t r;
-
-	if (!fstat(fd, &st) && S_ISREG(st.st_mode)) {
-		if ((unsigned long long)st.st_size > POLICY_FILE_MAX)
-			return -EFBIG;
-		cap = st.st_size + 1;
-	}
-	buf = malloc(cap);
-	if (!buf)
-		return -ENOMEM;
-	for (;;) {
-		if (n == cap) {
-			if (cap > POLICY_FILE_MAX) {
-				free(buf);
-				return -EFBIG;
-			}
-			cap = cap * 2 > POLICY_FILE_MAX + 1 ? POLICY_FILE_MAX + 1 : cap * 2;
-			nb = realloc(buf, cap);
-			if (!nb) {
-				free(buf);
-				return -ENOMEM;
-			}
-			buf = nb;
-		}
-		r = read(fd, buf + n, cap - n);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			r = -errno;
-			free(buf);
-			return r;
-		}
-		if (!r)
-			break;
-		n += r;
-	}
-	if (n > POLICY_FILE_MAX) {
-		free(buf);
-		return -EFBIG;
-	}
-	*out = buf;
-	*outlen = n;
+	if (!yaml_parser_parse(yp, &y))
+		return yaml_err(c, yp);
+	*type = y.type;
+	yaml_event_delete(&y);
 	return 0;
 }
 
-int policy_parse_file(const char *path, struct egr_policy *p, char *err, size_t errlen)
+/*
+ * The rest of a document, after its DOCUMENT-START: the first is walked,
+ * any other only read through. *line gets the line of its node.
+ */
+static int read_doc(struct pctx *c, yaml_parser_t *yp, bool walking, size_t *line)
 {
-	char q[512];
-	size_t len = 0;
-	char *buf = NULL;
-	int fd, ret;
+	yaml_event_t y;
+	int ret;
+
+	/* anchors are per document */
+	c->nanchors = c->nlog = c->ntext = c->nopen = c->depth = 0;
+	if (c->names)
+		memset(c->names, 0, c->names_size * sizeof(*c->names));
+	*line = 0;
+	for (;;) {
+		if (!yaml_parser_parse(yp, &y))
+			return yaml_err(c, yp);
+		if (y.type == YAML_DOCUMENT_END_EVENT)
+			break;
+		if (!*line)
+			*line = y.start_mark.line + 1;
+		ret = feed(c, &y, walking);
+		yaml_event_delete(&y);
+		if (ret)
+			return ret;
+	}
+	yaml_event_delete(&y);
+	return 0;
+}
+
+static int parse_stream(struct pctx *c, yaml_parser_t *yp)
+{
+	yaml_event_type_t type = YAML_NO_EVENT;
+	size_t line;
+	int ret;
+
+	/* STREAM-START, then DOCUMENT-START or (no document) STREAM-END */
+	ret = next_type(c, yp, &type);
+	if (!ret)
+		ret = next_type(c, yp, &type);
+	if (ret)
+		return ret;
+	if (type == YAML_DOCUMENT_START_EVENT) {
+		ret = read_doc(c, yp, true, &line);
+		if (ret)
+			return ret;
+	}
+	if (type != YAML_DOCUMENT_START_EVENT || c->root_null) {
+		seterr(c->err, c->errlen,
+		       "%s: empty policy: expected a mapping with default:, audit: and rules:",
+		       c->name);
+		return -EINVAL;
+	}
+	/* the walker's error, its message already in err */
+	if (c->ret)
+		return c->ret;
+
+	/* A second document would be silently ignored: refuse it, and
+	 * report syntax errors anywhere in it.
+	 */
+	ret = next_type(c, yp, &type);
+	if (ret || type != YAML_DOCUMENT_START_EVENT)
+		return ret;
+	ret = read_doc(c, yp, false, &line);
+	if (ret)
+		return ret;
+	seterr(c->err, c->errlen, "%s:%zu: more than one YAML document", c->name, line);
+	return -EINVAL;
+}
+
+/* Parse what yp reads into c->pol, which is all that is left to free. */
+static int parse(struct pctx *c, yaml_parser_t *yp)
+{
+	int ret = parse_stream(c, yp);
+
+	if (!ret && dedup(c))
+		ret = oom(c);
+	yaml_parser_delete(yp);
+	free(c->set);
+	free(c->ports);
+	free(c->anchors);
+	free(c->names);
+	free(c->log);
+	free(c->text);
+	return ret;
+}
+
+static int done(struct pctx *c, int ret, struct egr_policy *p)
+{
+	if (ret)
+		policy_free(&c->pol);
+	else
+		*p = c->pol;
+	return ret;
+}
+
+int policy_parse_buf(const char *buf, size_t len, const char *name, struct egr_policy *p,
+		     char *err, size_t errlen)
+{
+	struct pctx c = {
+		.name = name ? name : "<policy>",
+		.err = err,
+		.errlen = errlen,
+		.buf = buf,
+		.len = buf ? len : 0,
+	};
+	yaml_parser_t yp;
 
 	memset(p, 0, sizeof(*p));
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
+	if (!yaml_parser_initialize(&yp))
+		return oom(&c);
+	/* libyaml asserts on a NULL input even when it is empty. */
+	yaml_parser_set_input_string(&yp, (const unsigned char *)(buf ? buf : ""), c.len);
+	return done(&c, parse(&c, &yp), p);
+}
+
+/*
+ * Streamed, so memory follows the rules rather than the file. As if the
+ * whole file were read first: a read error, or more than the size limit,
+ * wins over whatever the parse found.
+ */
+int policy_parse_file(const char *path, struct egr_policy *p, char *err, size_t errlen)
+{
+	struct pctx c = { .name = path, .err = err, .errlen = errlen };
+	yaml_parser_t yp;
+	struct stat st;
+	char q[512];
+	int ret;
+
+	memset(p, 0, sizeof(*p));
+	c.fin = calloc(1, sizeof(*c.fin));
+	if (!c.fin) {
+		seterr(err, errlen, "cannot read policy file '%s': %s", quote(path, q, sizeof(q)),
+		       strerror(ENOMEM));
+		return -ENOMEM;
+	}
+	c.fin->fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (c.fin->fd < 0) {
 		ret = -errno;
+		free(c.fin);
 		seterr(err, errlen, "cannot open policy file '%s': %s", quote(path, q, sizeof(q)),
 		       strerror(-ret));
 		return ret;
 	}
-	ret = read_all(fd, &buf, &len);
-	close(fd);
-	if (ret == -EFBIG) {
-		seterr(err, errlen, "policy file '%s' is larger than %u MiB",
-		       quote(path, q, sizeof(q)), POLICY_FILE_MAX >> 20);
-		return ret;
+	/* a regular file too big is refused without reading it */
+	if (!fstat(c.fin->fd, &st) && S_ISREG(st.st_mode) &&
+	    (unsigned long long)st.st_size > POLICY_FILE_MAX) {
+		c.fin->err = -EFBIG;
+		ret = -EFBIG;
+	} else if (!yaml_parser_initialize(&yp)) {
+		ret = oom(&c);
+	} else {
+		yaml_parser_set_input(&yp, fin_read, c.fin);
+		ret = parse(&c, &yp);
+		fin_drain(c.fin);
 	}
-	if (ret) {
-		seterr(err, errlen, "cannot read policy file '%s': %s", quote(path, q, sizeof(q)),
-		       strerror(-ret));
-		return ret;
+	close(c.fin->fd);
+	if (c.fin->err) {
+		ret = c.fin->err;
+		if (ret == -EFBIG)
+			seterr(err, errlen, "policy file '%s' is larger than %u MiB",
+			       quote(path, q, sizeof(q)), POLICY_FILE_MAX >> 20);
+		else
+			seterr(err, errlen, "cannot read policy file '%s': %s",
+			       quote(path, q, sizeof(q)), strerror(-ret));
 	}
-	ret = policy_parse_buf(buf, len, path, p, err, errlen);
-	free(buf);
-	return ret;
+	free(c.fin);
+	return done(&c, ret, p);
 }

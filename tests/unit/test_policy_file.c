@@ -359,12 +359,53 @@ static void test_anchors(void **state)
 		"allow 192.0.2.1/32 tcp:443",
 		"deny 192.0.2.1/32 any",
 	};
+	static const char *const whole[] = {
+		"allow 10.0.0.1/32 tcp:80",
+		"deny 10.0.0.2/32 any",
+		"allow 10.0.0.3/32 any",
+	};
 	struct egr_policy p;
 
 	(void)state;
 	parse_ok(doc, &p);
 	assert_rules(&p, want, ARRAY_LEN(want));
 	policy_free(&p);
+
+	/* a whole rule, and a key */
+	parse_ok("rules:\n"
+		 "  - &r {allow: 10.0.0.1, ports: [tcp:80]}\n"
+		 "  - *r\n"
+		 "  - &k deny: 10.0.0.2\n"
+		 "  - *r\n"
+		 "  - allow: 10.0.0.3\n"
+		 "  - *k : 10.0.0.2\n",
+		 &p);
+	assert_rules(&p, whole, ARRAY_LEN(whole));
+	policy_free(&p);
+}
+
+/* Aliases can make a small file expand past what any kernel holds. */
+static void test_expansion_limit(void **state)
+{
+	char want[128];
+	char *doc, *o;
+	int i;
+
+	(void)state;
+	doc = malloc(64 * 1024);
+	assert_non_null(doc);
+	/* 2 x 1024 rules, 2049 times */
+	o = doc + sprintf(doc, "rules:\n  - &r {allow: any, ports: [tcp:1");
+	for (i = 2; i <= 1024; i++)
+		o += sprintf(o, ", tcp:%d", i);
+	o += sprintf(o, "]}\n");
+	for (i = 0; i < 2048; i++)
+		o += sprintf(o, "  - *r\n");
+	snprintf(want, sizeof(want),
+		 "policy.yaml:2: too many rules (more than %u after expanding any and ports)",
+		 EGR_MAX_MAX_RULES);
+	parse_bad(doc, o - doc, want, -EINVAL);
+	free(doc);
 }
 
 #define NOT_MAPPING \
@@ -491,6 +532,18 @@ static const struct bad_doc bad_docs[] = {
 	{ "&a [*a]\n", NOT_MAPPING "a sequence" },
 	{ "rules: &r [*r]\n",
 	  "policy.yaml:1: a rule must be a mapping with allow: or deny:, not a sequence" },
+	/* an alias is its anchored node, line included, wherever it is used */
+	{ "&t {rules: [*t]}\n", "policy.yaml:1: unknown key 'rules' in rule" },
+	{ "rules: &s [{allow: 10.0.0.1, ports: *s}]\n",
+	  "policy.yaml:1: a port spec must be a single value, not a mapping" },
+	{ "rules:\n  - &r\n    allow: 10.0.0.1\n    ports: *r\n",
+	  "policy.yaml:2: ports: must be a port spec or a sequence of them, not a mapping" },
+	{ "rules:\n  - allow: &h 10.0.0.1\n  - deny: 10.0.0.2\n    ports: *h\n",
+	  "policy.yaml:2: bad protocol '10.0.0.1': use tcp, udp or icmp" },
+	{ "default: &d deny\nrules: *d\n",
+	  "policy.yaml:1: rules: must be a sequence of rules, not a scalar" },
+	{ "default: &a deny\naudit: &a true\n", "policy.yaml:2: YAML error: second occurrence" },
+	{ "default: deny\n--- &a [*a]\n", "policy.yaml:2: more than one YAML document" },
 	/* YAML syntax */
 	{ "default: deny\nrules:\n  - allow: 10.0.0.0/8\n   ports: [tcp:80]\n",
 	  "policy.yaml:4: YAML error: did not find expected '-' indicator" },
@@ -507,6 +560,10 @@ static const struct bad_doc bad_docs[] = {
 	  "policy.yaml:3: YAML error: did not find expected ',' or ']'" },
 	{ "default: deny\nrules:\n  - allow: \xc3\x28\n",
 	  "policy.yaml:3: YAML error: invalid trailing UTF-8 octet" },
+	/* a YAML error anywhere in the document wins over one in its content */
+	{ "default: drop\nrules: [\n",
+	  "policy.yaml:3: YAML error: did not find expected node content" },
+	{ "default: drop\naudit: *x\n", "policy.yaml:2: YAML error: found undefined alias" },
 };
 
 static void test_errors(void **state)
@@ -574,7 +631,8 @@ static void test_file(void **state)
 {
 	struct egr_policy p;
 	char err[512], want[512];
-	char *path;
+	char *path, *buf, *o;
+	int i;
 
 	(void)state;
 	path = write_tmp(spec_yaml, strlen(spec_yaml));
@@ -595,6 +653,22 @@ static void test_file(void **state)
 	assert_null(p.rules);
 	unlink(path);
 	free(path);
+
+	/* the line of a bad byte far into a file */
+	buf = malloc(100000 * 32);
+	assert_non_null(buf);
+	o = buf + sprintf(buf, "default: deny\nrules:\n");
+	for (i = 0; i < 100000; i++)
+		o += sprintf(o, "  - allow: 10.%d.%d.0/24\n", i / 256 % 256, i % 256);
+	o += sprintf(o, "  - allow: \xff\n");
+	path = write_tmp(buf, o - buf);
+	assert_int_equal(policy_parse_file(path, &p, err, sizeof(err)), -EINVAL);
+	snprintf(want, sizeof(want), "%s:100003: YAML error: invalid leading UTF-8 octet", path);
+	assert_string_equal(err, want);
+	assert_null(p.rules);
+	unlink(path);
+	free(path);
+	free(buf);
 
 	/* an empty file */
 	path = write_tmp("", 0);
@@ -672,6 +746,7 @@ int main(void)
 		cmocka_unit_test(test_duplicates),
 		cmocka_unit_test(test_large),
 		cmocka_unit_test(test_anchors),
+		cmocka_unit_test(test_expansion_limit),
 		cmocka_unit_test_teardown(test_errors, show_case),
 		cmocka_unit_test(test_buffer_length),
 		cmocka_unit_test(test_err_handling),
