@@ -8,13 +8,18 @@
  * enabled on every watched cgroup at start (and the bucket, with --rate and
  * --burst), polls all the ring buffers with one libbpf ring_buffer, and
  * clears enabled again when it stops (SIGINT, SIGTERM, SIGHUP, --count,
- * --timeout, a closed stdout).
+ * --timeout, a closed stdout). Without a target it follows the attached
+ * cgroups (RESCAN_NS): new ones are watched, detached or re-attached ones
+ * (new maps) dropped, and the ring_buffer rebuilt.
  *
  * The deciding rule's id is turned into its text by reading the policy
- * (metrics_read_rules()); the copy is re-read when an id is not in it, or
- * when it is older than RULES_MAX_AGE_NS.
+ * (kpolicy_read_ex(), without the hit counters); the copy is re-read when
+ * an id is not in it, or when it is older than RULES_MAX_AGE_NS (live edits
+ * may give a removed rule's id to a new rule), plus 20 times what the last
+ * read took, so a huge policy costs at most 5% of the reader's time.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <math.h>
@@ -23,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <time.h>
 #include <unistd.h>
 #include <arpa/inet.h>
@@ -34,9 +40,9 @@
 #include "metrics.h"
 
 #define POLL_MS 100
-#define RESCAN_NS 1000000000ll	      /* look for newly attached cgroups */
+#define RESCAN_NS 1000000000ll /* look for newly attached cgroups */
 #define RULES_MAX_AGE_NS 1000000000ll /* re-read the policy for rule texts */
-#define RULES_MIN_AGE_NS 50000000ll   /* ... at most this often on a miss */
+#define RULES_MIN_AGE_NS 50000000ll /* ... at most this often on a miss */
 #define MAX_RATE 1000000u
 
 static const char events_usage[] =
@@ -49,7 +55,8 @@ static const char events_usage[] =
 	"rule that decided (or 'default'). Events are rate-limited in the kernel per\n"
 	"cgroup by a token bucket; what it suppresses is counted\n"
 	"(egressctl_events_suppressed_total), and verdicts never depend on it. The\n"
-	"kernel produces events only while a reader runs.\n"
+	"kernel produces events only while a reader runs; one reader per cgroup\n"
+	"(another one is refused, or skipped when watching every target).\n"
 	"\n"
 	"  -j, --json           one JSON object per line\n"
 	"  --rate N             events per second per cgroup (1-1000000; default: as\n"
@@ -64,10 +71,13 @@ struct watch {
 	char label[300];
 	char cgroup[256];
 	int evcfg_fd, events_fd;
+	int lock_fd; /* the pin directory, flock()ed: one reader per cgroup */
+	uint32_t events_id; /* the egr_events map's id: a re-attach makes a new one */
 	bool enabled;
-	struct metrics_rule *rules; /* sorted by id */
+	struct egr_live_rule *rules; /* sorted by id */
 	size_t nrules;
 	int64_t rules_at; /* CLOCK_MONOTONIC ns of the read, 0: never */
+	int64_t rules_cost; /* how long that read took, ns */
 	struct egr_counter st0[EGR_STAT_MAX];
 	struct evstate *es;
 };
@@ -75,6 +85,8 @@ struct watch {
 struct evstate {
 	struct watch **w;
 	size_t n;
+	uint64_t *busy; /* cgroups another reader has (warned about) */
+	size_t nbusy;
 	struct ring_buffer *rb;
 	bool json;
 	uint32_t rate, burst; /* 0: keep */
@@ -100,18 +112,20 @@ static int64_t now_ns(clockid_t clk)
 
 static int cmp_id(const void *pa, const void *pb)
 {
-	const struct metrics_rule *a = pa, *b = pb;
+	const struct egr_live_rule *a = pa, *b = pb;
 
 	return a->id < b->id ? -1 : a->id > b->id;
 }
 
 static int refresh_rules(struct watch *w)
 {
-	struct metrics_rule *r;
+	int64_t t0 = now_ns(CLOCK_MONOTONIC);
+	struct egr_live_rule *r;
 	size_t n;
-	int err = metrics_read_rules(&w->ks, &r, &n, NULL);
+	int err = kpolicy_read_ex(&w->ks, NULL, &r, &n, false);
 
 	w->rules_at = now_ns(CLOCK_MONOTONIC);
+	w->rules_cost = w->rules_at - t0;
 	if (err)
 		return err;
 	qsort(r, n, sizeof(*r), cmp_id);
@@ -123,12 +137,13 @@ static int refresh_rules(struct watch *w)
 
 static const char *rule_text(struct watch *w, uint32_t id, char *buf, size_t len)
 {
-	struct metrics_rule key = { .id = id }, *r;
+	struct egr_live_rule key = { .id = id }, *r;
 	int64_t age;
 
 	if (id == EGR_RULE_DEFAULT)
 		return "default";
-	age = now_ns(CLOCK_MONOTONIC) - w->rules_at;
+	/* a big policy is re-read less often: at most 5% of the time */
+	age = now_ns(CLOCK_MONOTONIC) - w->rules_at - 20 * w->rules_cost;
 	r = bsearch(&key, w->rules, w->nrules, sizeof(key), cmp_id);
 	if ((!r && age > RULES_MIN_AGE_NS) || age > RULES_MAX_AGE_NS) {
 		refresh_rules(w);
@@ -194,8 +209,9 @@ static int print_event(struct watch *w, const struct egr_event *e)
 	char rb[128], cgshown[300];
 	const char *verdict = e->verdict == EGR_EV_AUDIT ? "audit" : "denied";
 	const char *rule = rule_text(w, e->rule, rb, sizeof(rb));
-	const char *proto = e->pktflags & EGR_PKT_PROTO_UNKNOWN ? "unknown"
-								  : proto_name(e->proto, pb, sizeof(pb));
+	const char *proto = e->pktflags & EGR_PKT_PROTO_UNKNOWN ?
+				    "unknown" :
+				    proto_name(e->proto, pb, sizeof(pb));
 
 	iso_time((int64_t)e->ts_ns + es->real_off, when, sizeof(when));
 	endpoint(e, e->src, e->sport, src, sizeof(src), sa, sizeof(sa));
@@ -205,19 +221,15 @@ static int print_event(struct watch *w, const struct egr_event *e)
 		char *s;
 
 		o = json_pack("{s:s, s:I, s:s, s:s, s:I, s:i, s:s, s:s, s:o, s:s, s:o, s:s, "
-				      "s:s, s:o, s:i, s:b}",
-				      "time", when, "ts_ns", (json_int_t)e->ts_ns, "target",
-				      w->label, "cgroup", w->cgroup, "cgroup_id",
-				      (json_int_t)w->ks.cgid, "family", e->family, "proto", proto,
-				      "src", sa, "sport",
-				      has_ports(e) ? json_integer(e->sport) : json_null(), "dst",
-				      da, "dport",
-				      has_ports(e) ? json_integer(e->dport) : json_null(),
-				      "verdict", verdict, "rule", rule, "rule_id",
-				      e->rule == EGR_RULE_DEFAULT ? json_null()
-								  : json_integer(e->rule),
-				      "len", (int)e->len, "fragment",
-				      !!(e->pktflags & EGR_PKT_FRAGMENT));
+			      "s:s, s:o, s:i, s:b}",
+			      "time", when, "ts_ns", (json_int_t)e->ts_ns, "target", w->label,
+			      "cgroup", w->cgroup, "cgroup_id", (json_int_t)w->ks.cgid, "family",
+			      e->family, "proto", proto, "src", sa, "sport",
+			      has_ports(e) ? json_integer(e->sport) : json_null(), "dst", da,
+			      "dport", has_ports(e) ? json_integer(e->dport) : json_null(),
+			      "verdict", verdict, "rule", rule, "rule_id",
+			      e->rule == EGR_RULE_DEFAULT ? json_null() : json_integer(e->rule),
+			      "len", (int)e->len, "fragment", !!(e->pktflags & EGR_PKT_FRAGMENT));
 		s = o ? json_dumps(o, JSON_COMPACT) : NULL;
 		json_decref(o);
 		if (!s)
@@ -288,6 +300,8 @@ static void watch_free(struct watch *w)
 		close(w->evcfg_fd);
 	if (w->events_fd >= 0)
 		close(w->events_fd);
+	if (w->lock_fd >= 0)
+		close(w->lock_fd); /* after enabled is cleared */
 	kstate_close(&w->ks);
 	free(w->rules);
 	free(w);
@@ -303,8 +317,51 @@ static bool watching(const struct evstate *es, uint64_t cgid)
 	return false;
 }
 
-/* Start watching an opened target (takes ks). 0 or -errno (printed). */
-static int watch_add(struct evstate *es, struct egr_kstate *ks)
+static uint32_t map_id(int fd)
+{
+	struct bpf_map_info info;
+	uint32_t len = sizeof(info);
+
+	memset(&info, 0, sizeof(info));
+	return bpf_obj_get_info_by_fd(fd, &info, &len) ? 0 : info.id;
+}
+
+/* (Re)build the one ring_buffer over every watched cgroup's egr_events
+ * (libbpf cannot take a ring out of one). What the old one holds is read
+ * first.
+ */
+static int rb_build(struct evstate *es)
+{
+	size_t i;
+	int err;
+
+	if (es->rb) {
+		ring_buffer__consume(es->rb);
+		ring_buffer__free(es->rb);
+		es->rb = NULL;
+	}
+	for (i = 0; i < es->n; i++) {
+		struct watch *w = es->w[i];
+
+		if (!es->rb) {
+			es->rb = ring_buffer__new(w->events_fd, on_event, w, NULL);
+			err = es->rb ? 0 : -errno;
+		} else {
+			err = ring_buffer__add(es->rb, w->events_fd, on_event, w);
+		}
+		if (err) {
+			pr_err("events: %s: reading the ring buffer: %s\n", w->label,
+			       strerror(-err));
+			return err;
+		}
+	}
+	return 0;
+}
+
+/* Start watching an opened target (takes ks). 0 or -errno (printed; -EBUSY,
+ * another reader has it, only unless quiet_busy).
+ */
+static int watch_add(struct evstate *es, struct egr_kstate *ks, bool quiet_busy)
 {
 	struct watch *w = calloc(1, sizeof(*w)), **nw;
 	int err;
@@ -313,12 +370,27 @@ static int watch_add(struct evstate *es, struct egr_kstate *ks)
 		kstate_close(ks);
 		return -ENOMEM;
 	}
+	w->lock_fd = -1;
 	w->ks = *ks;
 	w->es = es;
 	w->evcfg_fd = w->events_fd = -1;
 	kstate_label(&w->ks, w->label, sizeof(w->label));
 	snprintf(w->cgroup, sizeof(w->cgroup), "%.*s", (int)sizeof(w->ks.meta.path) - 1,
 		 w->ks.meta.path);
+	/* A ring buffer has one consumer position, and a reader that stops
+	 * turns events off: a second reader would steal and then cut off the
+	 * first one's events. The lock goes with the process, however it
+	 * ends, and with the attachment (a re-attach makes a new directory).
+	 */
+	w->lock_fd = open(w->ks.dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (w->lock_fd < 0 || flock(w->lock_fd, LOCK_EX | LOCK_NB)) {
+		err = errno == EWOULDBLOCK ? -EBUSY : -errno;
+		if (err != -EBUSY)
+			pr_err("events: %s: opening %s: %s\n", w->label, w->ks.dir, strerror(-err));
+		else if (!quiet_busy)
+			pr_err("events: %s: another `egressctl events` is reading it\n", w->label);
+		goto fail;
+	}
 	w->evcfg_fd = kstate_open_pin(&w->ks, "egr_evcfg");
 	w->events_fd = kstate_open_pin(&w->ks, "egr_events");
 	if (w->evcfg_fd < 0 || w->events_fd < 0) {
@@ -326,24 +398,19 @@ static int watch_add(struct evstate *es, struct egr_kstate *ks)
 		pr_err("events: %s: opening the event maps: %s\n", w->label, strerror(-err));
 		goto fail;
 	}
+	w->events_id = map_id(w->events_fd);
 	nw = realloc(es->w, (es->n + 1) * sizeof(*nw));
 	if (!nw) {
 		err = -ENOMEM;
 		goto fail;
 	}
 	es->w = nw;
-	if (!es->rb) {
-		es->rb = ring_buffer__new(w->events_fd, on_event, w, NULL);
-		err = es->rb ? 0 : -errno;
-	} else {
-		err = ring_buffer__add(es->rb, w->events_fd, on_event, w);
-	}
+	err = es->rb ? ring_buffer__add(es->rb, w->events_fd, on_event, w) : 0;
 	if (err) {
 		pr_err("events: %s: reading the ring buffer: %s\n", w->label, strerror(-err));
 		goto fail;
 	}
-	es->w[es->n++] = w;
-	refresh_rules(w);
+	es->w[es->n++] = w; /* rule texts are read at the first event */
 	kstate_stats(&w->ks, w->st0);
 	err = set_evcfg(w, true, es->rate, es->burst);
 	if (err) {
@@ -358,14 +425,72 @@ fail:
 	return err;
 }
 
-/* Watch every attached cgroup not watched yet. */
-static void rescan(struct evstate *es)
+/* Cgroups another reader has: said once, then retried quietly. */
+static bool busy_seen(const struct evstate *es, uint64_t cgid)
 {
-	uint64_t *ids;
-	size_t n, i;
+	size_t i;
 
-	if (kstate_list(&ids, &n))
+	for (i = 0; i < es->nbusy; i++)
+		if (es->busy[i] == cgid)
+			return true;
+	return false;
+}
+
+static void busy_add(struct evstate *es, uint64_t cgid)
+{
+	uint64_t *b;
+
+	if (busy_seen(es, cgid))
 		return;
+	b = realloc(es->busy, (es->nbusy + 1) * sizeof(*b));
+	if (b) {
+		es->busy = b;
+		es->busy[es->nbusy++] = cgid;
+	}
+}
+
+/* Is w's cgroup still attached with the maps w reads? */
+static bool watch_current(const struct watch *w)
+{
+	int fd = kstate_open_pin(&w->ks, "egr_events");
+	bool same;
+
+	if (fd < 0)
+		return false;
+	same = map_id(fd) == w->events_id;
+	close(fd);
+	return same;
+}
+
+/* Follow the attached cgroups: drop watches of detached (or re-attached)
+ * ones, watch every attached live cgroup not watched yet. 0 or -errno.
+ */
+static int rescan(struct evstate *es)
+{
+	bool dropped = false;
+	uint64_t *ids;
+	size_t n, i, k;
+
+	for (i = k = 0; i < es->n; i++) {
+		if (watch_current(es->w[i])) {
+			es->w[k++] = es->w[i];
+			continue;
+		}
+		pr_debug("events: %s is gone\n", es->w[i]->label);
+		/* its maps are not the pinned ones any more: leave them be */
+		es->w[i]->enabled = false;
+		dropped = true;
+		if (es->rb)
+			ring_buffer__consume(es->rb);
+		watch_free(es->w[i]);
+	}
+	es->n = k;
+	if (dropped && es->rb) {
+		ring_buffer__free(es->rb); /* its rings are gone with the watches */
+		es->rb = NULL;
+	}
+	if (kstate_list(&ids, &n))
+		return 0;
 	for (i = 0; i < n; i++) {
 		struct egr_kstate ks;
 
@@ -375,9 +500,11 @@ static void rescan(struct evstate *es)
 			kstate_close(&ks); /* defunct: nothing can come */
 			continue;
 		}
-		watch_add(es, &ks);
+		if (watch_add(es, &ks, busy_seen(es, ids[i])) == -EBUSY)
+			busy_add(es, ids[i]);
 	}
 	free(ids);
+	return !es->rb && es->n ? rb_build(es) : 0;
 }
 
 static int parse_u32(const char *opt, const char *s, uint32_t lo, uint32_t hi, uint32_t *out)
@@ -409,8 +536,9 @@ static void summary(const struct evstate *es)
 		sup += st[EGR_STAT_EV_SUPPRESSED].packets - st0[EGR_STAT_EV_SUPPRESSED].packets;
 		lost += st[EGR_STAT_EV_LOST].packets - st0[EGR_STAT_EV_LOST].packets;
 	}
-	pr_info("events: %" PRIu64 " printed; meanwhile %" PRIu64 " suppressed (rate limit), %"
-		PRIu64 " lost (ring buffer full)\n", es->printed, sup, lost);
+	pr_info("events: %" PRIu64 " printed; meanwhile %" PRIu64
+		" suppressed (rate limit), %" PRIu64 " lost (ring buffer full)\n",
+		es->printed, sup, lost);
 }
 
 int cmd_events(int argc, char **argv)
@@ -488,12 +616,15 @@ int cmd_events(int argc, char **argv)
 
 		if (open_target(spec, &t, &ks))
 			return 1;
-		if (watch_add(&es, &ks)) {
+		if (watch_add(&es, &ks, false) || rb_build(&es)) {
 			ret = 1;
 			goto out;
 		}
 	} else {
-		rescan(&es);
+		if (rescan(&es)) {
+			ret = 1;
+			goto out;
+		}
 		if (!es.n)
 			pr_warn("events: no target attached yet; waiting\n");
 	}
@@ -508,7 +639,10 @@ int cmd_events(int argc, char **argv)
 		if (deadline && (deadline - now) / 1000000 < wait)
 			wait = (deadline - now) / 1000000 + 1;
 		if (!spec && now - last_scan >= RESCAN_NS) {
-			rescan(&es);
+			if (rescan(&es)) {
+				ret = 1;
+				break;
+			}
 			last_scan = now;
 		}
 		es.real_off = now_ns(CLOCK_REALTIME) - now_ns(CLOCK_MONOTONIC);
@@ -533,5 +667,6 @@ out:
 	for (i = 0; i < es.n; i++)
 		watch_free(es.w[i]); /* clears enabled */
 	free(es.w);
+	free(es.busy);
 	return ret;
 }

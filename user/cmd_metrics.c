@@ -13,22 +13,55 @@
 #include "metrics.h"
 
 static const char metrics_usage[] =
-	"Usage: egressctl metrics [-o|--output FILE]\n"
+	"Usage: egressctl metrics [-o|--output FILE] [<target>...]\n"
 	"\n"
-	"Print the counters of every attached target in the Prometheus text\n"
-	"exposition format (version 0.0.4): packets and bytes by verdict, hits per\n"
-	"rule, map usage, event counters. Reads the kernel only; changes nothing.\n"
+	"Print the counters of every attached target (or of the targets named) in\n"
+	"the Prometheus text exposition format (version 0.0.4): packets and bytes\n"
+	"by verdict, hits per rule, map usage, event counters. Reads the kernel\n"
+	"only; changes nothing.\n"
 	"\n"
 	"  -o, --output FILE  write FILE atomically instead (a temporary file in the\n"
 	"                     same directory, mode 0644, renamed into place), e.g. for\n"
 	"                     node_exporter's textfile collector (name it *.prom)\n"
 	"\n"
-	"Families: egressctl_packets_total, egressctl_bytes_total {target, cgroup,\n"
-	"verdict=allowed|denied|audit}; egressctl_rule_hits_total {target, action,\n"
-	"dest, ports}; egressctl_policy_rules, egressctl_audit_mode {target};\n"
-	"egressctl_map_entries, egressctl_map_capacity {target, map}; egressctl_attached,\n"
-	"egressctl_events_{sent,suppressed,lost}_total, egressctl_unjudged_{packets,bytes}_total\n"
-	"{target, cgroup[, reason]}; egressctl_build_info {version, libbpf}.\n";
+	"Families (labels):\n"
+	"  egressctl_packets_total, egressctl_bytes_total\n"
+	"      {target, cgroup, verdict=allowed|denied|audit}\n"
+	"  egressctl_unjudged_packets_total, egressctl_unjudged_bytes_total\n"
+	"      {target, cgroup, reason=loopback|inbound|malformed|nopolicy}\n"
+	"  egressctl_rule_hits_total {target, action, dest, ports}\n"
+	"  egressctl_policy_rules, egressctl_audit_mode {target}\n"
+	"  egressctl_map_entries, egressctl_map_capacity {target, map}\n"
+	"  egressctl_attached, egressctl_events_sent_total, egressctl_events_lost_total,\n"
+	"  egressctl_events_suppressed_total {target, cgroup}\n"
+	"  egressctl_build_info {version, libbpf}\n";
+
+int metrics_targets(char *const *specs, size_t n, uint64_t **ids)
+{
+	size_t i;
+
+	*ids = NULL;
+	if (!n)
+		return 0;
+	*ids = calloc(n, sizeof(**ids));
+	if (!*ids) {
+		pr_err("metrics: %s\n", strerror(ENOMEM));
+		return 1;
+	}
+	for (i = 0; i < n; i++) {
+		struct egr_target t;
+		struct egr_kstate ks;
+
+		if (open_target(specs[i], &t, &ks)) {
+			free(*ids);
+			*ids = NULL;
+			return 1;
+		}
+		(*ids)[i] = t.cgid;
+		kstate_close(&ks);
+	}
+	return 0;
+}
 
 /* Write buf to path via a temporary file in the same directory + rename. */
 static int write_atomic(const char *path, const char *buf, size_t len)
@@ -79,6 +112,7 @@ int cmd_metrics(int argc, char **argv)
 					      HELP_OPT,
 					      { 0 } };
 	const char *output = NULL;
+	uint64_t *ids;
 	size_t len;
 	char *buf;
 	int c, err, ret;
@@ -89,11 +123,10 @@ int cmd_metrics(int argc, char **argv)
 		else
 			return usage(metrics_usage, c != 'h');
 	}
-	if (optind != argc)
-		return usage(metrics_usage, true);
-	if (need_root())
+	if (need_root() || metrics_targets(argv + optind, argc - optind, &ids))
 		return 1;
-	err = metrics_render(&buf, &len);
+	err = metrics_render(ids, argc - optind, &buf, &len);
+	free(ids);
 	if (err) {
 		pr_err("metrics: reading the counters: %s\n", strerror(-err));
 		return 1;

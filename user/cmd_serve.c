@@ -25,12 +25,15 @@
 #define CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
 
 static const char serve_usage[] =
-	"Usage: egressctl serve [-l|--listen ADDR:PORT]\n"
+	"Usage: egressctl serve [-l|--listen ADDR:PORT] [<target>...]\n"
 	"\n"
 	"Run a Prometheus exporter in the foreground until SIGTERM or SIGINT:\n"
-	"  GET /metrics  what `egressctl metrics` prints, read afresh per request\n"
+	"  GET /metrics  what `egressctl metrics` prints, read afresh per request:\n"
+	"                every attached target, or only the targets named (their\n"
+	"                cgroups as resolved at start)\n"
 	"  GET /healthz  \"ok\"\n"
-	"Other paths answer 404, other methods 405. Reads the kernel only.\n"
+	"Other paths answer 404, methods other than GET and HEAD 405. Reads the\n"
+	"kernel only.\n"
 	"\n"
 	"  -l, --listen ADDR:PORT  address to listen on (default " DEFAULT_LISTEN "),\n"
 	"                          e.g. 0.0.0.0:9469, [::1]:9469, localhost:9469;\n"
@@ -61,15 +64,20 @@ static int respond_text(struct MHD_Connection *conn, unsigned int status, const 
 		       MHD_RESPMEM_PERSISTENT);
 }
 
+struct serve_ctx {
+	uint64_t *ids; /* only these cgroups; NULL: all */
+	size_t nids;
+};
+
 static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char *url,
 			      const char *method, const char *version, const char *upload_data,
 			      size_t *upload_data_size, void **con_cls)
 {
+	const struct serve_ctx *ctx = cls;
 	size_t len;
 	char *buf;
 	int err;
 
-	(void)cls;
 	(void)version;
 	(void)upload_data;
 	(void)upload_data_size;
@@ -81,7 +89,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 	if (strcmp(url, "/metrics"))
 		return respond_text(conn, MHD_HTTP_NOT_FOUND,
 				    "not found: try /metrics or /healthz\n");
-	err = metrics_render(&buf, &len);
+	err = metrics_render(ctx->ids, ctx->nids, &buf, &len);
 	if (err) {
 		pr_err("serve: reading the counters: %s\n", strerror(-err));
 		return respond_text(conn, MHD_HTTP_INTERNAL_SERVER_ERROR,
@@ -93,8 +101,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 /* "host:port" or "[v6]:port" -> a bound, listening socket, or -1 (printed). */
 static int listen_on(const char *spec, char *shown, size_t shownlen)
 {
-	struct addrinfo hints = { .ai_socktype = SOCK_STREAM,
-				  .ai_flags = AI_NUMERICSERV };
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV };
 	struct addrinfo *res = NULL, *ai;
 	char host[256], port[16], h[INET6_ADDRSTRLEN], *end;
 	const char *colon;
@@ -182,6 +189,7 @@ int cmd_serve(int argc, char **argv)
 					      HELP_OPT,
 					      { 0 } };
 	const char *listen_spec = DEFAULT_LISTEN;
+	struct serve_ctx ctx = { 0 };
 	struct MHD_Daemon *d;
 	char shown[300];
 	sigset_t set;
@@ -193,13 +201,14 @@ int cmd_serve(int argc, char **argv)
 		else
 			return usage(serve_usage, c != 'h');
 	}
-	if (optind != argc)
-		return usage(serve_usage, true);
-	if (need_root())
+	if (need_root() || metrics_targets(argv + optind, argc - optind, &ctx.ids))
 		return 1;
+	ctx.nids = argc - optind;
 	fd = listen_on(listen_spec, shown, sizeof(shown));
-	if (fd < 0)
+	if (fd < 0) {
+		free(ctx.ids);
 		return 1;
+	}
 	/* Block the signals before MHD's thread exists: it inherits the mask
 	 * and only sigwait() below receives them.
 	 */
@@ -208,13 +217,14 @@ int cmd_serve(int argc, char **argv)
 	sigaddset(&set, SIGINT);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO, 0, NULL, NULL,
-			     handle, NULL, MHD_OPTION_LISTEN_SOCKET, fd,
-			     MHD_OPTION_CONNECTION_LIMIT, (unsigned int)64,
-			     MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)30, MHD_OPTION_END);
+	d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO, 0, NULL, NULL, handle,
+			     &ctx, MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_CONNECTION_LIMIT,
+			     (unsigned int)64, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)30,
+			     MHD_OPTION_END);
 	if (!d) {
 		pr_err("serve: starting the HTTP server on %s failed\n", shown);
 		close(fd);
+		free(ctx.ids);
 		return 1;
 	}
 	printf("serving metrics on http://%s/metrics\n", shown);
@@ -222,5 +232,6 @@ int cmd_serve(int argc, char **argv)
 	sigwait(&set, &sig);
 	pr_info("serve: %s, stopping\n", strsignal(sig));
 	MHD_stop_daemon(d); /* closes the listening socket too */
+	free(ctx.ids);
 	return 0;
 }

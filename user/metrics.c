@@ -2,11 +2,10 @@
 /*
  * Prometheus text exposition (0.0.4) of every attached cgroup.
  *
- * Scrape cost must not grow with syscalls per rule: the tries, the live
- * slot's rule slices and the hit counters are read with batch lookups
- * (BPF_MAP_LOOKUP_BATCH, in chunks), so a target costs a few dozen
- * syscalls whether it has ten rules or ten thousand. Kernels without batch
- * support for a map type fall back to one lookup per element.
+ * Scrape cost: the policy is read back with kpolicy_read(), whose lookups
+ * are batched (tries, rule slices and hit counters: a few dozen syscalls per
+ * target whatever its size); formatting is one pass, labels escaped once
+ * per target. See docs/monitoring.md for measurements.
  *
  * Every counter comes straight from a per-CPU kernel counter that only
  * ever grows while the pins exist: live edits and apply never reset
@@ -15,392 +14,40 @@
  */
 #include <errno.h>
 #include <inttypes.h>
-#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
-#include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "addr.h"
 #include "log.h"
 #include "metrics.h"
 
-#define CHUNK 4096u /* elements per batch lookup */
-
 /* ---- reading the kernel --------------------------------------------------- */
 
-struct pfx {
-	struct egr_dest dest;
-	struct egr_prefix pv;
-};
-
-static bool batch_unsupported(int err)
-{
-	return err == -EINVAL || err == -ENOTSUP || err == -EOPNOTSUPP;
-}
-
-static int inner_fd(int outer_fd, uint32_t slot)
-{
-	uint32_t id;
-	int fd;
-
-	if (bpf_map_lookup_elem(outer_fd, &slot, &id))
-		return -errno;
-	fd = bpf_map_get_fd_by_id(id);
-	return fd < 0 ? -errno : fd;
-}
-
-static void key_to_dest(int family, const uint8_t *key, struct egr_dest *d)
-{
-	uint32_t plen;
-
-	memset(d, 0, sizeof(*d));
-	memcpy(&plen, key, sizeof(plen));
-	d->family = family;
-	d->plen = plen;
-	memcpy(d->addr, key + sizeof(plen), family == 4 ? 4 : 16);
-}
-
-static int grow(void **p, size_t *cap, size_t need, size_t size)
-{
-	void *q;
-	size_t c = *cap ? *cap : 64;
-
-	if (need <= *cap)
-		return 0;
-	while (c < need)
-		c *= 2;
-	q = realloc(*p, c * size);
-	if (!q)
-		return -ENOMEM;
-	*p = q;
-	*cap = c;
-	return 0;
-}
-
-/* One element at a time, for kernels without trie batch lookups. */
-static int read_trie_slow(int fd, int family, uint32_t max, struct pfx **out, size_t *n,
-			  size_t *cap)
-{
-	uint8_t key[sizeof(struct egr_lpm_v6)], next[sizeof(struct egr_lpm_v6)];
-	void *prev = NULL;
-	int err;
-
-	while (*n < max && !bpf_map_get_next_key(fd, prev, next)) {
-		memcpy(key, next, sizeof(key));
-		prev = key;
-		err = grow((void **)out, cap, *n + 1, sizeof(**out));
-		if (err)
-			return err;
-		if (bpf_map_lookup_elem(fd, key, &(*out)[*n].pv)) {
-			if (errno == ENOENT)
-				continue; /* deleted meanwhile */
-			return -errno;
-		}
-		key_to_dest(family, key, &(*out)[*n].dest);
-		(*n)++;
-	}
-	return 0;
-}
-
-/* Append the entries of one trie (at most max: a concurrent delete may
- * restart the kernel's key walk) to *out.
+/* The rules in force (kpolicy_read(): batched lookups), with the prefix
+ * count per family. A rule read twice (the kernel's trie walk restarts if
+ * an entry is deleted under it) is kept once: a series must not repeat.
  */
-static int read_trie(int fd, int family, uint32_t max, struct pfx **out, size_t *n, size_t *cap)
+static int read_rules(const struct egr_kstate *ks, struct metrics_target *t)
 {
-	LIBBPF_OPTS(bpf_map_batch_opts, opts);
-	size_t ksz = family == 4 ? sizeof(struct egr_lpm_v4) : sizeof(struct egr_lpm_v6);
-	struct egr_prefix *vals = calloc(CHUNK, sizeof(*vals));
-	uint8_t *keys = calloc(CHUNK, ksz), batch[sizeof(struct egr_lpm_v6)];
-	size_t got = 0;
-	bool first = true;
-	int err = 0;
+	struct egr_live_rule *lr;
+	size_t n, i, k = 0;
+	int err = kpolicy_read(ks, NULL, &lr, &n);
 
-	if (!vals || !keys) {
-		err = -ENOMEM;
-		goto out;
-	}
-	while (got < max) {
-		__u32 cnt = CHUNK, i;
-
-		err = bpf_map_lookup_batch(fd, first ? NULL : batch, batch, keys, vals, &cnt,
-					   &opts) ? -errno : 0;
-		if (err && err != -ENOENT) {
-			if (first && batch_unsupported(err)) {
-				err = read_trie_slow(fd, family, max, out, n, cap);
-				goto out;
-			}
-			goto out;
-		}
-		first = false;
-		if (grow((void **)out, cap, *n + cnt, sizeof(**out))) {
-			err = -ENOMEM;
-			goto out;
-		}
-		for (i = 0; i < cnt && got < max; i++, got++) {
-			key_to_dest(family, keys + i * ksz, &(*out)[*n].dest);
-			(*out)[*n].pv = vals[i];
-			(*n)++;
-		}
-		if (err == -ENOENT || !cnt) {
-			err = 0;
-			break;
-		}
-	}
-out:
-	free(keys);
-	free(vals);
-	return err;
-}
-
-/* Elements [lo, hi) of an array map into vals (vsz bytes each, per-CPU
- * maps: vsz = 8-byte-rounded value size * ncpus).
- */
-static int read_array(int fd, uint32_t lo, uint32_t hi, void *vals, size_t vsz)
-{
-	LIBBPF_OPTS(bpf_map_batch_opts, opts);
-	uint32_t *keys = calloc(CHUNK, sizeof(*keys)), at = lo, prev, i;
-	int err = 0;
-
-	if (!keys)
-		return -ENOMEM;
-	while (at < hi) {
-		__u32 cnt = hi - at < CHUNK ? hi - at : CHUNK;
-
-		prev = at - 1;
-		err = bpf_map_lookup_batch(fd, at ? &prev : NULL, &prev, keys,
-					   (char *)vals + (size_t)(at - lo) * vsz, &cnt, &opts)
-			      ? -errno
-			      : 0;
-		if (err && batch_unsupported(err))
-			break;
-		if (err && err != -ENOENT)
-			goto out;
-		if (!cnt) {
-			err = -ERANGE; /* end of the map before hi */
-			goto out;
-		}
-		at += cnt;
-		err = 0;
-	}
-	for (i = at; i < hi; i++) { /* no batch support: one by one */
-		if (bpf_map_lookup_elem(fd, &i, (char *)vals + (size_t)(i - lo) * vsz)) {
-			err = -errno;
-			goto out;
-		}
-		err = 0;
-	}
-out:
-	free(keys);
-	return err;
-}
-
-static void krule_to_urule(const struct egr_rule *r, const struct egr_dest *d,
-			   struct egr_urule *u)
-{
-	memset(u, 0, sizeof(*u));
-	u->action = r->action;
-	u->dest = *d;
-	switch (r->proto) {
-	case IPPROTO_TCP:
-		u->ps.proto = EGR_UP_TCP;
-		break;
-	case IPPROTO_UDP:
-		u->ps.proto = EGR_UP_UDP;
-		break;
-	case IPPROTO_ICMP:
-	case IPPROTO_ICMPV6:
-		u->ps.proto = EGR_UP_ICMP;
-		break;
-	default:
-		u->ps.proto = EGR_UP_ANY;
-	}
-	if (r->flags & EGR_RF_PORTS) {
-		u->ps.has_ports = true;
-		u->ps.lo = r->port_lo;
-		u->ps.hi = r->port_hi;
-	}
-}
-
-static int cmp_dest(const struct egr_dest *x, const struct egr_dest *y)
-{
-	if (x->family != y->family)
-		return x->family < y->family ? -1 : 1;
-	if (x->plen != y->plen)
-		return x->plen < y->plen ? -1 : 1;
-	return memcmp(x->addr, y->addr, 16);
-}
-
-static int cmp_pfx(const void *pa, const void *pb)
-{
-	const struct pfx *a = pa, *b = pb;
-
-	return cmp_dest(&a->dest, &b->dest);
-}
-
-/* The order `list` shows: family, prefix, deny first, protocol, ports. */
-static int cmp_rule(const void *pa, const void *pb)
-{
-	const struct egr_urule *a = &((const struct metrics_rule *)pa)->rule;
-	const struct egr_urule *b = &((const struct metrics_rule *)pb)->rule;
-	int c = cmp_dest(&a->dest, &b->dest);
-
-	if (c)
-		return c;
-	if (a->action != b->action)
-		return a->action == EGR_DENY ? -1 : 1;
-	if (a->ps.proto != b->ps.proto)
-		return a->ps.proto < b->ps.proto ? -1 : 1;
-	if (a->ps.has_ports != b->ps.has_ports)
-		return a->ps.has_ports < b->ps.has_ports ? -1 : 1;
-	if (a->ps.lo != b->ps.lo)
-		return a->ps.lo < b->ps.lo ? -1 : 1;
-	return a->ps.hi < b->ps.hi ? -1 : a->ps.hi > b->ps.hi;
-}
-
-/* Both tries of the live slot, sorted, duplicates (a restarted key walk)
- * dropped, entries that do not describe themselves left out.
- */
-static int read_prefixes(const struct egr_kstate *ks, uint32_t slot, struct pfx **out,
-			 size_t *n, uint32_t nprefix[2])
-{
-	size_t cap = 0, i, j;
-	int f, err = 0;
-
-	*out = NULL;
-	*n = 0;
-	for (f = 0; f < 2; f++) {
-		size_t before = *n;
-		int fd = inner_fd(f ? ks->v6_fd : ks->v4_fd, slot);
-
-		if (fd < 0)
-			return fd;
-		err = read_trie(fd, f ? 6 : 4, ks->meta.max_rules, out, n, &cap);
-		close(fd);
-		if (err)
-			return err;
-		qsort(*out + before, *n - before, sizeof(**out), cmp_pfx);
-		for (i = j = before; i < *n; i++) {
-			const struct pfx *p = &(*out)[i];
-
-			if (p->pv.plen != p->dest.plen || !p->pv.count ||
-			    p->pv.count > EGR_MAX_PREFIX_RULES)
-				continue;
-			if (j > before && !cmp_pfx(&(*out)[j - 1], p))
-				continue;
-			(*out)[j++] = *p;
-		}
-		*n = j;
-		if (nprefix)
-			nprefix[f] = j - before;
-	}
-	return 0;
-}
-
-/* Sum per-CPU hit counters of ids [0, nids) into hits[]. */
-static int read_hits(const struct egr_kstate *ks, uint32_t nids, uint64_t *hits)
-{
-	size_t vsz = (size_t)ks->ncpus * sizeof(uint64_t);
-	uint64_t *buf = malloc(CHUNK * vsz);
-	uint32_t lo, i;
-	int c, err = 0;
-
-	if (!buf)
-		return -ENOMEM;
-	for (lo = 0; lo < nids && !err; lo += CHUNK) {
-		uint32_t hi = nids - lo < CHUNK ? nids : lo + CHUNK;
-
-		err = read_array(ks->hits_fd, lo, hi, buf, vsz);
-		for (i = lo; !err && i < hi; i++) {
-			const uint64_t *v = buf + (size_t)(i - lo) * ks->ncpus;
-
-			hits[i] = 0;
-			for (c = 0; c < ks->ncpus; c++)
-				hits[i] += v[c];
-		}
-	}
-	free(buf);
-	return err;
-}
-
-int metrics_read_rules(const struct egr_kstate *ks, struct metrics_rule **out, size_t *nout,
-		       uint32_t nprefix[2])
-{
-	struct metrics_rule *mr = NULL;
-	struct egr_rule *kr = NULL;
-	uint64_t *hits = NULL;
-	struct pfx *p = NULL;
-	uint32_t lo = UINT32_MAX, hi = 0, nids = 0, cap = ks->meta.max_rules, j;
-	size_t np = 0, n = 0, total = 0, i;
-	struct egr_ctl cfg;
-	int err;
-
-	*out = NULL;
-	*nout = 0;
-	err = kstate_slot_cfg(ks, &cfg);
 	if (err)
 		return err;
-	err = read_prefixes(ks, cfg.slot, &p, &np, nprefix);
-	if (err)
-		goto out;
-	for (i = 0; i < np; i++) {
-		uint32_t first = p[i].pv.first, end = first + p[i].pv.count;
+	for (i = 0; i < n; i++) {
+		const struct egr_dest *d = &lr[i].rule.dest;
 
-		if (end > 2 * cap || end < first) {
-			err = -EPROTO;
-			goto out;
-		}
-		lo = first < lo ? first : lo;
-		hi = end > hi ? end : hi;
-		total += p[i].pv.count;
+		if (k && urule_equal(&lr[k - 1].rule, &lr[i].rule))
+			continue;
+		if (!k || memcmp(d, &lr[k - 1].rule.dest, sizeof(*d)))
+			t->nprefix[d->family == 6]++;
+		lr[k++] = lr[i];
 	}
-	if (!total)
-		goto done;
-	/* The live slot's slices lie within one half of egr_rules: read the
-	 * span they cover at once.
-	 */
-	kr = calloc(hi - lo, sizeof(*kr));
-	mr = calloc(total, sizeof(*mr));
-	if (!kr || !mr) {
-		err = -ENOMEM;
-		goto out;
-	}
-	err = read_array(ks->rules_fd, lo, hi, kr, sizeof(*kr));
-	if (err)
-		goto out;
-	for (i = 0; i < np; i++) {
-		for (j = 0; j < p[i].pv.count; j++) {
-			const struct egr_rule *r = &kr[p[i].pv.first - lo + j];
-
-			krule_to_urule(r, &p[i].dest, &mr[n].rule);
-			mr[n].id = r->id;
-			if (r->id < cap && r->id >= nids)
-				nids = r->id + 1;
-			n++;
-		}
-	}
-	hits = calloc(nids ? nids : 1, sizeof(*hits));
-	if (!hits) {
-		err = -ENOMEM;
-		goto out;
-	}
-	err = read_hits(ks, nids, hits);
-	if (err)
-		goto out;
-	for (i = 0; i < n; i++)
-		mr[i].hits = mr[i].id < nids ? hits[mr[i].id] : 0;
-	qsort(mr, n, sizeof(*mr), cmp_rule);
-done:
-	*out = mr;
-	*nout = n;
-	mr = NULL;
-out:
-	free(mr);
-	free(kr);
-	free(hits);
-	free(p);
-	return err;
+	t->rules = lr;
+	t->nrules = k;
+	return 0;
 }
 
 static int collect_one(uint64_t cgid, struct metrics_target *t)
@@ -423,12 +70,22 @@ static int collect_one(uint64_t cgid, struct metrics_target *t)
 	if (!err)
 		err = kstate_stats(&ks, t->st);
 	if (!err)
-		err = metrics_read_rules(&ks, &t->rules, &t->nrules, t->nprefix);
+		err = read_rules(&ks, t);
 	kstate_close(&ks);
 	return err;
 }
 
-int metrics_collect(struct metrics_target **out, size_t *nout)
+static bool wanted(const uint64_t *only, size_t nonly, uint64_t id)
+{
+	size_t i;
+
+	for (i = 0; i < nonly; i++)
+		if (only[i] == id)
+			return true;
+	return !nonly;
+}
+
+int metrics_collect(const uint64_t *only, size_t nonly, struct metrics_target **out, size_t *nout)
 {
 	struct metrics_target *t;
 	uint64_t *ids;
@@ -445,6 +102,8 @@ int metrics_collect(struct metrics_target **out, size_t *nout)
 		return -ENOMEM;
 	}
 	for (i = 0; i < n; i++) {
+		if (!wanted(only, nonly, ids[i]))
+			continue;
 		err = collect_one(ids[i], &t[k]);
 		if (err == -ENOENT || err == -EPROTO)
 			continue; /* detached meanwhile, or not our pins */
@@ -507,11 +166,17 @@ static size_t utf8_len(const unsigned char *s)
 
 void metrics_escape(FILE *f, const char *s)
 {
-	const unsigned char *p = (const unsigned char *)s;
+	const unsigned char *p = (const unsigned char *)s, *run = p;
 
 	while (*p) {
-		size_t n = utf8_len(p);
+		size_t n;
 
+		if (*p >= 0x20 && *p < 0x80 && *p != '\\' && *p != '"') {
+			p++; /* plain ASCII: written in runs */
+			continue;
+		}
+		fwrite(run, 1, p - run, f);
+		n = utf8_len(p);
 		if (*p == '\\')
 			fputs("\\\\", f);
 		else if (*p == '"')
@@ -523,7 +188,26 @@ void metrics_escape(FILE *f, const char *s)
 		else
 			fputs("\xef\xbf\xbd", f); /* U+FFFD: Prometheus wants UTF-8 */
 		p += n ? n : 1;
+		run = p;
 	}
+	fwrite(run, 1, p - run, f);
+}
+
+/* metrics_escape() into a malloc'd string, or NULL. */
+static char *escape_dup(const char *s)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	if (!f)
+		return NULL;
+	metrics_escape(f, s);
+	if (fclose(f)) {
+		free(buf);
+		return NULL;
+	}
+	return buf;
 }
 
 const char *metrics_rule_text(const struct egr_urule *r, char *buf, size_t len)
@@ -538,23 +222,6 @@ const char *metrics_rule_text(const struct egr_urule *r, char *buf, size_t len)
 static void family(FILE *f, const char *name, const char *type, const char *help)
 {
 	fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
-}
-
-/* name{target="..",cgroup=".." (no closing brace) */
-static void series(FILE *f, const char *name, const struct metrics_target *t, bool cgroup)
-{
-	fprintf(f, "%s{target=\"", name);
-	metrics_escape(f, t->label);
-	if (cgroup) {
-		fputs("\",cgroup=\"", f);
-		metrics_escape(f, t->cgroup);
-	}
-	fputc('"', f);
-}
-
-static void sample(FILE *f, uint64_t v)
-{
-	fprintf(f, "} %" PRIu64 "\n", v);
 }
 
 static const struct {
@@ -573,55 +240,150 @@ static const struct {
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
-/* Per-target counters by verdict/reason: packets (bytes == false) or bytes. */
-static void stat_family(FILE *f, const struct metrics_target *t, size_t n, const bool *skip,
-			const char *name, const char *label, bool bytes, bool judged)
-{
-	size_t i, k, nk = judged ? ARRAY_LEN(verdicts) : ARRAY_LEN(unjudged);
-
-	for (i = 0; i < n; i++) {
-		if (skip[i])
-			continue;
-		for (k = 0; k < nk; k++) {
-			enum egr_stat s = judged ? verdicts[k].stat : unjudged[k].stat;
-
-			series(f, name, &t[i], true);
-			fprintf(f, ",%s=\"%s\"", label, judged ? verdicts[k].name : unjudged[k].name);
-			sample(f, bytes ? t[i].st[s].bytes : t[i].st[s].packets);
-		}
-	}
-}
-
-static void event_family(FILE *f, const struct metrics_target *t, size_t n, const bool *skip,
-			 const char *name, enum egr_stat s, const char *help)
-{
-	size_t i;
-
-	family(f, name, "counter", help);
-	for (i = 0; i < n; i++) {
-		if (skip[i])
-			continue;
-		series(f, name, &t[i], true);
-		sample(f, t[i].st[s].packets);
-	}
-}
+/* A target's labels, escaped once; skip: left out (a repeated label). */
+struct tlabels {
+	char *target;
+	char *tc; /* target="..",cgroup=".." */
+	bool skip;
+};
 
 /* Leave out a target whose label repeats another's (a defunct cgroup and
  * its live successor under one container name): keep the live one, else
  * the first.
  */
-static void find_dups(const struct metrics_target *t, size_t n, bool *skip)
+static void find_dups(const struct metrics_target *t, size_t n, struct tlabels *l)
 {
 	size_t i, j;
 
 	for (i = 0; i < n; i++) {
-		for (j = 0; j < i && !skip[i]; j++) {
-			if (skip[j] || strcmp(t[i].label, t[j].label))
+		for (j = 0; j < i && !l[i].skip; j++) {
+			if (l[j].skip || strcmp(t[i].label, t[j].label))
 				continue;
 			if (t[i].alive && !t[j].alive)
-				skip[j] = true;
+				l[j].skip = true;
 			else
-				skip[i] = true;
+				l[i].skip = true;
+		}
+	}
+}
+
+static int make_labels(const struct metrics_target *t, size_t n, struct tlabels *l)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		char *c = escape_dup(t[i].cgroup);
+
+		l[i].target = escape_dup(t[i].label);
+		if (c && l[i].target &&
+		    asprintf(&l[i].tc, "target=\"%s\",cgroup=\"%s\"", l[i].target, c) < 0)
+			l[i].tc = NULL;
+		free(c);
+		if (!l[i].target || !l[i].tc)
+			return -ENOMEM;
+	}
+	find_dups(t, n, l);
+	return 0;
+}
+
+/* Per-target counters by verdict or by reason, packets or bytes. */
+static void stat_family(FILE *f, const struct metrics_target *t, size_t n, const struct tlabels *l,
+			const char *name, bool bytes, bool judged)
+{
+	size_t i, k, nk = judged ? ARRAY_LEN(verdicts) : ARRAY_LEN(unjudged);
+
+	for (i = 0; i < n; i++) {
+		for (k = 0; !l[i].skip && k < nk; k++) {
+			enum egr_stat s = judged ? verdicts[k].stat : unjudged[k].stat;
+
+			fprintf(f, "%s{%s,%s=\"%s\"} %" PRIu64 "\n", name, l[i].tc,
+				judged ? "verdict" : "reason",
+				judged ? verdicts[k].name : unjudged[k].name,
+				(uint64_t)(bytes ? t[i].st[s].bytes : t[i].st[s].packets));
+		}
+	}
+}
+
+/* One sample per target: name{target=".."[,cgroup=".."]} v */
+static void per_target(FILE *f, const struct metrics_target *t, size_t n, const struct tlabels *l,
+		       const char *name, bool cgroup,
+		       uint64_t (*get)(const struct metrics_target *))
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (l[i].skip)
+			continue;
+		if (cgroup)
+			fprintf(f, "%s{%s} %" PRIu64 "\n", name, l[i].tc, get(&t[i]));
+		else
+			fprintf(f, "%s{target=\"%s\"} %" PRIu64 "\n", name, l[i].target,
+				get(&t[i]));
+	}
+}
+
+static uint64_t get_alive(const struct metrics_target *t)
+{
+	return t->alive;
+}
+
+static uint64_t get_nrules(const struct metrics_target *t)
+{
+	return t->nrules;
+}
+
+static uint64_t get_audit(const struct metrics_target *t)
+{
+	return t->audit;
+}
+
+static uint64_t get_ev_sent(const struct metrics_target *t)
+{
+	return t->st[EGR_STAT_EV_SENT].packets;
+}
+
+static uint64_t get_ev_suppressed(const struct metrics_target *t)
+{
+	return t->st[EGR_STAT_EV_SUPPRESSED].packets;
+}
+
+static uint64_t get_ev_lost(const struct metrics_target *t)
+{
+	return t->st[EGR_STAT_EV_LOST].packets;
+}
+
+/* egressctl_map_entries (capacity false) or egressctl_map_capacity */
+static void map_family(FILE *f, const struct metrics_target *t, size_t n, const struct tlabels *l,
+		       bool capacity)
+{
+	static const char *const maps[] = { "rules", "prefixes_v4", "prefixes_v6" };
+	const char *name = capacity ? "egressctl_map_capacity" : "egressctl_map_entries";
+	size_t i, m;
+
+	for (i = 0; i < n; i++) {
+		uint64_t v[3] = { t[i].nrules, t[i].nprefix[0], t[i].nprefix[1] };
+
+		for (m = 0; !l[i].skip && m < ARRAY_LEN(maps); m++)
+			fprintf(f, "%s{target=\"%s\",map=\"%s\"} %" PRIu64 "\n", name, l[i].target,
+				maps[m], capacity ? t[i].capacity : v[m]);
+	}
+}
+
+static void rule_family(FILE *f, const struct metrics_target *t, size_t n, const struct tlabels *l)
+{
+	char d[64], ps[32];
+	size_t i, r;
+
+	for (i = 0; i < n; i++) {
+		for (r = 0; !l[i].skip && r < t[i].nrules; r++) {
+			const struct egr_urule *u = &t[i].rules[r].rule;
+
+			fprintf(f,
+				"egressctl_rule_hits_total{target=\"%s\",action=\"%s\",dest=\"%s\",ports=\"%s\"} %" PRIu64
+				"\n",
+				l[i].target, u->action == EGR_ALLOW ? "allow" : "deny",
+				format_dest(&u->dest, d, sizeof(d)),
+				format_portspec(&u->ps, ps, sizeof(ps)), t[i].rules[r].hits);
 		}
 	}
 }
@@ -629,14 +391,15 @@ static void find_dups(const struct metrics_target *t, size_t n, bool *skip)
 int metrics_format(FILE *f, const struct metrics_target *t, size_t n, const char *version,
 		   const char *libbpf)
 {
-	static const char *const maps[] = { "rules", "prefixes_v4", "prefixes_v6" };
-	bool *skip = calloc(n ? n : 1, sizeof(*skip));
-	char d[64], ps[32];
-	size_t i, r, m;
+	struct tlabels *l = calloc(n ? n : 1, sizeof(*l));
+	size_t i;
+	int err;
 
-	if (!skip)
+	if (!l)
 		return -ENOMEM;
-	find_dups(t, n, skip);
+	err = make_labels(t, n, l);
+	if (err)
+		goto out;
 
 	family(f, "egressctl_build_info", "gauge",
 	       "egressctl version and the libbpf it runs with; always 1.");
@@ -647,99 +410,65 @@ int metrics_format(FILE *f, const struct metrics_target *t, size_t n, const char
 	fputs("\"} 1\n", f);
 
 	family(f, "egressctl_attached", "gauge",
-	       "1 while the filter is attached to a live cgroup, 0 when the cgroup is gone (run detach).");
-	for (i = 0; i < n; i++) {
-		if (skip[i])
-			continue;
-		series(f, "egressctl_attached", &t[i], true);
-		sample(f, t[i].alive);
-	}
+	       "1 while the filter is attached to a live cgroup, 0 once the cgroup is gone.");
+	per_target(f, t, n, l, "egressctl_attached", true, get_alive);
 
 	family(f, "egressctl_packets_total", "counter",
-	       "Outgoing packets judged by the policy, by verdict (audit: would have been denied, let through).");
-	stat_family(f, t, n, skip, "egressctl_packets_total", "verdict", false, true);
+	       "Outgoing packets judged by the policy, by verdict (audit: would-be drop let out).");
+	stat_family(f, t, n, l, "egressctl_packets_total", false, true);
 	family(f, "egressctl_bytes_total", "counter",
 	       "Bytes (IP packet length) of outgoing packets judged by the policy, by verdict.");
-	stat_family(f, t, n, skip, "egressctl_bytes_total", "verdict", true, true);
+	stat_family(f, t, n, l, "egressctl_bytes_total", true, true);
 
 	family(f, "egressctl_unjudged_packets_total", "counter",
-	       "Outgoing packets decided before the policy: loopback and inbound (replies on accepted connections) pass, malformed and nopolicy (fail closed) are dropped.");
-	stat_family(f, t, n, skip, "egressctl_unjudged_packets_total", "reason", false, false);
+	       "Outgoing packets decided before the policy, by reason: loopback and inbound "
+	       "(replies on accepted connections) pass; malformed and nopolicy are dropped.");
+	stat_family(f, t, n, l, "egressctl_unjudged_packets_total", false, false);
 	family(f, "egressctl_unjudged_bytes_total", "counter",
 	       "Bytes of outgoing packets decided before the policy, by reason.");
-	stat_family(f, t, n, skip, "egressctl_unjudged_bytes_total", "reason", true, false);
+	stat_family(f, t, n, l, "egressctl_unjudged_bytes_total", true, false);
 
 	family(f, "egressctl_rule_hits_total", "counter",
 	       "Packets decided by each rule in force (kept across edits while the rule stays).");
-	for (i = 0; i < n; i++) {
-		if (skip[i])
-			continue;
-		for (r = 0; r < t[i].nrules; r++) {
-			const struct egr_urule *u = &t[i].rules[r].rule;
-
-			series(f, "egressctl_rule_hits_total", &t[i], false);
-			fprintf(f, ",action=\"%s\",dest=\"%s\",ports=\"%s\"",
-				u->action == EGR_ALLOW ? "allow" : "deny",
-				format_dest(&u->dest, d, sizeof(d)),
-				format_portspec(&u->ps, ps, sizeof(ps)));
-			sample(f, t[i].rules[r].hits);
-		}
-	}
+	rule_family(f, t, n, l);
 
 	family(f, "egressctl_policy_rules", "gauge", "Rules in force.");
-	for (i = 0; i < n; i++) {
-		if (skip[i])
-			continue;
-		series(f, "egressctl_policy_rules", &t[i], false);
-		sample(f, t[i].nrules);
-	}
-
+	per_target(f, t, n, l, "egressctl_policy_rules", false, get_nrules);
 	family(f, "egressctl_audit_mode", "gauge",
-	       "1 when the policy is in audit mode (nothing dropped), else 0.");
-	for (i = 0; i < n; i++) {
-		if (skip[i])
-			continue;
-		series(f, "egressctl_audit_mode", &t[i], false);
-		sample(f, t[i].audit);
-	}
+	       "1 in audit mode (nothing dropped, would-be drops counted as audit), else 0.");
+	per_target(f, t, n, l, "egressctl_audit_mode", false, get_audit);
 
 	family(f, "egressctl_map_entries", "gauge",
 	       "Entries in use: rules, and prefixes per address family (trie entries).");
-	for (i = 0; i < n; i++) {
-		uint64_t v[3] = { t[i].nrules, t[i].nprefix[0], t[i].nprefix[1] };
+	map_family(f, t, n, l, false);
+	family(f, "egressctl_map_capacity", "gauge", "Capacity of each map (attach --max-rules).");
+	map_family(f, t, n, l, true);
 
-		for (m = 0; !skip[i] && m < ARRAY_LEN(maps); m++) {
-			series(f, "egressctl_map_entries", &t[i], false);
-			fprintf(f, ",map=\"%s\"", maps[m]);
-			sample(f, v[m]);
-		}
-	}
-	family(f, "egressctl_map_capacity", "gauge",
-	       "Capacity of each map (attach --max-rules).");
+	family(f, "egressctl_events_sent_total", "counter",
+	       "Denied/audited packet events sent to `egressctl events` (only while one runs).");
+	per_target(f, t, n, l, "egressctl_events_sent_total", true, get_ev_sent);
+	family(f, "egressctl_events_suppressed_total", "counter",
+	       "Events not sent: over the per-cgroup rate limit (the verdict is unaffected).");
+	per_target(f, t, n, l, "egressctl_events_suppressed_total", true, get_ev_suppressed);
+	family(f, "egressctl_events_lost_total", "counter",
+	       "Events lost: the ring buffer was full (the reader is too slow).");
+	per_target(f, t, n, l, "egressctl_events_lost_total", true, get_ev_lost);
+	err = ferror(f) ? -EIO : 0;
+out:
 	for (i = 0; i < n; i++) {
-		for (m = 0; !skip[i] && m < ARRAY_LEN(maps); m++) {
-			series(f, "egressctl_map_capacity", &t[i], false);
-			fprintf(f, ",map=\"%s\"", maps[m]);
-			sample(f, t[i].capacity);
-		}
+		free(l[i].target);
+		free(l[i].tc);
 	}
-
-	event_family(f, t, n, skip, "egressctl_events_sent_total", EGR_STAT_EV_SENT,
-		     "Denied/audited packet events written to the ring buffer (only while `egressctl events` runs).");
-	event_family(f, t, n, skip, "egressctl_events_suppressed_total", EGR_STAT_EV_SUPPRESSED,
-		     "Events not sent: over the per-cgroup rate limit (the verdict is unaffected).");
-	event_family(f, t, n, skip, "egressctl_events_lost_total", EGR_STAT_EV_LOST,
-		     "Events lost: the ring buffer was full (the reader is too slow).");
-	free(skip);
-	return ferror(f) ? -EIO : 0;
+	free(l);
+	return err;
 }
 
-int metrics_render(char **buf, size_t *len)
+int metrics_render(const uint64_t *only, size_t nonly, char **buf, size_t *len)
 {
 	struct metrics_target *t;
 	size_t n;
 	FILE *f;
-	int err = metrics_collect(&t, &n);
+	int err = metrics_collect(only, nonly, &t, &n);
 
 	*buf = NULL;
 	*len = 0;

@@ -1,0 +1,310 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+# `egressctl metrics`: every output passes `promtool check metrics`, every
+# family has HELP and TYPE; counters are exact (N packets allowed and M
+# denied from inside a cgroup move them by exactly N and M, bytes by the
+# exact IP packet sizes, per-rule hits likewise); counters never go back
+# while the policy is edited live (allow/remove/apply under traffic);
+# audit mode lets traffic through and counts it as verdict="audit";
+# label values with quotes, backslashes and non-UTF-8 bytes are escaped;
+# --output writes atomically, and unwritable paths fail cleanly; detach
+# drops a target's series and a re-attach starts from zero.
+# shellcheck disable=SC2016 # sh -c scripts take their arguments as $1...
+set -u
+# shellcheck source=tests/e2e/lib.sh
+. "$(dirname "$0")/lib.sh"
+e2e_init
+need_egr
+command -v promtool >/dev/null || bail "promtool missing (apt-get install prometheus)"
+command -v jq >/dev/null || bail "jq missing (apt-get install jq)"
+
+# ---- egressctl helpers (each script has its own copy) ----------------------
+EGR_PINS=/sys/fs/bpf/egressctl
+: >"$E2E_TMP/.attached"
+RO_MNT=
+
+# egr_attach CGPATH [ATTACH OPTS...]: attach, remembered for the cleanup.
+egr_attach() {
+	local cg=$1
+	shift
+	echo "$cg $(stat -c %i "$cg")" >>"$E2E_TMP/.attached"
+	"$EGR" attach "cgroup:$cg" "$@"
+}
+
+# Detach every cgroup this script attached (while the cgroup still exists),
+# then remove whatever pins of ours are left (a failed test's leftovers).
+egr_cleanup() {
+	local cg id
+	[ -n "$E2E_TMP" ] && [ -f "$E2E_TMP/.attached" ] || return 0
+	while read -r cg id; do
+		[ -n "$id" ] || continue
+		if [ -d "$cg" ] && [ -d "$EGR_PINS/$id" ]; then
+			"$EGR" detach "cgroup:$cg" >/dev/null 2>&1 ||
+				echo "# cleanup: detach cgroup:$cg failed"
+		fi
+		if [ -e "$EGR_PINS/$id" ]; then
+			echo "# cleanup: removing leftover pins $EGR_PINS/$id"
+			rm -rf "${EGR_PINS:?}/$id"
+		fi
+		rm -rf "$EGR_PINS"/tmp-"$id"-* 2>/dev/null
+	done < <(tac "$E2E_TMP/.attached" | awk '!seen[$0]++')
+}
+
+egr_exit() {
+	local rc=$?
+	[ -n "$RO_MNT" ] && umount "$RO_MNT" 2>/dev/null
+	egr_cleanup
+	(exit "$rc")
+	e2e_cleanup
+}
+trap egr_exit EXIT
+
+# mval FILE SERIES: the value of one series ('name{labels}') in an
+# exposition, "absent" if it is not there. (The series goes through the
+# environment: awk -v would undo its backslash escapes.)
+mval() {
+	K=$2 awk 'BEGIN { k = ENVIRON["K"] }
+		substr($0, 1, length(k) + 1) == k " " { print substr($0, length(k) + 2); f = 1 }
+		END { if (!f) print "absent" }' "$1"
+}
+
+# promtool_ok NAME FILE: the exposition passes promtool, and every family
+# that has samples has exactly one HELP and one TYPE line.
+promtool_ok() {
+	local out missing
+	if ! out=$(promtool check metrics <"$2" 2>&1); then
+		fail "$1: promtool check metrics" "$out"
+		return 1
+	fi
+	missing=$(awk '/^# HELP /{ h[$3]++; next } /^# TYPE /{ t[$3]++; next } /^#/{ next }
+		{ n = $0; sub(/[{ ].*/, "", n); s[n] = 1 }
+		END { for (n in s) if (h[n] != 1 || t[n] != 1) print n
+		      for (n in h) if (h[n] != 1 || t[n] != 1) print n }' "$2" | sort -u)
+	if [ -n "$missing" ]; then
+		fail "$1: HELP and TYPE once per family" "families: $missing"
+		return 1
+	fi
+	pass "$1: promtool check metrics, HELP/TYPE per family"
+}
+
+# metrics_all NAME FILE: `egressctl metrics` (every target) into FILE, exit 0.
+metrics_all() {
+	local rc
+	"$EGR" metrics >"$2" 2>"$2.err"
+	rc=$?
+	if [ "$rc" -eq 0 ]; then
+		pass "$1: exit 0"
+	else
+		fail "$1: exit 0" "exit $rc: $(cat "$2.err")"
+	fi
+}
+
+# ---- topology ----------------------------------------------------------------
+S=${E2E_ID:2:6}
+NA=k40a$S
+netns_up "$NA" 198.18.240.2/24 2001:db8:240::2/64
+A4=$(ns_ip4 "$NA") A6=$(ns_ip6 "$NA")
+T=$E2E_TMP
+
+cg=$(cg_new metrics)
+rel=${cg#"$CGROOT"}
+CG=cgroup:$cg
+L="target=\"cgroup:$rel\",cgroup=\"$rel\"" # the labels of the per-cgroup series
+TL="target=\"cgroup:$rel\""
+
+scrape() { "$EGR" metrics "$CG" >"$1"; }
+pk() { mval "$1" "egressctl_packets_total{$L,verdict=\"$2\"}"; }
+by() { mval "$1" "egressctl_bytes_total{$L,verdict=\"$2\"}"; }
+hits() { mval "$1" "egressctl_rule_hits_total{$TL,action=\"$2\",dest=\"$3\",ports=\"$4\"}"; }
+
+# ---- before anything of ours is attached -----------------------------------
+metrics_all "metrics" "$T/m-all0"
+promtool_ok "metrics, all targets" "$T/m-all0"
+assert_match "build_info has version and libbpf" \
+	'^egressctl_build_info\{version="[^"]+",libbpf="v[0-9][^"]*"\} 1$' \
+	"$(grep '^egressctl_build_info' "$T/m-all0")"
+
+assert_rc "metrics of a cgroup not attached: exit 1" 1 "$EGR" metrics "$CG"
+assert_match "... names the target" '^egressctl: .*not attached' "$LAST_ERR"
+
+# ---- a fresh target ------------------------------------------------------------
+egr_attach "$cg" >/dev/null || bail "attach $cg failed"
+"$EGR" allow "$CG" 198.18.240.0/24 udp:5000 >/dev/null || bail "allow failed"
+"$EGR" allow "$CG" 2001:db8:240::/64 udp:5000 >/dev/null || bail "allow v6 failed"
+
+scrape "$T/m1"
+promtool_ok "metrics of one target" "$T/m1"
+assert_eq "attached 1" 1 "$(mval "$T/m1" "egressctl_attached{$L}")"
+assert_eq "fresh counters: allowed denied audit" "0 0 0" \
+	"$(pk "$T/m1" allowed) $(pk "$T/m1" denied) $(pk "$T/m1" audit)"
+assert_eq "policy_rules 2" 2 "$(mval "$T/m1" "egressctl_policy_rules{$TL}")"
+assert_eq "map_entries rules / prefixes_v4 / prefixes_v6" "2 1 1" \
+	"$(mval "$T/m1" "egressctl_map_entries{$TL,map=\"rules\"}") $(mval "$T/m1" "egressctl_map_entries{$TL,map=\"prefixes_v4\"}") $(mval "$T/m1" "egressctl_map_entries{$TL,map=\"prefixes_v6\"}")"
+assert_eq "map_capacity rules (default 16384)" 16384 \
+	"$(mval "$T/m1" "egressctl_map_capacity{$TL,map=\"rules\"}")"
+assert_eq "audit_mode 0" 0 "$(mval "$T/m1" "egressctl_audit_mode{$TL}")"
+assert_eq "rule hits start at 0" "0 0" \
+	"$(hits "$T/m1" allow 198.18.240.0/24 udp:5000) $(hits "$T/m1" allow 2001:db8:240::/64 udp:5000)"
+assert_eq "events counters 0" "0 0 0" \
+	"$(mval "$T/m1" "egressctl_events_sent_total{$L}") $(mval "$T/m1" "egressctl_events_suppressed_total{$L}") $(mval "$T/m1" "egressctl_events_lost_total{$L}")"
+
+# ---- exact counters: 7+3 allowed, 5+2 denied -----------------------------------
+peer_bg "$NA" "$T/u4" udp-recv 5000 10 -n 7 -b || bail "receiver"
+peer_bg "$NA" "$T/u6" udp-recv -6 5000 10 -n 3 -b || bail "receiver v6"
+cg_run "$cg" "$PEER" udp-send "$A4" 5000 7 -l 100 >/dev/null
+cg_run "$cg" "$PEER" udp-send "$A6" 5000 3 -l 50 >/dev/null
+assert_rc "denied udp v4: sender gets EPERM" 1 cg_run "$cg" "$PEER" udp-send "$A4" 5001 5 -l 200
+assert_rc "denied udp v6: sender gets EPERM" 1 cg_run "$cg" "$PEER" udp-send "$A6" 5001 2 -l 10
+assert_eq "receiver v4: 7 datagrams" "7 700" "$(wait_bg "$T/u4")"
+assert_eq "receiver v6: 3 datagrams" "3 150" "$(wait_bg "$T/u6")"
+
+scrape "$T/m2"
+promtool_ok "metrics after traffic" "$T/m2"
+assert_eq "allowed packets = 7 + 3" 10 "$(pk "$T/m2" allowed)"
+assert_eq "allowed bytes = 7 x (20+8+100) + 3 x (40+8+50)" $((7 * 128 + 3 * 98)) "$(by "$T/m2" allowed)"
+assert_eq "denied packets = 5 + 2" 7 "$(pk "$T/m2" denied)"
+assert_eq "denied bytes = 5 x (20+8+200) + 2 x (40+8+10)" $((5 * 228 + 2 * 58)) "$(by "$T/m2" denied)"
+assert_eq "audit packets 0" 0 "$(pk "$T/m2" audit)"
+assert_eq "rule hits v4 7, v6 3" "7 3" \
+	"$(hits "$T/m2" allow 198.18.240.0/24 udp:5000) $(hits "$T/m2" allow 2001:db8:240::/64 udp:5000)"
+assert_eq "nothing malformed / nopolicy" "0 0" \
+	"$(mval "$T/m2" "egressctl_unjudged_packets_total{$L,reason=\"malformed\"}") $(mval "$T/m2" "egressctl_unjudged_packets_total{$L,reason=\"nopolicy\"}")"
+assert_eq "metrics and list agree on hits" "7 3" \
+	"$("$EGR" list "$CG" -j | jq -r '[.[0].rules[] | select(.action == "allow") | .hits] | sort | reverse | map(tostring) | join(" ")')"
+
+# ---- counters never go back while the policy is edited live ------------------
+cat >"$T/pol-a.yaml" <<EOF
+default: deny
+rules:
+  - allow: 198.18.240.0/24
+    ports: [udp:5000]
+  - allow: 2001:db8:240::/64
+    ports: [udp:5000]
+  - deny: 198.18.240.99/32
+EOF
+cat >"$T/pol-b.yaml" <<EOF
+default: deny
+rules:
+  - allow: 198.18.240.0/24
+    ports: [udp:5000]
+  - allow: 2001:db8:240::/64
+    ports: [udp:5000]
+EOF
+peer_bg "$NA" "$T/u4b" udp-recv 5000 20 -n 400 || bail "receiver"
+run_bg - "$T/flow" cg_run "$cg" "$PEER" udp-send "$A4" 5000 400 -l 10 -i 4000
+seq_pk='' seq_hit='' edits_ok=1
+for i in $(seq 12); do
+	case $((i % 4)) in
+	0) "$EGR" allow "$CG" 198.18.240.0/24 udp:5001 >/dev/null || edits_ok=0 ;;
+	1) "$EGR" remove "$CG" 198.18.240.0/24 udp:5001 >/dev/null 2>&1 ;;
+	2) "$EGR" apply "$CG" -f "$T/pol-a.yaml" >/dev/null || edits_ok=0 ;;
+	3) "$EGR" apply "$CG" -f "$T/pol-b.yaml" >/dev/null || edits_ok=0 ;;
+	esac
+	scrape "$T/mm"
+	seq_pk+="$(pk "$T/mm" allowed) "
+	seq_hit+="$(hits "$T/mm" allow 198.18.240.0/24 udp:5000) "
+	sleep 0.1
+done
+"$EGR" apply "$CG" -f "$T/pol-b.yaml" >/dev/null || edits_ok=0 # udp:5001 denied again
+assert_eq "live edits under traffic succeeded" 1 "$edits_ok"
+wait_bg "$T/flow" 20 >/dev/null
+assert_eq "all 400 arrived during the edits" 400 "$(wait_bg "$T/u4b")"
+mono() { awk '{ for (i = 2; i <= NF; i++) if ($i + 0 < $(i - 1) + 0) { print "back at " i; exit } print "ok" }' <<<"$1"; }
+diag "allowed while editing: $seq_pk"
+diag "rule hits while editing: $seq_hit"
+assert_eq "allowed packets never went back during edits" ok "$(mono "$seq_pk")"
+assert_eq "rule hits never went back during edits" ok "$(mono "$seq_hit")"
+scrape "$T/m3"
+assert_eq "allowed = 10 + 400 exactly after the edits" 410 "$(pk "$T/m3" allowed)"
+assert_eq "the kept rule's hits = 7 + 400" 407 "$(hits "$T/m3" allow 198.18.240.0/24 udp:5000)"
+assert_eq "denied unchanged by the edits" 7 "$(pk "$T/m3" denied)"
+
+# ---- audit mode ---------------------------------------------------------------
+"$EGR" attach "$CG" --audit >/dev/null || fail "attach --audit (live)"
+scrape "$T/m4"
+assert_eq "audit_mode 1" 1 "$(mval "$T/m4" "egressctl_audit_mode{$TL}")"
+peer_bg "$NA" "$T/au" udp-recv 5001 10 -n 4 -b || bail "receiver"
+assert_rc "audit: would-be-denied udp goes out" 0 cg_run "$cg" "$PEER" udp-send "$A4" 5001 4 -l 72
+assert_eq "audit: all 4 arrive" "4 288" "$(wait_bg "$T/au")"
+scrape "$T/m5"
+promtool_ok "metrics in audit mode" "$T/m5"
+assert_eq "audit packets +4" 4 "$(pk "$T/m5" audit)"
+assert_eq "audit bytes 4 x (28+72)" 400 "$(by "$T/m5" audit)"
+assert_eq "denied unchanged in audit mode" 7 "$(pk "$T/m5" denied)"
+cat >"$T/pol-noaudit.yaml" <<EOF
+audit: false
+rules:
+  - allow: 198.18.240.0/24
+    ports: [udp:5000]
+  - allow: 2001:db8:240::/64
+    ports: [udp:5000]
+EOF
+"$EGR" apply "$CG" -f "$T/pol-noaudit.yaml" >/dev/null || fail "apply audit: false"
+assert_rc "audit off: denied again" 1 cg_run "$cg" "$PEER" udp-send "$A4" 5001 1 -l 72
+scrape "$T/m6"
+assert_eq "audit off: audit_mode 0, denied +1, audit unchanged" "0 8 4" \
+	"$(mval "$T/m6" "egressctl_audit_mode{$TL}") $(pk "$T/m6" denied) $(pk "$T/m6" audit)"
+
+# ---- label escaping in real output ---------------------------------------------
+odd=$(cg_new $'q"b\\s-\xc3\xa9-\xff')
+odd_rel=${odd#"$CGROOT"}
+egr_attach "$odd" >/dev/null || fail "attach the oddly named cgroup"
+"$EGR" metrics "cgroup:$odd" >"$T/m-odd"
+promtool_ok "metrics with quote, backslash, é and a non-UTF-8 byte" "$T/m-odd"
+esc=${odd_rel//\\/\\\\}
+esc=${esc//\"/\\\"}
+esc=${esc//$'\xff'/$'\xef\xbf\xbd'}
+assert_eq "label escaped: \\\" \\\\ kept é, U+FFFD for 0xff" 1 \
+	"$(mval "$T/m-odd" "egressctl_attached{target=\"cgroup:$esc\",cgroup=\"$esc\"}")"
+metrics_all "metrics of all targets" "$T/m-all1"
+promtool_ok "metrics of all targets, two of ours" "$T/m-all1"
+assert_eq "both of ours in the full output" "1 1" \
+	"$(mval "$T/m-all1" "egressctl_attached{$L}") $(mval "$T/m-all1" "egressctl_attached{target=\"cgroup:$esc\",cgroup=\"$esc\"}")"
+
+# ---- --output -------------------------------------------------------------------
+mkdir -p "$T/out"
+assert_rc "--output FILE" 0 "$EGR" metrics "$CG" --output "$T/out/egressctl.prom"
+assert_eq "--output: nothing on stdout" "" "$LAST_OUT"
+promtool_ok "--output file" "$T/out/egressctl.prom"
+assert_eq "--output: mode 644, no temporary file left" "644 egressctl.prom" \
+	"$(stat -c %a "$T/out/egressctl.prom") $(ls -A "$T/out" | tr '\n' ' ' | sed 's/ $//')"
+assert_eq "--output: same counters as stdout" "$(pk "$T/m6" allowed)" \
+	"$(pk "$T/out/egressctl.prom" allowed)"
+echo stale >"$T/out/egressctl.prom"
+ino=$(stat -c %i "$T/out/egressctl.prom")
+assert_rc "--output replaces a file" 0 "$EGR" metrics -o "$T/out/egressctl.prom" "$CG"
+assert_eq "--output: replaced by rename (new inode), full content" "new 1" \
+	"$([ "$(stat -c %i "$T/out/egressctl.prom")" != "$ino" ] && echo new) $(mval "$T/out/egressctl.prom" "egressctl_attached{$L}")"
+
+nodir=/nonexistent-egr-$E2E_ID/m.prom
+assert_rc "--output into a missing directory: exit 1" 1 "$EGR" metrics --output "$nodir"
+assert_eq "... one clear line" \
+	"egressctl: metrics: cannot write $nodir: No such file or directory" "$LAST_ERR"
+assert_rc "--output onto a directory: exit 1" 1 "$EGR" metrics --output "$T/out"
+assert_eq "... one clear line" "egressctl: metrics: cannot write $T/out: Is a directory" "$LAST_ERR"
+assert_eq "... and no temporary file left" "" "$(find "$T" -maxdepth 1 -name 'out.*')"
+mkdir -p "$T/ro"
+if mount --bind "$T/ro" "$T/ro" && RO_MNT=$T/ro && mount -o remount,bind,ro "$T/ro"; then
+	assert_rc "--output on a read-only file system: exit 1" 1 "$EGR" metrics -o "$T/ro/m.prom"
+	assert_eq "... one clear line" \
+		"egressctl: metrics: cannot write $T/ro/m.prom: Read-only file system" "$LAST_ERR"
+	umount "$T/ro" && RO_MNT=
+else
+	skip "--output on a read-only file system" "cannot make a read-only bind mount"
+	skip "... one clear line" "no read-only mount"
+fi
+assert_rc "metrics with a bad option: exit 1" 1 "$EGR" metrics --bogus
+assert_match "... usage on stderr" 'Usage: egressctl metrics' "$LAST_ERR"
+assert_rc "metrics --help: exit 0" 0 "$EGR" metrics --help
+assert_match "... usage on stdout names --output" '--output FILE' "$LAST_OUT"
+
+# ---- detach and re-attach ----------------------------------------------------------
+"$EGR" detach "$CG" >/dev/null || fail "detach"
+metrics_all "metrics after detach" "$T/m7"
+assert_eq "detach: the target's series are gone" absent "$(pk "$T/m7" allowed)"
+egr_attach "$cg" >/dev/null || bail "re-attach"
+scrape "$T/m8"
+assert_eq "re-attach: counters start from 0" "1 0 0 0" \
+	"$(mval "$T/m8" "egressctl_attached{$L}") $(pk "$T/m8" allowed) $(pk "$T/m8" denied) $(pk "$T/m8" audit)"
+
+e2e_done
