@@ -44,3 +44,4 @@ test-e2e: test-build
 	$(Q)bash tests/run.sh $(OUTPUT) e2e
 
 .PHONY: test-build
+include tests/fuzz/fuzz.mk

@@ -13,6 +13,7 @@
 #include "addr.h"
 #include "cmd.h"
 #include "log.h"
+#include "lsm.h"
 
 static const char list_usage[] =
 	"Usage: egressctl list [<target>] [-j|--json]\n"
@@ -182,6 +183,58 @@ static bool bpffs_mounted(void)
 	return !statfs("/sys/fs/bpf", &st) && st.f_type == BPF_FS_MAGIC;
 }
 
+/* The packet-socket guard (user/lsm.h): what blocks packet sockets, and
+ * every target it does not cover. "packet_sockets" in json.
+ */
+static void status_lsm(json_t *j)
+{
+	struct egr_lsm_info li;
+	json_t *uncovered = json_array();
+	uint64_t *ids = NULL, refused = 0;
+	size_t n = 0, i, k;
+	char why[200];
+
+	lsm_info(&li);
+	for (k = 0; k < EGR_LSM_STAT_MAX; k++)
+		refused += li.refused[k];
+	kstate_list(&ids, &n);
+	for (i = 0; i < n && !li.lsm_loaded; i++)
+		if (lsm_target_guarded(ids[i]) <= 0)
+			json_array_append_new(uncovered, json_integer((json_int_t)ids[i]));
+	free(ids);
+	if (li.lsm_loaded)
+		snprintf(why, sizeof(why), "blocked (BPF LSM), %llu refused",
+			 (unsigned long long)refused);
+	else if (li.foreign)
+		snprintf(why, sizeof(why), "NOT blocked: %s holds pins not made by egressctl",
+			 EGR_PKTGUARD_DIR);
+	else if (!li.guard_loaded)
+		snprintf(why, sizeof(why), "NOT blocked: %s",
+			 li.available ? "guard not loaded (attach loads it)" :
+					"BPF LSM unavailable (boot with lsm=...,bpf)");
+	else
+		snprintf(why, sizeof(why),
+			 "BPF LSM unavailable (%s); blocked at the veth of %zu of %zu targets, "
+			 "%llu frames dropped",
+			 !li.available ? "boot with lsm=...,bpf" : strerror(-li.lsm_err ?: EPERM),
+			 n - json_array_size(uncovered), n,
+			 (unsigned long long)li.refused[EGR_LSM_STAT_VETH]);
+	if (j) {
+		json_object_set_new(
+			json_object_get(j, "kernel"), "packet_sockets",
+			json_pack("{s:b, s:b, s:b, s:s, s:I, s:o}", "bpf_lsm", li.lsm_loaded,
+				  "veth_guard", li.guard_loaded, "bpf_lsm_listed", li.available,
+				  "text", why, "refused", (json_int_t)refused, "uncovered_cgroup_ids",
+				  uncovered));
+		return;
+	}
+	printf("packet sockets: %s\n", why);
+	for (i = 0; i < json_array_size(uncovered); i++)
+		printf("packet sockets NOT blocked for cgroup id %llu (no BPF LSM, no veth)\n",
+		       (unsigned long long)json_integer_value(json_array_get(uncovered, i)));
+	json_decref(uncovered);
+}
+
 int cmd_status(int argc, char **argv)
 {
 	struct utsname u;
@@ -210,6 +263,7 @@ int cmd_status(int argc, char **argv)
 		       u.release, have_btf() ? "yes" : "no", bpffs_mounted() ? "mounted" : "not mounted",
 		       mnt[0] ? mnt : "(none)");
 	}
+	status_lsm(j);
 	kstate_list(&ids, &n);
 	if (!json)
 		printf("%zu target%s attached\n", n, n == 1 ? "" : "s");

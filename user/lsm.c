@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,7 +42,7 @@
 #define EGR_LINK_TYPE_TCX 11
 
 static const struct {
-	const char *pin;  /* link pin name */
+	const char *pin; /* link pin name */
 	const char *prog; /* the program's kernel name (at most 15 chars) */
 } hooks[] = {
 	{ "link_socket_create", "egr_sock_create" },
@@ -244,6 +245,26 @@ fail:
 	return NULL;
 }
 
+/* Temporary directories of make_base() runs that were killed. */
+static void rm_stale_tmp(void)
+{
+	struct dirent *de;
+	DIR *d = opendir(EGR_PIN_ROOT);
+	char path[512];
+	int pid;
+
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		if (sscanf(de->d_name, "tmp-pktguard-%d", &pid) != 1 || pid == getpid() ||
+		    (kill(pid, 0) && errno == ESRCH) == 0)
+			continue;
+		snprintf(path, sizeof(path), EGR_PIN_ROOT "/%s", de->d_name);
+		rm_dir(path);
+	}
+	closedir(d);
+}
+
 /* Load, attach the LSM hooks if possible, pin. 0 or -errno. */
 static int make_base(void)
 {
@@ -277,6 +298,7 @@ static int make_base(void)
 		}
 	}
 	info.lsm_err = skel ? 0 : err;
+	rm_stale_tmp();
 	if (!skel) {
 		skel = load_obj(false, &err);
 		if (!skel)
@@ -287,8 +309,9 @@ static int make_base(void)
 		err = -errno;
 		goto out;
 	}
-	err = bpf_map_update_elem(bpf_map__fd(skel->maps.egr_pg_info), &k, &info, BPF_ANY) ? -errno :
-															0;
+	err = bpf_map_update_elem(bpf_map__fd(skel->maps.egr_pg_info), &k, &info, BPF_ANY) ?
+		      -errno :
+		      0;
 	snprintf(path, sizeof(path), "%s/%s", tmp, INFO_PIN);
 	err = err ?: bpf_map__pin(skel->maps.egr_pg_info, path);
 	snprintf(path, sizeof(path), "%s/%s", tmp, STATS_PIN);
@@ -323,8 +346,10 @@ static int dump_links(struct ifl *out, int max)
 	struct {
 		struct nlmsghdr nh;
 		struct ifinfomsg ifi;
-	} req = { .nh = { .nlmsg_len = sizeof(req), .nlmsg_type = RTM_GETLINK,
-			  .nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP, .nlmsg_seq = 1 },
+	} req = { .nh = { .nlmsg_len = sizeof(req),
+			  .nlmsg_type = RTM_GETLINK,
+			  .nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP,
+			  .nlmsg_seq = 1 },
 		  .ifi = { .ifi_family = AF_UNSPEC } };
 	static char buf[32768];
 	int fd, n = 0, done = 0, rounds;
@@ -507,44 +532,48 @@ static int for_each_veth_pin(int (*cb)(const char *name, uint64_t cgid, int ifin
 	return ret;
 }
 
-struct veth_q {
-	uint64_t cgid;
-	int live, pruned;
+enum veth_mode {
+	VETH_COUNT, /* count the live links of cgid; change nothing */
+	VETH_RELEASE, /* unpin every link of cgid */
+	VETH_PRUNE, /* unpin the links whose veth is gone, of any cgroup */
 };
 
-static int prune_cb(const char *name, uint64_t cgid, int ifindex, void *ctx)
+struct veth_q {
+	enum veth_mode mode;
+	uint64_t cgid;
+	int live;
+};
+
+static int veth_cb(const char *name, uint64_t cgid, int ifindex, void *ctx)
 {
 	struct veth_q *q = ctx;
 	int at = veth_link_ifindex(name);
 
 	(void)ifindex;
-	if (q->cgid && cgid != q->cgid)
+	if (q->mode != VETH_PRUNE && cgid != q->cgid)
 		return 0;
 	if (at < 0) /* not a link of ours: leave it alone */
 		return 0;
-	if (q->pruned || !at) { /* removal asked for, or its veth is gone */
+	if (q->mode == VETH_RELEASE || (q->mode == VETH_PRUNE && !at))
 		unlink_in(EGR_PKTGUARD_DIR, name);
-		return 0;
-	}
-	q->live++;
+	else if (at)
+		q->live++;
 	return 0;
 }
 
 int lsm_target_guarded(uint64_t cgid)
 {
-	struct veth_q q = { .cgid = cgid };
+	struct veth_q q = { .mode = VETH_COUNT, .cgid = cgid };
 
-	if (!cgid)
-		return 0;
-	for_each_veth_pin(prune_cb, &q);
+	for_each_veth_pin(veth_cb, &q);
 	return q.live;
 }
 
 int lsm_release(uint64_t cgid)
 {
-	struct veth_q q = { .cgid = cgid, .pruned = 1 };
+	struct veth_q q = { .mode = VETH_RELEASE, .cgid = cgid };
 
-	return cgid ? for_each_veth_pin(prune_cb, &q) : 0;
+	return for_each_veth_pin(veth_cb, &q);
 }
 
 /* Attach the veth guard to the host end of each of the target's veths. */
@@ -586,7 +615,7 @@ static int guard_veths(const char *cgpath, uint64_t cgid)
 
 int lsm_ensure(const char *cgpath, uint64_t cgid)
 {
-	struct veth_q q = { 0 };
+	struct veth_q q = { .mode = VETH_PRUNE };
 	bool lsm = false;
 	int err, veths;
 
@@ -599,7 +628,7 @@ int lsm_ensure(const char *cgpath, uint64_t cgid)
 	}
 	if (err == -ENOENT) {
 		err = make_base();
-		if (err == -EEXIST) /* another egressctl won the race */
+		if (err == -EEXIST || err == -ENOTEMPTY) /* another egressctl won the race */
 			err = 0;
 		if (!err)
 			err = check_base(&lsm);
@@ -610,7 +639,7 @@ int lsm_ensure(const char *cgpath, uint64_t cgid)
 			return err;
 		}
 	}
-	for_each_veth_pin(prune_cb, &q); /* drop links of veths that are gone */
+	for_each_veth_pin(veth_cb, &q); /* drop links of veths that are gone */
 	veths = guard_veths(cgpath, cgid);
 	if (lsm)
 		return 0;

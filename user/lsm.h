@@ -43,10 +43,10 @@
 #define EGR_PKTGUARD_DIR "/sys/fs/bpf/egressctl/pktguard"
 
 /* egr_lsm_stats indices (per-CPU __u64). */
-#define EGR_LSM_STAT_CREATE 0  /* LSM: socket() of a refused family */
-#define EGR_LSM_STAT_SEND 1    /* LSM: send on a refused-family socket from before attach */
+#define EGR_LSM_STAT_CREATE 0 /* LSM: socket() of a refused family */
+#define EGR_LSM_STAT_SEND 1 /* LSM: send on a refused-family socket from before attach */
 #define EGR_LSM_STAT_RECEIVE 2 /* LSM: a foreign socket refused at fd passing */
-#define EGR_LSM_STAT_VETH 3    /* veth guard: frames of non-IP sockets dropped */
+#define EGR_LSM_STAT_VETH 3 /* veth guard: frames of non-IP sockets dropped */
 #define EGR_LSM_STAT_MAX 4
 
 /* Cgroup levels looked at, from the root: a process in a descendant of a
@@ -56,7 +56,7 @@
 
 /* egr_pg_info[0]: userspace bookkeeping. */
 struct egr_pg_info {
-	__u32 magic;   /* EGR_MAGIC */
+	__u32 magic; /* EGR_MAGIC */
 	__s32 lsm_err; /* 0: BPF LSM hooks loaded; else why not (-errno) */
 };
 
@@ -65,16 +65,16 @@ struct egr_pg_info {
 #include <stddef.h>
 #include <stdint.h>
 
-#define EGR_LSM_WARNING                                                                         \
-	"packet sockets (AF_PACKET) are NOT blocked: BPF LSM unavailable (boot with "          \
+#define EGR_LSM_WARNING                                                               \
+	"packet sockets (AF_PACKET) are NOT blocked: BPF LSM unavailable (boot with " \
 	"lsm=...,bpf)"
 
 struct egr_lsm_info {
-	bool available;	  /* "bpf" is in /sys/kernel/security/lsm */
-	bool lsm_loaded;  /* our LSM hooks are pinned and attached */
+	bool available; /* "bpf" is in /sys/kernel/security/lsm */
+	bool lsm_loaded; /* our LSM hooks are pinned and attached */
 	bool guard_loaded; /* the veth guard program is pinned */
-	bool foreign;	  /* EGR_PKTGUARD_DIR holds pins egressctl did not make */
-	int lsm_err;	  /* why the LSM hooks are not loaded (-errno), if known */
+	bool foreign; /* EGR_PKTGUARD_DIR holds pins egressctl did not make */
+	int lsm_err; /* why the LSM hooks are not loaded (-errno), if known */
 	uint64_t refused[EGR_LSM_STAT_MAX];
 };
 

@@ -1,0 +1,61 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * Destinations (user/addr.c): parse_dest() / parse_dests(). Invariants: an
+ * accepted destination has family 4 or 6, a prefix length that fits, no
+ * host bits, and survives format_dest() -> parse_dest() unchanged; a
+ * refused one comes with a one-line message.
+ */
+#include "fuzz.h"
+#include "addr.h"
+
+static void check_dest(const struct egr_dest *d, const char *in)
+{
+	unsigned int bytes = d->family == 4 ? 4 : 16, i;
+	struct egr_dest back;
+	char buf[64], err[256] = "";
+
+	FUZZ_CHECK(d->family == 4 || d->family == 6, "'%s': family %u", in, d->family);
+	FUZZ_CHECK(d->plen <= bytes * 8, "'%s': plen %u", in, d->plen);
+	for (i = 0; i < bytes * 8; i++)
+		if (i >= d->plen)
+			FUZZ_CHECK(!(d->addr[i / 8] & (0x80 >> (i % 8))), "'%s': host bit %u set",
+				   in, i);
+	for (i = bytes; i < 16; i++)
+		FUZZ_CHECK(!d->addr[i], "'%s': byte %u past the family set", in, i);
+	format_dest(d, buf, sizeof(buf));
+	FUZZ_CHECK(!parse_dest(buf, &back, err, sizeof(err)), "'%s' -> '%s' does not parse: %s", in,
+		   buf, err);
+	FUZZ_CHECK(back.family == d->family && back.plen == d->plen &&
+			   !memcmp(back.addr, d->addr, 16),
+		   "'%s' -> '%s' parses differently", in, buf);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct egr_dest d[2], one;
+	char *s = fuzz_cstr(data, size), err[256] = "";
+	int n, i;
+
+	memset(&one, 0, sizeof(one));
+	if (!parse_dest(s, &one, err, sizeof(err)))
+		check_dest(&one, s);
+	else
+		FUZZ_CHECK(fuzz_one_line(err), "parse_dest('%s'): message '%s'", s, err);
+	memset(d, 0, sizeof(d));
+	err[0] = 0;
+	n = parse_dests(s, d, err, sizeof(err));
+	FUZZ_CHECK(n == -22 || n == 1 || n == 2, "parse_dests('%s') = %d", s, n);
+	if (n < 0)
+		FUZZ_CHECK(fuzz_one_line(err), "parse_dests('%s'): message '%s'", s, err);
+	for (i = 0; i < n; i++)
+		check_dest(&d[i], s);
+	/* a tiny buffer must not overflow, and must still say something */
+	{
+		char small[8];
+
+		if (parse_dest(s, &one, small, sizeof(small)))
+			FUZZ_CHECK(strlen(small) < sizeof(small), "message overflow");
+	}
+	free(s);
+	return 0;
+}
