@@ -311,8 +311,12 @@ int egr_egress(struct __sk_buff *skb)
 		return SK_DROP;
 	}
 	unmap_v4mapped(&c.pkt);
-	if (is_loopback(&c.pkt)) {
+	if (is_loopback(skb, &c.pkt)) {
 		count(EGR_STAT_LOOPBACK, len);
+		return SK_PASS;
+	}
+	if (is_ndp(&c.pkt)) {
+		count(EGR_STAT_NDP, len);
 		return SK_PASS;
 	}
 	if (tcp_inbound(skb, &c.pkt)) {

@@ -86,7 +86,10 @@ int egr_guard(struct __sk_buff *skb)
 
 	if (lo < 0)
 		return verdict(EGR_GSTAT_MALFORMED, len, SK_DROP);
-	if (lo)
+	/* A loopback destination leaving by another device is a hand-made
+	 * header (raw socket): not loopback traffic.
+	 */
+	if (lo && skb->ifindex == 1)
 		return verdict(EGR_GSTAT_LOOPBACK, len, SK_PASS);
 	v = bpf_map_lookup_elem(&egr_guard_cg, &cgid);
 	if (v && *v == EGR_GUARD_MANAGED)

@@ -40,6 +40,9 @@ struct egr_pkt {
 	__u8 proto;
 	__u8 flags;  /* PKT_* */
 	__u8 tcpflags;
+	__u8 icmp_type; /* ICMP/ICMPv6 type */
+	__u8 hoplimit;	/* IPv6 hop limit */
+	__u8 pad[2];	/* keeps dst 4-byte aligned (read as __u32 words) */
 	__u16 sport; /* host byte order */
 	__u16 dport;
 	__u8 dst[16]; /* network order; IPv4 in the first 4 bytes */
@@ -58,9 +61,17 @@ static __always_inline void parse_l4(struct __sk_buff *skb, __u32 off, struct eg
 {
 	__u8 hdr[14];
 
-	if (p->proto != IPPROTO_TCP && p->proto != IPPROTO_UDP)
-		return;
 	if (p->flags & PKT_PORTS_UNKNOWN)
+		return;
+	if (p->proto == IPPROTO_ICMP || p->proto == IPPROTO_ICMPV6) {
+		if (load(skb, off, hdr, 1) < 0) {
+			p->flags |= PKT_PORTS_UNKNOWN;
+			return;
+		}
+		p->icmp_type = hdr[0];
+		return;
+	}
+	if (p->proto != IPPROTO_TCP && p->proto != IPPROTO_UDP)
 		return;
 	if (p->proto == IPPROTO_TCP) {
 		/* RFC 1858: the whole fixed TCP header must be there. */
@@ -118,6 +129,7 @@ static __always_inline int parse_ipv6(struct __sk_buff *skb, struct egr_pkt *p)
 	__builtin_memcpy(p->dst, &ip6.daddr, 16);
 	__builtin_memcpy(p->src, &ip6.saddr, 16);
 	nexthdr = ip6.nexthdr;
+	p->hoplimit = ip6.hop_limit;
 
 	for (i = 0; i < EGR_MAX_EXTHDRS; i++) {
 		switch (nexthdr) {
@@ -170,13 +182,34 @@ static __always_inline void unmap_v4mapped(struct egr_pkt *p)
 	w[2] = 0;
 }
 
-static __always_inline bool is_loopback(const struct egr_pkt *p)
+/* Loopback traffic: a loopback destination on the loopback device. A
+ * loopback header leaving by another device was hand-made (raw socket).
+ */
+static __always_inline bool is_loopback(const struct __sk_buff *skb, const struct egr_pkt *p)
 {
 	const __u32 *w = (const __u32 *)p->dst;
 
+	if (skb->ifindex != 1) /* LOOPBACK_IFINDEX */
+		return false;
 	if (p->family == 4)
 		return p->dst[0] == 127;
 	return !w[0] && !w[1] && !w[2] && w[3] == bpf_htonl(1);
+}
+
+/* IPv6 neighbour discovery (RS, RA, NS, NA, redirect: ICMPv6 133-137) with
+ * hop limit 255 to a link-local or link-scope multicast address. The
+ * kernel sends these from the netns's own socket, which lives in the
+ * container's cgroup; they never leave the link.
+ */
+static __always_inline bool is_ndp(const struct egr_pkt *p)
+{
+	if (p->family != 6 || p->proto != IPPROTO_ICMPV6 || p->hoplimit != 255 ||
+	    (p->flags & (PKT_PROTO_UNKNOWN | PKT_PORTS_UNKNOWN | PKT_FRAGMENT)))
+		return false;
+	if (p->icmp_type < 133 || p->icmp_type > 137)
+		return false;
+	return (p->dst[0] == 0xfe && (p->dst[1] & 0xc0) == 0x80) ||
+	       (p->dst[0] == 0xff && p->dst[1] == 0x02);
 }
 
 #endif /* PARSING_BPF_H */

@@ -93,7 +93,8 @@ enum egr_stat {
 	EGR_STAT_EV_SENT = 7, /* events written to egr_events (packets field) */
 	EGR_STAT_EV_SUPPRESSED = 8, /* events over the rate limit, not sent */
 	EGR_STAT_EV_LOST = 9, /* events lost: ring buffer full */
-	EGR_STAT_MAX = 10,
+	EGR_STAT_NDP = 10, /* passed: IPv6 neighbour discovery, link scope */
+	EGR_STAT_MAX = 11,
 };
 
 /* Denied/audited packet events, egr_events ring buffer. Rate-limited per

@@ -22,7 +22,7 @@
  * Copy s into out for an error message: control bytes become \xNN so the
  * message stays one line, and long text is cut with "...".
  */
-static const char *quote(const char *s, char *out, size_t len)
+const char *quote_text(const char *s, char *out, size_t len)
 {
 	static const char hex[] = "0123456789abcdef";
 	size_t o = 0, i;
@@ -142,13 +142,13 @@ int parse_dest(const char *s, struct egr_dest *d, char *err, size_t errlen)
 		plen = parse_decimal(slash + 1, strlen(slash + 1), 255);
 		if (plen < 0) {
 			seterr(err, errlen, "bad prefix length '%s' in '%s': %s",
-			       quote(slash, qp, sizeof(qp)), quote(s, q, sizeof(q)),
+			       quote_text(slash, qp, sizeof(qp)), quote_text(s, q, sizeof(q)),
 			       decimal_problem(plen));
 			goto fail;
 		}
 		if (plen > (long)max) {
 			seterr(err, errlen, "bad prefix length '%s' in '%s': IPv%u allows 0-%u",
-			       quote(slash, qp, sizeof(qp)), quote(s, q, sizeof(q)), d->family,
+			       quote_text(slash, qp, sizeof(qp)), quote_text(s, q, sizeof(q)), d->family,
 			       max);
 			goto fail;
 		}
@@ -174,7 +174,7 @@ int parse_dest(const char *s, struct egr_dest *d, char *err, size_t errlen)
 
 not_addr:
 	seterr(err, errlen, "bad destination '%s': not an IPv4 or IPv6 address",
-	       quote(s, q, sizeof(q)));
+	       quote_text(s, q, sizeof(q)));
 fail:
 	memset(d, 0, sizeof(*d));
 	return -EINVAL;
@@ -202,12 +202,12 @@ static int parse_port(const char *p, size_t n, const char *what, const char *s, 
 	long v = parse_decimal(p, n, 65535);
 
 	if (v < 0) {
-		seterr(err, errlen, "%s '%s': %s", what, quote(s, q, sizeof(q)),
+		seterr(err, errlen, "%s '%s': %s", what, quote_text(s, q, sizeof(q)),
 		       v == -1 ? "missing port number" : decimal_problem(v));
 		return -EINVAL;
 	}
 	if (v < 1 || v > 65535) {
-		seterr(err, errlen, "%s '%s': ports are 1-65535", what, quote(s, q, sizeof(q)));
+		seterr(err, errlen, "%s '%s': ports are 1-65535", what, quote_text(s, q, sizeof(q)));
 		return -EINVAL;
 	}
 	*port = v;
@@ -243,14 +243,14 @@ int parse_portspec(const char *s, struct egr_portspec *ps, char *err, size_t err
 			break;
 	if (i == sizeof(protos) / sizeof(protos[0])) {
 		seterr(err, errlen, "bad protocol '%s': use tcp, udp or icmp",
-		       quote(s, q, sizeof(q)));
+		       quote_text(s, q, sizeof(q)));
 		return -EINVAL;
 	}
 	ps->proto = protos[i].proto;
 	if (!colon)
 		return 0;
 	if (ps->proto != EGR_UP_TCP && ps->proto != EGR_UP_UDP) {
-		seterr(err, errlen, "bad port spec '%s': %s takes no port", quote(s, q, sizeof(q)),
+		seterr(err, errlen, "bad port spec '%s': %s takes no port", quote_text(s, q, sizeof(q)),
 		       protos[i].name);
 		goto fail;
 	}
@@ -271,7 +271,7 @@ int parse_portspec(const char *s, struct egr_portspec *ps, char *err, size_t err
 			goto fail;
 		if (ps->lo > ps->hi) {
 			seterr(err, errlen, "bad port range '%s': first port is above last",
-			       quote(s, q, sizeof(q)));
+			       quote_text(s, q, sizeof(q)));
 			goto fail;
 		}
 	}

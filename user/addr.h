@@ -28,6 +28,11 @@ int parse_portspec(const char *s, struct egr_portspec *ps, char *err, size_t err
 const char *format_dest(const struct egr_dest *d, char *buf, size_t len);
 const char *format_portspec(const struct egr_portspec *ps, char *buf, size_t len);
 
+/* Copy text for an error message: control bytes become \xNN (one line),
+ * long text is cut with "...". Returns out.
+ */
+const char *quote_text(const char *s, char *out, size_t len);
+
 /* Add a rule to a policy (grows the array). 0 or -ENOMEM. */
 int policy_add(struct egr_policy *p, const struct egr_urule *r);
 void policy_free(struct egr_policy *p);

@@ -30,7 +30,7 @@ static const char *const stat_names[EGR_STAT_MAX] = {
 	[EGR_STAT_ALLOWED] = "allowed",	    [EGR_STAT_DENIED] = "denied",
 	[EGR_STAT_AUDIT] = "audit",	    [EGR_STAT_LOOPBACK] = "loopback",
 	[EGR_STAT_INBOUND] = "inbound",	    [EGR_STAT_MALFORMED] = "malformed",
-	[EGR_STAT_NOPOLICY] = "nopolicy",
+	[EGR_STAT_NOPOLICY] = "nopolicy",   [EGR_STAT_NDP] = "ndp",
 };
 
 static void label_of(const struct egr_kstate *ks, char *buf, size_t len)

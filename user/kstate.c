@@ -40,6 +40,7 @@ static const char *const other_pins[] = { "link_egress", "link_sockops", "prog_e
 int kstate_prepare(void)
 {
 	struct statfs st;
+	struct stat sb;
 
 	if (statfs("/sys/fs/bpf", &st) || st.f_type != BPF_FS_MAGIC) {
 		mkdir("/sys/fs/bpf", 0755);
@@ -54,6 +55,17 @@ int kstate_prepare(void)
 		int err = -errno;
 
 		pr_err("creating %s: %s\n", EGR_PIN_ROOT, strerror(-err));
+		return err;
+	}
+	/* bpffs may be world-writable: the pin root must be root's alone. */
+	if (lstat(EGR_PIN_ROOT, &sb) || !S_ISDIR(sb.st_mode) || sb.st_uid != 0) {
+		pr_err("%s is not a directory owned by root; refusing to use it\n", EGR_PIN_ROOT);
+		return -EPERM;
+	}
+	if ((sb.st_mode & 07777) != 0700 && chmod(EGR_PIN_ROOT, 0700)) {
+		int err = -errno;
+
+		pr_err("chmod 0700 %s: %s\n", EGR_PIN_ROOT, strerror(-err));
 		return err;
 	}
 	return 0;
@@ -357,11 +369,21 @@ int kstate_detach(uint64_t cgid)
 {
 	char dir[128];
 
+	struct egr_kstate ks;
+	int err;
+
 	pin_dir(cgid, dir, sizeof(dir));
 	if (access(dir, F_OK)) {
 		registry_del(cgid);
 		return -ENOENT;
 	}
+	/* Only remove what egressctl made (its meta map says so). */
+	err = kstate_open(cgid, &ks);
+	if (err == -EPROTO) {
+		pr_err("%s was not made by this egressctl; refusing to remove it\n", dir);
+		return err;
+	}
+	kstate_close(&ks);
 	rm_pins(dir);
 	if (!access(dir, F_OK)) {
 		pr_err("removing %s: directory not empty\n", dir);

@@ -236,6 +236,7 @@ static const struct {
 	{ EGR_STAT_INBOUND, "inbound" },
 	{ EGR_STAT_MALFORMED, "malformed" },
 	{ EGR_STAT_NOPOLICY, "nopolicy" },
+	{ EGR_STAT_NDP, "ndp" },
 };
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))

@@ -155,6 +155,7 @@ int watch_label_policy(const char *labels_json, struct egr_policy *p, char *err,
 	json_object_foreach(j, key, v)
 	{
 		const char *val = json_string_value(v);
+		char qv[80], qk[80];
 
 		if (strncmp(key, LABEL_PREFIX, strlen(LABEL_PREFIX)))
 			continue;
@@ -170,7 +171,7 @@ int watch_label_policy(const char *labels_json, struct egr_policy *p, char *err,
 		} else if (!strcmp(key, LABEL_PREFIX "default")) {
 			if (strcmp(val, "deny") && strcmp(val, "allow")) {
 				snprintf(err, errlen, "label %s: '%s': use deny or allow", key,
-					 val);
+					 quote_text(val, qv, sizeof(qv)));
 				ret = -EINVAL;
 			}
 			p->dflt = !strcmp(val, "allow") ? EGR_ALLOW : EGR_DENY;
@@ -178,7 +179,7 @@ int watch_label_policy(const char *labels_json, struct egr_policy *p, char *err,
 		} else if (!strcmp(key, LABEL_PREFIX "audit")) {
 			if (strcmp(val, "true") && strcmp(val, "false")) {
 				snprintf(err, errlen, "label %s: '%s': use true or false", key,
-					 val);
+					 quote_text(val, qv, sizeof(qv)));
 				ret = -EINVAL;
 			}
 			p->audit = !strcmp(val, "true");
@@ -187,7 +188,7 @@ int watch_label_policy(const char *labels_json, struct egr_policy *p, char *err,
 			snprintf(
 				err, errlen,
 				"unknown label %s (use %spolicy, %sallow, %sdeny, %sdefault, %saudit)",
-				key, LABEL_PREFIX, LABEL_PREFIX, LABEL_PREFIX, LABEL_PREFIX,
+				quote_text(key, qk, sizeof(qk)), LABEL_PREFIX, LABEL_PREFIX, LABEL_PREFIX, LABEL_PREFIX,
 				LABEL_PREFIX);
 			ret = -EINVAL;
 		}

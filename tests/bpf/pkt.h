@@ -19,6 +19,8 @@ struct pktspec {
 			     * 256 for hop-by-hop (0) */
 	int truncate;	  /* cut the packet to this many bytes after Ethernet (0: no) */
 	int payload;	  /* payload bytes */
+	int icmp_type;	  /* 0: echo request */
+	int hoplimit;	  /* IPv6 hop limit, 0: 64 */
 };
 
 static inline size_t build_pkt(uint8_t *buf, size_t cap, const struct pktspec *s)
@@ -42,7 +44,7 @@ static inline size_t build_pkt(uint8_t *buf, size_t cap, const struct pktspec *s
 		p += 20;
 	} else {
 		p[0] = 0x60;
-		p[7] = 64;
+		p[7] = s->hoplimit ? s->hoplimit : 64;
 		inet_pton(AF_INET6, "2001:db8:ffff::10", p + 8);
 		inet_pton(AF_INET6, s->dst, p + 24);
 		nh_off = 6; /* where the next "next header" byte goes */
@@ -73,7 +75,7 @@ static inline size_t build_pkt(uint8_t *buf, size_t cap, const struct pktspec *s
 		}
 	} else {
 		l4len = 8; /* ICMP echo */
-		p[0] = s->family == 4 ? 8 : 128;
+		p[0] = s->icmp_type ? s->icmp_type : s->family == 4 ? 8 : 128;
 	}
 	p += l4len + s->payload;
 	n = p - l3;
