@@ -84,6 +84,10 @@ int cmd_attach(int argc, char **argv)
 		pr_err("%s\n", err);
 		return 1;
 	}
+	if (!t.cgpath[0]) {
+		pr_err("attach needs a live cgroup: use cgroup:<path>, pid:<pid> or a container\n");
+		return 1;
+	}
 	if (t.container && t.privileged)
 		pr_warn("container '%s' is privileged: root in it can detach the filter; egressctl does not protect it\n",
 			t.name);
@@ -154,6 +158,7 @@ int cmd_detach(int argc, char **argv)
 		pr_err("taking the lock: %s\n", strerror(-lock));
 		return 1;
 	}
+	kstate_clean_stale();
 	ret = kstate_detach(t.cgid);
 	/* Forget a container's policy: watch will not re-apply it. */
 	if (t.container && (!ret || ret == -ENOENT) && !state_delete(t.id) && ret == -ENOENT)

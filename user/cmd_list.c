@@ -264,6 +264,7 @@ int cmd_status(int argc, char **argv)
 		       mnt[0] ? mnt : "(none)");
 	}
 	status_lsm(j);
+	kstate_clean_stale();
 	kstate_list(&ids, &n);
 	if (!json)
 		printf("%zu target%s attached\n", n, n == 1 ? "" : "s");
@@ -282,6 +283,15 @@ int cmd_status(int argc, char **argv)
 				printf("\ncgroup id %llu: pins not made by egressctl\n",
 				       (unsigned long long)ids[i]);
 			continue;
+		}
+		if (ks.meta.dirty) {
+			/* an interrupted change: repair the counts first */
+			int lock = kstate_lock();
+
+			kstate_close(&ks);
+			if (!kstate_open(ids[i], &ks) && ks.meta.dirty)
+				kpolicy_recover(&ks);
+			kstate_unlock(lock);
 		}
 		alive = kstate_link_alive(&ks);
 		kstate_stats(&ks, st);
@@ -306,8 +316,13 @@ int cmd_status(int argc, char **argv)
 			char label[300];
 
 			label_of(&ks, label, sizeof(label));
-			printf("\n%s (id %llu)%s\n", label, (unsigned long long)ks.cgid,
-			       alive ? "" : "  DEFUNCT: the cgroup is gone; run detach");
+			printf("\n%s (id %llu)\n", label, (unsigned long long)ks.cgid);
+			if (!alive && kstate_link_missing(&ks))
+				printf("  NOT ENFORCING: its link is missing (an interrupted command); run attach to repair it, or detach\n");
+			else if (!alive)
+				printf("  DEFUNCT: the cgroup is gone; remove with: egressctl detach cgid:%llu\n",
+				       (unsigned long long)ks.cgid);
+
 			printf("  rules %u/%u, prefixes v4 %u v6 %u\n", ks.meta.nrules,
 			       ks.meta.max_rules, ks.meta.nprefix[0], ks.meta.nprefix[1]);
 			for (k = 0; k < EGR_STAT_MAX; k++)

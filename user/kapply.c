@@ -34,7 +34,7 @@ static int cmp_idrule(const void *pa, const void *pb)
 }
 
 /* Update n elements, in batches where the map supports it. */
-static int update_many(int fd, const void *keys, const void *vals, uint32_t n, size_t ksz,
+int kstate_update_many(int fd, const void *keys, const void *vals, uint32_t n, size_t ksz,
 		       size_t vsz)
 {
 	LIBBPF_OPTS(bpf_map_batch_opts, opts);
@@ -225,7 +225,7 @@ static int zero_hits(const struct egr_kstate *ks, const uint32_t *ids, uint32_t 
 
 	if (!z)
 		return -ENOMEM;
-	err = update_many(ks->hits_fd, ids, z, n, sizeof(uint32_t), ks->ncpus * sizeof(uint64_t));
+	err = kstate_update_many(ks->hits_fd, ids, z, n, sizeof(uint32_t), ks->ncpus * sizeof(uint64_t));
 	free(z);
 	return err;
 }
@@ -241,7 +241,7 @@ static int fill_slot(struct egr_kstate *ks, const struct egr_compiled *c, uint32
 		return -ENOMEM;
 	for (i = 0; i < c->nrules; i++)
 		keys[i] = base + i;
-	err = update_many(ks->rules_fd, keys, c->rules, c->nrules, sizeof(uint32_t),
+	err = kstate_update_many(ks->rules_fd, keys, c->rules, c->nrules, sizeof(uint32_t),
 			  sizeof(struct egr_rule));
 	free(keys);
 	if (err)
@@ -267,7 +267,7 @@ static int fill_slot(struct egr_kstate *ks, const struct egr_compiled *c, uint32
 			v[i].count = cp->count;
 			v[i].plen = cp->dest.plen;
 		}
-		err = update_many(tries[f], k, v, n, ksz, sizeof(*v));
+		err = kstate_update_many(tries[f], k, v, n, ksz, sizeof(*v));
 		free(k);
 		free(v);
 		if (err)
@@ -319,6 +319,11 @@ int kpolicy_apply_prefetched(struct egr_kstate *ks, const struct egr_policy *p,
 		ret = -ENOSPC;
 		goto out;
 	}
+	if (ks->meta.dirty) {
+		ret = kpolicy_recover(ks);
+		if (ret)
+			goto fail;
+	}
 	ret = kstate_slot_cfg(ks, &cfg);
 	if (ret)
 		goto fail;
@@ -331,6 +336,13 @@ int kpolicy_apply_prefetched(struct egr_kstate *ks, const struct egr_policy *p,
 	live = NULL;
 	if (ret)
 		goto fail;
+	/* From here until the end the bookkeeping is in flux. */
+	ks->meta.dirty = 1;
+	k = 0;
+	if (bpf_map_update_elem(ks->meta_fd, &k, &ks->meta, BPF_ANY)) {
+		ret = -errno;
+		goto fail;
+	}
 	ret = zero_hits(ks, fresh, nfresh);
 	if (ret)
 		goto fail;
@@ -359,7 +371,7 @@ int kpolicy_apply_prefetched(struct egr_kstate *ks, const struct egr_policy *p,
 	}
 	for (k = 0; k < ks->meta.nfree; k++)
 		fkeys[k] = k;
-	ret = update_many(ks->free_fd, fkeys, freestack, ks->meta.nfree, sizeof(uint32_t),
+	ret = kstate_update_many(ks->free_fd, fkeys, freestack, ks->meta.nfree, sizeof(uint32_t),
 			  sizeof(uint32_t));
 	if (ret)
 		goto fail;
@@ -395,6 +407,7 @@ int kpolicy_apply_prefetched(struct egr_kstate *ks, const struct egr_policy *p,
 	if (ret)
 		goto fail;
 	ks->meta.used[old] = 0;
+	ks->meta.dirty = 0;
 	k = 0;
 	if (bpf_map_update_elem(ks->meta_fd, &k, &ks->meta, BPF_ANY))
 		ret = -errno;

@@ -335,6 +335,14 @@ static int kpolicy_edit(struct egr_kstate *ks, const struct egr_urule *in, size_
 	uint32_t cap = ks->meta.max_rules, base, j;
 	int tfd[2] = { -1, -1 }, ret;
 
+	if (ks->meta.dirty) {
+		/* an earlier change was interrupted */
+		ret = kpolicy_recover(ks);
+		if (ret) {
+			snprintf(err, errlen, "repairing the bookkeeping: %s", strerror(-ret));
+			return ret;
+		}
+	}
 	ret = read_active(ks, &slot);
 	if (ret) {
 		snprintf(err, errlen, "reading the policy: %s", strerror(-ret));
@@ -405,6 +413,7 @@ static int kpolicy_edit(struct egr_kstate *ks, const struct egr_urule *in, size_
 		ks->meta.nrules -= e[i].nremoved;
 	ks->meta.nprefix[0] += new_pfx[0] - gone_pfx[0];
 	ks->meta.nprefix[1] += new_pfx[1] - gone_pfx[1];
+	ks->meta.dirty = 1; /* until the last write below */
 	ret = write_meta(ks);
 	if (ret)
 		goto werr;
@@ -433,6 +442,7 @@ static int kpolicy_edit(struct egr_kstate *ks, const struct egr_urule *in, size_
 	for (i = 0; i < ne; i++)
 		for (j = 0; j < e[i].nremoved; j++)
 			free_id(ks, e[i].removed[j]);
+	ks->meta.dirty = 0;
 	ret = write_meta(ks);
 	if (ret)
 		goto werr;

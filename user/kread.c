@@ -309,3 +309,105 @@ fail:
 		policy_free(pol);
 	return err;
 }
+
+int kpolicy_recover(struct egr_kstate *ks)
+{
+	uint32_t cap = ks->meta.max_rules, base, end = 0, nrules = 0, hi = 0, k = 0, i, j, f;
+	uint32_t *stack = NULL, *keys = NULL;
+	uint8_t *used = calloc(cap, 1);
+	struct dump t[2] = { 0 }, r = { 0 };
+	struct egr_ctl cfg;
+	int err;
+
+	if (!used)
+		return -ENOMEM;
+	err = kstate_slot_cfg(ks, &cfg);
+	if (err)
+		goto out;
+	base = cfg.slot * cap;
+	for (f = 0; f < 2; f++) {
+		size_t ksz = f ? sizeof(struct egr_lpm_v6) : sizeof(struct egr_lpm_v4);
+		int tfd = kstate_trie_fd(f ? ks->v6_fd : ks->v4_fd, cfg.slot);
+
+		if (tfd < 0) {
+			err = tfd;
+			goto out;
+		}
+		err = dump_map(tfd, ksz, sizeof(struct egr_prefix), NULL, SIZE_MAX, &t[f]);
+		close(tfd);
+		if (err)
+			goto out;
+		for (i = 0; i < t[f].n; i++) {
+			struct egr_prefix *pv = (struct egr_prefix *)t[f].vals + i;
+
+			if (pv->first < base || pv->first + pv->count > base + cap) {
+				err = -EPROTO;
+				goto out;
+			}
+			if (pv->first + pv->count - base > end)
+				end = pv->first + pv->count - base;
+		}
+	}
+	if (end) {
+		uint32_t start = base - 1;
+
+		err = dump_map(ks->rules_fd, sizeof(uint32_t), sizeof(struct egr_rule),
+			       base ? &start : NULL, end, &r);
+		if (err)
+			goto out;
+	}
+	for (f = 0; f < 2; f++) {
+		for (i = 0; i < t[f].n; i++) {
+			struct egr_prefix *pv = (struct egr_prefix *)t[f].vals + i;
+
+			for (j = 0; j < pv->count; j++) {
+				uint32_t idx = pv->first - base + j, id;
+
+				if (idx >= r.n) {
+					err = -EPROTO;
+					goto out;
+				}
+				id = ((struct egr_rule *)r.vals)[idx].id;
+				if (id < cap && !used[id]) {
+					used[id] = 1;
+					if (id + 1 > hi)
+						hi = id + 1;
+				}
+				nrules++;
+			}
+		}
+	}
+	stack = calloc(cap, sizeof(*stack));
+	keys = calloc(cap, sizeof(*keys));
+	if (!stack || !keys) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (i = hi; i-- > 0;)
+		if (!used[i])
+			stack[k++] = i;
+	for (i = 0; i < k; i++)
+		keys[i] = i;
+	err = kstate_update_many(ks->free_fd, keys, stack, k, sizeof(uint32_t), sizeof(uint32_t));
+	if (err)
+		goto out;
+	ks->meta.next_id = hi;
+	ks->meta.nfree = k;
+	ks->meta.nrules = nrules;
+	ks->meta.nprefix[0] = t[0].n;
+	ks->meta.nprefix[1] = t[1].n;
+	ks->meta.used[cfg.slot] = end;
+	ks->meta.used[!cfg.slot] = 0;
+	ks->meta.dirty = 0;
+	k = 0;
+	if (bpf_map_update_elem(ks->meta_fd, &k, &ks->meta, BPF_ANY))
+		err = -errno;
+out:
+	dump_free(&t[0]);
+	dump_free(&t[1]);
+	dump_free(&r);
+	free(used);
+	free(stack);
+	free(keys);
+	return err;
+}

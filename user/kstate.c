@@ -191,15 +191,97 @@ static void pin_dir(uint64_t cgid, char *buf, size_t len)
 	snprintf(buf, len, EGR_PIN_ROOT "/%" PRIu64, cgid);
 }
 
+/* Create the links that are missing in dir from its pinned programs, and
+ * pin them. An attach or detach killed mid-way can leave a directory
+ * without them; this puts the filter back. *made counts links created.
+ */
+static int attach_links(const char *cgpath, const char *dir, int *made)
+{
+	static const struct {
+		const char *link, *prog;
+		enum bpf_attach_type type;
+	} l[] = { { "link_egress", "prog_egress", BPF_CGROUP_INET_EGRESS },
+		  { "link_sockops", "prog_sockops", BPF_CGROUP_SOCK_OPS } };
+	char path[256];
+	size_t i;
+	int err = 0;
+
+	*made = 0;
+	for (i = 0; i < sizeof(l) / sizeof(l[0]) && !err; i++) {
+		int pfd, cgfd, lfd;
+
+		snprintf(path, sizeof(path), "%s/%s", dir, l[i].link);
+		if (!access(path, F_OK))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, l[i].prog);
+		pfd = bpf_obj_get(path);
+		if (pfd < 0) {
+			err = -errno;
+			pr_err("%s: %s (run detach, then attach)\n", path, strerror(-err));
+			break;
+		}
+		cgfd = open(cgpath, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (cgfd < 0) {
+			err = -errno;
+			pr_err("opening cgroup %s: %s\n", cgpath, strerror(-err));
+			close(pfd);
+			break;
+		}
+		lfd = bpf_link_create(pfd, cgfd, l[i].type, NULL);
+		if (lfd < 0) {
+			err = -errno;
+			pr_err("attaching %s to cgroup %s: %s\n", l[i].prog, cgpath, strerror(-err));
+		} else {
+			snprintf(path, sizeof(path), "%s/%s", dir, l[i].link);
+			if (bpf_obj_pin(lfd, path)) {
+				err = -errno;
+				pr_err("pinning %s: %s\n", path, strerror(-err));
+			} else {
+				(*made)++;
+			}
+			close(lfd);
+		}
+		close(cgfd);
+		close(pfd);
+	}
+	return err;
+}
+
+/* Temporary directories of attaches, and directories being detached,
+ * whose process is gone.
+ */
+void kstate_clean_stale(void)
+{
+	struct dirent *de;
+	DIR *d = opendir(EGR_PIN_ROOT);
+
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		char path[512], proc[64];
+		unsigned long long id;
+		int pid;
+
+		if (sscanf(de->d_name, "tmp-%llu-%d", &id, &pid) != 2 &&
+		    sscanf(de->d_name, "dead-%llu-%d", &id, &pid) != 2)
+			continue;
+		snprintf(proc, sizeof(proc), "/proc/%d", pid);
+		if (!access(proc, F_OK))
+			continue;
+		snprintf(path, sizeof(path), EGR_PIN_ROOT "/%s", de->d_name);
+		rm_pins(path);
+	}
+	closedir(d);
+}
+
 int kstate_attach(const char *cgpath, const char *rel, uint64_t cgid,
 		  const struct egr_attach_opts *o, bool *created)
 {
 	struct egressctl_bpf *skel = NULL;
-	struct bpf_link *le = NULL, *ls = NULL;
 	uint32_t cap = o->max_rules ? o->max_rules : EGR_DEFAULT_MAX_RULES;
-	char dir[128], tmp[160], path[256];
+	char dir[128], tmp[160];
 	struct stat st;
-	int cgfd = -1, err;
+	int err, made;
 
 	*created = false;
 	err = kstate_prepare();
@@ -207,8 +289,15 @@ int kstate_attach(const char *cgpath, const char *rel, uint64_t cgid,
 		return err;
 	lsm_ensure(cgpath, cgid); /* packet-socket guard; warns loudly when it cannot */
 	pin_dir(cgid, dir, sizeof(dir));
-	if (!stat(dir, &st))
-		return registry_add(cgid) ?: guard_mark(cgid, EGR_GUARD_MANAGED); /* idempotent */
+	if (!stat(dir, &st)) {
+		/* Attached already (idempotent); repair missing links. */
+		err = attach_links(cgpath, dir, &made);
+		if (!err && made)
+			pr_warn("%s: the filter's link was missing (an interrupted command?); re-attached\n",
+				cgpath);
+		return err ?: registry_add(cgid) ?: guard_mark(cgid, EGR_GUARD_MANAGED);
+	}
+	kstate_clean_stale();
 	/* Registered first: programs that act for all managed cgroups (the
 	 * packet-socket hook) cover this one before its filter is in place.
 	 */
@@ -218,12 +307,6 @@ int kstate_attach(const char *cgpath, const char *rel, uint64_t cgid,
 		return err;
 	}
 
-	cgfd = open(cgpath, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (cgfd < 0) {
-		err = -errno;
-		pr_err("opening cgroup %s: %s\n", cgpath, strerror(-err));
-		return err;
-	}
 	skel = egressctl_bpf__open();
 	if (!skel) {
 		err = -errno;
@@ -244,6 +327,11 @@ int kstate_attach(const char *cgpath, const char *rel, uint64_t cgid,
 		pr_err("creating policy maps (%u rules): %s\n", cap, strerror(-err));
 		goto out;
 	}
+	/* Maps and programs are pinned in a temporary directory renamed into
+	 * place whole; the links come last, in place. A killed attach leaves
+	 * either a temporary directory without links (cleaned up by the next
+	 * attach) or the directory without links (repaired by the next one).
+	 */
 	snprintf(tmp, sizeof(tmp), EGR_PIN_ROOT "/tmp-%" PRIu64 "-%d", cgid, (int)getpid());
 	if (mkdir(tmp, 0700)) {
 		err = -errno;
@@ -253,50 +341,36 @@ int kstate_attach(const char *cgpath, const char *rel, uint64_t cgid,
 	err = pin_all(skel, tmp);
 	if (err) {
 		pr_err("pinning maps in %s: %s\n", tmp, strerror(-err));
-		goto out_rm;
-	}
-	le = bpf_program__attach_cgroup(skel->progs.egr_egress, cgfd);
-	if (!le) {
-		err = -errno;
-		pr_err("attaching to cgroup %s: %s\n", cgpath, strerror(-err));
-		goto out_rm;
-	}
-	ls = bpf_program__attach_cgroup(skel->progs.egr_sockops, cgfd);
-	if (!ls) {
-		err = -errno;
-		pr_err("attaching sockops to cgroup %s: %s\n", cgpath, strerror(-err));
-		goto out_rm;
-	}
-	snprintf(path, sizeof(path), "%s/link_egress", tmp);
-	err = bpf_link__pin(le, path);
-	if (!err) {
-		snprintf(path, sizeof(path), "%s/link_sockops", tmp);
-		err = bpf_link__pin(ls, path);
-	}
-	if (err) {
-		pr_err("pinning links in %s: %s\n", tmp, strerror(-err));
-		goto out_rm;
+		rm_pins(tmp);
+		goto out;
 	}
 	if (rename(tmp, dir)) {
 		err = -errno;
 		pr_err("renaming %s to %s: %s\n", tmp, dir, strerror(-err));
-		goto out_rm;
+		rm_pins(tmp);
+		goto out;
+	}
+	err = attach_links(cgpath, dir, &made);
+	if (err) {
+		rm_pins(dir);
+		goto out;
 	}
 	*created = true;
 	/* Strict mode: the guard on the parent now defers to this filter. */
 	err = guard_mark(cgid, EGR_GUARD_MANAGED);
-	goto out;
-out_rm:
-	rm_pins(tmp);
 out:
 	if (err)
 		registry_del(cgid);
-	bpf_link__destroy(le);
-	bpf_link__destroy(ls);
 	egressctl_bpf__destroy(skel);
-	if (cgfd >= 0)
-		close(cgfd);
 	return err;
+}
+
+int kstate_link_missing(const struct egr_kstate *ks)
+{
+	char path[256];
+
+	snprintf(path, sizeof(path), "%s/link_egress", ks->dir);
+	return access(path, F_OK) != 0;
 }
 
 static int open_pin(const char *dir, const char *name)
@@ -367,7 +441,7 @@ void kstate_close(struct egr_kstate *ks)
 
 int kstate_detach(uint64_t cgid)
 {
-	char dir[128];
+	char dir[128], dead[160];
 
 	struct egr_kstate ks;
 	int err;
@@ -384,9 +458,19 @@ int kstate_detach(uint64_t cgid)
 		return err;
 	}
 	kstate_close(&ks);
-	rm_pins(dir);
-	if (!access(dir, F_OK)) {
-		pr_err("removing %s: directory not empty\n", dir);
+	/* One atomic step makes it detached: the directory leaves its name.
+	 * Its pins (the links first) go next; if this process dies before
+	 * that, the next egressctl command removes what is left.
+	 */
+	snprintf(dead, sizeof(dead), EGR_PIN_ROOT "/dead-%" PRIu64 "-%d", cgid, (int)getpid());
+	if (rename(dir, dead)) {
+		err = -errno;
+		pr_err("renaming %s: %s\n", dir, strerror(-err));
+		return err;
+	}
+	rm_pins(dead);
+	if (!access(dead, F_OK)) {
+		pr_err("removing %s: directory not empty\n", dead);
 		return -ENOTEMPTY;
 	}
 	/* Strict mode: the guard denies the cgroup again. */

@@ -52,11 +52,17 @@ int kstate_open_pin(const struct egr_kstate *ks, const char *name);
  */
 const char *kstate_label(const struct egr_kstate *ks, char *buf, size_t len);
 
+/* Remove what attaches and detaches killed mid-way left (tmp-*, dead-*). */
+void kstate_clean_stale(void);
+
 /* Remove the links (the kernel detaches the program) and every pin. */
 int kstate_detach(uint64_t cgid);
 
 /* Cgroup ids with pins under EGR_PIN_ROOT. *ids is malloc'd. */
 int kstate_list(uint64_t **ids, size_t *n);
+
+/* Is the link pin gone (an interrupted attach or detach)? 1 yes. */
+int kstate_link_missing(const struct egr_kstate *ks);
 
 /* Is the egress link still attached to a live cgroup? 1 yes, 0 defunct. */
 int kstate_link_alive(const struct egr_kstate *ks);
@@ -117,6 +123,15 @@ void kpolicy_prefetch_cancel(struct egr_prefetch *pf);
 
 /* Change the default verdict / audit flag of the live slot. */
 int kpolicy_set_cfg(struct egr_kstate *ks, int dflt, int audit);
+
+/* Rebuild egr_meta's counts and the rule-id free stack from the live slot
+ * (after a change whose process died: egr_meta.dirty). Under the lock.
+ */
+int kpolicy_recover(struct egr_kstate *ks);
+
+/* Update n elements (keys, values of the sizes given), batched. */
+int kstate_update_many(int fd, const void *keys, const void *vals, uint32_t n, size_t ksz,
+		       size_t vsz);
 
 /* Serialize changes to pinned state across processes (flock). */
 int kstate_lock(void);

@@ -5,6 +5,7 @@
 #include <string.h>
 #include "cgroup.h"
 #include "docker.h"
+#include "kstate.h"
 #include "target.h"
 
 int target_cgroup2_mount(char *out, size_t len)
@@ -17,6 +18,40 @@ int target_cgroup2_mount(char *out, size_t len)
 	return 0;
 }
 
+/* A cgroup that is gone but still has egressctl pins (its path at attach
+ * is in egr_meta): found by that path, so detach can clean it up.
+ */
+static int gone_cgroup(const char *mnt, const char *path, struct egr_target *t)
+{
+	size_t ml = strlen(mnt), n, i;
+	uint64_t *ids;
+	char rel[2048];
+
+	if (!strncmp(path, mnt, ml) && (path[ml] == '/' || !path[ml]))
+		path += ml;
+	snprintf(rel, sizeof(rel), "%s%s", path[0] == '/' ? "" : "/", path);
+	if (kstate_list(&ids, &n))
+		return -ENOENT;
+	for (i = 0; i < n; i++) {
+		struct egr_kstate ks;
+		bool match;
+
+		if (kstate_open(ids[i], &ks))
+			continue;
+		match = !strcmp(ks.meta.path, rel) && !kstate_link_alive(&ks);
+		kstate_close(&ks);
+		if (match) {
+			t->cgid = ids[i];
+			snprintf(t->rel, sizeof(t->rel), "%s", rel);
+			snprintf(t->label, sizeof(t->label), "cgroup:%s", rel);
+			free(ids);
+			return 0;
+		}
+	}
+	free(ids);
+	return -ENOENT;
+}
+
 static int from_cgroup(const char *mnt, const char *path, struct egr_target *t, char *err,
 		       size_t errlen)
 {
@@ -24,6 +59,10 @@ static int from_cgroup(const char *mnt, const char *path, struct egr_target *t, 
 	int ret;
 
 	ret = cgroup_resolve(mnt, path, t->cgpath, sizeof(t->cgpath));
+	if (ret == -ENOENT && !gone_cgroup(mnt, path, t)) {
+		t->cgpath[0] = '\0';
+		return 0;
+	}
 	if (ret) {
 		snprintf(err, errlen, "cgroup '%s': %s", path,
 			 ret == -ENOENT ? "no such cgroup" :
@@ -102,6 +141,23 @@ static int from_container(const char *mnt, const char *host, const char *ref,
 	return from_cgroup(mnt, path, t, err, errlen);
 }
 
+/* An attached cgroup by id, also once the cgroup itself is gone. */
+static int from_cgid(const char *s, struct egr_target *t, char *err, size_t errlen)
+{
+	unsigned long long id;
+	char *end;
+
+	errno = 0;
+	id = strtoull(s, &end, 10);
+	if (!*s || *end || errno || !id || *s == '-' || *s == '+') {
+		snprintf(err, errlen, "bad target 'cgid:%s': not a cgroup id", s);
+		return -EINVAL;
+	}
+	t->cgid = id;
+	snprintf(t->label, sizeof(t->label), "cgid:%llu", id);
+	return 0;
+}
+
 int target_resolve(const char *spec, const char *docker_host, struct egr_target *t, char *err,
 		   size_t errlen)
 {
@@ -118,6 +174,8 @@ int target_resolve(const char *spec, const char *docker_host, struct egr_target 
 	}
 	if (!strncmp(spec, "cgroup:", 7))
 		return from_cgroup(mnt, spec + 7, t, err, errlen);
+	if (!strncmp(spec, "cgid:", 5))
+		return from_cgid(spec + 5, t, err, errlen);
 	if (!strncmp(spec, "pid:", 4))
 		return from_pid(mnt, spec + 4, t, err, errlen);
 	if (!strncmp(spec, "docker:", 7))

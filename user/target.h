@@ -5,6 +5,8 @@
  *   pid:<pid>       that process's cgroup v2
  *   docker:<ref>    a Docker/Podman container by name, id or id prefix
  *   <ref>           the same as docker:<ref>
+ *   cgid:<id>       an attached cgroup by id, also once it is gone (cgpath
+ *                   is then empty: good for detach and list only)
  */
 #ifndef EGR_TARGET_H
 #define EGR_TARGET_H

@@ -327,6 +327,50 @@ static void test_compaction(void **state)
 	policy_free(&e);
 }
 
+/* A change whose process died leaves egr_meta dirty and wrong: the next
+ * change rebuilds it from the live slot, so ids stay unique.
+ */
+static void test_recover(void **state)
+{
+	struct fix *f = *state;
+	struct egr_policy p = { .dflt = EGR_DENY }, e = { 0 };
+	struct egr_live_rule *lr;
+	char err[256];
+	uint32_t k = 0;
+	size_t n, i, j;
+
+	add_rule(&p, "allow", "198.18.7.1", NULL);
+	add_rule(&p, "allow", "198.18.7.2", NULL);
+	add_rule(&p, "allow", "198.18.7.3", NULL);
+	apply(f, &p);
+	add_rule(&e, "allow", "198.18.7.2", NULL);
+	assert_int_equal(kpolicy_remove(&f->ks, e.rules, e.n, err, sizeof(err)), 0);
+	/* as if killed mid-change: counts and allocator state are garbage */
+	f->ks.meta.dirty = 1;
+	f->ks.meta.next_id = 0;
+	f->ks.meta.nfree = 0;
+	f->ks.meta.nrules = 99;
+	f->ks.meta.nprefix[0] = 42;
+	assert_int_equal(bpf_map_update_elem(f->ks.meta_fd, &k, &f->ks.meta, BPF_ANY), 0);
+	policy_free(&e);
+	add_rule(&e, "allow", "198.18.7.4", "udp");
+	add_rule(&e, "allow", "198.18.7.5", NULL);
+	assert_int_equal(kpolicy_add(&f->ks, e.rules, e.n, err, sizeof(err)), 0);
+	assert_int_equal(f->ks.meta.dirty, 0);
+	assert_int_equal(f->ks.meta.nrules, 4);
+	assert_int_equal(f->ks.meta.nprefix[0], 4);
+	assert_int_equal(kpolicy_read(&f->ks, NULL, &lr, &n), 0);
+	assert_int_equal(n, 4);
+	for (i = 0; i < n; i++)
+		for (j = i + 1; j < n; j++)
+			assert_int_not_equal(lr[i].id, lr[j].id);
+	free(lr);
+	assert_int_equal(run(f, &V4("198.18.7.4", UDP, 9)), 1);
+	assert_int_equal(run(f, &V4("198.18.7.2", UDP, 9)), 0);
+	policy_free(&p);
+	policy_free(&e);
+}
+
 static void test_capacity(void **state)
 {
 	struct fix *f = *state;
@@ -527,6 +571,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_live_edits, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_compaction, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_capacity, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_recover, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_parsing_edges, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_audit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_differential, setup, teardown),

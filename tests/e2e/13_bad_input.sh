@@ -1,0 +1,316 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+# Bad input: malformed addresses, prefix lengths, ports, protocols, policy
+# files, targets; not root; a full map. Each must fail with exit 1 and one
+# clear line on stderr, and leave the kernel state byte-for-byte as it was:
+# list -j, the pinned maps (egr_rules, egr_meta, egr_ctl, egr_free,
+# egr_hits, egr_v4/egr_v6 and the inner tries they point to) and the pins.
+# A policy still enforced after all of it is checked with traffic.
+# Needs jq.
+# shellcheck disable=SC2016 # sh -c scripts take their arguments as $1...
+# shellcheck disable=SC2317 # functions run from traps and assert_rc
+set -u
+export LC_ALL=C
+# shellcheck source=tests/e2e/lib.sh
+. "$(dirname "$0")/lib.sh"
+e2e_init
+need_egr
+command -v jq >/dev/null || bail "jq missing (apt-get install jq)"
+
+# ---- egressctl helpers (each script has its own copy) ----------------------
+EGR_PINS=/sys/fs/bpf/egressctl
+: >"$E2E_TMP/.attached"
+
+# egr_attach CGPATH [ATTACH OPTS...]: attach, remembered for the cleanup.
+egr_attach() {
+	local cg=$1
+	shift
+	echo "$cg $(stat -c %i "$cg")" >>"$E2E_TMP/.attached"
+	"$EGR" attach "cgroup:$cg" "$@"
+}
+
+# Detach every cgroup this script attached (while the cgroup still exists),
+# then remove whatever pins of ours are left (a failed test's leftovers).
+egr_cleanup() {
+	local cg id
+	[ -n "$E2E_TMP" ] && [ -f "$E2E_TMP/.attached" ] || return 0
+	while read -r cg id; do
+		[ -n "$id" ] || continue
+		if [ -d "$cg" ] && [ -d "$EGR_PINS/$id" ]; then
+			"$EGR" detach "cgroup:$cg" >/dev/null 2>&1 ||
+				echo "# cleanup: detach cgroup:$cg failed"
+		fi
+		if [ -e "$EGR_PINS/$id" ]; then
+			echo "# cleanup: removing leftover pins $EGR_PINS/$id"
+			rm -rf "${EGR_PINS:?}/$id"
+		fi
+		rm -rf "$EGR_PINS"/tmp-"$id"-* 2>/dev/null
+	done < <(tac "$E2E_TMP/.attached" | awk '!seen[$0]++')
+}
+
+egr_exit() {
+	local rc=$?
+	egr_cleanup
+	[ -n "${EGR_COPY:-}" ] && rm -rf "$EGR_COPY"
+	(exit "$rc")
+	e2e_cleanup
+}
+trap egr_exit EXIT
+
+# The binary under test, copied once, so that a rebuild during the run
+# cannot swap it mid-test (world-readable: 13 also runs it as nobody).
+EGR_COPY=$(mktemp -d "/tmp/egr-bin-$E2E_ID.XXXXXX") || bail "mktemp failed"
+if ! chmod 755 "$EGR_COPY" || ! cp "$EGR" "$EGR_COPY/egressctl"; then
+	bail "cannot copy $EGR"
+fi
+EGR=$EGR_COPY/egressctl
+
+egr_rules() { "$EGR" list "$1" -j | jq -r '.[0].rules[] | "\(.action) \(.dest) \(.ports)"' | sort; }
+
+# ---- setup --------------------------------------------------------------------
+# pick_nets COUNT: COUNT consecutive subnets 198.19.N.0/24 (with
+# 2001:db8:e0NN::/64) that no interface or route on the host uses yet, so
+# that concurrent runs (of this very script too) never share addresses.
+# Sets NET1.. ("198.19.N") and NET6_1.. ("2001:db8:e0NN").
+pick_nets() {
+	local c i n busy=1
+	for c in $(seq 50); do
+		n=$((64 + RANDOM % (190 - 64 - $1)))
+		busy=0
+		for ((i = 0; i < $1; i++)); do
+			if ip -4 route show | grep -q "^198\.19\.$((n + i))\." ||
+				ip -o -4 addr show | grep -q " 198\.19\.$((n + i))\."; then
+				busy=1
+			fi
+		done
+		[ "$busy" -eq 0 ] && break
+	done
+	[ "$busy" -eq 0 ] || bail "pick_nets: no free 198.19.x.0/24"
+	for ((i = 1; i <= $1; i++)); do
+		printf -v "NET$i" '198.19.%d' $((n + i - 1))
+		printf -v "NET6_$i" '2001:db8:e0%02x' $((n + i - 1))
+	done
+}
+pick_nets 1
+S=${E2E_ID:2:6}
+NA=k13a$S
+netns_up "$NA" "$NET1.2/24" "$NET6_1::2/64"
+A4=$(ns_ip4 "$NA") A6=$(ns_ip6 "$NA")
+T=$E2E_TMP
+
+cg=$(cg_new bad)
+id=$(stat -c %i "$cg")
+CG=cgroup:$cg
+cgu=$(cg_new unattached)
+uid=$(stat -c %i "$cgu")
+echo "$cgu $uid" >>"$E2E_TMP/.attached" # in case a bad command attaches it
+CGU=cgroup:$cgu
+
+assert_rc "attach --max-rules 64" 0 egr_attach "$cg" --max-rules 64
+cat >"$T/base.yaml" <<EOF
+default: deny
+rules:
+  - allow: $A4
+    ports: [udp:8000, tcp:8001]
+  - deny: $NET1.0/24
+  - allow: $NET6_1::/64
+    ports: [udp:8000]
+EOF
+assert_rc "apply the base policy" 0 "$EGR" apply "$CG" -f "$T/base.yaml"
+# some live-edit history, so egr_free and the rule slots are not trivial
+assert_rc "live edits: allow + remove" 0 sh -c \
+	'"$1" allow "$2" "$3.9" udp:9 && "$1" allow "$2" "$3.10" && "$1" remove "$2" "$3.9" udp:9' \
+	sh "$EGR" "$CG" "$NET1"
+base_rules=$(egr_rules "$CG")
+
+# hex bytes of an outer map value (the inner map id, little endian) -> id
+inner_ids() {
+	bpftool map dump pinned "$1" -j |
+		jq -r '.[].value | map(ltrimstr("0x")) | reverse | join("")' |
+		while read -r h; do echo $((16#$h)); done
+}
+
+# snap: everything a bad command must not change.
+snap() {
+	local d=$EGR_PINS/$id m i
+	echo "== list"
+	"$EGR" list "$CG" -j
+	echo "== pins"
+	ls -1 "$d"
+	ls -1d "$EGR_PINS/$uid" "$EGR_PINS"/tmp-"$id"-* "$EGR_PINS"/tmp-"$uid"-* 2>/dev/null
+	for m in egr_rules egr_meta egr_ctl egr_free egr_hits; do
+		echo "== $m"
+		bpftool map dump pinned "$d/$m"
+	done
+	for m in egr_v4 egr_v6; do
+		echo "== $m"
+		bpftool map dump pinned "$d/$m"
+		for i in $(inner_ids "$d/$m"); do
+			echo "== $m inner $i"
+			bpftool map dump id "$i"
+		done
+	done
+	echo "== cgroup progs"
+	bpftool cgroup show "$cg"
+	bpftool cgroup show "$cgu"
+}
+
+snap >"$T/snap0"
+assert_match "snapshot covers the inner tries" "== egr_v4 inner [0-9]+" "$(cat "$T/snap0")"
+assert_match "snapshot sees the rules" "${NET1//./\\.}\\.10/32" "$(cat "$T/snap0")"
+
+# bad NAME REGEX CMD...: exit 1, exactly one line on stderr matching REGEX,
+# nothing on stdout, the kernel state unchanged.
+bad() {
+	local name=$1 re=$2 lines
+	shift 2
+	assert_rc "$name: exit 1" 1 "$@"
+	lines=$(printf '%s' "$LAST_ERR" | grep -c '')
+	if [ -n "$LAST_ERR" ] && [ "$lines" -eq 1 ] && [ -z "$LAST_OUT" ]; then
+		pass "$name: one line on stderr, nothing on stdout"
+	else
+		fail "$name: one line on stderr, nothing on stdout" "stderr ($lines lines): $LAST_ERR" \
+			"stdout: $LAST_OUT"
+	fi
+	assert_match "$name: message" "$re" "$LAST_ERR"
+	snap >"$T/snap1"
+	if cmp -s "$T/snap0" "$T/snap1"; then
+		pass "$name: kernel state unchanged"
+	else
+		fail "$name: kernel state unchanged" "$(diff "$T/snap0" "$T/snap1" | head -20)"
+		cp "$T/snap1" "$T/snap0"
+	fi
+}
+
+# ---- addresses and prefix lengths -----------------------------------------------
+bad "address 198.18.1" "bad destination '198\\.18\\.1': not an IPv4 or IPv6 address" \
+	"$EGR" allow "$CG" 198.18.1
+bad "address 300.1.2.3" "bad destination '300\\.1\\.2\\.3'" "$EGR" allow "$CG" 300.1.2.3
+bad "address example.com" "not an IPv4 or IPv6 address" "$EGR" deny "$CG" example.com
+bad "address 2001:db8:::1" "not an IPv4 or IPv6 address" "$EGR" allow "$CG" 2001:db8:::1
+bad "empty destination" "empty" "$EGR" allow "$CG" ""
+bad "prefix /33" "bad prefix length.*IPv4 allows 0-32" "$EGR" allow "$CG" 198.18.1.0/33
+bad "prefix /129" "bad prefix length.*IPv6 allows 0-128" "$EGR" allow "$CG" 2001:db8::/129
+bad "prefix /-1" "bad prefix length" "$EGR" allow "$CG" 198.18.1.0/-1
+bad "prefix /" "bad prefix length" "$EGR" allow "$CG" 198.18.1.0/
+bad "prefix /08 (leading zero)" "bad prefix length.*leading zero" "$EGR" allow "$CG" 198.18.1.0/08
+bad "remove with prefix /33" "bad prefix length" "$EGR" remove "$CG" "$A4/33" udp:8000
+
+# ---- ports and protocols ---------------------------------------------------------
+bad "port 0" "udp:0.*ports are 1-65535" "$EGR" allow "$CG" "$A4" udp:0
+bad "port 65536" "tcp:65536.*ports are 1-65535" "$EGR" allow "$CG" "$A4" tcp:65536
+bad "reversed range 9000-8000" "bad port range 'tcp:9000-8000': first port is above last" \
+	"$EGR" allow "$CG" "$A4" tcp:9000-8000
+bad "range 0-10" "ports are 1-65535" "$EGR" allow "$CG" "$A4" tcp:0-10
+bad "port abc" "bad port" "$EGR" allow "$CG" "$A4" tcp:abc
+bad "protocol sctp:1" "bad protocol 'sctp:1': use tcp, udp or icmp" "$EGR" allow "$CG" "$A4" sctp:1
+bad "protocol TCP (case)" "bad protocol" "$EGR" allow "$CG" "$A4" TCP:80
+bad "icmp with a port" "icmp takes no port" "$EGR" allow "$CG" "$A4" icmp:8
+bad "one good and one bad port spec: nothing added" "ports are 1-65535" \
+	"$EGR" allow "$CG" "$A4" udp:53 tcp:0
+spec33=()
+for p in $(seq 1 33); do spec33+=("udp:$((20000 + p))"); done
+bad "33 rules for one prefix" "at most 32 per prefix" "$EGR" allow "$CG" "$NET1.77" "${spec33[@]}"
+bad "remove a rule not in force" "no such rule" "$EGR" remove "$CG" "$A4" udp:8001
+bad "remove one present and one absent rule: nothing removed" "no such rule" \
+	"$EGR" remove "$CG" "$A4" udp:8000 udp:8002
+
+# ---- policy files ---------------------------------------------------------------
+printf 'default: deny\nrules:\n  - allow: [198.18.1.1\n' >"$T/syntax.yaml"
+bad "YAML syntax error" "syntax\\.yaml:[0-9]+: YAML error" "$EGR" apply "$CG" -f "$T/syntax.yaml"
+printf 'default: deny\nrulez:\n  - allow: 198.18.1.1\n' >"$T/unknown.yaml"
+bad "YAML unknown top-level key" "unknown\\.yaml:2: unknown key 'rulez'" \
+	"$EGR" apply "$CG" -f "$T/unknown.yaml"
+printf 'rules:\n  - allow: 198.18.1.1\n    port: [udp:53]\n' >"$T/unknown2.yaml"
+bad "YAML unknown key in a rule" "unknown2\\.yaml:3: unknown key 'port' in rule" \
+	"$EGR" apply "$CG" -f "$T/unknown2.yaml"
+printf 'default: deny\nrules:\n  - allow: 198.18.1.1\n  - allow: 198.18.1.0/33\n' >"$T/badaddr.yaml"
+bad "YAML bad address names its line" "badaddr\\.yaml:4: bad prefix length" \
+	"$EGR" apply "$CG" -f "$T/badaddr.yaml"
+printf 'rules:\n  - allow: 198.18.1.1\n    ports: [udp:53, udp:70000]\n' >"$T/badport.yaml"
+bad "YAML bad port" "badport\\.yaml:3: .*ports are 1-65535" "$EGR" apply "$CG" -f "$T/badport.yaml"
+printf 'default: maybe\nrules: []\n' >"$T/baddefault.yaml"
+bad "YAML bad default" "bad default 'maybe'" "$EGR" apply "$CG" -f "$T/baddefault.yaml"
+printf 'rules:\n  - allow: 198.18.1.1\n    deny: 198.18.1.2\n' >"$T/both.yaml"
+bad "YAML rule with allow and deny" "both allow: and deny:" "$EGR" apply "$CG" -f "$T/both.yaml"
+printf 'rules:\n  - allow: 198.18.1.1\n    ports: []\n' >"$T/noports.yaml"
+bad "YAML empty ports list" "empty ports list" "$EGR" apply "$CG" -f "$T/noports.yaml"
+printf '{"default": "deny", "rules": [{"allow": "198.18.1.1", "ports": ["sctp:1"]}]}\n' >"$T/bad.json"
+bad "JSON bad protocol" "bad\\.json:1: bad protocol" "$EGR" apply "$CG" -f "$T/bad.json"
+printf '{"default": "deny", "rules": [\n' >"$T/trunc.json"
+bad "JSON truncated" "trunc\\.json:[0-9]+: YAML error" "$EGR" apply "$CG" -f "$T/trunc.json"
+: >"$T/empty.yaml"
+bad "empty policy file" "empty policy" "$EGR" apply "$CG" -f "$T/empty.yaml"
+bad "missing policy file" "cannot open policy file '.*/missing\\.yaml': No such file or directory" \
+	"$EGR" apply "$CG" -f "$T/missing.yaml"
+bad "policy file is a directory" "policy file" "$EGR" apply "$CG" -f "$T"
+
+# ---- targets ----------------------------------------------------------------------
+bad "target cgroup:/nonexistent" "cgroup '/nonexistent-egr-e2e-$E2E_ID': no such cgroup" \
+	"$EGR" allow "cgroup:/nonexistent-egr-e2e-$E2E_ID" "$A4"
+bad "list cgroup:/nonexistent" "no such cgroup" "$EGR" list "cgroup:/nonexistent-egr-e2e-$E2E_ID"
+bad "target pid:999999999" "bad target 'pid:999999999': not a process id" \
+	"$EGR" allow pid:999999999 "$A4"
+bad "target pid:abc" "bad target 'pid:abc': not a process id" "$EGR" allow pid:abc "$A4"
+bad "target pid: (empty)" "not a process id" "$EGR" list pid:
+bad "target pid:4194000 (no such process)" "no such process 4194000" "$EGR" list pid:4194000
+bad "target cgroup:/proc (relative to the cgroup2 mount)" "cgroup '/proc': no such cgroup" \
+	"$EGR" list cgroup:/proc
+bad "target cgroup:../.. (walks out of the mount)" "cgroup '\.\./\.\.'" "$EGR" list cgroup:../..
+bad "target a file, not a directory" "cgroup '.*/cgroup\.procs': Not a directory" \
+	"$EGR" list "cgroup:$cg/cgroup.procs"
+bad "attach cgroup:/nonexistent" "no such cgroup" "$EGR" attach "cgroup:/nonexistent-egr-e2e-$E2E_ID"
+bad "not attached: allow" "is not attached" "$EGR" allow "$CGU" "$A4"
+bad "not attached: deny" "is not attached" "$EGR" deny "$CGU" "$A4"
+bad "not attached: remove" "is not attached" "$EGR" remove "$CGU" "$A4"
+bad "not attached: apply" "is not attached" "$EGR" apply "$CGU" -f "$T/base.yaml"
+bad "not attached: list" "is not attached" "$EGR" list "$CGU"
+bad "not attached: detach" "is not attached" "$EGR" detach "$CGU"
+bad "attach --max-rules 63" "bad --max-rules '63'" "$EGR" attach "$CGU" --max-rules 63
+bad "attach --max-rules 4194305" "bad --max-rules" "$EGR" attach "$CGU" --max-rules 4194305
+bad "attach --max-rules 1k" "bad --max-rules" "$EGR" attach "$CGU" --max-rules 1k
+bad "attach --default maybe" "bad --default 'maybe'" "$EGR" attach "$CGU" --default maybe
+bad "attach --default maybe (attached target)" "bad --default" "$EGR" attach "$CG" --default maybe
+bad "unknown command" "unknown command 'allwo'" "$EGR" allwo "$CG" "$A4"
+
+# ---- not root ---------------------------------------------------------------------
+asuser() { setpriv --reuid=65534 --regid=65534 --clear-groups "$@"; }
+bad "not root: list" "must be run as root" asuser "$EGR" list
+bad "not root: list target" "must be run as root" asuser "$EGR" list "$CG"
+bad "not root: status" "must be run as root" asuser "$EGR" status
+bad "not root: allow" "must be run as root" asuser "$EGR" allow "$CG" "$NET1.50"
+bad "not root: apply" "must be run as root" asuser "$EGR" apply "$CG" -f "$T/base.yaml"
+bad "not root: detach" "must be run as root" asuser "$EGR" detach "$CG"
+bad "not root: attach" "must be run as root" asuser "$EGR" attach "$CGU"
+
+# ---- a full map ---------------------------------------------------------------------
+gen_rules() { # N FILE: N allow rules for distinct /32s
+	awk -v n="$1" 'BEGIN { print "default: deny"; print "rules:";
+		for (i = 1; i <= n; i++) printf "  - allow: 10.77.%d.%d\n", int(i / 256), i % 256 }' >"$2"
+}
+gen_rules 65 "$T/r65.yaml"
+gen_rules 64 "$T/r64.yaml"
+bad "apply 65 rules, capacity 64" "65 rules, capacity 64" "$EGR" apply "$CG" -f "$T/r65.yaml"
+assert_rc "apply 64 rules (exactly the capacity) works" 0 "$EGR" apply "$CG" -f "$T/r64.yaml"
+assert_eq "64 rules in force" 64 "$("$EGR" list "$CG" -j | jq '.[0].rules | length')"
+snap >"$T/snap0"
+bad "allow a 65th rule, capacity 64" "capacity 64" "$EGR" allow "$CG" 10.77.1.99
+bad "allow a 65th and 66th rule (any)" "capacity 64" "$EGR" allow "$CG" any tcp:1
+assert_rc "back to the base policy" 0 "$EGR" apply "$CG" -f "$T/base.yaml"
+assert_rc "re-add the live rule" 0 "$EGR" allow "$CG" "$NET1.10"
+assert_eq "base policy back in force" "$base_rules" "$(egr_rules "$CG")"
+
+# ---- and the policy is enforced as before ---------------------------------------------
+W=4
+peer_bg "$NA" "$T/u8000" udp-recv 8000 $W
+peer_bg "$NA" "$T/u6-8000" udp-recv -6 8000 $W
+peer_bg "$NA" "$T/u8002" udp-recv 8002 $W
+cg_run "$cg" "$PEER" udp-send "$A4" 8000 10 >/dev/null 2>&1
+cg_run "$cg" "$PEER" udp-send "$A6" 8000 10 >/dev/null 2>&1
+cg_run "$cg" "$PEER" udp-send "$A4" 8002 10 >/dev/null 2>&1
+assert_eq "after all bad input: allowed udp:8000 arrives (10)" 10 "$(wait_bg "$T/u8000")"
+assert_eq "after all bad input: allowed v6 udp:8000 arrives (10)" 10 "$(wait_bg "$T/u6-8000")"
+assert_eq "after all bad input: udp:8002 (no rule) does not (0)" 0 "$(wait_bg "$T/u8002")"
+assert_eq "the unattached cgroup has no pins" no "$([ -e "$EGR_PINS/$uid" ] && echo yes || echo no)"
+
+e2e_done
