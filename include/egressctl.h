@@ -199,7 +199,8 @@ struct egr_meta {
 	__u32 used[2];   /* rules written into each slot's half (live and garbage) */
 	__u32 nrules;    /* live rules in the active slot */
 	__u32 nprefix[2]; /* live trie entries in the active slot: [0] v4, [1] v6 */
-	__u32 reserved;
+	__u32 dirty;     /* a change is under way; if its process died, the
+			  * next change rebuilds this bookkeeping from the live slot */
 	__u64 cgroup_id;
 	__u64 created;   /* CLOCK_REALTIME seconds at attach */
 	char path[256];  /* cgroup path at attach, for display */
