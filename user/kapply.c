@@ -73,23 +73,10 @@ static int live_rules(const struct egr_kstate *ks, struct idrule **out, size_t *
 		return -ENOMEM;
 	}
 	for (i = 0; i < nl; i++) {
-		struct egr_policy one = { .rules = &lr[i].rule, .n = 1 };
-		struct egr_compiled c;
-		char e[64];
-
-		err = compile_policy(&one, &c, e, sizeof(e));
-		if (err)
-			break;
 		x[i].dest = lr[i].rule.dest;
-		x[i].r = c.rules[0];
-		x[i].r.id = lr[i].id;
-		compiled_free(&c);
+		x[i].r = lr[i].krule;
 	}
 	free(lr);
-	if (err) {
-		free(x);
-		return err;
-	}
 	qsort(x, nl, sizeof(*x), cmp_idrule);
 	*out = x;
 	*n = nl;

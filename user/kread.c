@@ -221,6 +221,7 @@ static int read_family(const struct egr_kstate *ks, uint32_t slot, int f,
 				*lr = p;
 			}
 			krule_to_urule(kr, &d, &(*lr)[*n].rule);
+			(*lr)[*n].krule = *kr;
 			(*lr)[*n].id = kr->id;
 			(*lr)[*n].hits = 0;
 			if (kr->id + 1 > *maxid)

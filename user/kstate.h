@@ -87,6 +87,7 @@ int kstate_slot_cfg(const struct egr_kstate *ks, struct egr_ctl *cfg);
 /* A rule in force, read back from the kernel. */
 struct egr_live_rule {
 	struct egr_urule rule;
+	struct egr_rule krule; /* as the kernel holds it (.id == id) */
 	uint32_t id;
 	uint64_t hits;
 };
