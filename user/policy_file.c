@@ -39,7 +39,6 @@
  */
 #define POLICY_RULES_MAX EGR_MAX_MAX_RULES
 
-#define QUOTE_MAX 64
 
 #define NONE SIZE_MAX
 
@@ -139,33 +138,6 @@ struct pctx {
 	size_t nopen;
 	size_t depth; /* sequences and mappings open in the live stream */
 };
-
-/* Control bytes as \xNN so a message stays one line; long text cut. */
-static const char *quote(const char *s, char *out, size_t len)
-{
-	static const char hex[] = "0123456789abcdef";
-	size_t o = 0, i;
-
-	for (i = 0; s[i] && o + 5 < len; i++) {
-		unsigned char c = s[i];
-
-		if (i == QUOTE_MAX) {
-			memcpy(out + o, "...", 3);
-			o += 3;
-			break;
-		}
-		if (c < 0x20 || c == 0x7f) {
-			out[o++] = '\\';
-			out[o++] = 'x';
-			out[o++] = hex[c >> 4];
-			out[o++] = hex[c & 15];
-		} else {
-			out[o++] = c;
-		}
-	}
-	out[o] = '\0';
-	return out;
-}
 
 static void __attribute__((format(printf, 3, 4))) seterr(char *err, size_t errlen,
 							  const char *fmt, ...)
@@ -429,7 +401,7 @@ static int top_key(struct pctx *c, const struct ev *e)
 		c->top_key = K_RULES;
 	} else {
 		return perr(c, e->line, "unknown key '%s' (expected default, audit or rules)",
-			    quote(ks, q, sizeof(q)));
+			    quote_text(ks, q, sizeof(q)));
 	}
 	c->top_value = true;
 	return 0;
@@ -458,7 +430,7 @@ static int walk_top(struct pctx *c, const struct ev *e)
 			c->pol.dflt = EGR_DENY;
 		else
 			return perr(c, e->line, "bad default '%s': use allow or deny",
-				    quote(s, q, sizeof(q)));
+				    quote_text(s, q, sizeof(q)));
 		c->pol.has_dflt = true;
 		return 0;
 	case K_AUDIT:
@@ -471,7 +443,7 @@ static int walk_top(struct pctx *c, const struct ev *e)
 			c->pol.audit = false;
 		else
 			return perr(c, e->line, "bad audit '%s': use true or false",
-				    quote(s, q, sizeof(q)));
+				    quote_text(s, q, sizeof(q)));
 		c->pol.has_audit = true;
 		return 0;
 	default:
@@ -526,7 +498,7 @@ static int rule_key(struct pctx *c, const struct ev *e)
 		c->has_ports = true;
 		c->rule_key = K_PORTS;
 	} else {
-		return perr(c, e->line, "unknown key '%s' in rule", quote(ks, q, sizeof(q)));
+		return perr(c, e->line, "unknown key '%s' in rule", quote_text(ks, q, sizeof(q)));
 	}
 	c->rule_value = true;
 	return 0;
@@ -1157,7 +1129,7 @@ int policy_parse_file(const char *path, struct egr_policy *p, char *err, size_t 
 	memset(p, 0, sizeof(*p));
 	c.fin = calloc(1, sizeof(*c.fin));
 	if (!c.fin) {
-		seterr(err, errlen, "cannot read policy file '%s': %s", quote(path, q, sizeof(q)),
+		seterr(err, errlen, "cannot read policy file '%s': %s", quote_text(path, q, sizeof(q)),
 		       strerror(ENOMEM));
 		return -ENOMEM;
 	}
@@ -1165,7 +1137,7 @@ int policy_parse_file(const char *path, struct egr_policy *p, char *err, size_t 
 	if (c.fin->fd < 0) {
 		ret = -errno;
 		free(c.fin);
-		seterr(err, errlen, "cannot open policy file '%s': %s", quote(path, q, sizeof(q)),
+		seterr(err, errlen, "cannot open policy file '%s': %s", quote_text(path, q, sizeof(q)),
 		       strerror(-ret));
 		return ret;
 	}
@@ -1186,10 +1158,10 @@ int policy_parse_file(const char *path, struct egr_policy *p, char *err, size_t 
 		ret = c.fin->err;
 		if (ret == -EFBIG)
 			seterr(err, errlen, "policy file '%s' is larger than %u MiB",
-			       quote(path, q, sizeof(q)), POLICY_FILE_MAX >> 20);
+			       quote_text(path, q, sizeof(q)), POLICY_FILE_MAX >> 20);
 		else
 			seterr(err, errlen, "cannot read policy file '%s': %s",
-			       quote(path, q, sizeof(q)), strerror(-ret));
+			       quote_text(path, q, sizeof(q)), strerror(-ret));
 	}
 	free(c.fin);
 	return done(&c, ret, p);

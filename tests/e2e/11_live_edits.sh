@@ -17,63 +17,12 @@ e2e_init
 need_egr
 command -v jq >/dev/null || bail "jq missing (apt-get install jq)"
 
-# ---- egressctl helpers (each script has its own copy) ----------------------
-EGR_PINS=/sys/fs/bpf/egressctl
-: >"$E2E_TMP/.attached"
+# ---- egressctl helpers -------------------------------------------------------
+# shellcheck source=tests/e2e/egr_lib.sh
+. "$(dirname "$0")/egr_lib.sh"
 
-# egr_attach CGPATH [ATTACH OPTS...]: attach, remembered for the cleanup.
-egr_attach() {
-	local cg=$1
-	shift
-	echo "$cg $(stat -c %i "$cg")" >>"$E2E_TMP/.attached"
-	"$EGR" attach "cgroup:$cg" "$@"
-}
-
-# Detach every cgroup this script attached (while the cgroup still exists),
-# then remove whatever pins of ours are left (a failed test's leftovers).
-egr_cleanup() {
-	local cg id
-	[ -n "$E2E_TMP" ] && [ -f "$E2E_TMP/.attached" ] || return 0
-	while read -r cg id; do
-		[ -n "$id" ] || continue
-		if [ -d "$cg" ] && [ -d "$EGR_PINS/$id" ]; then
-			"$EGR" detach "cgroup:$cg" >/dev/null 2>&1 ||
-				echo "# cleanup: detach cgroup:$cg failed"
-		fi
-		if [ -e "$EGR_PINS/$id" ]; then
-			echo "# cleanup: removing leftover pins $EGR_PINS/$id"
-			rm -rf "${EGR_PINS:?}/$id"
-		fi
-		rm -rf "$EGR_PINS"/tmp-"$id"-* 2>/dev/null
-	done < <(tac "$E2E_TMP/.attached" | awk '!seen[$0]++')
-}
-
-egr_exit() {
-	local rc=$?
-	egr_cleanup
-	[ -n "${EGR_COPY:-}" ] && rm -rf "$EGR_COPY"
-	(exit "$rc")
-	e2e_cleanup
-}
-trap egr_exit EXIT
-
-# The binary under test, copied once, so that a rebuild during the run
-# cannot swap it mid-test (world-readable: 13 also runs it as nobody).
-EGR_COPY=$(mktemp -d "/tmp/egr-bin-$E2E_ID.XXXXXX") || bail "mktemp failed"
-if ! chmod 755 "$EGR_COPY" || ! cp "$EGR" "$EGR_COPY/egressctl"; then
-	bail "cannot copy $EGR"
-fi
-EGR=$EGR_COPY/egressctl
-
-egr_status() { "$EGR" status -j | jq -c --argjson id "$1" '.targets[] | select(.cgroup_id == $id)'; }
-egr_rules() { "$EGR" list "$1" -j | jq -r '.[0].rules[] | "\(.action) \(.dest) \(.ports)"' | sort; }
-egr_hits() { "$EGR" list "$1" -j | jq -r '.[0].rules[] | "\(.action) \(.dest) \(.ports)=\(.hits)"' | sort; }
 # hits of one rule ("action dest ports"), empty if not in force
 egr_hit() { egr_hits "$1" | awk -v r="$2" -F= '$1 == r { print $2 }'; }
-# "sent N errors M" -> N / M
-sent_of() { awk '{ print $2 }' <<<"$1"; }
-errors_of() { awk '{ print $4 }' <<<"$1"; }
-now_ms() { echo $(($(date +%s%N) / 1000000)); }
 # recv_stop OUT: a receiver whose sender is done gets 0.5 s more, then
 # SIGTERM (it prints what it counted); saves waiting out its window.
 recv_stop() {
@@ -82,29 +31,6 @@ recv_stop() {
 }
 
 # ---- topology ----------------------------------------------------------------
-# pick_nets COUNT: COUNT consecutive subnets 198.19.N.0/24 (with
-# 2001:db8:e0NN::/64) that no interface or route on the host uses yet, so
-# that concurrent runs (of this very script too) never share addresses.
-# Sets NET1.. ("198.19.N") and NET6_1.. ("2001:db8:e0NN").
-pick_nets() {
-	local c i n busy=1
-	for c in $(seq 50); do
-		n=$((64 + RANDOM % (190 - 64 - $1)))
-		busy=0
-		for ((i = 0; i < $1; i++)); do
-			if ip -4 route show | grep -q "^198\.19\.$((n + i))\." ||
-				ip -o -4 addr show | grep -q " 198\.19\.$((n + i))\."; then
-				busy=1
-			fi
-		done
-		[ "$busy" -eq 0 ] && break
-	done
-	[ "$busy" -eq 0 ] || bail "pick_nets: no free 198.19.x.0/24"
-	for ((i = 1; i <= $1; i++)); do
-		printf -v "NET$i" '198.19.%d' $((n + i - 1))
-		printf -v "NET6_$i" '2001:db8:e0%02x' $((n + i - 1))
-	done
-}
 pick_nets 2
 S=${E2E_ID:2:6}
 NA=k11a$S NB=k11b$S

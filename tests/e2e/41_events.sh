@@ -20,44 +20,9 @@ need_egr
 command -v jq >/dev/null || bail "jq missing (apt-get install jq)"
 command -v bpftool >/dev/null || bail "bpftool missing (apt-get install bpftool)"
 
-# ---- egressctl helpers (each script has its own copy) ----------------------
-EGR_PINS=/sys/fs/bpf/egressctl
-: >"$E2E_TMP/.attached"
-
-# egr_attach CGPATH [ATTACH OPTS...]: attach, remembered for the cleanup.
-egr_attach() {
-	local cg=$1
-	shift
-	echo "$cg $(stat -c %i "$cg")" >>"$E2E_TMP/.attached"
-	"$EGR" attach "cgroup:$cg" "$@"
-}
-
-# Detach every cgroup this script attached (while the cgroup still exists),
-# then remove whatever pins of ours are left (a failed test's leftovers).
-egr_cleanup() {
-	local cg id
-	[ -n "$E2E_TMP" ] && [ -f "$E2E_TMP/.attached" ] || return 0
-	while read -r cg id; do
-		[ -n "$id" ] || continue
-		if [ -d "$cg" ] && [ -d "$EGR_PINS/$id" ]; then
-			"$EGR" detach "cgroup:$cg" >/dev/null 2>&1 ||
-				echo "# cleanup: detach cgroup:$cg failed"
-		fi
-		if [ -e "$EGR_PINS/$id" ]; then
-			echo "# cleanup: removing leftover pins $EGR_PINS/$id"
-			rm -rf "${EGR_PINS:?}/$id"
-		fi
-		rm -rf "$EGR_PINS"/tmp-"$id"-* 2>/dev/null
-	done < <(tac "$E2E_TMP/.attached" | awk '!seen[$0]++')
-}
-
-egr_exit() {
-	local rc=$?
-	egr_cleanup
-	(exit "$rc")
-	e2e_cleanup
-}
-trap egr_exit EXIT
+# ---- egressctl helpers -------------------------------------------------------
+# shellcheck source=tests/e2e/egr_lib.sh
+. "$(dirname "$0")/egr_lib.sh"
 
 # evcfg ID FIELD: a field of the cgroup's egr_evcfg (enabled, rate, burst).
 evcfg() {

@@ -18,44 +18,9 @@ for c in prometheus promtool curl jq ss; do
 	command -v "$c" >/dev/null || bail "$c missing (tools/install-deps.sh)"
 done
 
-# ---- egressctl helpers (each script has its own copy) ----------------------
-EGR_PINS=/sys/fs/bpf/egressctl
-: >"$E2E_TMP/.attached"
-
-# egr_attach CGPATH [ATTACH OPTS...]: attach, remembered for the cleanup.
-egr_attach() {
-	local cg=$1
-	shift
-	echo "$cg $(stat -c %i "$cg")" >>"$E2E_TMP/.attached"
-	"$EGR" attach "cgroup:$cg" "$@"
-}
-
-# Detach every cgroup this script attached (while the cgroup still exists),
-# then remove whatever pins of ours are left (a failed test's leftovers).
-egr_cleanup() {
-	local cg id
-	[ -n "$E2E_TMP" ] && [ -f "$E2E_TMP/.attached" ] || return 0
-	while read -r cg id; do
-		[ -n "$id" ] || continue
-		if [ -d "$cg" ] && [ -d "$EGR_PINS/$id" ]; then
-			"$EGR" detach "cgroup:$cg" >/dev/null 2>&1 ||
-				echo "# cleanup: detach cgroup:$cg failed"
-		fi
-		if [ -e "$EGR_PINS/$id" ]; then
-			echo "# cleanup: removing leftover pins $EGR_PINS/$id"
-			rm -rf "${EGR_PINS:?}/$id"
-		fi
-		rm -rf "$EGR_PINS"/tmp-"$id"-* 2>/dev/null
-	done < <(tac "$E2E_TMP/.attached" | awk '!seen[$0]++')
-}
-
-egr_exit() {
-	local rc=$?
-	egr_cleanup # background jobs (serve, prometheus) go in e2e_cleanup
-	(exit "$rc")
-	e2e_cleanup
-}
-trap egr_exit EXIT
+# ---- egressctl helpers -------------------------------------------------------
+# shellcheck source=tests/e2e/egr_lib.sh
+. "$(dirname "$0")/egr_lib.sh"
 
 # mval FILE SERIES: one series' value in an exposition, "absent" if none.
 mval() {
