@@ -130,6 +130,32 @@ out:
 	return ret ? 1 : 0;
 }
 
+/* Detach the defunct pins of a container's earlier cgroups (their path at
+ * attach names the container id). Returns how many were removed.
+ */
+static int detach_old_cgroups(const char *id, bool even_live)
+{
+	uint64_t *ids;
+	size_t n, i;
+	int done = 0;
+
+	if (kstate_list(&ids, &n))
+		return 0;
+	for (i = 0; i < n; i++) {
+		struct egr_kstate ks;
+		bool old;
+
+		if (kstate_open(ids[i], &ks))
+			continue;
+		old = strstr(ks.meta.path, id) && (even_live || !kstate_link_alive(&ks));
+		kstate_close(&ks);
+		if (old && !kstate_detach(ids[i]))
+			done++;
+	}
+	free(ids);
+	return done;
+}
+
 int cmd_detach(int argc, char **argv)
 {
 	static const struct option opts[] = { HELP_OPT, { 0 } };
@@ -144,10 +170,21 @@ int cmd_detach(int argc, char **argv)
 	if (need_root())
 		return 1;
 	ret = target_resolve(argv[optind], egr_g.docker_host, &t, err, sizeof(err));
-	if (ret == -ESRCH && t.container && t.id[0] && !state_delete(t.id)) {
-		/* A stopped container has no cgroup, only its saved policy. */
-		printf("deleted the saved policy of %s (not running)\n", t.name);
-		return 0;
+	if (ret == -ESRCH && t.container && t.id[0]) {
+		/* A stopped container: the pins of its old cgroup (if still
+		 * there) and its saved policy.
+		 */
+		int n, st;
+
+		lock = kstate_lock();
+		n = lock < 0 ? 0 : detach_old_cgroups(t.id, true);
+		kstate_unlock(lock);
+		st = state_delete(t.id);
+		if (n || !st) {
+			printf("detached %s (not running)%s\n", t.name,
+			       st ? "" : "; deleted its saved policy");
+			return 0;
+		}
 	}
 	if (ret) {
 		pr_err("%s\n", err);
@@ -160,6 +197,9 @@ int cmd_detach(int argc, char **argv)
 	}
 	kstate_clean_stale();
 	ret = kstate_detach(t.cgid);
+	/* A container restarted while attached left pins on its old cgroup. */
+	if (t.container && detach_old_cgroups(t.id, false) > 0 && ret == -ENOENT)
+		ret = 0;
 	/* Forget a container's policy: watch will not re-apply it. */
 	if (t.container && (!ret || ret == -ENOENT) && !state_delete(t.id) && ret == -ENOENT)
 		ret = 0;

@@ -184,7 +184,10 @@ assert_eq "detach: state file deleted" 0 "$([ -e "$st" ] && echo 1 || echo 0)"
 assert_eq "detach: unfiltered again" 5 "$(dk_udp "$NA" d50rx $OTHER 5011 5)"
 docker stop -t 1 "$NB" >/dev/null
 assert_rc "detach a stopped container: saved policy deleted" 0 "$EGR" detach "$NB"
-assert_match "detach stopped: output" "^deleted the saved policy of $NB \(not running\)$" "$LAST_OUT"
+# its old cgroup's pins go too (the cgroup is gone with the stop)
+assert_match "detach stopped: output" "^detached $NB \(not running\); deleted its saved policy$" "$LAST_OUT"
+assert_eq "detach stopped: no pins left for it" 0 \
+	"$("$EGR" status -j | grep -c "$(docker inspect -f '{{.Id}}' "$NB")")"
 assert_eq "egressctl detach left iptables alone" "$ipt2" "$(iptables_now)"
 
 e2e_done
