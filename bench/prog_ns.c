@@ -86,50 +86,22 @@ static void add(struct egr_policy *p, const struct egr_dest *d, int ports)
 static void load(struct inst *in, uint64_t seed)
 {
 	size_t nrules = in->n * (in->ports ? 2 : 1) + 8, i;
-	struct egr_ctl ctl = { .dflt = EGR_DENY };
+	struct egr_attach_opts o = { .dflt = EGR_DENY };
 	struct egr_policy p = { .dflt = EGR_DENY };
-	uint32_t cap = 1024, k, s;
+	uint32_t cap = 1024;
 	struct bpfx *px = calloc(in->n ? in->n : 1, sizeof(*px));
 	struct egr_dest d;
 	char err[256];
 	uint64_t t0;
-	int tries[2];
 
 	while (cap < nrules)
 		cap <<= 1;
 	if (!px || bp_generate(in->n, seed, px))
 		die("prefixes", ENOMEM);
-	in->skel = egressctl_bpf__open();
-	if (!in->skel)
-		die("open", errno);
-	bpf_map__set_max_entries(in->skel->maps.egr_rules, 2 * cap);
-	bpf_map__set_max_entries(in->skel->maps.egr_hits, cap);
-	bpf_map__set_max_entries(in->skel->maps.egr_free, cap);
-	if (egressctl_bpf__load(in->skel))
+	o.max_rules = cap;
+	if (kstate_load(&o, "/bench", 0, &in->skel, &in->ks))
 		die("load", errno);
 	in->prog = bpf_program__fd(in->skel->progs.egr_egress);
-	in->ks.ctl_fd = bpf_map__fd(in->skel->maps.egr_ctl);
-	in->ks.meta_fd = bpf_map__fd(in->skel->maps.egr_meta);
-	in->ks.v4_fd = bpf_map__fd(in->skel->maps.egr_v4);
-	in->ks.v6_fd = bpf_map__fd(in->skel->maps.egr_v6);
-	in->ks.rules_fd = bpf_map__fd(in->skel->maps.egr_rules);
-	in->ks.hits_fd = bpf_map__fd(in->skel->maps.egr_hits);
-	in->ks.stats_fd = bpf_map__fd(in->skel->maps.egr_stats);
-	in->ks.free_fd = bpf_map__fd(in->skel->maps.egr_free);
-	in->ks.ncpus = libbpf_num_possible_cpus();
-	in->ks.meta.magic = EGR_MAGIC;
-	in->ks.meta.abi = EGR_ABI_VERSION;
-	in->ks.meta.max_rules = cap;
-	for (s = 0; s < 2; s++) {
-		if (kstate_create_tries(cap, tries) ||
-		    kstate_install_tries(in->ks.v4_fd, in->ks.v6_fd, s, tries))
-			die("tries", errno);
-		close(tries[0]);
-		close(tries[1]);
-	}
-	for (k = 0; k < EGR_CTL_ENTRIES; k++)
-		if (bpf_map_update_elem(in->ks.ctl_fd, &k, &ctl, BPF_ANY))
-			die("ctl", errno);
 
 	for (i = 0; i < in->n; i++) {
 		memset(&d, 0, sizeof(d));

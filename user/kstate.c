@@ -115,39 +115,67 @@ static int new_empty_tries(int v4_fd, int v6_fd, uint32_t slot, uint32_t cap)
 	return err;
 }
 
-static int init_maps(struct egressctl_bpf *skel, const char *label, uint64_t cgid,
-		     const struct egr_attach_opts *o, uint32_t cap)
+int kstate_load(const struct egr_attach_opts *o, const char *label, uint64_t cgid,
+		struct egressctl_bpf **out, struct egr_kstate *ks)
 {
 	struct egr_evcfg ev = { .rate = EGR_EV_DEFAULT_RATE, .burst = EGR_EV_DEFAULT_BURST };
-	struct egr_ctl ctl = { 0 };
-	struct egr_meta meta = { 0 };
-	uint32_t k, s;
+	uint32_t cap = o->max_rules ? o->max_rules : EGR_DEFAULT_MAX_RULES, k, s;
+	struct egr_ctl ctl = { .dflt = o->dflt, .flags = o->audit ? EGR_SF_AUDIT : 0 };
+	struct egressctl_bpf *skel;
 	int err;
 
-	for (s = 0; s < 2; s++) {
-		err = new_empty_tries(bpf_map__fd(skel->maps.egr_v4), bpf_map__fd(skel->maps.egr_v6),
-				      s, cap);
-		if (err)
-			return err;
+	*out = NULL;
+	skel = egressctl_bpf__open();
+	if (!skel) {
+		err = -errno;
+		pr_err("opening the BPF object: %s\n", strerror(-err));
+		return err;
 	}
-	for (k = 0; k < EGR_CTL_ENTRIES; k++) {
-		ctl.dflt = o->dflt;
-		ctl.flags = o->audit ? EGR_SF_AUDIT : 0;
-		if (bpf_map_update_elem(bpf_map__fd(skel->maps.egr_ctl), &k, &ctl, BPF_ANY))
-			return -errno;
+	bpf_map__set_max_entries(skel->maps.egr_rules, 2 * cap);
+	bpf_map__set_max_entries(skel->maps.egr_hits, cap);
+	bpf_map__set_max_entries(skel->maps.egr_free, cap);
+	err = egressctl_bpf__load(skel);
+	if (err) {
+		pr_err("loading the BPF program: %s (is BPF supported and are you root?)\n",
+		       strerror(-err));
+		goto fail;
 	}
-	meta.magic = EGR_MAGIC;
-	meta.abi = EGR_ABI_VERSION;
-	meta.max_rules = cap;
-	meta.cgroup_id = cgid;
-	meta.created = time(NULL);
-	snprintf(meta.path, sizeof(meta.path), "%s", label);
+	memset(ks, 0, sizeof(*ks));
+	ks->cgid = cgid;
+	ks->ctl_fd = bpf_map__fd(skel->maps.egr_ctl);
+	ks->meta_fd = bpf_map__fd(skel->maps.egr_meta);
+	ks->v4_fd = bpf_map__fd(skel->maps.egr_v4);
+	ks->v6_fd = bpf_map__fd(skel->maps.egr_v6);
+	ks->rules_fd = bpf_map__fd(skel->maps.egr_rules);
+	ks->hits_fd = bpf_map__fd(skel->maps.egr_hits);
+	ks->stats_fd = bpf_map__fd(skel->maps.egr_stats);
+	ks->free_fd = bpf_map__fd(skel->maps.egr_free);
+	ks->ncpus = libbpf_num_possible_cpus();
+	ks->meta.magic = EGR_MAGIC;
+	ks->meta.abi = EGR_ABI_VERSION;
+	ks->meta.max_rules = cap;
+	ks->meta.cgroup_id = cgid;
+	ks->meta.created = time(NULL);
+	snprintf(ks->meta.path, sizeof(ks->meta.path), "%s", label);
+
+	for (s = 0; s < 2 && !err; s++)
+		err = new_empty_tries(ks->v4_fd, ks->v6_fd, s, cap);
+	for (k = 0; k < EGR_CTL_ENTRIES && !err; k++)
+		if (bpf_map_update_elem(ks->ctl_fd, &k, &ctl, BPF_ANY))
+			err = -errno;
 	k = 0;
-	if (bpf_map_update_elem(bpf_map__fd(skel->maps.egr_meta), &k, &meta, BPF_ANY))
-		return -errno;
-	if (bpf_map_update_elem(bpf_map__fd(skel->maps.egr_evcfg), &k, &ev, BPF_ANY))
-		return -errno;
+	if (!err && (bpf_map_update_elem(ks->meta_fd, &k, &ks->meta, BPF_ANY) ||
+		     bpf_map_update_elem(bpf_map__fd(skel->maps.egr_evcfg), &k, &ev, BPF_ANY)))
+		err = -errno;
+	if (err) {
+		pr_err("creating policy maps (%u rules): %s\n", cap, strerror(-err));
+		goto fail;
+	}
+	*out = skel;
 	return 0;
+fail:
+	egressctl_bpf__destroy(skel);
+	return err;
 }
 
 static void rm_pins(const char *dir)
@@ -278,7 +306,7 @@ int kstate_attach(const char *cgpath, const char *rel, uint64_t cgid,
 		  const struct egr_attach_opts *o, bool *created)
 {
 	struct egressctl_bpf *skel = NULL;
-	uint32_t cap = o->max_rules ? o->max_rules : EGR_DEFAULT_MAX_RULES;
+	struct egr_kstate ks;
 	char dir[128], tmp[160];
 	struct stat st;
 	int err, made;
@@ -307,26 +335,9 @@ int kstate_attach(const char *cgpath, const char *rel, uint64_t cgid,
 		return err;
 	}
 
-	skel = egressctl_bpf__open();
-	if (!skel) {
-		err = -errno;
-		pr_err("opening the BPF object: %s\n", strerror(-err));
+	err = kstate_load(o, rel, cgid, &skel, &ks);
+	if (err)
 		goto out;
-	}
-	bpf_map__set_max_entries(skel->maps.egr_rules, 2 * cap);
-	bpf_map__set_max_entries(skel->maps.egr_hits, cap);
-	bpf_map__set_max_entries(skel->maps.egr_free, cap);
-	err = egressctl_bpf__load(skel);
-	if (err) {
-		pr_err("loading the BPF program: %s (is BPF supported and are you root?)\n",
-		       strerror(-err));
-		goto out;
-	}
-	err = init_maps(skel, rel, cgid, o, cap);
-	if (err) {
-		pr_err("creating policy maps (%u rules): %s\n", cap, strerror(-err));
-		goto out;
-	}
 	/* Maps and programs are pinned in a temporary directory renamed into
 	 * place whole; the links come last, in place. A killed attach leaves
 	 * either a temporary directory without links (cleaned up by the next

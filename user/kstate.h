@@ -27,6 +27,17 @@ struct egr_attach_opts {
 	uint32_t max_rules; /* 0: EGR_DEFAULT_MAX_RULES */
 };
 
+struct egressctl_bpf; /* the skeleton, build/egressctl.skel.h */
+
+/* Open and load one program instance sized for o->max_rules (0: the
+ * default) and initialise its maps: empty tries in both slots, egr_ctl with
+ * o's default and audit flag, egr_meta (label, cgid), egr_evcfg. ks gets
+ * the map fds and meta; the skeleton owns the fds (no kstate_close()). The
+ * caller destroys *skel. Nothing is pinned or attached.
+ */
+int kstate_load(const struct egr_attach_opts *o, const char *label, uint64_t cgid,
+		struct egressctl_bpf **skel, struct egr_kstate *ks);
+
 /* Mount bpffs at /sys/fs/bpf if needed and create EGR_PIN_ROOT (0700). */
 int kstate_prepare(void);
 

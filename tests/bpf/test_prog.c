@@ -33,39 +33,12 @@ struct fix {
 
 static int setup(void **state)
 {
+	struct egr_attach_opts o = { .dflt = EGR_DENY, .max_rules = CAP };
 	struct fix *f = calloc(1, sizeof(*f));
-	struct egr_ctl ctl = { .dflt = EGR_DENY };
-	uint32_t k, s;
-	int tries[2];
 
 	assert_non_null(f);
-	f->skel = egressctl_bpf__open();
-	assert_non_null(f->skel);
-	bpf_map__set_max_entries(f->skel->maps.egr_rules, 2 * CAP);
-	bpf_map__set_max_entries(f->skel->maps.egr_hits, CAP);
-	bpf_map__set_max_entries(f->skel->maps.egr_free, CAP);
-	assert_int_equal(egressctl_bpf__load(f->skel), 0);
+	assert_int_equal(kstate_load(&o, "/bpf-test", 0, &f->skel, &f->ks), 0);
 	f->prog = bpf_program__fd(f->skel->progs.egr_egress);
-	f->ks.ctl_fd = bpf_map__fd(f->skel->maps.egr_ctl);
-	f->ks.meta_fd = bpf_map__fd(f->skel->maps.egr_meta);
-	f->ks.v4_fd = bpf_map__fd(f->skel->maps.egr_v4);
-	f->ks.v6_fd = bpf_map__fd(f->skel->maps.egr_v6);
-	f->ks.rules_fd = bpf_map__fd(f->skel->maps.egr_rules);
-	f->ks.hits_fd = bpf_map__fd(f->skel->maps.egr_hits);
-	f->ks.stats_fd = bpf_map__fd(f->skel->maps.egr_stats);
-	f->ks.free_fd = bpf_map__fd(f->skel->maps.egr_free);
-	f->ks.ncpus = libbpf_num_possible_cpus();
-	f->ks.meta.magic = EGR_MAGIC;
-	f->ks.meta.abi = EGR_ABI_VERSION;
-	f->ks.meta.max_rules = CAP;
-	for (s = 0; s < 2; s++) {
-		assert_int_equal(kstate_create_tries(CAP, tries), 0);
-		assert_int_equal(kstate_install_tries(f->ks.v4_fd, f->ks.v6_fd, s, tries), 0);
-		close(tries[0]);
-		close(tries[1]);
-	}
-	for (k = 0; k < EGR_CTL_ENTRIES; k++)
-		assert_int_equal(bpf_map_update_elem(f->ks.ctl_fd, &k, &ctl, BPF_ANY), 0);
 	*state = f;
 	return 0;
 }
