@@ -22,14 +22,15 @@ $(OUTPUT)/bench/blast: bench/blast.c | $(OUTPUT)/bench
 	$(call msg,BENCH,$@)
 	$(Q)$(CC) -O2 -Wall -Wextra -Werror -std=gnu11 -pthread $< -o $@
 
-# Process start with egressctl's libraries (see bench/startup.c).
+# Process start with egressctl's libraries, all shared (see bench/startup.c).
+# egressctl itself links the core ones statically and dlopen()s the others.
 $(OUTPUT)/bench/startup_core: bench/startup.c | $(OUTPUT)/bench
 	$(call msg,BENCH,$@)
 	$(Q)$(CC) -O2 $< -Wl,--no-as-needed -lbpf -lelf -lz -lyaml -ljansson -o $@
 
 $(OUTPUT)/bench/startup_all: bench/startup.c | $(OUTPUT)/bench
 	$(call msg,BENCH,$@)
-	$(Q)$(CC) -O2 $< -Wl,--no-as-needed $(PKG_LIBS) -o $@
+	$(Q)$(CC) -O2 $< -Wl,--no-as-needed -lbpf -lelf -lz -lyaml -ljansson -lcurl -lmicrohttpd -o $@
 
 # Reference cgroup_skb programs (the cost floor), loaded with bpftool.
 $(OUTPUT)/bench/floor.bpf.o: bench/floor.bpf.c vmlinux.h | $(OUTPUT)/bench

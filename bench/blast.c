@@ -5,9 +5,11 @@
  * itself. Destinations must be in 198.18.0.0/15, 2001:db8::/32 or loopback:
  * anything else is refused.
  *
- *   blast udp ADDR PORT SECONDS MAXPKTS [-l LEN]
+ *   blast udp ADDR PORT SECONDS MAXPKTS [-l LEN] [-d K]
  *       connected UDP socket, sendmmsg() batches of 64 datagrams of LEN
  *       (default 64) payload bytes -> "sent N errors E secs S pps P cpu_s C"
+ *       -d K (2..64, IPv4): unconnected, datagram i of each batch to
+ *       ADDR + i % K: no two consecutive datagrams share a destination.
  *   blast tcp ADDR PORT SECONDS
  *       one connection, 64 KiB writes -> "bytes B secs S gbps G cpu_s C"
  *       cpu_s: CPU time of the sender process (CLOCK_PROCESS_CPUTIME_ID).
@@ -131,10 +133,12 @@ static void parse_addr(const char *s, const char *port, struct addr *a)
 static int cmd_udp(int argc, char **argv)
 {
 	static char payload[BATCH][2048];
+	static struct addr dst[BATCH];
 	struct mmsghdr msgs[BATCH];
 	struct iovec iov[BATCH];
 	unsigned long long max, sent = 0, errors = 0;
 	size_t len = 64;
+	unsigned long ndst = 1;
 	char *pos[4];
 	int npos = 0, i, fd;
 	struct addr a;
@@ -144,22 +148,37 @@ static int cmd_udp(int argc, char **argv)
 	for (i = 0; i < argc; i++) {
 		if (!strcmp(argv[i], "-l") && i + 1 < argc)
 			len = strtoul(argv[++i], NULL, 10);
+		else if (!strcmp(argv[i], "-d") && i + 1 < argc)
+			ndst = strtoul(argv[++i], NULL, 10);
 		else if (npos < 4)
 			pos[npos++] = argv[i];
 		else
 			die("udp: too many arguments");
 	}
-	if (npos != 4 || len < 1 || len > sizeof(payload[0]))
-		die("usage: blast udp ADDR PORT SECONDS MAXPKTS [-l LEN]");
+	if (npos != 4 || len < 1 || len > sizeof(payload[0]) || ndst < 1 || ndst > BATCH)
+		die("usage: blast udp ADDR PORT SECONDS MAXPKTS [-l LEN] [-d 1..64]");
 	parse_addr(pos[0], pos[1], &a);
 	secs = seconds(pos[2]);
 	max = strtoull(pos[3], NULL, 10);
 	if (!max || max > 4000000000ull)
 		die("MAXPKTS must be 1..4e9");
 	fd = socket(a.family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (fd < 0 || connect(fd, (struct sockaddr *)&a.ss, a.len)) {
+	if (fd < 0 || (ndst == 1 && connect(fd, (struct sockaddr *)&a.ss, a.len))) {
 		perror("blast: udp socket/connect");
 		return 1;
+	}
+	/* -d K: unconnected, datagram i of a batch to ADDR + i % K (IPv4), so
+	 * consecutive datagrams never share a destination.
+	 */
+	for (i = 0; ndst > 1 && i < (int)ndst; i++) {
+		char buf[INET_ADDRSTRLEN];
+		struct in_addr x;
+
+		if (a.family != AF_INET)
+			die("-d: IPv4 only");
+		x.s_addr = htonl(ntohl(((struct sockaddr_in *)&a.ss)->sin_addr.s_addr) + i);
+		inet_ntop(AF_INET, &x, buf, sizeof(buf));
+		parse_addr(buf, pos[1], &dst[i]); /* range-checks each one */
 	}
 	memset(msgs, 0, sizeof(msgs));
 	for (i = 0; i < BATCH; i++) {
@@ -168,6 +187,10 @@ static int cmd_udp(int argc, char **argv)
 		iov[i].iov_len = len;
 		msgs[i].msg_hdr.msg_iov = &iov[i];
 		msgs[i].msg_hdr.msg_iovlen = 1;
+		if (ndst > 1) {
+			msgs[i].msg_hdr.msg_name = &dst[i % ndst].ss;
+			msgs[i].msg_hdr.msg_namelen = dst[i % ndst].len;
+		}
 	}
 	c0 = cpu_s();
 	t0 = now_ns();

@@ -4,8 +4,12 @@
  * CLI's process start, through the same user/ code the CLI runs.
  *
  *   kops phases TARGET FILE     time each phase of `egressctl apply -f FILE`:
- *                               parse, compile, read live policy, whole
- *                               kpolicy_apply; then what each phase could
+ *                               parse, compile, read the live policy (as
+ *                               apply does: no hit counters; as list does:
+ *                               with them; apply's prefetch: the read and
+ *                               its sort into compiled order; that sort
+ *                               alone, by qsort() and compile_sort_crules()),
+ *                               whole kpolicy_apply; then what each phase could
  *                               cost done differently: the same YAML as a
  *                               libyaml event stream (no document tree), the
  *                               live policy read with batch lookups (trie
@@ -90,12 +94,15 @@ static uint64_t raw_fill(const struct egr_compiled *c, int f, uint32_t cap, bool
 	size_t ksz = f ? sizeof(struct egr_lpm_v6) : sizeof(struct egr_lpm_v4), n = c->npfx[f], i;
 	uint8_t *k = calloc(n ? n : 1, ksz);
 	struct egr_prefix *v = calloc(n ? n : 1, sizeof(*v));
+	struct egr_tries tr;
 	int fds[2];
 	uint64_t t0, t1;
 
 	*err = 0;
-	if (!k || !v || kstate_create_tries(cap, fds))
+	if (!k || !v || ktries_create(cap, &tr))
 		die("raw fill setup", ENOMEM);
+	fds[0] = tr.fd[0][0]; /* one trie per family, as before sharding */
+	fds[1] = tr.fd[1][0];
 	for (i = 0; i < n; i++) {
 		uint32_t plen = c->pfx[f][i].dest.plen;
 
@@ -118,8 +125,7 @@ static uint64_t raw_fill(const struct egr_compiled *c, int f, uint32_t cap, bool
 				die("raw update", errno);
 	}
 	t1 = now_ns();
-	close(fds[0]);
-	close(fds[1]);
+	ktries_close(&tr);
 	free(k);
 	free(v);
 	return t1 - t0;
@@ -158,18 +164,19 @@ static uint64_t yaml_events(const char *file, uint64_t *nev)
 static uint64_t read_batch(const struct egr_kstate *ks, size_t *nrules)
 {
 	LIBBPF_OPTS(bpf_map_batch_opts, o);
-	uint32_t slot, k = EGR_CTL_ACTIVE, cap = ks->meta.max_rules, used;
+	uint32_t slot, cap = ks->meta.max_rules, used;
 	struct egr_ctl a;
 	uint64_t t0 = now_ns();
 	size_t total = 0;
 
-	if (bpf_map_lookup_elem(ks->ctl_fd, &k, &a))
+	if (kstate_slot_cfg(ks, &a))
 		die("ctl", errno);
-	slot = a.slot & 1;
+	slot = a.slot;
 	used = ks->meta.used[slot];
-	for (int f = 0; f < 2; f++) {
+	for (int x = 0; x < 2 * EGR_SHARDS; x++) {
+		int f = x / EGR_SHARDS;
 		size_t ksz = f ? sizeof(struct egr_lpm_v6) : sizeof(struct egr_lpm_v4), n = 0;
-		int fd = inner_fd(f ? ks->v6_fd : ks->v4_fd, slot);
+		int fd = inner_fd(f ? ks->v6_fd : ks->v4_fd, EGR_TRIE_IDX(slot, x % EGR_SHARDS));
 		uint8_t *keys = malloc((size_t)cap * ksz), out[sizeof(struct egr_lpm_v6)];
 		struct egr_prefix *vals = malloc((size_t)cap * sizeof(*vals));
 		bool first = true;
@@ -245,14 +252,14 @@ static int cmp_u64(const void *a, const void *b);
  */
 static uint64_t outer_wait(const struct egr_kstate *ks)
 {
-	uint32_t slot, k = EGR_CTL_ACTIVE;
+	uint32_t slot;
 	uint64_t t[5];
 	struct egr_ctl a;
 	int fd;
 
-	if (bpf_map_lookup_elem(ks->ctl_fd, &k, &a))
+	if (kstate_slot_cfg(ks, &a))
 		die("ctl", errno);
-	slot = a.slot & 1;
+	slot = EGR_TRIE_IDX(a.slot, 0);
 	fd = inner_fd(ks->v4_fd, slot);
 	if (fd < 0)
 		die("inner", errno);
@@ -266,6 +273,42 @@ static uint64_t outer_wait(const struct egr_kstate *ks)
 	close(fd);
 	qsort(t, 5, 8, cmp_u64);
 	return t[2];
+}
+
+static int cmp_crule(const void *pa, const void *pb)
+{
+	const struct egr_crule *a = pa, *b = pb;
+
+	return compile_rule_cmp(&a->dest, &a->r, &b->dest, &b->r);
+}
+
+/* The live rules put in compiled order (what apply matches the new policy
+ * against), by qsort() and by compile_sort_crules().
+ */
+static void live_sort(const struct egr_live_rule *lr, size_t n)
+{
+	struct egr_crule *x = calloc(n ? n : 1, sizeof(*x));
+	struct egr_crule *y = calloc(n ? n : 1, sizeof(*y));
+	uint64_t t0, t1, t2;
+	size_t i;
+
+	if (!x || !y)
+		die("live_sort", ENOMEM);
+	for (i = 0; i < n; i++) {
+		x[i].dest = lr[i].rule.dest;
+		x[i].r = lr[i].krule;
+	}
+	memcpy(y, x, n * sizeof(*x));
+	t0 = now_ns();
+	qsort(x, n, sizeof(*x), cmp_crule);
+	t1 = now_ns();
+	if (compile_sort_crules(y, n))
+		die("compile_sort_crules", ENOMEM);
+	t2 = now_ns();
+	printf("live_sort_qsort_ns %" PRIu64 "\nlive_sort_ns %" PRIu64 "\nlive_sort_same %d\n",
+	       t1 - t0, t2 - t1, !memcmp(x, y, n * sizeof(*x)));
+	free(x);
+	free(y);
 }
 
 static int cmd_phases(const char *spec, const char *file)
@@ -300,12 +343,28 @@ static int cmd_phases(const char *spec, const char *file)
 	ret = kstate_lock();
 	if (ret < 0)
 		die("lock", ret);
+	/* as apply reads it: no hit counters */
+	t0 = now_ns();
+	if ((e = kpolicy_read_ex(&ks, NULL, &lr, &nl, false)))
+		die("kpolicy_read_ex", e);
+	t1 = now_ns();
+	printf("live_rules %zu\nread_live_ns %" PRIu64 "\n", nl, t1 - t0);
+	live_sort(lr, nl);
+	free(lr);
 	t0 = now_ns();
 	if ((e = kpolicy_read(&ks, NULL, &lr, &nl)))
 		die("kpolicy_read", e);
-	t1 = now_ns();
+	printf("read_live_hits_ns %" PRIu64 "\n", now_ns() - t0);
 	free(lr);
-	printf("live_rules %zu\nread_live_ns %" PRIu64 "\n", nl, t1 - t0);
+	{
+		struct egr_prefetch *pf;
+
+		t0 = now_ns();
+		if ((e = kpolicy_prefetch(&ks, &pf)))
+			die("kpolicy_prefetch", e);
+		kpolicy_prefetch_cancel(pf);
+		printf("live_prefetch_ns %" PRIu64 "\n", now_ns() - t0);
+	}
 	t0 = now_ns();
 	if (kpolicy_apply(&ks, &p, err, sizeof(err))) {
 		fprintf(stderr, "kops: apply: %s\n", err);
@@ -366,7 +425,7 @@ static int cmd_edit(const char *spec, int reps, const char *dest)
 	struct egr_prefix pv;
 	char err[512];
 	uint64_t *add = calloc(reps, 8), *rem = calloc(reps, 8), *pub = calloc(reps, 8), t0;
-	uint32_t slot, k = EGR_CTL_ACTIVE;
+	uint32_t slot;
 	struct egr_ctl a;
 	int lock, i, tfd;
 
@@ -392,10 +451,11 @@ static int cmd_edit(const char *spec, int reps, const char *dest)
 		add[i] = now_ns() - t0;
 
 		/* The publishing op alone: rewrite the prefix's trie entry. */
-		if (bpf_map_lookup_elem(ks.ctl_fd, &k, &a))
+		if (kstate_slot_cfg(&ks, &a))
 			die("ctl", errno);
-		slot = a.slot & 1;
-		tfd = inner_fd(r.dest.family == 4 ? ks.v4_fd : ks.v6_fd, slot);
+		slot = a.slot;
+		tfd = inner_fd(r.dest.family == 4 ? ks.v4_fd : ks.v6_fd,
+			       EGR_TRIE_IDX(slot, r.dest.plen ? egr_shard(r.dest.addr) : 0));
 		if (tfd < 0)
 			die("inner", errno);
 		memset(key, 0, sizeof(key));
@@ -471,14 +531,15 @@ static int cmd_mem(const char *spec)
 		total += b;
 		close(fd);
 	}
-	for (s = 0; s < 2; s++) {
+	for (s = 0; s < 2 * EGR_SHARDS; s++) {
 		for (int f = 0; f < 2; f++) {
 			int fd = inner_fd(f ? ks.v6_fd : ks.v4_fd, s);
 
 			if (fd < 0)
 				continue;
 			b = fd_memlock(fd, &me);
-			printf("map_trie_v%d_slot%u_bytes %" PRIu64 "\n", f ? 6 : 4, s, b);
+			printf("map_trie_v%d_slot%u_shard%u_bytes %" PRIu64 "\n", f ? 6 : 4,
+			       s / EGR_SHARDS, s % EGR_SHARDS, b);
 			total += b;
 			close(fd);
 		}

@@ -20,6 +20,9 @@
  *   v4_rand1   512 destinations inside random policy prefixes, one run
  *              each (repeat=1: each lookup walks a different trie path)
  *   v4_hit1    v4_hit with repeat=1, the baseline for v4_rand1
+ * Each runs on a second set of instances loaded with the verdict cache off
+ * (packet names with "_nc"): with repeat, test runs reuse one socket, so
+ * the cached instances answer all runs but the first from the cache.
  * Output (stdout): CSV "n,ports,packet,rep,ns". Lines starting with '#'
  * carry setup facts (apply time, verifier instruction count).
  */
@@ -41,10 +44,12 @@
 #include "bpf/pkt.h"
 
 #define NRAND 512
+#define NVAR 4 /* per N: ports 0/1, verdict cache on/off */
 
 struct inst {
 	size_t n;
 	int ports;
+	int nocache; /* verdict cache off: every run judged in full */
 	struct egressctl_bpf *skel;
 	struct egr_kstate ks;
 	int prog;
@@ -99,6 +104,7 @@ static void load(struct inst *in, uint64_t seed)
 	if (!px || bp_generate(in->n, seed, px))
 		die("prefixes", ENOMEM);
 	o.max_rules = cap;
+	o.no_verdict_cache = in->nocache;
 	if (kstate_load(&o, "/bench", 0, &in->skel, &in->ks))
 		die("load", errno);
 	in->prog = bpf_program__fd(in->skel->progs.egr_egress);
@@ -121,8 +127,8 @@ static void load(struct inst *in, uint64_t seed)
 		fprintf(stderr, "prog_ns: apply: %s\n", err);
 		exit(1);
 	}
-	printf("# n %zu ports %d rules %zu cap %u kpolicy_apply_ms %.1f\n", in->n, in->ports, p.n,
-	       cap, (now_ns() - t0) / 1e6);
+	printf("# n %zu ports %d%s rules %zu cap %u kpolicy_apply_ms %.1f\n", in->n, in->ports,
+	       in->nocache ? " nocache" : "", p.n, cap, (now_ns() - t0) / 1e6);
 	policy_free(&p);
 
 	/* Random destinations inside random IPv4 prefixes of the policy. */
@@ -212,14 +218,15 @@ int main(int argc, char **argv)
 	}
 	libbpf_set_print(NULL);
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	ins = calloc(2 * nn, sizeof(*ins));
+	ins = calloc(NVAR * nn, sizeof(*ins));
 	if (!ins)
 		die("alloc", ENOMEM);
 	for (i = 0; i < 4; i++)
 		len[i] = build_pkt(buf[i], sizeof(buf[i]), &pk[i].s);
-	for (i = 0; i < 2 * nn; i++) {
-		ins[i].n = ns[i / 2];
+	for (i = 0; i < NVAR * nn; i++) {
+		ins[i].n = ns[i / NVAR];
 		ins[i].ports = i % 2;
+		ins[i].nocache = (i % NVAR) / 2;
 		load(&ins[i], seed + ins[i].n);
 	}
 	{
@@ -233,16 +240,19 @@ int main(int argc, char **argv)
 	}
 	printf("n,ports,packet,rep,ns\n");
 	for (r = 0; r < reps; r++) {
-		for (i = 0; i < 2 * nn; i++) {
+		for (i = 0; i < NVAR * nn; i++) {
 			struct inst *in = &ins[i];
+			const char *sfx = in->nocache ? "_nc" : "";
 			double sum = 0;
 
 			for (j = 0; j < 4; j++) {
 				if (j == 3 && !in->ports)
 					continue;
-				printf("%zu,%d,%s,%d,%.1f\n", in->n, in->ports, pk[j].name, r,
+				printf("%zu,%d,%s%s,%d,%.1f\n", in->n, in->ports, pk[j].name, sfx, r,
 				       run(in, buf[j], len[j], repeat, pk[j].want));
 			}
+			if (in->nocache)
+				continue; /* the repeat=1 runs are uncached anyway */
 			for (j = 0; j < NRAND; j++)
 				sum += run(in, in->rand_pkt[j], in->rand_len[j], 1, 1);
 			printf("%zu,%d,v4_rand1,%d,%.1f\n", in->n, in->ports, r, sum / NRAND);
@@ -252,7 +262,7 @@ int main(int argc, char **argv)
 			printf("%zu,%d,v4_hit1,%d,%.1f\n", in->n, in->ports, r, sum / NRAND);
 		}
 	}
-	for (i = 0; i < 2 * nn; i++)
+	for (i = 0; i < NVAR * nn; i++)
 		egressctl_bpf__destroy(ins[i].skel);
 	free(ins);
 	return 0;

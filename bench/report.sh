@@ -90,6 +90,27 @@ fam() { case $1 in none) echo "no filter" ;; noop) echo "empty BPF program" ;; l
 	egr-*) echo egressctl ;; ipt-*) echo "iptables chain" ;; ips-*) echo "ipset hash:net" ;; nft-*) echo "nft interval set" ;; esac; }
 
 # ---- load the data ---------------------------------------------------------------
+# cpu_rates CSV PREFIX: a UDP CSV's figures from the sender's CPU time (column 9),
+# as PREFIX{rcvd,cpu,cpur,cpuo,cpuns,cpuvs}: received share, packets per
+# CPU-second, per round ratio to "none", ns over "none", ns per packet, and
+# egressctl over each netfilter config of the same N.
+cpu_rates() {
+	local f=$1 p=$2
+	awk -F, 'NR > 1 && $4 > 0 { print $1, $8 / $4 }' "$f" | summ | load "${p}rcvd"
+	awk -F, 'NR > 1 && $9 > 0 { print $1, $4 / $9 }' "$f" | summ | load "${p}cpu"
+	awk -F, 'NR > 1 && $9 > 0 { p[$1, $3] = $4 / $9; c[$1] = 1; r[$3] = 1 }
+		END { for (k in c) for (x in r) if (p["none", x] > 0 && p[k, x] > 0)
+			print k, p[k, x] / p["none", x] }' "$f" | summ | load "${p}cpur"
+	awk -F, 'NR > 1 && $9 > 0 { p[$1, $3] = $4 / $9; c[$1] = 1; r[$3] = 1 }
+		END { for (k in c) for (x in r) if (p["none", x] > 0 && p[k, x] > 0)
+			print k, 1e9 / p[k, x] - 1e9 / p["none", x] }' "$f" | summ | load "${p}cpuo"
+	awk -F, 'NR > 1 && $9 > 0 { print $1, 1e9 * $9 / $4 }' "$f" | summ | load "${p}cpuns"
+	awk -F, 'NR > 1 && $9 > 0 { p[$1, $3] = $4 / $9; c[$1] = 1; r[$3] = 1 }
+		END { for (k in c) { if (k !~ /^(ipt|ips|nft)-/) continue; n = k; sub(/^[a-z]+-/, "", n)
+			for (x in r) if (p[k, x] > 0 && p["egr-" n, x] > 0) print k, p["egr-" n, x] / p[k, x] } }' \
+		"$f" | summ | load "${p}cpuvs"
+}
+
 CONFIGS=()
 if [ -f "$R/udp.csv" ]; then
 	mapfile -t CONFIGS < <(awk -F, 'NR > 1 && !s[$1]++ { print $1 }' "$R/udp.csv")
@@ -107,20 +128,7 @@ if [ -f "$R/udp.csv" ]; then
 		END { for (k in c) { if (k !~ /^(ipt|ips|nft)-/) continue; n = k; sub(/^[a-z]+-/, "", n)
 			for (x in r) if (p[k, x] > 0 && p["egr-" n, x] > 0) print k, p["egr-" n, x] / p[k, x] } }' \
 		"$R/udp.csv" | summ | load udpvs
-	awk -F, 'NR > 1 && $4 > 0 { print $1, $8 / $4 }' "$R/udp.csv" | summ | load rcvd
-	# the same from the sender's CPU time (column 9): packets per CPU-second
-	awk -F, 'NR > 1 && $9 > 0 { print $1, $4 / $9 }' "$R/udp.csv" | summ | load cpu
-	awk -F, 'NR > 1 && $9 > 0 { p[$1, $3] = $4 / $9; c[$1] = 1; r[$3] = 1 }
-		END { for (k in c) for (x in r) if (p["none", x] > 0 && p[k, x] > 0)
-			print k, p[k, x] / p["none", x] }' "$R/udp.csv" | summ | load cpur
-	awk -F, 'NR > 1 && $9 > 0 { p[$1, $3] = $4 / $9; c[$1] = 1; r[$3] = 1 }
-		END { for (k in c) for (x in r) if (p["none", x] > 0 && p[k, x] > 0)
-			print k, 1e9 / p[k, x] - 1e9 / p["none", x] }' "$R/udp.csv" | summ | load cpuo
-	awk -F, 'NR > 1 && $9 > 0 { print $1, 1e9 * $9 / $4 }' "$R/udp.csv" | summ | load cpuns
-	awk -F, 'NR > 1 && $9 > 0 { p[$1, $3] = $4 / $9; c[$1] = 1; r[$3] = 1 }
-		END { for (k in c) { if (k !~ /^(ipt|ips|nft)-/) continue; n = k; sub(/^[a-z]+-/, "", n)
-			for (x in r) if (p[k, x] > 0 && p["egr-" n, x] > 0) print k, p["egr-" n, x] / p[k, x] } }' \
-		"$R/udp.csv" | summ | load cpuvs
+	cpu_rates "$R/udp.csv" ""
 	# share of the sender's wall time it actually had a CPU
 	awk -F, 'NR > 1 && $6 > 0 { print "all", $9 / $6 }' "$R/udp.csv" | summ | load busy
 fi
@@ -141,6 +149,13 @@ if [ -f "$R/tcp.csv" ]; then
 		"$R/tcp.csv" | summ | load tcpcr
 fi
 [ -f "$R/bpfstats.csv" ] && awk -F, 'NR > 1 && $4 > 0 { print $1, $6 }' "$R/bpfstats.csv" | summ | load bst
+[ -f "$R/bpfstats_md.csv" ] && awk -F, 'NR > 1 && $4 > 0 { print $1, $6 }' "$R/bpfstats_md.csv" | summ | load bstm
+MD_CONFIGS=()
+if [ -f "$R/udp_md.csv" ]; then
+	# the many-destinations flow: the same figures from the sender's CPU time
+	mapfile -t MD_CONFIGS < <(awk -F, 'NR > 1 && !s[$1]++ { print $1 }' "$R/udp_md.csv")
+	cpu_rates "$R/udp_md.csv" md
+fi
 [ -f "$R/prog_ns.csv" ] && awk -F, 'NR > 1 { print $1 "/" $2 "/" $3, $5 }' "$R/prog_ns.csv" | summ | load tr
 [ -f "$R/edit_kernel.csv" ] && awk -F, 'NR > 1 { print $1 "/" $4, $5 / 1000 }' "$R/edit_kernel.csv" | summ | load ke
 [ -f "$R/edit_cmd.csv" ] && awk -F, 'NR > 1 { print $1 "/" $4, $5 * 1000 }' "$R/edit_cmd.csv" | summ | load ce
@@ -164,10 +179,13 @@ B_LO=$(medv "bst:egr-$NMIN")
 B_HI=$(medv "bst:$E")
 T2_G=$(awk -v a="$B_LO" -v b="$B_HI" 'BEGIN { if (a > 0 && b != "") printf "%.2f", b / a }')
 T2=$(pf lt "$T2_G" 2)
+BM_G=$(awk -v a="$(medv "bstm:egr-$NMIN")" -v b="$(medv "bstm:$E")" 'BEGIN { if (a > 0 && b != "") printf "%.2f", b / a }')
 TR_LO=$(medv "tr:$NMIN/0/v4_hit")
 TR_HI=$(medv "tr:$NEMAX/0/v4_hit")
 TR_G=$(awk -v a="$TR_LO" -v b="$TR_HI" 'BEGIN { if (a > 0 && b != "") printf "%.2f", b / a }')
 TR6_G=$(awk -v a="$(medv "tr:$NMIN/0/v6_hit")" -v b="$(medv "tr:$NEMAX/0/v6_hit")" 'BEGIN { if (a > 0 && b != "") printf "%.2f", b / a }')
+TRN_G=$(awk -v a="$(medv "tr:$NMIN/0/v4_hit_nc")" -v b="$(medv "tr:$NEMAX/0/v4_hit_nc")" 'BEGIN { if (a > 0 && b != "") printf "%.2f", b / a }')
+TRN6_G=$(awk -v a="$(medv "tr:$NMIN/0/v6_hit_nc")" -v b="$(medv "tr:$NEMAX/0/v6_hit_nc")" 'BEGIN { if (a > 0 && b != "") printf "%.2f", b / a }')
 TRR_G=$(awk -v a="$(medv "tr:$NMIN/0/v4_rand1")" -v b="$(medv "tr:$NEMAX/0/v4_rand1")" 'BEGIN { if (a > 0 && b != "") printf "%.2f", b / a }')
 
 # T3: egressctl beats every netfilter config at N >= 1k (or the two largest N in a smoke run)
@@ -246,10 +264,11 @@ if [ -f "$R/udp.csv" ] && command -v gnuplot >/dev/null; then
 		done
 	} >"$R/plot_over.dat"
 	{
-		echo "# N bpfstats testrun_v4hit testrun_v6hit testrun_v4rand1 testrun_v4hit_ports lpm1"
+		echo "# N bpfstats testrun_v4hit testrun_v6hit testrun_v4rand1 testrun_v4hit_ports lpm1 bpfstats_md testrun_v4hit_nc testrun_v6hit_nc"
 		for n in $NS; do
 			printf '%s' "$n"
-			for k in "bst:egr-$n" "tr:$n/0/v4_hit" "tr:$n/0/v6_hit" "tr:$n/0/v4_rand1" "tr:$n/1/v4_hit" "bst:lpm1-$n"; do
+			for k in "bst:egr-$n" "tr:$n/0/v4_hit" "tr:$n/0/v6_hit" "tr:$n/0/v4_rand1" "tr:$n/1/v4_hit" "bst:lpm1-$n" \
+				"bstm:egr-$n" "tr:$n/0/v4_hit_nc" "tr:$n/0/v6_hit_nc"; do
 				if has "$k"; then printf ' %s' "$(num "$k" 1 1)"; else printf ' ?'; fi
 			done
 			echo
@@ -291,10 +310,13 @@ set yrange [*:*]
 set output "$PLOT2"
 set title "egressctl BPF run time per packet against rule count"
 set ylabel "ns per packet"
-plot "$R/plot_bpf.dat" u 1:2 w lp lw 2 pt 7 t "live traffic (bpf\\\\_stats run\\\\_time\\\\_ns/run\\\\_cnt)", \
-     "" u 1:3 w lp lw 2 pt 5 t "test\\\\_run IPv4, same flow", \
-     "" u 1:4 w lp lw 2 pt 9 t "test\\\\_run IPv6, same flow", \
-     "" u 1:6 w lp lw 2 pt 11 t "test\\\\_run IPv4 with port rules", \
+plot "$R/plot_bpf.dat" u 1:2 w lp lw 2 pt 7 t "live, one socket (verdict cache; bpf\\\\_stats)", \
+     "" u 1:8 w lp lw 2 pt 7 dt 2 t "live, every datagram to another address (bpf\\\\_stats)", \
+     "" u 1:3 w lp lw 2 pt 5 t "test\\\\_run IPv4, same flow (cache)", \
+     "" u 1:9 w lp lw 2 pt 5 dt 2 t "test\\\\_run IPv4, cache off", \
+     "" u 1:4 w lp lw 2 pt 9 t "test\\\\_run IPv6, same flow (cache)", \
+     "" u 1:10 w lp lw 2 pt 9 dt 2 t "test\\\\_run IPv6, cache off", \
+     "" u 1:6 w lp lw 2 pt 11 t "test\\\\_run IPv4 with port rules (cache)", \
      "" u 1:5 w lp lw 2 pt 13 t "test\\\\_run IPv4, 512 random destinations", \
      "" u 1:7 w p ps 2 pt 3 t "one LPM lookup program (bpf\\\\_stats)"
 EOF
@@ -363,7 +385,7 @@ analysis_sed() {
 	kv VS_IPS1M "$(num "cpuvs:ips-$NEMAX" 1 2)"
 	kv K_ADD1M "$(num "ke:$E/add" 1 1)"
 	kv K_PUB1M "$(num "ke:$E/trie_update" 1 2)"
-	kv C_ADD1M "$(num "ce:$E/add" 1 1)"
+	kv C_ADD1M "$(num "ce:$E/add" 1 2)"
 	kv ST_ALL "$(num "st:startup_all" 1 1)"
 	kv ST_CORE "$(num "st:startup_core" 1 1)"
 	kv ST_DIFF "$(calc "${stall:-0} - ${stcore:-0}" 1)"
@@ -402,6 +424,58 @@ analysis_sed() {
 	kv MEM_IPT1M "$(kmem_per "ipt-$NEMAX")"
 	kv MEM_NFT1M "$(kmem_per "nft-$NEMAX")"
 	kv MEM_IPS1M "$(kmem_per "ips-$NEMAX")"
+	kv CACHE_NS "$(calc "${MED[cpuo:$E]:-0} - ${MED[cpuo:noop]:-0}")"
+	kv CACHE10_NS "$(calc "${MED[cpuo:egr-$NMIN]:-0} - ${MED[cpuo:noop]:-0}")"
+	kv MDR_E1M "$(num "mdcpur:$E" 100 1)"
+	kv MDR_E10 "$(num "mdcpur:egr-$NMIN" 100 1)"
+	kv MDR_NOOP "$(num "mdcpur:noop" 100 1)"
+	kv MDR_NFT1M "$(num "mdcpur:nft-$NEMAX" 100 1)"
+	kv MDR_IPS1M "$(num "mdcpur:ips-$NEMAX" 100 1)"
+	kv MDO_E1M "$(num "mdcpuo:$E" 1 0)"
+	kv MDNS_NONE "$(num "mdcpuns:none" 1 0)"
+	kv MDVS_NFT1M "$(num "mdcpuvs:nft-$NEMAX" 1 2)"
+	kv MDVS_IPS1M "$(num "mdcpuvs:ips-$NEMAX" 1 2)"
+	kv BSTM10 "$(num "bstm:egr-$NMIN" 1 0)"
+	kv BSTM1M "$(num "bstm:$E" 1 0)"
+	kv BM_G "$BM_G"
+	kv TRN_HIT10 "$(num "tr:$NMIN/0/v4_hit_nc" 1 0)"
+	kv TRN_HIT1M "$(num "tr:$NEMAX/0/v4_hit_nc" 1 0)"
+	kv TRN6_10 "$(num "tr:$NMIN/0/v6_hit_nc" 1 0)"
+	kv TRN6_1M "$(num "tr:$NEMAX/0/v6_hit_nc" 1 0)"
+	kv TRN_G "$TRN_G"
+	kv TRN6_G "$TRN6_G"
+	kv TR_HIT1 "$(num "tr:$NEMAX/0/v4_hit1" 1 0)"
+	kv VS_IPS1K "$(num "cpuvs:ips-1000" 1 2)"
+	kv VS_NFT1K "$(num "cpuvs:nft-1000" 1 2)"
+	kv VS_NFT100K "$(num "cpuvs:nft-100000" 1 2)"
+	kv VS_IPS100K "$(num "cpuvs:ips-100000" 1 2)"
+	kv C_REM1M "$(num "ce:$E/remove" 1 2)"
+	kv IPS_DEL1M "$(num "ce:ips-$NEMAX/remove" 1 2)"
+	kv NFT_ADD1K "$(num "ce:nft-1000/add" 1 2)"
+	kv IPT_ADD1K "$(num "ce:ipt-1000/add" 1 2)"
+	kv A_1K "$(num "bulk:egr-1000" 1000 1)"
+	kv IPS_1K "$(num "bulk:ips-1000" 1000 1)"
+	kv NFT_1K "$(num "bulk:nft-1000" 1000 1)"
+	kv IPT_1K "$(num "bulk:ipt-1000" 1000 1)"
+	kv A_100K "$(num "bulk:egr-100000" 1000 0)"
+	kv A_REP100K "$(num "bulk:egr-replace-100000" 1000 0)"
+	kv IPS_100K "$(num "bulk:ips-100000" 1000 0)"
+	kv NFT_100K "$(num "bulk:nft-100000" 1000 0)"
+	kv BULKVS_IPS100K "$(num "bulkvs:ips-100000" 1 2)"
+	kv BULKVS_IPS1M "$(num "bulkvs:ips-$NEMAX" 1 2)"
+	kv BULKVS_IPS1K "$(num "bulkvs:ips-1000" 1 2)"
+	kv ST_EGR "$(num "st:egressctl_--version" 1 2)"
+}
+
+# bst_table KEY: BPF ns per packet of every program measured under KEY.
+bst_table() {
+	local c
+	echo "| program | N | ns/packet |"
+	echo "| --- | --- | --- |"
+	for c in "${CONFIGS[@]}"; do
+		has "$1:$c" || continue
+		echo "| $(fam "$c") | $(hum "$(cfg_n "$c")") | $(fmt "$1:$c" 1 1) |"
+	done
 }
 
 # ---- the document ----------------------------------------------------------------------
@@ -450,6 +524,9 @@ analysis_sed() {
 	echo "| egressctl at $(hum "$NEMAX") keeps ≥ 95% of the no-filter UDP packet rate | $(fmt "cpur:$E" 100 1)% (wall clock: $(num "udpr:$E" 100 1)%) | **$T1** |"
 	echo "| BPF run time per packet grows < 2x from N=$(hum "$NMIN") to $(hum "$NEMAX") (live, bpf_stats) | $(num "bst:egr-$NMIN" 1 1) → $(num "bst:$E" 1 1) ns = ${T2_G:-n/a}x | **$T2** |"
 	echo "| (same, bpf_prog_test_run_opts IPv4 / IPv6, one flow; informational) | ${TR_G:-n/a}x / ${TR6_G:-n/a}x | |"
+	echo "| (same, verdict cache off: every packet judged in full; informational) | ${TRN_G:-n/a}x / ${TRN6_G:-n/a}x | |"
+	echo "| (same, live, every datagram to another address: each one judged in full; informational) | $(num "bstm:egr-$NMIN" 1 1) → $(num "bstm:$E" 1 1) ns = ${BM_G:-n/a}x | |"
+	echo "| (rate at $(hum "$NEMAX"), every datagram to another address, of no filter on that flow; informational) | $(fmt "mdcpur:$E" 100 1)% | |"
 	echo "| egressctl beats every netfilter configuration at N ≥ 1k (rate, update, bulk load) | see table below | **$T3** |"
 	echo "| one live edit at $(hum "$NEMAX"): kernel operation < 50 µs median (add / remove) | $(num "ke:$E/add" 1 1) / $(num "ke:$E/remove" 1 1) µs | **$T4K** |"
 	echo "| one live edit at $(hum "$NEMAX"): whole \`egressctl allow\` < 20 ms median | $(num "ce:$E/add" 1 2) ms | **$T4C** |"
@@ -487,6 +564,23 @@ analysis_sed() {
 	echo "\"received\": datagrams the receiver's UDP layer took in (delivered or dropped at its full"
 	echo "buffer) over datagrams sent, median over rounds."
 	echo
+	if [ ${#MD_CONFIGS[@]} -gt 0 ]; then
+		echo "### UDP, every datagram to another address (64 destinations, one unconnected socket)"
+		echo
+		echo "The flow above is one connected socket: egressctl judges its first datagram and then"
+		echo "reuses that verdict from the socket's cache until the policy changes. Here \`blast -d 64\`"
+		echo "sends each datagram of a batch to the next of 198.19.0.1–64 (all local to the receiver),"
+		echo "so the cache misses every time and every datagram is judged in full (parse, trie walk,"
+		echo "rule scan, the generation check); unconnected sends also cost the path more (a route lookup"
+		echo "per datagram), so the ratios are to no filter on this same flow. Same rounds, interleaved."
+		echo
+		echo "| configuration | N | packets per CPU-second | of no filter | CPU ns/packet | ns over no filter | egressctl/this | received |"
+		echo "| --- | --- | --- | --- | --- | --- | --- | --- |"
+		for c in "${MD_CONFIGS[@]}"; do
+			echo "| $(fam "$c") | $(hum "$(cfg_n "$c")") | $(fmt "mdcpu:$c" 1e-3 0)k | $(fmt "mdcpur:$c" 100 1)% | $(fmt "mdcpuns:$c" 1 0) | $(fmt "mdcpuo:$c" 1 0) | $(has "mdcpuvs:$c" && echo "$(fmt "mdcpuvs:$c" 1 2)x" || echo) | $(num "mdrcvd:$c" 100 1)% |"
+		done
+		echo
+	fi
 	if [ -f "$R/tcp.csv" ]; then
 		echo "### TCP throughput (one connection)"
 		echo
@@ -502,31 +596,24 @@ analysis_sed() {
 		echo "the ACKs' return path in its context); the wall-clock one swings with the shared machine's load."
 		echo
 	fi
-	if if [ ${#CONFIGS[@]} -eq 0 ] && [ -f "$R/tcp.csv" ]; then
-	mapfile -t CONFIGS < <(awk -F, 'NR > 1 && !s[$1]++ { print $1 }' "$R/tcp.csv")
-fi
-if [ -f "$R/tcp.csv" ]; then
-	# Gbit per CPU-second of sender + receiver (columns 7 and 8)
-	awk -F, 'NR > 1 && $7 + $8 > 0 { print $1, $4 * 8 / ($7 + $8) / 1e9 }' "$R/tcp.csv" | summ | load tcpc
-	awk -F, 'NR > 1 && $7 + $8 > 0 { p[$1, $3] = $4 / ($7 + $8); c[$1] = 1; r[$3] = 1 }
-		END { for (k in c) for (x in r) if (p["none", x] > 0) print k, p[k, x] / p["none", x] }' \
-		"$R/tcp.csv" | summ | load tcpcr
-fi
-[ -f "$R/bpfstats.csv" ]; then
+	if [ -f "$R/bpfstats.csv" ]; then
 		echo "### BPF run time per packet, live traffic (kernel.bpf_stats_enabled: run_time_ns / run_cnt)"
 		echo
 		echo "![BPF ns per packet]($REL/$(basename "$PLOT2"))"
 		echo
-		echo "| program | N | ns/packet |"
-		echo "| --- | --- | --- |"
-		for c in "${CONFIGS[@]}"; do
-			has "bst:$c" || continue
-			echo "| $(fam "$c") | $(hum "$(cfg_n "$c")") | $(fmt "bst:$c" 1 1) |"
-		done
+		bst_table bst
 		echo
 		echo "These include the cost of the accounting itself (two clock reads per run), which the"
-		echo "packet-rate runs above do not pay (statistics were off for them)."
+		echo "packet-rate runs above do not pay (statistics were off for them). One connected socket:"
+		echo "after its first datagram, egressctl answers from the socket's verdict cache."
 		echo
+		if [ -f "$R/bpfstats_md.csv" ]; then
+			echo "Every datagram to another address (\`blast -d 64\`: no verdict-cache hits, each datagram"
+			echo "judged in full):"
+			echo
+			bst_table bstm
+			echo
+		fi
 	fi
 	if [ -f "$R/prog_ns.csv" ]; then
 		echo "### bpf_prog_test_run_opts, ns per packet (bench/prog_ns.c)"
@@ -538,7 +625,7 @@ fi
 		echo
 		echo "| packet | ports | $(for n in $NS; do printf 'N=%s | ' "$(hum "$n")"; done)$(hum "$NEMAX")/$(hum "$NMIN") |"
 		echo "| --- | --- |$(for n in $NS; do printf ' --- |'; done) --- |"
-		for pk in v4_hit v6_hit v4_miss v4_walk v4_hit1 v4_rand1; do
+		for pk in v4_hit v6_hit v4_miss v4_walk v4_hit_nc v6_hit_nc v4_miss_nc v4_walk_nc v4_hit1 v4_rand1; do
 			for pt in 0 1; do
 				has "tr:$NMIN/$pt/$pk" || continue
 				printf '| %s | %s |' "$pk" "$([ $pt = 1 ] && echo yes || echo no)"
@@ -548,8 +635,12 @@ fi
 		done
 		echo
 		echo "v4_hit/v6_hit: 198.19.0.1 / 2001:db8:ff::1, first rule matches; v4_miss: no prefix, the"
-		echo "default decides; v4_walk: the /24's port rules do not match, one more lookup; v4_hit1:"
-		echo "v4_hit with repeat=1 (per-run timer overhead included); v4_rand1: 512 different"
+		echo "default decides; v4_walk: the /24's port rules do not match, one more lookup. A test run"
+		echo "repeats one packet on one socket, so egressctl judges the first and answers the others"
+		echo "from that socket's verdict cache; the \`_nc\` rows are the same packets on instances"
+		echo "loaded with the cache off (every run judged in full: parse, trie walk, rule scan). v4_hit1:"
+		echo "v4_hit with repeat=1: a new socket per run, so its first packet (cache miss, and the"
+		echo "socket's cache entry created) and the per-run timer overhead; v4_rand1: 512 different"
 		echo "destinations inside random policy prefixes, repeat=1 each — every run walks another path"
 		echo "of the trie, so it shows the cost when the trie is not in cache."
 		echo
@@ -648,8 +739,8 @@ fi
 			kk=${k// /_}
 			has "st:$kk" || continue
 			case $k in
-			startup_all) d="empty program linked like egressctl (all its libraries)" ;;
-			startup_core) d="empty program with libbpf, libelf, zlib, libyaml, jansson only (no libcurl, libmicrohttpd)" ;;
+			startup_all) d="empty program linked with all of egressctl's libraries, shared, libcurl and libmicrohttpd included" ;;
+			startup_core) d="empty program with libbpf, libelf, zlib, libyaml, jansson only, shared (no libcurl, libmicrohttpd)" ;;
 			*) d="\`$k\`" ;;
 			esac
 			echo "| $d | $(fmt "st:$kk" 1 2) |"

@@ -93,6 +93,11 @@ else
 	PERF_SECS=2.5 PERF_REC=1.5 STARTUP_RUNS=40
 	: "${OUT:=$ROOT/bench/results}"
 fi
+# A quicker look at fewer rule counts: EGR_BENCH_NS="10 1000000" (and
+# EGR_BENCH_ROUNDS) override N and the UDP rounds; the committed results use
+# the defaults.
+[ -n "${EGR_BENCH_NS:-}" ] && NS=$EGR_BENCH_NS IPT_NS=$EGR_BENCH_NS
+[ -n "${EGR_BENCH_ROUNDS:-}" ] && ROUNDS=$EGR_BENCH_ROUNDS
 # Slow single edits: at most this many timed samples per round when one
 # edit takes seconds (iptables -D and nft element edits at 1M).
 SLOW_EDIT_RUNS=1
@@ -207,6 +212,8 @@ mk_rcv() {
 	ip -n "$RCV" addr add $DST4/32 dev lo
 	ip -n "$RCV" addr add $DST4B/32 dev lo
 	ip -n "$RCV" -6 addr add 2001:db8:ff::1/128 dev lo
+	# every address of 198.19.0.0/24 is local: the -d (many destinations) flows
+	ip -n "$RCV" route add local 198.19.0.0/24 dev lo
 	sysctl_ns "$RCV" net.ipv4.conf.all.rp_filter 0
 	sysctl_ns "$RCV" net.ipv4.conf.default.rp_filter 0
 }
@@ -440,42 +447,73 @@ phase_prog() {
 	rm -f "$OUT/prog_ns.raw"
 }
 
+# One UDP run of config $1 into CSV $2; extra blast arguments follow.
+udp_run() {
+	local c=$1 csv=$2 r=$3 rx0 rx1 line
+	shift 3
+	rx0=$(udp_rx)
+	line=$(cgx "$(cfg_cg "$c")" "$(cfg_ns "$c")" "$BLAST" udp $DST4 $PORT_U "$UDP_SECS" $UDP_MAX "$@")
+	rx1=$(udp_rx)
+	# "sent N errors E secs S pps P cpu_s C"
+	set -- $line
+	echo "$c,$(cfg_n "$c"),$r,$2,$4,$6,$8,$((rx1 - rx0)),${10}" >>"$csv"
+}
+
+# The many-destinations flow (blast -d $MD_DSTS): one unconnected socket,
+# consecutive datagrams to different addresses, so egressctl's per-socket
+# verdict cache misses on every datagram and each one is judged in full.
+MD_DSTS=64
+md_configs() {
+	local c
+	for c in "${CONFIGS[@]}"; do
+		case $c in none | noop | "egr-$NMIN" | "egr-$NEMAX" | "ips-$NEMAX" | "nft-$NEMAX") echo "$c" ;; esac
+	done
+}
+
 phase_udp() {
-	local r c line rx0 rx1
-	log "udp: ${#CONFIGS[@]} configs x $ROUNDS rounds x ${UDP_SECS}s"
+	local r c
+	log "udp: ${#CONFIGS[@]} configs x $ROUNDS rounds x ${UDP_SECS}s, then $MD_DSTS destinations"
 	rcv_bg "$WORK/sink-udp" "$BLAST" sink-udp $PORT_U 600
 	sleep 0.2
 	echo "config,n,round,sent,errors,secs,pps,rcvd,cpu_s" >"$OUT/udp.csv"
+	echo "config,n,round,sent,errors,secs,pps,rcvd,cpu_s" >"$OUT/udp_md.csv"
 	for ((r = 1; r <= ROUNDS; r++)); do
 		for c in "${CONFIGS[@]}"; do
-			rx0=$(udp_rx)
-			line=$(cgx "$(cfg_cg "$c")" "$(cfg_ns "$c")" "$BLAST" udp $DST4 $PORT_U "$UDP_SECS" $UDP_MAX)
-			rx1=$(udp_rx)
-			# "sent N errors E secs S pps P cpu_s C"
-			set -- $line
-			echo "$c,$(cfg_n "$c"),$r,$2,$4,$6,$8,$((rx1 - rx0)),${10}" >>"$OUT/udp.csv"
+			udp_run "$c" "$OUT/udp.csv" "$r"
+		done
+		for c in $(md_configs); do
+			udp_run "$c" "$OUT/udp_md.csv" "$r" -d $MD_DSTS
 		done
 		log "udp round $r/$ROUNDS done"
 	done
 	stop_bg
 }
 
+# One bpf_stats measurement of config $1 into CSV $2; extra blast arguments follow.
+stats_run() {
+	local c=$1 csv=$2 r=$3 line a b
+	shift 3
+	read -r -a a <<<"$(prog_stats "$c")"
+	line=$(cgx "$(cfg_cg "$c")" "$(cfg_ns "$c")" "$BLAST" udp $DST4 $PORT_U "$UDP_SECS" $UDP_MAX "$@")
+	read -r -a b <<<"$(prog_stats "$c")"
+	set -- $line
+	awk -v c="$c" -v n="$(cfg_n "$c")" -v r="$r" -v dc=$((b[1] - a[1])) -v dt=$((b[0] - a[0])) -v pps="$8" \
+		'BEGIN { printf "%s,%s,%s,%d,%d,%.1f,%s\n", c, n, r, dc, dt, dc ? dt / dc : 0, pps }' >>"$csv"
+}
+
 phase_stats() {
-	local r c a b line
+	local r c
 	log "stats: kernel.bpf_stats_enabled run_time_ns/run_cnt, $STATS_ROUNDS rounds"
 	rcv_bg "$WORK/sink-udp2" "$BLAST" sink-udp $PORT_U 600
 	sleep 0.2
 	echo 1 >/proc/sys/kernel/bpf_stats_enabled
 	echo "config,n,round,run_cnt,run_time_ns,ns_per_run,pps" >"$OUT/bpfstats.csv"
+	echo "config,n,round,run_cnt,run_time_ns,ns_per_run,pps" >"$OUT/bpfstats_md.csv"
 	for ((r = 1; r <= STATS_ROUNDS; r++)); do
 		for c in "${CONFIGS[@]}"; do
 			case $c in egr-* | noop | lpm1-*) ;; *) continue ;; esac
-			read -r -a a <<<"$(prog_stats "$c")"
-			line=$(cgx "$(cfg_cg "$c")" "$(cfg_ns "$c")" "$BLAST" udp $DST4 $PORT_U "$UDP_SECS" $UDP_MAX)
-			read -r -a b <<<"$(prog_stats "$c")"
-			set -- $line
-			awk -v c="$c" -v n="$(cfg_n "$c")" -v r="$r" -v dc=$((b[1] - a[1])) -v dt=$((b[0] - a[0])) -v pps="$8" \
-				'BEGIN { printf "%s,%s,%s,%d,%d,%.1f,%s\n", c, n, r, dc, dt, dc ? dt / dc : 0, pps }' >>"$OUT/bpfstats.csv"
+			stats_run "$c" "$OUT/bpfstats.csv" "$r"
+			case $c in egr-*) stats_run "$c" "$OUT/bpfstats_md.csv" "$r" -d $MD_DSTS ;; esac
 		done
 	done
 	echo "$STATS_OLD" >/proc/sys/kernel/bpf_stats_enabled

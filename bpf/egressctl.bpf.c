@@ -33,14 +33,14 @@ struct egr_inner_v6 {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
-	__uint(max_entries, 2);
+	__uint(max_entries, 2 * EGR_SHARDS);
 	__type(key, __u32);
 	__array(values, struct egr_inner_v4);
 } egr_v4 SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
-	__uint(max_entries, 2);
+	__uint(max_entries, 2 * EGR_SHARDS);
 	__type(key, __u32);
 	__array(values, struct egr_inner_v6);
 } egr_v6 SEC(".maps");
@@ -68,6 +68,7 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
 	__uint(max_entries, EGR_CTL_ENTRIES);
 	__type(key, __u32);
 	__type(value, struct egr_ctl);
@@ -107,16 +108,37 @@ struct {
 	__uint(max_entries, EGR_EVENTS_RINGBUF);
 } egr_events SEC(".maps");
 
+/* Set at load by benchmarks only (bench/prog_ns.c): no verdict cache. */
+const volatile __u32 egr_no_cache = 0;
+
 struct walk_ctx {
 	struct egr_pkt pkt;
+	__u64 gen;     /* generation this judgement started under */
 	__u32 slot;
 	__u32 plen;    /* next lookup's prefix length */
 	__u32 verdict; /* EGR_ALLOW / EGR_DENY when decided */
 	__u32 rule;    /* deciding rule id, or EGR_RULE_DEFAULT */
 	__u32 state;   /* EGR_WALK_* */
+	__u32 audit;   /* the slot is in audit mode */
 };
 
-enum { EGR_WALK_MORE = 0, EGR_WALK_RULE, EGR_WALK_DEFAULT, EGR_WALK_FAIL };
+enum {
+	EGR_WALK_MORE = 0,
+	EGR_WALK_RULE,
+	EGR_WALK_DEFAULT,
+	EGR_WALK_FAIL,
+};
+
+#define READ_ONCE(x) (*(const volatile typeof(x) *)&(x))
+
+/* The generation (low bit: the live slot), or 0 when the map is missing. */
+static __always_inline __u64 read_gen(void)
+{
+	__u32 k = EGR_CTL_ACTIVE;
+	struct egr_ctl *g = bpf_map_lookup_elem(&egr_ctl, &k);
+
+	return g ? READ_ONCE(g->generation) : 0;
+}
 
 /* Does rule r match packet p? Unknown fields match deny rules and never
  * allow rules, so uncertainty can only ever drop a packet.
@@ -140,13 +162,14 @@ static __always_inline bool rule_match(const struct egr_rule *r, const struct eg
 
 static __always_inline struct egr_prefix *lookup_prefix(struct walk_ctx *c)
 {
+	__u32 idx = EGR_TRIE_IDX(c->slot, EGR_SHARD_OF(c->pkt.dst[0]));
 	void *trie;
 
 	if (c->pkt.family == 4) {
 		struct egr_lpm_v4 k = { .prefixlen = c->plen };
 
 		__builtin_memcpy(k.addr, c->pkt.dst, 4);
-		trie = bpf_map_lookup_elem(&egr_v4, &c->slot);
+		trie = bpf_map_lookup_elem(&egr_v4, &idx);
 		if (!trie)
 			return (void *)-1L;
 		return bpf_map_lookup_elem(trie, &k);
@@ -154,7 +177,7 @@ static __always_inline struct egr_prefix *lookup_prefix(struct walk_ctx *c)
 		struct egr_lpm_v6 k = { .prefixlen = c->plen };
 
 		__builtin_memcpy(k.addr, c->pkt.dst, 16);
-		trie = bpf_map_lookup_elem(&egr_v6, &c->slot);
+		trie = bpf_map_lookup_elem(&egr_v6, &idx);
 		if (!trie)
 			return (void *)-1L;
 		return bpf_map_lookup_elem(trie, &k);
@@ -202,6 +225,46 @@ static long walk_step(__u32 i, void *data)
 		return 1;
 	}
 	c->plen = pv->plen - 1;
+	return 0;
+}
+
+/* Judge the packet once, under the generation read first: walk, read the
+ * slot's default and flags, then check that the generation did not move
+ * meanwhile. If it did, the slot may have been changed under the walk:
+ * judge again (up to EGR_MAX_JUDGE times, then the packet is unjudged).
+ */
+static long judge(__u32 i, void *data)
+{
+	struct walk_ctx *c = data;
+	struct egr_ctl *cfg;
+	__u32 k;
+
+	c->gen = read_gen();
+	if (!c->gen) {
+		c->state = EGR_WALK_FAIL;
+		return 1;
+	}
+	c->slot = c->gen & 1;
+	c->plen = c->pkt.family == 4 ? 32 : 128;
+	c->rule = EGR_RULE_DEFAULT;
+	c->state = EGR_WALK_MORE;
+	bpf_loop(EGR_MAX_WALK, walk_step, c, 0);
+	if (c->state != EGR_WALK_RULE && c->state != EGR_WALK_DEFAULT) {
+		c->state = EGR_WALK_FAIL;
+		return 1;
+	}
+	k = 1 + c->slot;
+	cfg = bpf_map_lookup_elem(&egr_ctl, &k);
+	if (!cfg) {
+		c->state = EGR_WALK_FAIL;
+		return 1;
+	}
+	if (c->state == EGR_WALK_DEFAULT)
+		c->verdict = READ_ONCE(cfg->dflt);
+	c->audit = READ_ONCE(cfg->flags) & EGR_SF_AUDIT;
+	if (read_gen() == c->gen)
+		return 1;
+	c->state = EGR_WALK_MORE; /* judge again */
 	return 0;
 }
 
@@ -272,40 +335,106 @@ static __always_inline void emit_event(const struct walk_ctx *c, __u8 verdict, _
 	count(EGR_STAT_EV_SENT, 0);
 }
 
-/* A packet of a TCP connection that was initiated from outside toward this
- * cgroup: the SYN-ACK (sent on behalf of the listener) or any packet of a
- * socket the sockops program saw accepted.
- */
-static __always_inline bool tcp_inbound(struct __sk_buff *skb, const struct egr_pkt *p)
+/* The SYN-ACK a listener sends for a connection from outside. */
+static __always_inline bool tcp_synack(struct bpf_sock *sk, const struct egr_pkt *p)
 {
-	struct bpf_sock *sk = skb->sk;
-	struct egr_sk_state *st;
+	if (p->proto != IPPROTO_TCP || (p->flags & (PKT_PORTS_UNKNOWN | PKT_PROTO_UNKNOWN)))
+		return false;
+	if (sk->state != BPF_TCP_LISTEN && sk->state != BPF_TCP_NEW_SYN_RECV)
+		return false;
+	return (p->tcpflags & (TCP_FLAG_SYN | TCP_FLAG_ACK)) == (TCP_FLAG_SYN | TCP_FLAG_ACK);
+}
 
-	if (!sk || p->proto != IPPROTO_TCP || (p->flags & (PKT_PORTS_UNKNOWN | PKT_PROTO_UNKNOWN)))
+/* Any packet of a TCP socket the sockops program saw accepted. */
+static __always_inline bool tcp_inbound(struct bpf_sock *sk, const struct egr_sk_state *st,
+					const struct egr_pkt *p)
+{
+	if (!(st->flags & EGR_SK_INBOUND) || p->proto != IPPROTO_TCP ||
+	    (p->flags & (PKT_PORTS_UNKNOWN | PKT_PROTO_UNKNOWN)))
 		return false;
-	if (sk->state == BPF_TCP_LISTEN || sk->state == BPF_TCP_NEW_SYN_RECV)
-		return (p->tcpflags & (TCP_FLAG_SYN | TCP_FLAG_ACK)) == (TCP_FLAG_SYN | TCP_FLAG_ACK);
 	sk = bpf_sk_fullsock(sk);
-	if (!sk || sk->protocol != IPPROTO_TCP || sk->type != 1 /* SOCK_STREAM */)
+	return sk && sk->protocol == IPPROTO_TCP && sk->type == 1 /* SOCK_STREAM */;
+}
+
+#define barrier() asm volatile("" ::: "memory")
+
+/* Was this packet's key judged last on this socket, under generation gen?
+ * Then *action and *rule are that judgement.
+ */
+static __always_inline bool cache_hit(const struct egr_sk_state *st, const struct egr_pkt *p,
+				      __u64 gen, __u8 *action, __u32 *rule)
+{
+	const __u32 *a = (const __u32 *)st->dst, *b = (const __u32 *)p->dst;
+	__u32 seq = READ_ONCE(st->seq);
+
+	barrier();
+	if ((seq & 1) || st->generation != gen || st->family != p->family ||
+	    st->proto != p->proto || st->pktflags != p->flags || st->dport != p->dport ||
+	    a[0] != b[0])
 		return false;
-	st = bpf_sk_storage_get(&egr_sk, sk, 0, 0);
-	return st && (st->flags & EGR_SK_INBOUND);
+	if (p->family == 6 && (a[1] != b[1] || a[2] != b[2] || a[3] != b[3]))
+		return false;
+	*action = st->action;
+	*rule = st->rule;
+	barrier();
+	return READ_ONCE(st->seq) == seq;
+}
+
+static __always_inline void cache_store(struct egr_sk_state *st, const struct walk_ctx *c,
+					__u8 action)
+{
+	__u32 seq = READ_ONCE(st->seq);
+
+	/* Another CPU is writing this socket's entry: leave it to that one. */
+	if ((seq & 1) || __sync_val_compare_and_swap(&st->seq, seq, seq + 1) != seq)
+		return;
+	st->generation = c->gen;
+	st->family = c->pkt.family;
+	st->proto = c->pkt.proto;
+	st->pktflags = c->pkt.flags;
+	st->dport = c->pkt.dport;
+	__builtin_memcpy(st->dst, c->pkt.dst, 16);
+	st->rule = c->rule;
+	st->action = action;
+	barrier();
+	*(volatile __u32 *)&st->seq = seq + 2;
+}
+
+/* Judging is a global function too: verified once, whatever the caller's
+ * paths to it. bpf_loop() wants its context on this function's stack.
+ */
+__noinline int egr_judge(struct walk_ctx *out)
+{
+	struct walk_ctx c;
+
+	if (!out)
+		return -1;
+	__builtin_memcpy(&c, out, sizeof(c));
+	bpf_loop(EGR_MAX_JUDGE, judge, &c, 0);
+	__builtin_memcpy(out, &c, sizeof(c));
+	return 0;
+}
+
+static __always_inline int egr_parse(struct __sk_buff *skb, struct egr_pkt *p)
+{
+	if (skb->protocol == bpf_htons(ETH_P_IP))
+		return parse_ipv4(skb, p);
+	if (skb->protocol == bpf_htons(ETH_P_IPV6))
+		return parse_ipv6(skb, p);
+	return -1;
 }
 
 SEC("cgroup_skb/egress")
 int egr_egress(struct __sk_buff *skb)
 {
 	struct walk_ctx c = { .rule = EGR_RULE_DEFAULT };
-	struct egr_ctl *active, *cfg;
-	__u32 key = EGR_CTL_ACTIVE, len = skb->len;
+	struct egr_sk_state *st = NULL;
+	struct bpf_sock *sk;
+	__u32 len = skb->len;
+	__u8 action;
 	int err;
 
-	if (skb->protocol == bpf_htons(ETH_P_IP))
-		err = parse_ipv4(skb, &c.pkt);
-	else if (skb->protocol == bpf_htons(ETH_P_IPV6))
-		err = parse_ipv6(skb, &c.pkt);
-	else
-		err = -1;
+	err = egr_parse(skb, &c.pkt);
 	if (err) {
 		count(EGR_STAT_MALFORMED, len);
 		return SK_DROP;
@@ -319,38 +448,44 @@ int egr_egress(struct __sk_buff *skb)
 		count(EGR_STAT_NDP, len);
 		return SK_PASS;
 	}
-	if (tcp_inbound(skb, &c.pkt)) {
-		count(EGR_STAT_INBOUND, len);
-		return SK_PASS;
+	sk = skb->sk;
+	if (sk) {
+		if (tcp_synack(sk, &c.pkt)) {
+			count(EGR_STAT_INBOUND, len);
+			return SK_PASS;
+		}
+		/* NULL unless sk is a full socket */
+		st = bpf_sk_storage_get(&egr_sk, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+		if (st && tcp_inbound(sk, st, &c.pkt)) {
+			count(EGR_STAT_INBOUND, len);
+			return SK_PASS;
+		}
 	}
+	if (egr_no_cache)
+		st = NULL;
 
-	active = bpf_map_lookup_elem(&egr_ctl, &key);
-	if (!active)
+	if (st && cache_hit(st, &c.pkt, read_gen(), &action, &c.rule))
+		goto judged;
+	if (egr_judge(&c) || (c.state != EGR_WALK_RULE && c.state != EGR_WALK_DEFAULT))
 		goto fail;
-	c.slot = active->slot & 1;
-	key = 1 + c.slot;
-	cfg = bpf_map_lookup_elem(&egr_ctl, &key);
-	if (!cfg)
-		goto fail;
-
-	c.plen = c.pkt.family == 4 ? 32 : 128;
-	bpf_loop(EGR_MAX_WALK, walk_step, &c, 0);
-	if (c.state == EGR_WALK_FAIL || c.state == EGR_WALK_MORE)
-		goto fail;
-	if (c.state == EGR_WALK_DEFAULT)
-		c.verdict = cfg->dflt;
-	if (c.state == EGR_WALK_RULE) {
+	if (c.verdict == EGR_ALLOW)
+		action = EGR_ACT_ALLOW;
+	else
+		action = c.audit ? EGR_ACT_AUDIT : EGR_ACT_DENY;
+	if (st)
+		cache_store(st, &c, action);
+judged:
+	if (c.rule != EGR_RULE_DEFAULT) {
 		__u64 *hits = bpf_map_lookup_elem(&egr_hits, &c.rule);
 
 		if (hits)
 			(*hits)++;
 	}
-
-	if (c.verdict == EGR_ALLOW) {
+	if (action == EGR_ACT_ALLOW) {
 		count(EGR_STAT_ALLOWED, len);
 		return SK_PASS;
 	}
-	if (cfg->flags & EGR_SF_AUDIT) {
+	if (action == EGR_ACT_AUDIT) {
 		count(EGR_STAT_AUDIT, len);
 		emit_event(&c, EGR_EV_AUDIT, len);
 		return SK_PASS;

@@ -49,22 +49,59 @@ struct egr_pkt {
 	__u8 src[16];
 };
 
-/* Read len bytes at off: direct packet access when the bytes are in the
- * linear area (the common case for locally built packets), else the helper.
- */
+/* Read len bytes at off with the helper (any offset, paged data too). */
 static __always_inline int load(struct __sk_buff *skb, __u32 off, void *to, __u32 len)
 {
 	return bpf_skb_load_bytes(skb, off, to, len);
 }
 
-static __always_inline void parse_l4(struct __sk_buff *skb, __u32 off, struct egr_pkt *p)
+/* The same, by direct packet access when the bytes are in the linear area
+ * (the common case for locally built packets). Only for the fixed headers:
+ * at the variable offsets of an IPv6 extension header chain the verifier's
+ * state count would explode.
+ */
+#define EGR_DIRECT_MAX 64
+
+static __always_inline int load_direct(struct __sk_buff *skb, __u32 off, void *to, __u32 len)
 {
-	__u8 hdr[14];
+	void *data = (void *)(long)skb->data;
+	void *end = (void *)(long)skb->data_end;
+
+	if (off <= EGR_DIRECT_MAX && data + off + len <= end) {
+		/* Word loads: a plain memcpy from a packet pointer (alignment
+		 * unknown to the compiler) would be byte by byte. x86-64 and
+		 * the verifier allow unaligned packet loads.
+		 */
+		if (len % 4 == 0) {
+			__u32 *d = to, *src = data + off;
+			int i;
+
+			for (i = 0; i < len / 4; i++)
+				d[i] = src[i];
+		} else {
+			__builtin_memcpy(to, data + off, len);
+		}
+		return 0;
+	}
+	return bpf_skb_load_bytes(skb, off, to, len);
+}
+
+/* Read len bytes of the L4 header at off; direct: try direct access first. */
+static __always_inline int load_l4(struct __sk_buff *skb, __u32 off, void *to, __u32 len,
+				   bool direct)
+{
+	return direct ? load_direct(skb, off, to, len) : load(skb, off, to, len);
+}
+
+static __always_inline void parse_l4(struct __sk_buff *skb, __u32 off, struct egr_pkt *p,
+				     bool direct)
+{
+	__u8 hdr[16] __attribute__((aligned(4)));
 
 	if (p->flags & PKT_PORTS_UNKNOWN)
 		return;
 	if (p->proto == IPPROTO_ICMP || p->proto == IPPROTO_ICMPV6) {
-		if (load(skb, off, hdr, 1) < 0) {
+		if (load_l4(skb, off, hdr, 1, direct) < 0) {
 			p->flags |= PKT_PORTS_UNKNOWN;
 			return;
 		}
@@ -75,11 +112,11 @@ static __always_inline void parse_l4(struct __sk_buff *skb, __u32 off, struct eg
 		return;
 	if (p->proto == IPPROTO_TCP) {
 		/* RFC 1858: the whole fixed TCP header must be there. */
-		if (load(skb, off, hdr, sizeof(hdr)) < 0 || off + 20 > skb->len)
+		if (load_l4(skb, off, hdr, sizeof(hdr), direct) < 0 || off + 20 > skb->len)
 			goto unknown;
 		p->tcpflags = hdr[13];
 	} else {
-		if (load(skb, off, hdr, 4) < 0 || off + 8 > skb->len)
+		if (load_l4(skb, off, hdr, 4, direct) < 0 || off + 8 > skb->len)
 			goto unknown;
 	}
 	p->sport = ((__u16)hdr[0] << 8) | hdr[1];
@@ -95,7 +132,7 @@ static __always_inline int parse_ipv4(struct __sk_buff *skb, struct egr_pkt *p)
 	struct iphdr ip;
 	__u32 ihl;
 
-	if (load(skb, 0, &ip, sizeof(ip)) < 0 || ip.version != 4)
+	if (load_direct(skb, 0, &ip, sizeof(ip)) < 0 || ip.version != 4)
 		return -1;
 	p->family = 4;
 	__builtin_memcpy(p->dst, &ip.daddr, 4);
@@ -111,7 +148,7 @@ static __always_inline int parse_ipv4(struct __sk_buff *skb, struct egr_pkt *p)
 	 */
 	if (ip.frag_off & bpf_htons(IP_MF | IP_OFFSET))
 		p->flags |= PKT_FRAGMENT | PKT_PORTS_UNKNOWN;
-	parse_l4(skb, ihl, p);
+	parse_l4(skb, ihl, p, true);
 	return 0;
 }
 
@@ -123,7 +160,7 @@ static __always_inline int parse_ipv6(struct __sk_buff *skb, struct egr_pkt *p)
 	__u8 nexthdr;
 	int i;
 
-	if (load(skb, 0, &ip6, sizeof(ip6)) < 0 || ip6.version != 6)
+	if (load_direct(skb, 0, &ip6, sizeof(ip6)) < 0 || ip6.version != 6)
 		return -1;
 	p->family = 6;
 	__builtin_memcpy(p->dst, &ip6.daddr, 16);
@@ -159,7 +196,10 @@ static __always_inline int parse_ipv6(struct __sk_buff *skb, struct egr_pkt *p)
 			break;
 		default:
 			p->proto = nexthdr;
-			parse_l4(skb, off, p);
+			if (i == 0) /* no extension header: at a fixed offset */
+				parse_l4(skb, sizeof(ip6), p, true);
+			else
+				parse_l4(skb, off, p, false);
 			return 0;
 		}
 	}

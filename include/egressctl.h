@@ -8,15 +8,24 @@
  * Policy layout in the kernel, per attached cgroup (one program instance and
  * one set of maps each, pinned under EGR_PIN_ROOT/<cgroup id>/):
  *
- *   egr_ctl[0]          struct egr_ctl .slot: which slot (0/1) is live
+ *   egr_ctl[0]          struct egr_ctl .generation: policy generation; its
+ *                       low bit is the live slot (0/1)
  *   egr_ctl[1 + slot]   struct egr_ctl .dflt/.flags: default, audit
- *   egr_v4[slot]        LPM trie: struct egr_lpm_v4 -> struct egr_prefix
- *   egr_v6[slot]        LPM trie: struct egr_lpm_v6 -> struct egr_prefix
+ *   egr_v4[EGR_TRIE_IDX(slot, shard)]
+ *                       LPM trie: struct egr_lpm_v4 -> struct egr_prefix
+ *   egr_v6[EGR_TRIE_IDX(slot, shard)]
+ *                       LPM trie: struct egr_lpm_v6 -> struct egr_prefix
  *   egr_rules[i]        struct egr_rule; slot s owns [s * cap, (s + 1) * cap)
  *   egr_hits[rule id]   per-CPU __u64 hit counter, stable across edits
  *   egr_stats[EGR_STAT_*] per-CPU struct egr_counter
  *   egr_meta[0]         struct egr_meta (userspace bookkeeping only)
  *   egr_free[i]         __u32 free rule ids (stack, userspace only)
+ *
+ * Each slot's prefixes are split over EGR_SHARDS tries per family by the top
+ * bit of the address (EGR_SHARD_OF); prefixes of length 0 are in every
+ * shard. A packet only ever looks in the shard of its destination, where
+ * every prefix that can contain it is. (The shards let apply fill tries in
+ * parallel: each trie takes one lock per update.)
  *
  * Judging a packet: look up its destination in the live slot's trie; the
  * entry found is the longest prefix holding rules. Scan that prefix's rules
@@ -25,11 +34,30 @@
  * entry's plen - 1 (the next shorter prefix holding rules), and so on. When
  * no prefix is left, the slot's default decides.
  *
- * apply builds the inactive slot from scratch (fresh inner tries, its half
- * of egr_rules), then flips egr_ctl[0]. A packet reads the slot number once,
- * so it sees the old policy or the new one, never a mix. A single live edit
- * (allow/deny/remove) writes a prefix's new rule slice into unused space of
- * the live half, then replaces that one trie entry.
+ * apply fills the inactive slot (its empty tries, its half of egr_rules,
+ * its egr_ctl entry), adds 1 to the generation (the flip: the other slot is
+ * live from the next packet on), and only then empties the old slot. A
+ * single live edit (allow/deny/remove) writes a prefix's new rule slice into
+ * unused space of the live half, replaces that one trie entry, then adds 2
+ * to the generation (same slot). Every change to what a packet may be judged
+ * by ends with such a bump. egr_ctl is mmap()able; userspace writes the
+ * generation with one atomic 8-byte store.
+ *
+ * Readers (the program) work like a seqlock reader: read the generation
+ * (hence the slot), judge, read the slot's default/flags, and read the
+ * generation again; if it moved, judge again (bounded). So a packet that
+ * started on a slot being emptied after a flip never uses a half-emptied
+ * policy, and apply needs no wait for running programs. (The reader relies
+ * on loads not being reordered with loads, as on x86-64.)
+ *
+ * Verdict cache: a socket's egr_sk storage keeps its last judged packet's
+ * destination, protocol, port, packet flags and the verdict, tagged with the
+ * generation it was judged under. A packet with the same key under the same
+ * generation reuses it; any change to the policy bumps the generation and so
+ * invalidates every cache at once. Writers of one socket's entry (packets
+ * of the socket on several CPUs) exclude each other with a compare-and-swap
+ * on .seq; a reader accepts the entry only if .seq was even and unchanged
+ * across its reads.
  */
 #ifndef EGRESSCTL_H
 #define EGRESSCTL_H
@@ -39,10 +67,15 @@
 #include <linux/bpf.h> /* struct bpf_spin_lock */
 #endif
 
-#define EGR_ABI_VERSION 1
+#define EGR_ABI_VERSION 2
 #define EGR_MAGIC 0x45475231u /* "EGR1" */
 
 #define EGR_PIN_ROOT "/sys/fs/bpf/egressctl"
+
+/* Trie shards per family and slot: by the address's top bit. */
+#define EGR_SHARDS 2
+#define EGR_SHARD_OF(first_byte) ((first_byte) >> 7)
+#define EGR_TRIE_IDX(slot, shard) ((slot) * EGR_SHARDS + (shard))
 
 /* Verdicts, rule actions and the slot default. */
 #define EGR_DENY 0
@@ -163,31 +196,56 @@ struct egr_rule {
 	__u8 pad;
 };
 
-/* egr_ctl[0] uses .slot; egr_ctl[1 + s] uses .dflt and .flags of slot s.
- * Each entry is written whole by one map update. Host byte order.
+/* egr_ctl[0] uses .generation (never 0; low bit = live slot); egr_ctl[1 + s]
+ * uses .dflt and .flags of slot s, written whole by one map update. Host
+ * byte order.
  */
 struct egr_ctl {
-	__u32 slot;  /* entry 0: the live slot, 0 or 1 */
+	__u32 slot;  /* unused in the map; kstate_slot_cfg() reports the slot here */
 	__u32 dflt;  /* slot entries: EGR_ALLOW or EGR_DENY */
 	__u32 flags; /* slot entries: EGR_SF_* */
 	__u32 pad;
-	__u64 generation; /* bumped by every change, for readers */
+	__u64 generation; /* entry 0: bumped by every change */
 };
 
 #define EGR_CTL_ACTIVE 0
 #define EGR_CTL_ENTRIES 3
+
+/* Times a packet is judged again when the generation moved under it; past
+ * that it is dropped as unjudged (EGR_STAT_NOPOLICY).
+ */
+#define EGR_MAX_JUDGE 3
 
 struct egr_counter {
 	__u64 packets;
 	__u64 bytes;
 };
 
-/* egr_sk socket storage value. */
+/* egr_sk socket storage value: the inbound mark (sockops) and the verdict
+ * cache (egress program). Only the program of the socket's own cgroup
+ * touches it.
+ */
 #define EGR_SK_INBOUND 0x01 /* TCP connection accepted from outside */
 
 struct egr_sk_state {
-	__u32 flags;
+	__u32 flags;	  /* EGR_SK_* */
+	__u32 seq;	  /* cache writes: odd while one is under way */
+	__u64 generation; /* cached under this generation; 0 = nothing cached */
+	__u32 rule;	  /* cached: deciding rule id or EGR_RULE_DEFAULT */
+	__u8 family;	  /* cached key: family, protocol, EGR_PKT_* flags, */
+	__u8 proto;	  /*   destination port (host order) and address */
+	__u8 pktflags;
+	__u8 action;	  /* cached: EGR_ACT_* */
+	__u16 dport;
+	__u16 pad;
+	__u8 dst[16];
+	__u32 pad2;
 };
+
+/* egr_sk_state.action: what the cached verdict does with the packet. */
+#define EGR_ACT_ALLOW 1 /* passed by a rule or the default */
+#define EGR_ACT_DENY 2	/* dropped */
+#define EGR_ACT_AUDIT 3 /* would be dropped; passed (audit mode) */
 
 /* Userspace-only bookkeeping, egr_meta[0]. Written under the lock. */
 struct egr_meta {
@@ -203,6 +261,8 @@ struct egr_meta {
 			  * next change rebuilds this bookkeeping from the live slot */
 	__u64 cgroup_id;
 	__u64 created;   /* CLOCK_REALTIME seconds at attach */
+	__u64 free_hash; /* of egr_free[0, nfree) as the last apply wrote it; 0:
+			  * unknown (changed by live edits) */
 	char path[256];  /* cgroup path at attach, for display */
 };
 

@@ -11,11 +11,11 @@ UNIT_BINS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/unit_%,$(UNIT_SRCS))
 BPFT_BINS := $(patsubst tests/bpf/%.c,$(OUTPUT)/tests/bpf_%,$(BPFT_SRCS))
 TEST_HELPERS := $(patsubst tests/e2e/%.c,$(OUTPUT)/tests/%,$(wildcard tests/e2e/*.c))
 
-$(OUTPUT)/tests/unit_%: tests/unit/%.c $(USER_OBJS) | $(OUTPUT)/tests
+$(OUTPUT)/tests/unit_%: tests/unit/%.c $(USER_OBJS) $(OUTPUT)/ldflags | $(OUTPUT)/tests
 	$(call msg,TEST,$@)
 	$(Q)$(CC) $(CFLAGS) -Itests $< $(USER_OBJS) $(PKG_LIBS) -lcmocka -o $@
 
-$(OUTPUT)/tests/bpf_%: tests/bpf/%.c $(USER_OBJS) $(SKEL) | $(OUTPUT)/tests
+$(OUTPUT)/tests/bpf_%: tests/bpf/%.c $(USER_OBJS) $(SKEL) $(OUTPUT)/ldflags | $(OUTPUT)/tests
 	$(call msg,TEST,$@)
 	$(Q)$(CC) $(CFLAGS) -Itests $< $(USER_OBJS) $(PKG_LIBS) -lcmocka -o $@
 

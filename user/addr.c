@@ -94,16 +94,124 @@ static const char *decimal_problem(long v)
 
 static void clear_host_bits(uint8_t *addr, unsigned int plen, unsigned int bytes)
 {
-	unsigned int i;
+	unsigned int i = plen / 8;
 
-	for (i = 0; i < bytes; i++) {
-		if (plen >= 8 * (i + 1))
-			continue;
-		if (plen <= 8 * i)
-			addr[i] = 0;
-		else
-			addr[i] &= (uint8_t)(0xff << (8 - (plen - 8 * i)));
+	if (i >= bytes)
+		return;
+	/* plen % 8 == 0 clears byte i whole */
+	addr[i] &= (uint8_t)(0xff << (8 - plen % 8));
+	memset(addr + i + 1, 0, bytes - i - 1);
+}
+
+/*
+ * inet_pton() on [s, end) without copying the text out first: policy files
+ * hold a million of these. glibc's rules, step by step (resolv/inet_pton.c):
+ * four decimal parts 0-255 without leading zeros; for IPv6 groups of 1-4
+ * hex digits, one "::", a dotted IPv4 tail. Neither may take a text that
+ * inet_pton() refuses, and both give its bytes; what they refuse,
+ * parse_dest() still asks inet_pton() about. tests/unit/test_addr.c and
+ * tests/fuzz/fuzz_addr.c compare them with it.
+ */
+static bool pton4(const char *s, const char *end, uint8_t out[4])
+{
+	unsigned int v = 0, parts = 0;
+	bool digit = false;
+	uint8_t tmp[4];
+
+	for (; s < end; s++) {
+		if (*s >= '0' && *s <= '9') {
+			if (digit && !v)
+				return false; /* leading zero */
+			v = v * 10 + (*s - '0');
+			if (v > 255)
+				return false;
+			digit = true;
+		} else if (*s == '.' && digit && parts < 3) {
+			tmp[parts++] = v;
+			v = 0;
+			digit = false;
+		} else {
+			return false;
+		}
 	}
+	if (!digit || parts != 3)
+		return false;
+	tmp[3] = v;
+	memcpy(out, tmp, 4);
+	return true;
+}
+
+/* Hex digit values + 1; 0: not a hex digit. */
+static const uint8_t hex1[256] = {
+	['0'] = 1,  ['1'] = 2,	['2'] = 3,  ['3'] = 4,	['4'] = 5,  ['5'] = 6,
+	['6'] = 7,  ['7'] = 8,	['8'] = 9,  ['9'] = 10, ['a'] = 11, ['b'] = 12,
+	['c'] = 13, ['d'] = 14, ['e'] = 15, ['f'] = 16, ['A'] = 11, ['B'] = 12,
+	['C'] = 13, ['D'] = 14, ['E'] = 15, ['F'] = 16,
+};
+
+static bool pton6(const char *s, const char *end, uint8_t out[16])
+{
+	size_t tp = 0, gap = SIZE_MAX, digits = 0, n;
+	const char *tok;
+	unsigned int v = 0;
+	uint8_t tmp[16];
+	int x;
+
+	memset(tmp, 0, sizeof(tmp));
+	if (s == end)
+		return false;
+	if (*s == ':' && (++s == end || *s != ':'))
+		return false; /* one leading colon */
+	tok = s;
+	while (s < end) {
+		char c = *s++;
+
+		x = hex1[(unsigned char)c] - 1;
+		if (x >= 0) {
+			if (digits == 4)
+				return false;
+			v = v << 4 | x;
+			digits++;
+		} else if (c == ':') {
+			tok = s;
+			if (!digits) {
+				if (gap != SIZE_MAX)
+					return false; /* a second "::" */
+				gap = tp;
+				continue;
+			}
+			if (s == end || tp + 2 > 16)
+				return false; /* trailing colon, or too long */
+			tmp[tp++] = v >> 8;
+			tmp[tp++] = v;
+			digits = 0;
+			v = 0;
+		} else if (c == '.' && tp + 4 <= 16 && pton4(tok, end, tmp + tp)) {
+			tp += 4;
+			digits = 0;
+			break;
+		} else {
+			return false;
+		}
+	}
+	if (digits) {
+		if (tp + 2 > 16)
+			return false;
+		tmp[tp++] = v >> 8;
+		tmp[tp++] = v;
+	}
+	if (gap != SIZE_MAX) {
+		if (tp == 16)
+			return false; /* "::" standing for nothing */
+		n = tp - gap;
+		memmove(tmp + 16 - n, tmp + gap, n);
+		memset(tmp + gap, 0, 16 - n - gap);
+		tp = 16;
+	}
+	if (tp != 16)
+		return false;
+	memcpy(out, tmp, 16);
+	return true;
 }
 
 static const uint8_t v4mapped_prefix[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
@@ -126,16 +234,25 @@ int parse_dest(const char *s, struct egr_dest *d, char *err, size_t errlen)
 	alen = slash ? (size_t)(slash - s) : strlen(s);
 	if (alen >= sizeof(abuf))
 		goto not_addr;
-	memcpy(abuf, s, alen);
-	abuf[alen] = '\0';
-	if (inet_pton(AF_INET, abuf, d->addr) == 1) {
+	if (pton4(s, s + alen, d->addr)) {
 		d->family = 4;
 		max = 32;
-	} else if (inet_pton(AF_INET6, abuf, d->addr) == 1) {
+	} else if (pton6(s, s + alen, d->addr)) {
 		d->family = 6;
 		max = 128;
 	} else {
-		goto not_addr;
+		/* what the fast paths refuse, inet_pton() has the last word on */
+		memcpy(abuf, s, alen);
+		abuf[alen] = '\0';
+		if (inet_pton(AF_INET, abuf, d->addr) == 1) {
+			d->family = 4;
+			max = 32;
+		} else if (inet_pton(AF_INET6, abuf, d->addr) == 1) {
+			d->family = 6;
+			max = 128;
+		} else {
+			goto not_addr;
+		}
 	}
 
 	if (slash) {
@@ -184,7 +301,7 @@ int parse_dests(const char *s, struct egr_dest out[2], char *err, size_t errlen)
 {
 	int ret;
 
-	if (s && !strcmp(s, "any")) {
+	if (s && s[0] == 'a' && !strcmp(s, "any")) {
 		memset(out, 0, 2 * sizeof(*out));
 		out[0].family = 4;
 		out[1].family = 6;

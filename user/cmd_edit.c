@@ -48,22 +48,21 @@ static int edit(int argc, char **argv, int action, const char *text)
 	/* Parse everything before touching anything. */
 	if (parse_rule_args(argc - optind - 1, argv + optind + 1, action, &p))
 		return 1;
-	if (need_root() || open_target(argv[optind], &t, &ks)) {
+	if (need_root()) {
 		policy_free(&p);
 		return 1;
 	}
+	/* The bookkeeping is read under the lock. */
 	lock = kstate_lock();
 	if (lock < 0) {
 		pr_err("taking the lock: %s\n", strerror(-lock));
-		ret = lock;
-		goto out;
+		policy_free(&p);
+		return 1;
 	}
-	/* Re-read the bookkeeping under the lock. */
-	kstate_close(&ks);
-	ret = kstate_open(t.cgid, &ks);
-	if (ret) {
-		pr_err("%s: opening pinned state: %s\n", t.label, strerror(-ret));
-		goto out_unlock;
+	if (open_target(argv[optind], &t, &ks)) {
+		kstate_unlock(lock);
+		policy_free(&p);
+		return 1;
 	}
 	if (action < 0)
 		ret = kpolicy_remove(&ks, p.rules, p.n, err, sizeof(err));
@@ -73,9 +72,7 @@ static int edit(int argc, char **argv, int action, const char *text)
 		pr_err("%s: %s\n", t.label, err);
 	else if (t.container)
 		ret = state_save_kernel(&ks, t.id, t.name, "cli");
-out_unlock:
 	kstate_unlock(lock);
-out:
 	kstate_close(&ks);
 	policy_free(&p);
 	return ret ? 1 : 0;
@@ -119,8 +116,7 @@ int cmd_apply(int argc, char **argv)
 	if (need_root() || open_target(argv[optind], &t, &ks))
 		return 1;
 	lock = kstate_lock();
-	kstate_close(&ks);
-	ret = lock < 0 ? lock : kstate_open(t.cgid, &ks);
+	ret = lock < 0 ? lock : kstate_reopen(&ks);
 	if (ret) {
 		pr_err("%s: %s\n", t.label, strerror(-ret));
 		goto out;

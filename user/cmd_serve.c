@@ -16,8 +16,8 @@
 #include <unistd.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
-#include <microhttpd.h>
 #include "cmd.h"
+#include "dl_mhd.h"
 #include "log.h"
 #include "metrics.h"
 
@@ -42,7 +42,7 @@ static const char serve_usage[] =
 static int respond(struct MHD_Connection *conn, unsigned int status, const char *type, char *body,
 		   size_t len, enum MHD_ResponseMemoryMode mode)
 {
-	struct MHD_Response *r = MHD_create_response_from_buffer(len, body, mode);
+	struct MHD_Response *r = mhd_dl.create_response_from_buffer(len, body, mode);
 	int ret;
 
 	if (!r) {
@@ -50,11 +50,11 @@ static int respond(struct MHD_Connection *conn, unsigned int status, const char 
 			free(body);
 		return MHD_NO;
 	}
-	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+	mhd_dl.add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
 	if (status == MHD_HTTP_METHOD_NOT_ALLOWED)
-		MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
-	ret = MHD_queue_response(conn, status, r);
-	MHD_destroy_response(r);
+		mhd_dl.add_response_header(r, MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
+	ret = mhd_dl.queue_response(conn, status, r);
+	mhd_dl.destroy_response(r);
 	return ret;
 }
 
@@ -191,7 +191,7 @@ int cmd_serve(int argc, char **argv)
 	const char *listen_spec = DEFAULT_LISTEN;
 	struct serve_ctx ctx = { 0 };
 	struct MHD_Daemon *d;
-	char shown[300];
+	char shown[300], err[512];
 	sigset_t set;
 	int c, fd, sig = 0;
 
@@ -201,7 +201,13 @@ int cmd_serve(int argc, char **argv)
 		else
 			return usage(serve_usage, c != 'h');
 	}
-	if (need_root() || metrics_targets(argv + optind, argc - optind, &ctx.ids))
+	if (need_root())
+		return 1;
+	if (dl_mhd_load(err, sizeof(err))) {
+		pr_err("%s\n", err);
+		return 1;
+	}
+	if (metrics_targets(argv + optind, argc - optind, &ctx.ids))
 		return 1;
 	ctx.nids = argc - optind;
 	fd = listen_on(listen_spec, shown, sizeof(shown));
@@ -217,10 +223,10 @@ int cmd_serve(int argc, char **argv)
 	sigaddset(&set, SIGINT);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO, 0, NULL, NULL, handle,
-			     &ctx, MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_CONNECTION_LIMIT,
-			     (unsigned int)64, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)30,
-			     MHD_OPTION_END);
+	d = mhd_dl.start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO, 0, NULL, NULL,
+				handle, &ctx, MHD_OPTION_LISTEN_SOCKET, fd,
+				MHD_OPTION_CONNECTION_LIMIT, (unsigned int)64,
+				MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)30, MHD_OPTION_END);
 	if (!d) {
 		pr_err("serve: starting the HTTP server on %s failed\n", shown);
 		close(fd);
@@ -231,7 +237,7 @@ int cmd_serve(int argc, char **argv)
 	fflush(stdout);
 	sigwait(&set, &sig);
 	pr_info("serve: %s, stopping\n", strsignal(sig));
-	MHD_stop_daemon(d); /* closes the listening socket too */
+	mhd_dl.stop_daemon(d); /* closes the listening socket too */
 	free(ctx.ids);
 	return 0;
 }

@@ -9,9 +9,9 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-#include <curl/curl.h>
 #include <jansson.h>
 #include "cmd.h"
+#include "dl_curl.h"
 #include "docker.h"
 #include "guard.h"
 #include "log.h"
@@ -314,7 +314,7 @@ int cmd_watch(int argc, char **argv)
 	struct sigaction sa = { .sa_handler = on_signal };
 	bool once = false, status = false, remove = false, guard_only = false;
 	unsigned long resync = 60;
-	char *end;
+	char *end, err[512];
 	int c, ret;
 
 	while ((c = getopt_long(argc, argv, "jh", opts, NULL)) != -1) {
@@ -392,18 +392,23 @@ int cmd_watch(int argc, char **argv)
 	if (guard_only)
 		return install_guard(&o, true);
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	if (curl_global_init(CURL_GLOBAL_ALL)) {
+	/* libcurl before any thread: docker.c's load is not thread-safe. */
+	if (dl_curl_load(err, sizeof(err))) {
+		pr_err("%s\n", err);
+		return 1;
+	}
+	if (curl_dl.global_init(CURL_GLOBAL_ALL)) {
 		pr_err("initializing libcurl failed\n");
 		return 1;
 	}
 	/* Strict: the guard first, and no watch without it. */
 	if (o.strict && install_guard(&o, false)) {
-		curl_global_cleanup();
+		curl_dl.global_cleanup();
 		return 1;
 	}
 	if (once) {
 		ret = watch_reconcile(&o, "startup", false);
-		curl_global_cleanup();
+		curl_dl.global_cleanup();
 		return ret ? 1 : 0;
 	}
 	sigemptyset(&sa.sa_mask);
@@ -411,6 +416,6 @@ int cmd_watch(int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	ret = run(&o, (unsigned int)resync);
-	curl_global_cleanup();
+	curl_dl.global_cleanup();
 	return ret;
 }

@@ -47,6 +47,40 @@ void compiled_free(struct egr_compiled *c);
 int compile_rule_cmp(const struct egr_dest *da, const struct egr_rule *a,
 		     const struct egr_dest *db, const struct egr_rule *b);
 
+/* An element to sort: an integer key, and the index of what it stands for. */
+struct egr_sortkey {
+	uint64_t key;
+	uint32_t idx;
+};
+
+/*
+ * Sort k[0..n) by .key, then each run of equal keys by cmp(ctx, a, b) of
+ * their .idx, which must order any two (break ties by index to keep the
+ * sort stable). With compile_prefix_key() that sorts anything by prefix
+ * in about linear time: runs are the few entries whose key cannot tell
+ * them apart. 0 or -ENOMEM.
+ */
+int compile_sort(struct egr_sortkey *k, size_t n,
+		 int (*cmp)(const void *ctx, uint32_t a, uint32_t b), const void *ctx);
+
+/* A rule in kernel form with its prefix. */
+struct egr_crule {
+	struct egr_dest dest;
+	struct egr_rule r;
+};
+
+/* Sort x into compile_rule_cmp() order, stable, in about a third of the
+ * time qsort() with compile_rule_cmp() takes on a million rules. 0 or
+ * -ENOMEM.
+ */
+int compile_sort_crules(struct egr_crule *x, size_t n);
+
+/* Family, prefix length and the first 48 bits of the address as one
+ * integer: a < b implies the prefix order of compile_rule_cmp(); equal
+ * keys need the full comparison (prefixes longer than 48 bits).
+ */
+uint64_t compile_prefix_key(const struct egr_dest *d);
+
 /* A packet as the evaluators see it; mirrors struct egr_pkt in
  * bpf/parsing.bpf.h after unmap_v4mapped().
  */

@@ -13,8 +13,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <curl/curl.h>
 #include <jansson.h>
+#include "dl_curl.h"
 #include "docker.h"
 
 #define DOCKER_DEFAULT_SOCK "/var/run/docker.sock"
@@ -87,8 +87,11 @@ const char *docker_socket(const char *host)
 	return h;
 }
 
-/* The socket path, or -EINVAL for a tcp:// or ssh:// host. */
-static int socket_path(const char *host, const char **sock, char *err, size_t errlen)
+/*
+ * Before talking to the daemon: the socket path (-EINVAL for a tcp:// or
+ * ssh:// host) and libcurl, loaded here on first use (-ENOENT).
+ */
+static int docker_prepare(const char *host, const char **sock, char *err, size_t errlen)
 {
 	*sock = docker_socket(host);
 	if ((*sock)[0] != '/') {
@@ -96,7 +99,7 @@ static int socket_path(const char *host, const char **sock, char *err, size_t er
 		       *sock);
 		return -EINVAL;
 	}
-	return 0;
+	return dl_curl_load(err, errlen);
 }
 
 static bool valid_ref(const char *ref)
@@ -133,18 +136,18 @@ static bool valid_id(const char *s)
 static CURL *docker_curl(const char *sock, const char *path, char *url, size_t urllen,
 			 char *curlerr)
 {
-	CURL *c = curl_easy_init();
+	CURL *c = curl_dl.easy_init();
 
 	if (!c)
 		return NULL;
 	snprintf(url, urllen, "http://localhost%s", path);
 	curlerr[0] = '\0';
-	curl_easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, sock);
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, curlerr);
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 10L);
-	curl_easy_setopt(c, CURLOPT_USERAGENT, "egressctl");
+	curl_dl.easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, sock);
+	curl_dl.easy_setopt(c, CURLOPT_URL, url);
+	curl_dl.easy_setopt(c, CURLOPT_ERRORBUFFER, curlerr);
+	curl_dl.easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_dl.easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 10L);
+	curl_dl.easy_setopt(c, CURLOPT_USERAGENT, "egressctl");
 	return c;
 }
 
@@ -152,10 +155,10 @@ static CURL *docker_curl(const char *sock, const char *path, char *url, size_t u
 static int curl_failure(CURL *c, CURLcode rc, const char *sock, const char *curlerr, char *err,
 			size_t errlen)
 {
-	const char *why = curlerr && *curlerr ? curlerr : curl_easy_strerror(rc);
+	const char *why = curlerr && *curlerr ? curlerr : curl_dl.easy_strerror(rc);
 	long oserr = 0;
 
-	curl_easy_getinfo(c, CURLINFO_OS_ERRNO, &oserr);
+	curl_dl.easy_getinfo(c, CURLINFO_OS_ERRNO, &oserr);
 	if (rc == CURLE_COULDNT_CONNECT) {
 		switch (oserr) {
 		case EACCES:
@@ -199,17 +202,17 @@ static int docker_get(const char *sock, const char *path, struct buf *body, long
 		seterr(err, errlen, "cannot set up an HTTP request (libcurl)");
 		return -ENOMEM;
 	}
-	curl_easy_setopt(c, CURLOPT_TIMEOUT, 60L);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, body_write);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, body);
-	rc = curl_easy_perform(c);
+	curl_dl.easy_setopt(c, CURLOPT_TIMEOUT, 60L);
+	curl_dl.easy_setopt(c, CURLOPT_WRITEFUNCTION, body_write);
+	curl_dl.easy_setopt(c, CURLOPT_WRITEDATA, body);
+	rc = curl_dl.easy_perform(c);
 	if (rc != CURLE_OK) {
 		ret = curl_failure(c, rc, sock, curlerr, err, errlen);
 	} else {
 		*status = 0;
-		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);
+		curl_dl.easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);
 	}
-	curl_easy_cleanup(c);
+	curl_dl.easy_cleanup(c);
 	return ret;
 }
 
@@ -308,13 +311,13 @@ static int inspect_one(const char *sock, const char *x, struct docker_container 
 	char *esc;
 	int ret;
 
-	esc = curl_easy_escape(NULL, x, 0);
+	esc = curl_dl.easy_escape(NULL, x, 0);
 	if (!esc) {
 		seterr(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
 	snprintf(path, sizeof(path), "/containers/%s/json", esc);
-	curl_free(esc);
+	curl_dl.free(esc);
 	buf_free(body);
 	ret = docker_get(sock, path, body, &status, err, errlen);
 	if (ret)
@@ -405,7 +408,7 @@ int docker_inspect(const char *host, const char *ref, struct docker_container *c
 		seterr(err, errlen, "bad container name '%s'", ref ? ref : "");
 		return -EINVAL;
 	}
-	ret = socket_path(host, &sock, err, errlen);
+	ret = docker_prepare(host, &sock, err, errlen);
 	if (ret)
 		return ret;
 	/*
@@ -481,7 +484,7 @@ int docker_list_running(const char *host, char (**ids)[65], size_t *n, char *err
 
 	*ids = NULL;
 	*n = 0;
-	ret = socket_path(host, &sock, err, errlen);
+	ret = docker_prepare(host, &sock, err, errlen);
 	if (ret)
 		return ret;
 	ret = docker_get(sock, "/containers/json", &body, &status, err, errlen);
@@ -604,7 +607,7 @@ static size_t events_write(char *ptr, size_t size, size_t nmemb, void *ud)
 	size_t n = size * nmemb;
 
 	if (!st->status)
-		curl_easy_getinfo(st->curl, CURLINFO_RESPONSE_CODE, &st->status);
+		curl_dl.easy_getinfo(st->curl, CURLINFO_RESPONSE_CODE, &st->status);
 	if (st->status != 200)
 		return buf_add(&st->errbody, ptr, n, 65536) ? 0 : n;
 	if (buf_add(&st->pending, ptr, n, EVENT_PENDING_MAX)) {
@@ -642,18 +645,18 @@ int docker_events(const char *host, docker_event_cb cb, void *ctx, volatile int 
 
 	if (!cb)
 		return -EINVAL;
-	ret = socket_path(host, &sock, err, errlen);
+	ret = docker_prepare(host, &sock, err, errlen);
 	if (ret)
 		return ret;
 	if (stop && *stop)
 		return 0;
-	filters = curl_easy_escape(NULL, "{\"type\":[\"container\"]}", 0);
+	filters = curl_dl.easy_escape(NULL, "{\"type\":[\"container\"]}", 0);
 	if (!filters) {
 		seterr(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
 	snprintf(path, sizeof(path), "/events?filters=%s", filters);
-	curl_free(filters);
+	curl_dl.free(filters);
 	st.curl = docker_curl(sock, path, url, sizeof(url), curlerr);
 	if (!st.curl) {
 		seterr(err, errlen, "cannot set up an HTTP request (libcurl)");
@@ -663,16 +666,16 @@ int docker_events(const char *host, docker_event_cb cb, void *ctx, volatile int 
 	 * A quiet stream is normal: no total timeout and no low-speed limit.
 	 * The progress callback runs about once a second even when idle.
 	 */
-	curl_easy_setopt(st.curl, CURLOPT_TIMEOUT, 0L);
-	curl_easy_setopt(st.curl, CURLOPT_WRITEFUNCTION, events_write);
-	curl_easy_setopt(st.curl, CURLOPT_WRITEDATA, &st);
-	curl_easy_setopt(st.curl, CURLOPT_NOPROGRESS, 0L);
-	curl_easy_setopt(st.curl, CURLOPT_XFERINFOFUNCTION, events_progress);
-	curl_easy_setopt(st.curl, CURLOPT_XFERINFODATA, &st);
-	rc = curl_easy_perform(st.curl);
+	curl_dl.easy_setopt(st.curl, CURLOPT_TIMEOUT, 0L);
+	curl_dl.easy_setopt(st.curl, CURLOPT_WRITEFUNCTION, events_write);
+	curl_dl.easy_setopt(st.curl, CURLOPT_WRITEDATA, &st);
+	curl_dl.easy_setopt(st.curl, CURLOPT_NOPROGRESS, 0L);
+	curl_dl.easy_setopt(st.curl, CURLOPT_XFERINFOFUNCTION, events_progress);
+	curl_dl.easy_setopt(st.curl, CURLOPT_XFERINFODATA, &st);
+	rc = curl_dl.easy_perform(st.curl);
 
 	if (!st.status)
-		curl_easy_getinfo(st.curl, CURLINFO_RESPONSE_CODE, &st.status);
+		curl_dl.easy_getinfo(st.curl, CURLINFO_RESPONSE_CODE, &st.status);
 	if (st.cb_ret) {
 		ret = st.cb_ret;
 	} else if (stop && *stop) {
@@ -691,10 +694,10 @@ int docker_events(const char *host, docker_event_cb cb, void *ctx, volatile int 
 		ret = -ECONNRESET;
 	} else {
 		seterr(err, errlen, "the Docker event stream from %s broke: %s", sock,
-		       *curlerr ? curlerr : curl_easy_strerror(rc));
+		       *curlerr ? curlerr : curl_dl.easy_strerror(rc));
 		ret = -ECONNRESET;
 	}
-	curl_easy_cleanup(st.curl);
+	curl_dl.easy_cleanup(st.curl);
 	buf_free(&st.pending);
 	buf_free(&st.errbody);
 	return ret;

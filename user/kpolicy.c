@@ -24,18 +24,6 @@
 
 #define ID_NONE 0xffffffffu
 
-int kstate_trie_fd(int outer_fd, uint32_t slot)
-{
-	uint32_t id;
-
-	int fd;
-
-	if (bpf_map_lookup_elem(outer_fd, &slot, &id))
-		return -errno;
-	fd = bpf_map_get_fd_by_id(id);
-	return fd < 0 ? -errno : fd;
-}
-
 static int write_meta(struct egr_kstate *ks)
 {
 	uint32_t k = 0;
@@ -45,13 +33,12 @@ static int write_meta(struct egr_kstate *ks)
 
 static int read_active(const struct egr_kstate *ks, uint32_t *slot)
 {
-	struct egr_ctl a;
-	uint32_t k = EGR_CTL_ACTIVE;
+	uint64_t gen = 0;
+	int err = kstate_gen_read(ks, &gen);
 
-	if (bpf_map_lookup_elem(ks->ctl_fd, &k, &a))
-		return -errno;
-	*slot = a.slot & 1;
-	return 0;
+	if (!err)
+		*slot = gen & 1;
+	return err;
 }
 
 /* One rule compiled on its own: its kernel form. */
@@ -163,21 +150,15 @@ static void describe(const struct egr_urule *u, char *buf, size_t len)
 
 /* Plan the edit: per prefix, its current slice and the new one. */
 static int plan_edits(struct egr_kstate *ks, uint32_t slot, const struct egr_urule *in, size_t n,
-		      bool add, struct pedit **out, size_t *nout, char *err, size_t errlen)
+		      bool add, struct egr_tries *t, struct pedit **out, size_t *nout, char *err,
+		      size_t errlen)
 {
 	struct pedit *e = calloc(n ? n : 1, sizeof(*e));
-	int tfd[2] = { -1, -1 }, ret = 0;
 	size_t ne = 0, i, j;
+	int ret = 0;
 
 	if (!e)
 		return -ENOMEM;
-	tfd[0] = kstate_trie_fd(ks->v4_fd, slot);
-	tfd[1] = kstate_trie_fd(ks->v6_fd, slot);
-	if (tfd[0] < 0 || tfd[1] < 0) {
-		ret = tfd[0] < 0 ? tfd[0] : tfd[1];
-		snprintf(err, errlen, "reading the policy: %s", strerror(-ret));
-		goto out;
-	}
 	for (i = 0; i < n; i++) {
 		struct pedit *p = find_edit(e, ne, &in[i].dest);
 		struct egr_rule kr;
@@ -186,7 +167,9 @@ static int plan_edits(struct egr_kstate *ks, uint32_t slot, const struct egr_uru
 		if (!p) {
 			p = &e[ne++];
 			p->dest = in[i].dest;
-			ret = read_prefix(ks, tfd[in[i].dest.family == 6], &p->dest, &p->old,
+			ret = ktries_fd(ks, slot, in[i].dest.family == 6, egr_shard(in[i].dest.addr), t);
+			if (ret >= 0)
+				ret = read_prefix(ks, ret, &p->dest, &p->old,
 					  p->rules);
 			if (ret < 0) {
 				snprintf(err, errlen, "reading the policy: %s", strerror(-ret));
@@ -246,10 +229,6 @@ static int plan_edits(struct egr_kstate *ks, uint32_t slot, const struct egr_uru
 	*nout = ne;
 	e = NULL;
 out:
-	if (tfd[0] >= 0)
-		close(tfd[0]);
-	if (tfd[1] >= 0)
-		close(tfd[1]);
 	free(e);
 	return ret;
 }
@@ -275,6 +254,7 @@ static int alloc_id(struct egr_kstate *ks, uint32_t *id)
 		if (bpf_map_lookup_elem(ks->free_fd, &k, id))
 			return -errno;
 		ks->meta.nfree--;
+		ks->meta.free_hash = 0;
 	} else if (ks->meta.next_id < ks->meta.max_rules) {
 		*id = ks->meta.next_id++;
 	} else {
@@ -292,6 +272,7 @@ static int free_id(struct egr_kstate *ks, uint32_t id)
 	if (bpf_map_update_elem(ks->free_fd, &k, &id, BPF_ANY))
 		return -errno;
 	ks->meta.nfree++;
+	ks->meta.free_hash = 0;
 	return 0;
 }
 
@@ -333,8 +314,10 @@ static int kpolicy_edit(struct egr_kstate *ks, const struct egr_urule *in, size_
 	size_t ne = 0, i;
 	uint32_t slot = 0, need_rules = 0, need_ids = 0, new_pfx[2] = { 0, 0 }, gone_pfx[2] = { 0, 0 };
 	uint32_t cap = ks->meta.max_rules, base, j;
-	int tfd[2] = { -1, -1 }, ret;
+	struct egr_tries t;
+	int ret;
 
+	ktries_init(&t);
 	if (ks->meta.dirty) {
 		/* an earlier change was interrupted */
 		ret = kpolicy_recover(ks);
@@ -348,7 +331,7 @@ static int kpolicy_edit(struct egr_kstate *ks, const struct egr_urule *in, size_
 		snprintf(err, errlen, "reading the policy: %s", strerror(-ret));
 		return ret;
 	}
-	ret = plan_edits(ks, slot, in, n, add, &e, &ne, err, errlen);
+	ret = plan_edits(ks, slot, in, n, add, &t, &e, &ne, err, errlen);
 	if (ret)
 		return ret;
 	for (i = 0; i < ne; i++) {
@@ -418,26 +401,38 @@ static int kpolicy_edit(struct egr_kstate *ks, const struct egr_urule *in, size_
 	if (ret)
 		goto werr;
 
-	tfd[0] = kstate_trie_fd(ks->v4_fd, slot);
-	tfd[1] = kstate_trie_fd(ks->v6_fd, slot);
-	if (tfd[0] < 0 || tfd[1] < 0) {
-		ret = tfd[0] < 0 ? tfd[0] : tfd[1];
-		goto werr;
-	}
 	for (i = 0; i < ne; i++) {
 		uint8_t key[sizeof(struct egr_lpm_v6)];
-		int fd = tfd[e[i].dest.family == 6];
+		int f = e[i].dest.family == 6;
+		uint32_t s = egr_shard(e[i].dest.addr);
 
 		make_key(&e[i].dest, key);
-		if (e[i].count)
-			ret = bpf_map_update_elem(fd, key, &e[i].old, BPF_ANY);
-		else if (e[i].existed)
-			ret = bpf_map_delete_elem(fd, key);
-		if (ret) {
-			ret = -errno;
-			goto werr;
+		/* a prefix of length 0 is in every shard (kpolicy_recover()
+		 * makes them agree again if this is interrupted)
+		 */
+		for (s = e[i].dest.plen ? s : 0; s < EGR_SHARDS; s++) {
+			int fd = ktries_fd(ks, slot, f, s, &t);
+
+			if (fd < 0) {
+				ret = fd;
+				goto werr;
+			}
+			if (e[i].count)
+				ret = bpf_map_update_elem(fd, key, &e[i].old, BPF_ANY);
+			else if (e[i].existed)
+				ret = bpf_map_delete_elem(fd, key);
+			if (ret) {
+				ret = -errno;
+				goto werr;
+			}
+			if (e[i].dest.plen)
+				break;
 		}
 	}
+	/* In force: sockets' cached verdicts are now stale. */
+	ret = kstate_gen_bump(ks, false);
+	if (ret)
+		goto werr;
 	/* Removed rules' ids go back on the free stack once unreachable. */
 	for (i = 0; i < ne; i++)
 		for (j = 0; j < e[i].nremoved; j++)
@@ -450,10 +445,7 @@ static int kpolicy_edit(struct egr_kstate *ks, const struct egr_urule *in, size_
 werr:
 	snprintf(err, errlen, "updating the policy maps: %s", strerror(-ret));
 out:
-	if (tfd[0] >= 0)
-		close(tfd[0]);
-	if (tfd[1] >= 0)
-		close(tfd[1]);
+	ktries_close(&t);
 	free(e);
 	return ret;
 }
@@ -484,6 +476,8 @@ int kpolicy_set_cfg(struct egr_kstate *ks, int dflt, int audit)
 	if (audit >= 0)
 		cfg.flags = audit ? cfg.flags | EGR_SF_AUDIT : cfg.flags & ~EGR_SF_AUDIT;
 	cfg.slot = 0;
-	cfg.generation++;
-	return bpf_map_update_elem(ks->ctl_fd, &k, &cfg, BPF_ANY) ? -errno : 0;
+	cfg.generation = 0;
+	if (bpf_map_update_elem(ks->ctl_fd, &k, &cfg, BPF_ANY))
+		return -errno;
+	return kstate_gen_bump(ks, false);
 }

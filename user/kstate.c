@@ -71,47 +71,23 @@ int kstate_prepare(void)
 	return 0;
 }
 
-static int create_trie(int family, uint32_t cap)
+/* Fresh empty tries in both slots. Each outer-map update waits for running
+ * programs (an RCU grace period); one batch per family waits once.
+ */
+static int new_empty_tries(const struct egr_kstate *ks, uint32_t cap)
 {
-	LIBBPF_OPTS(bpf_map_create_opts, opts, .map_flags = BPF_F_NO_PREALLOC);
-	uint32_t ksize = family == 4 ? sizeof(struct egr_lpm_v4) : sizeof(struct egr_lpm_v6);
+	struct egr_tries t[2];
+	uint32_t slots[2] = { 0, 1 };
+	int err, f;
 
-	return bpf_map_create(BPF_MAP_TYPE_LPM_TRIE, family == 4 ? "egr_v4_in" : "egr_v6_in", ksize,
-			      sizeof(struct egr_prefix), cap, &opts);
-}
-
-int kstate_create_tries(uint32_t cap, int fds[2])
-{
-	fds[0] = create_trie(4, cap);
-	fds[1] = create_trie(6, cap);
-	if (fds[0] >= 0 && fds[1] >= 0)
-		return 0;
-	if (fds[0] >= 0)
-		close(fds[0]);
-	if (fds[1] >= 0)
-		close(fds[1]);
-	return -errno;
-}
-
-int kstate_install_tries(int v4_fd, int v6_fd, uint32_t slot, const int fds[2])
-{
-	if (bpf_map_update_elem(v4_fd, &slot, &fds[0], BPF_ANY) ||
-	    bpf_map_update_elem(v6_fd, &slot, &fds[1], BPF_ANY))
-		return -errno;
-	return 0;
-}
-
-/* Fresh empty tries for slot s of both families. */
-static int new_empty_tries(int v4_fd, int v6_fd, uint32_t slot, uint32_t cap)
-{
-	int fds[2], err;
-
-	err = kstate_create_tries(cap, fds);
-	if (err)
-		return err;
-	err = kstate_install_tries(v4_fd, v6_fd, slot, fds);
-	close(fds[0]);
-	close(fds[1]);
+	ktries_init(&t[1]);
+	err = ktries_create(cap, &t[0]);
+	if (!err)
+		err = ktries_create(cap, &t[1]);
+	for (f = 0; f < 2 && !err; f++)
+		err = ktries_install_family(ks, f, slots, t, 2);
+	ktries_close(&t[0]);
+	ktries_close(&t[1]);
 	return err;
 }
 
@@ -119,7 +95,7 @@ int kstate_load(const struct egr_attach_opts *o, const char *label, uint64_t cgi
 		struct egressctl_bpf **out, struct egr_kstate *ks)
 {
 	struct egr_evcfg ev = { .rate = EGR_EV_DEFAULT_RATE, .burst = EGR_EV_DEFAULT_BURST };
-	uint32_t cap = o->max_rules ? o->max_rules : EGR_DEFAULT_MAX_RULES, k, s;
+	uint32_t cap = o->max_rules ? o->max_rules : EGR_DEFAULT_MAX_RULES, k;
 	struct egr_ctl ctl = { .dflt = o->dflt, .flags = o->audit ? EGR_SF_AUDIT : 0 };
 	struct egressctl_bpf *skel;
 	int err;
@@ -134,6 +110,7 @@ int kstate_load(const struct egr_attach_opts *o, const char *label, uint64_t cgi
 	bpf_map__set_max_entries(skel->maps.egr_rules, 2 * cap);
 	bpf_map__set_max_entries(skel->maps.egr_hits, cap);
 	bpf_map__set_max_entries(skel->maps.egr_free, cap);
+	skel->rodata->egr_no_cache = o->no_verdict_cache;
 	err = egressctl_bpf__load(skel);
 	if (err) {
 		pr_err("loading the BPF program: %s (is BPF supported and are you root?)\n",
@@ -158,11 +135,12 @@ int kstate_load(const struct egr_attach_opts *o, const char *label, uint64_t cgi
 	ks->meta.created = time(NULL);
 	snprintf(ks->meta.path, sizeof(ks->meta.path), "%s", label);
 
-	for (s = 0; s < 2 && !err; s++)
-		err = new_empty_tries(ks->v4_fd, ks->v6_fd, s, cap);
-	for (k = 0; k < EGR_CTL_ENTRIES && !err; k++)
+	err = new_empty_tries(ks, cap);
+	for (k = 1; k < EGR_CTL_ENTRIES && !err; k++)
 		if (bpf_map_update_elem(ks->ctl_fd, &k, &ctl, BPF_ANY))
 			err = -errno;
+	if (!err)
+		err = kstate_gen_publish(ks, 2); /* slot 0 live */
 	k = 0;
 	if (!err && (bpf_map_update_elem(ks->meta_fd, &k, &ks->meta, BPF_ANY) ||
 		     bpf_map_update_elem(bpf_map__fd(skel->maps.egr_evcfg), &k, &ev, BPF_ANY)))
@@ -201,6 +179,8 @@ static int pin_all(struct egressctl_bpf *skel, const char *dir)
 	int err;
 
 	bpf_object__for_each_map(map, skel->obj) {
+		if (bpf_map__is_internal(map))
+			continue; /* .rodata: load-time settings, held by the program */
 		snprintf(path, sizeof(path), "%s/%s", dir, bpf_map__name(map));
 		err = bpf_map__pin(map, path);
 		if (err)
@@ -437,12 +417,40 @@ fail:
 	return err;
 }
 
+static uint32_t map_id(int fd)
+{
+	struct bpf_map_info info;
+	uint32_t len = sizeof(info);
+
+	memset(&info, 0, sizeof(info));
+	return bpf_obj_get_info_by_fd(fd, &info, &len) ? 0 : info.id;
+}
+
+int kstate_reopen(struct egr_kstate *ks)
+{
+	uint64_t cgid = ks->cgid;
+	uint32_t k = 0, id;
+	int fd = open_pin(ks->dir, "egr_meta");
+
+	/* The same instance still pinned (not detached and attached again
+	 * meanwhile): keep the fds, re-read the bookkeeping.
+	 */
+	id = fd >= 0 ? map_id(fd) : 0;
+	if (fd >= 0)
+		close(fd);
+	if (id && id == map_id(ks->meta_fd) && !bpf_map_lookup_elem(ks->meta_fd, &k, &ks->meta))
+		return 0;
+	kstate_close(ks);
+	return kstate_open(cgid, ks);
+}
+
 void kstate_close(struct egr_kstate *ks)
 {
 	int *fds[] = { &ks->ctl_fd,   &ks->meta_fd, &ks->v4_fd,    &ks->v6_fd,
 		       &ks->rules_fd, &ks->hits_fd, &ks->stats_fd, &ks->free_fd };
 	size_t i;
 
+	kstate_gen_unmap(ks);
 	for (i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
 		if (*fds[i] >= 0)
 			close(*fds[i]);
@@ -480,6 +488,7 @@ int kstate_detach(uint64_t cgid)
 		return err;
 	}
 	rm_pins(dead);
+	idcache_drop(cgid);
 	if (!access(dead, F_OK)) {
 		pr_err("removing %s: directory not empty\n", dead);
 		return -ENOTEMPTY;
@@ -567,20 +576,6 @@ int kstate_stats(const struct egr_kstate *ks, struct egr_counter out[EGR_STAT_MA
 		}
 	}
 	free(v);
-	return 0;
-}
-
-int kstate_slot_cfg(const struct egr_kstate *ks, struct egr_ctl *cfg)
-{
-	struct egr_ctl a;
-	uint32_t k = EGR_CTL_ACTIVE;
-
-	if (bpf_map_lookup_elem(ks->ctl_fd, &k, &a))
-		return -errno;
-	k = 1 + (a.slot & 1);
-	if (bpf_map_lookup_elem(ks->ctl_fd, &k, cfg))
-		return -errno;
-	cfg->slot = a.slot & 1;
 	return 0;
 }
 

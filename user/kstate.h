@@ -19,12 +19,14 @@ struct egr_kstate {
 	int ctl_fd, meta_fd, v4_fd, v6_fd, rules_fd, hits_fd, stats_fd, free_fd;
 	int ncpus;
 	struct egr_meta meta;
+	struct egr_ctl *ctl_mm; /* egr_ctl mmap()ed on first use (kgen.c); NULL */
 };
 
 struct egr_attach_opts {
 	uint8_t dflt;	    /* EGR_ALLOW / EGR_DENY */
 	bool audit;
 	uint32_t max_rules; /* 0: EGR_DEFAULT_MAX_RULES */
+	bool no_verdict_cache; /* benchmarks only: judge every packet in full */
 };
 
 struct egressctl_bpf; /* the skeleton, build/egressctl.skel.h */
@@ -78,20 +80,62 @@ int kstate_link_missing(const struct egr_kstate *ks);
 /* Is the egress link still attached to a live cgroup? 1 yes, 0 defunct. */
 int kstate_link_alive(const struct egr_kstate *ks);
 
-/* Empty tries of capacity cap: fds[0] IPv4, fds[1] IPv6. Installing them
- * into an outer map makes the kernel wait for running programs (RCU).
- */
-int kstate_create_tries(uint32_t cap, int fds[2]);
-int kstate_install_tries(int v4_fd, int v6_fd, uint32_t slot, const int fds[2]);
+/* --- the tries of a slot (ktries.c) --- */
 
-/* The trie in slot slot of an outer map (egr_v4/egr_v6): fd or -errno. */
-int kstate_trie_fd(int outer_fd, uint32_t slot);
+/* fd[family: 0 IPv4, 1 IPv6][shard], -1 when not open. */
+struct egr_tries {
+	int fd[2][EGR_SHARDS];
+};
+
+/* The shard of a prefix of length >= 1 (prefixes of length 0 are in all). */
+static inline uint32_t egr_shard(const uint8_t *addr)
+{
+	return EGR_SHARD_OF(addr[0]);
+}
+
+void ktries_init(struct egr_tries *t);
+void ktries_close(struct egr_tries *t);
+/* New empty tries of capacity cap. */
+int ktries_create(uint32_t cap, struct egr_tries *t);
+/* The tries installed in slot slot. */
+int ktries_open(const struct egr_kstate *ks, uint32_t slot, struct egr_tries *t);
+/* One of them, opened into t on first use (t from ktries_init()): fd or
+ * -errno.
+ */
+int ktries_fd(const struct egr_kstate *ks, uint32_t slot, int family, uint32_t shard,
+	      struct egr_tries *t);
+/* Install t into slot (one outer update per family; each makes the kernel
+ * wait for running programs, an RCU grace period); _family: one family of
+ * one or two slots (t[i] into slots[i]) in one outer update.
+ */
+int ktries_install(const struct egr_kstate *ks, uint32_t slot, const struct egr_tries *t);
+int ktries_install_family(const struct egr_kstate *ks, int family, const uint32_t *slots,
+			  const struct egr_tries *t, int nslots);
+/* 1 if every trie is empty, 0 if not, or -errno. */
+int ktries_empty(const struct egr_tries *t);
+/* Make every shard's prefix of length 0 what shard 0 holds (a live edit of
+ * it writes each shard in turn; this repairs an interrupted one).
+ */
+int ktries_sync_zero(const struct egr_tries *t);
 
 /* Sum the per-CPU counters. */
 int kstate_stats(const struct egr_kstate *ks, struct egr_counter out[EGR_STAT_MAX]);
 
 /* Read the active slot's default and flags. */
+/* After taking the lock: re-read the bookkeeping of an open instance, or
+ * open again if another instance has been pinned for the cgroup meanwhile.
+ */
+int kstate_reopen(struct egr_kstate *ks);
+
 int kstate_slot_cfg(const struct egr_kstate *ks, struct egr_ctl *cfg);
+/* The policy generation (user/kgen.c): read it, store a new value, or bump
+ * it after a change (flip: the other slot becomes live).
+ */
+int kstate_gen_read(const struct egr_kstate *ks, uint64_t *gen);
+int kstate_gen_publish(const struct egr_kstate *ks, uint64_t gen);
+int kstate_gen_bump(const struct egr_kstate *ks, bool flip);
+/* Drop the mapping kgen.c made (kstate_close() does). */
+void kstate_gen_unmap(struct egr_kstate *ks);
 
 /* --- policy (kpolicy.c) --- */
 
@@ -142,6 +186,16 @@ int kpolicy_set_cfg(struct egr_kstate *ks, int dflt, int audit);
 int kpolicy_recover(struct egr_kstate *ks);
 
 /* Update n elements (keys, values of the sizes given), batched. */
+/* The rule-id cache (idcache.c): the rules in force with their ids, as
+ * the last apply left them, if nothing changed since; 0, or -errno (then
+ * read the kernel). _save after an apply; _drop at detach.
+ */
+struct egr_crule;
+struct egr_compiled;
+int idcache_load(const struct egr_kstate *ks, struct egr_crule **out, size_t *n);
+int idcache_save(const struct egr_kstate *ks, const struct egr_compiled *c);
+void idcache_drop(uint64_t cgid);
+
 int kstate_update_many(int fd, const void *keys, const void *vals, uint32_t n, size_t ksz,
 		       size_t vsz);
 

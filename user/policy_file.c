@@ -270,7 +270,8 @@ static uint64_t rule_hash(const struct egr_urule *r)
 	    (uint64_t)(r->ps.proto & 0xff) << 24 | (uint64_t)r->ps.has_ports << 32;
 	if (r->ps.has_ports)
 		m ^= (uint64_t)r->ps.lo << 40 | (uint64_t)r->ps.hi << 48;
-	return mix64(a ^ mix64(b ^ mix64(m)));
+	/* one mix: the multiplications spread a, b over all 64 bits first */
+	return mix64(a * 0x9e3779b97f4a7c15ULL ^ b * 0xc2b2ae3d27d4eb4fULL ^ m);
 }
 
 /* Room in the set for need rules, at most half full. */
@@ -1121,6 +1122,7 @@ int policy_parse_buf(const char *buf, size_t len, const char *name, struct egr_p
 int policy_parse_file(const char *path, struct egr_policy *p, char *err, size_t errlen)
 {
 	struct pctx c = { .name = path, .err = err, .errlen = errlen };
+	off_t size = -1; /* of a regular file */
 	yaml_parser_t yp;
 	struct stat st;
 	char q[512];
@@ -1141,14 +1143,21 @@ int policy_parse_file(const char *path, struct egr_policy *p, char *err, size_t 
 		       strerror(-ret));
 		return ret;
 	}
+	if (!fstat(c.fin->fd, &st) && S_ISREG(st.st_mode))
+		size = st.st_size;
 	/* a regular file too big is refused without reading it */
-	if (!fstat(c.fin->fd, &st) && S_ISREG(st.st_mode) &&
-	    (unsigned long long)st.st_size > POLICY_FILE_MAX) {
+	if (size > (off_t)POLICY_FILE_MAX) {
 		c.fin->err = -EFBIG;
 		ret = -EFBIG;
 	} else if (!yaml_parser_initialize(&yp)) {
 		ret = oom(&c);
 	} else {
+		/* Size the duplicate set for the rules the file likely holds
+		 * (some 30 bytes each) rather than grow it step by step. Only
+		 * a hint: dedup() grows it as needed and reports -ENOMEM.
+		 */
+		if (size > 0)
+			set_grow(&c, size / 32 < POLICY_RULES_MAX ? size / 32 : POLICY_RULES_MAX);
 		yaml_parser_set_input(&yp, fin_read, c.fin);
 		ret = parse(&c, &yp);
 		fin_drain(c.fin);

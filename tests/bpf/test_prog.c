@@ -232,6 +232,120 @@ static void test_counters_exact(void **state)
 	policy_free(&p);
 }
 
+/* Run one packet repeat times in one test run (one socket: the first run
+ * judges it and fills the socket's verdict cache, the others reuse it).
+ */
+static int run_repeat(struct fix *f, const struct pktspec *s, int repeat)
+{
+	uint8_t buf[512];
+	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = buf, .repeat = repeat);
+
+	o.data_size_in = build_pkt(buf, sizeof(buf), s);
+	if (bpf_prog_test_run_opts(f->prog, &o))
+		fail_msg("test run: %s", strerror(errno));
+	return o.retval & 1;
+}
+
+static uint64_t gen(struct fix *f)
+{
+	uint64_t g = 0;
+
+	assert_int_equal(kstate_gen_read(&f->ks, &g), 0);
+	return g;
+}
+
+/* Cached verdicts count exactly like judged ones; every change bumps the
+ * generation (+1 and the other slot for apply, +2 for the others).
+ */
+static void test_cache(void **state)
+{
+	struct fix *f = *state;
+	struct egr_policy p = { .dflt = EGR_DENY };
+	struct egr_urule r = { .action = EGR_DENY };
+	struct egr_live_rule *lr;
+	struct egr_dest d[2];
+	char err[256];
+	uint64_t g0, a0, d0, u0;
+	size_t n;
+
+	add_rule(&p, "allow", "198.18.0.0/24", "udp:53");
+	g0 = gen(f);
+	apply(f, &p);
+	assert_int_equal(gen(f), g0 + 1);
+	a0 = stat_pkts(f, EGR_STAT_ALLOWED);
+	d0 = stat_pkts(f, EGR_STAT_DENIED);
+	assert_int_equal(run_repeat(f, &V4("198.18.0.1", UDP, 53), 100), 1);
+	assert_int_equal(run_repeat(f, &V4("198.18.0.1", UDP, 54), 60), 0);
+	assert_int_equal(stat_pkts(f, EGR_STAT_ALLOWED) - a0, 100);
+	assert_int_equal(stat_pkts(f, EGR_STAT_DENIED) - d0, 60);
+	assert_int_equal(kpolicy_read(&f->ks, NULL, &lr, &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(lr[0].hits, 100);
+	free(lr);
+
+	/* a live edit: +2, the same slot */
+	assert_int_equal(parse_dests("198.18.0.1", d, err, sizeof(err)), 1);
+	r.dest = d[0];
+	assert_int_equal(kpolicy_add(&f->ks, &r, 1, err, sizeof(err)), 0);
+	assert_int_equal(gen(f), g0 + 3);
+	assert_int_equal(run_repeat(f, &V4("198.18.0.1", UDP, 53), 10), 0);
+	assert_int_equal(kpolicy_remove(&f->ks, &r, 1, err, sizeof(err)), 0);
+	assert_int_equal(gen(f), g0 + 5);
+	assert_int_equal(run_repeat(f, &V4("198.18.0.1", UDP, 53), 10), 1);
+
+	/* the default and audit: +2 */
+	assert_int_equal(kpolicy_set_cfg(&f->ks, -1, 1), 0);
+	assert_int_equal(gen(f), g0 + 7);
+	u0 = stat_pkts(f, EGR_STAT_AUDIT);
+	assert_int_equal(run_repeat(f, &V4("198.18.0.1", UDP, 54), 40), 1);
+	assert_int_equal(stat_pkts(f, EGR_STAT_AUDIT) - u0, 40);
+	assert_int_equal(kpolicy_set_cfg(&f->ks, EGR_ALLOW, 0), 0);
+	assert_int_equal(gen(f), g0 + 9);
+	a0 = stat_pkts(f, EGR_STAT_ALLOWED);
+	assert_int_equal(run_repeat(f, &V4("198.18.0.1", UDP, 54), 40), 1);
+	assert_int_equal(stat_pkts(f, EGR_STAT_ALLOWED) - a0, 40);
+	policy_free(&p);
+}
+
+/* Prefixes of length 0 live in every trie shard; others in one. */
+static void test_shards(void **state)
+{
+	struct fix *f = *state;
+	struct egr_policy p = { .dflt = EGR_DENY };
+	struct egr_urule r = { .action = EGR_ALLOW };
+	struct egr_dest d[2];
+	char err[256];
+	int i;
+
+	apply(f, &p);
+	/* live: "any" is 0.0.0.0/0 and ::/0 */
+	assert_int_equal(parse_dests("any", d, err, sizeof(err)), 2);
+	for (i = 0; i < 2; i++) {
+		r.dest = d[i];
+		assert_int_equal(kpolicy_add(&f->ks, &r, 1, err, sizeof(err)), 0);
+	}
+	assert_int_equal(run(f, &V4("10.1.2.3", UDP, 53)), 1);
+	assert_int_equal(run(f, &V4("198.18.0.1", UDP, 53)), 1);
+	assert_int_equal(run(f, &V6("2001:db8::1", UDP, 53)), 1);
+	assert_int_equal(run(f, &V6("8000::1", UDP, 53)), 1);
+	for (i = 0; i < 2; i++) {
+		r.dest = d[i];
+		assert_int_equal(kpolicy_remove(&f->ks, &r, 1, err, sizeof(err)), 0);
+	}
+	assert_int_equal(run(f, &V4("10.1.2.3", UDP, 53)), 0);
+	assert_int_equal(run(f, &V4("198.18.0.1", UDP, 53)), 0);
+	assert_int_equal(run(f, &V6("8000::1", UDP, 53)), 0);
+	/* applied: a /1 in one shard, the /0 deny in both */
+	add_rule(&p, "allow", "128.0.0.0/1", NULL);
+	add_rule(&p, "deny", "0.0.0.0/0", "udp:53");
+	p.dflt = EGR_ALLOW;
+	apply(f, &p);
+	assert_int_equal(run(f, &V4("198.18.0.1", UDP, 53)), 1); /* /1 wins */
+	assert_int_equal(run(f, &V4("10.1.2.3", UDP, 53)), 0);	  /* /0 deny */
+	assert_int_equal(run(f, &V4("10.1.2.3", UDP, 54)), 1);	  /* default */
+	policy_free(&p);
+}
+
 static void test_live_edits(void **state)
 {
 	struct fix *f = *state;
@@ -541,6 +655,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_default_only, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_semantics, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_counters_exact, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cache, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_shards, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_live_edits, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_compaction, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_capacity, setup, teardown),

@@ -21,8 +21,6 @@ command -v jq >/dev/null || bail "jq missing (apt-get install jq)"
 # shellcheck source=tests/e2e/egr_lib.sh
 . "$(dirname "$0")/egr_lib.sh"
 
-# hits of one rule ("action dest ports"), empty if not in force
-egr_hit() { egr_hits "$1" | awk -v r="$2" -F= '$1 == r { print $2 }'; }
 # recv_stop OUT: a receiver whose sender is done gets 0.5 s more, then
 # SIGTERM (it prints what it counted); saves waiting out its window.
 recv_stop() {

@@ -62,6 +62,8 @@ egr_rules() { "$EGR" list "$1" -j | jq -r '.[0].rules[] | "\(.action) \(.dest) \
 
 # "action dest ports=hits" lines, sorted.
 egr_hits() { "$EGR" list "$1" -j | jq -r '.[0].rules[] | "\(.action) \(.dest) \(.ports)=\(.hits)"' | sort; }
+# hits of one rule ("action dest ports"), empty if not in force
+egr_hit() { egr_hits "$1" | awk -v r="$2" -F= '$1 == r { print $2 }'; }
 
 # pick_nets COUNT: COUNT consecutive subnets 198.19.N.0/24 (with
 # 2001:db8:e0NN::/64) that no interface or route on the host uses yet, so

@@ -8,6 +8,9 @@
  *   peer icmp-recv [-6] SECONDS [-s SRC] [-n N]         -> "COUNT" (echo requests)
  *   peer udp-send  [-6] ADDR PORT COUNT [-l LEN] [-i USEC] [-t SECONDS]
  *                                                       -> "sent N errors M"
+ *   peer udp-alt   [-6] ADDR PORT ADDR2 PORT2 COUNT [-i USEC] [-t SECONDS]
+ *                  one unconnected socket, COUNT datagrams to each, taking
+ *                  turns               -> "sent N N2 errors M M2"
  *   peer tcp-send  [-6] ADDR PORT [-l LEN] [-t SECONDS] [-v]
  *                                                       -> "connected" | "connect: ERR"
  *   peer tcp-connect-hold ADDR PORT SECONDS             -> "N" (messages acked)
@@ -66,6 +69,7 @@ static void usage(void)
 		"  %1$s tcp-recv  [-6] PORT SECONDS [-n N] [-e] [-r FILE]\n"
 		"  %1$s icmp-recv [-6] SECONDS [-s SRC] [-n N] [-r FILE]\n"
 		"  %1$s udp-send  [-6] ADDR PORT COUNT [-l LEN] [-i USEC] [-t SECONDS]\n"
+		"  %1$s udp-alt   [-6] ADDR PORT ADDR2 PORT2 COUNT [-i USEC] [-t SECONDS]\n"
 		"  %1$s tcp-send  [-6] ADDR PORT [-l LEN] [-t SECONDS] [-v]\n"
 		"  %1$s tcp-connect-hold ADDR PORT SECONDS\n"
 		"  %1$s udp-flood ADDR PORT COUNT SECONDS\n",
@@ -700,6 +704,61 @@ static int cmd_udp_send(int argc, char **argv)
 	return errors || sent < count ? 1 : 0;
 }
 
+static void sleep_us(unsigned long us)
+{
+	struct timespec ts = { .tv_sec = (time_t)(us / 1000000UL),
+			       .tv_nsec = (long)(us % 1000000UL) * 1000 };
+
+	nanosleep(&ts, NULL);
+}
+
+/* Two destinations from one socket, alternately: a filter that remembers a
+ * socket's last verdict must still judge each datagram by its own address.
+ */
+static int cmd_udp_alt(int argc, char **argv)
+{
+	struct opts o = { .len = 64, .timeout = -1 };
+
+	parse_opts(argc, argv, "6", "it", &o);
+	if (o.npos != 5)
+		usage();
+	unsigned long port[2] = { parse_ulong(o.pos[1], "PORT", 1, 65535),
+				  parse_ulong(o.pos[3], "PORT2", 1, 65535) };
+	unsigned long count = parse_ulong(o.pos[4], "COUNT", 0, 1000000UL);
+	unsigned long sent[2] = { 0, 0 }, errors[2] = { 0, 0 };
+	struct addr a[2];
+	char buf[64];
+
+	if (o.interval_us > 10000000UL)
+		die_usage("USEC too large (max 10000000)");
+	parse_addr(o.pos[0], port[0], o.v6, &a[0]);
+	parse_addr(o.pos[2], port[1], o.v6, &a[1]);
+	double deadline = now() + (o.timeout > 0 ? o.timeout : 30.0);
+	int fd = socket(a[0].family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return fail_rc("socket");
+	memset(buf, 'u', sizeof(buf));
+	for (unsigned long i = 0; i < 2 * count && !stop_flag; i++) {
+		int k = i & 1;
+
+		if (now() >= deadline) {
+			fprintf(stderr, "%s: time bound reached\n", prog);
+			break;
+		}
+		if (sendto(fd, buf, sizeof(buf), MSG_NOSIGNAL, (struct sockaddr *)&a[k].ss,
+			   a[k].len) == (ssize_t)sizeof(buf))
+			sent[k]++;
+		else
+			errors[k]++;
+		if (o.interval_us)
+			sleep_us(o.interval_us);
+	}
+	printf("sent %lu %lu errors %lu %lu\n", sent[0], sent[1], errors[0], errors[1]);
+	close(fd);
+	return 0;
+}
+
 static int cmd_tcp_send(int argc, char **argv)
 {
 	struct opts o = { .len = 64, .timeout = -1 };
@@ -933,6 +992,7 @@ int main(int argc, char **argv)
 		{ "tcp-recv", cmd_tcp_recv },
 		{ "icmp-recv", cmd_icmp_recv },
 		{ "udp-send", cmd_udp_send },
+		{ "udp-alt", cmd_udp_alt },
 		{ "tcp-send", cmd_tcp_send },
 		{ "tcp-connect-hold", cmd_tcp_connect_hold },
 		{ "udp-flood", cmd_udp_flood },

@@ -3,10 +3,33 @@
  * Destinations (user/addr.c): parse_dest() / parse_dests(). Invariants: an
  * accepted destination has family 4 or 6, a prefix length that fits, no
  * host bits, and survives format_dest() -> parse_dest() unchanged; a
- * refused one comes with a one-line message.
+ * refused one comes with a one-line message. An address alone (no '/') is
+ * accepted exactly when inet_pton() takes it, with the same bytes:
+ * parse_dest() reads addresses itself.
  */
+#include <arpa/inet.h>
 #include "fuzz.h"
 #include "addr.h"
+
+static void check_vs_inet_pton(const char *s, int ret, const struct egr_dest *d)
+{
+	static const uint8_t mapped[12] = { [10] = 0xff, [11] = 0xff };
+	uint8_t a[16] = { 0 };
+	int fam;
+
+	if (strchr(s, '/') || !*s || strlen(s) > INET6_ADDRSTRLEN)
+		return;
+	fam = inet_pton(AF_INET, s, a) == 1 ? 4 : inet_pton(AF_INET6, s, a) == 1 ? 6 : 0;
+	if (fam == 6 && !memcmp(a, mapped, 12)) {
+		memmove(a, a + 12, 4);
+		memset(a + 4, 0, 12);
+		fam = 4;
+	}
+	FUZZ_CHECK(!ret == !!fam, "'%s': parse_dest %d, inet_pton family %d", s, ret, fam);
+	if (fam)
+		FUZZ_CHECK(d->family == fam && !memcmp(d->addr, a, 16),
+			   "'%s': other bytes than inet_pton()", s);
+}
 
 static void check_dest(const struct egr_dest *d, const char *in)
 {
@@ -37,10 +60,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	int n, i;
 
 	memset(&one, 0, sizeof(one));
-	if (!parse_dest(s, &one, err, sizeof(err)))
+	n = parse_dest(s, &one, err, sizeof(err));
+	if (!n)
 		check_dest(&one, s);
 	else
 		FUZZ_CHECK(fuzz_one_line(err), "parse_dest('%s'): message '%s'", s, err);
+	check_vs_inet_pton(s, n, &one);
 	memset(d, 0, sizeof(d));
 	err[0] = 0;
 	n = parse_dests(s, d, err, sizeof(err));
