@@ -28,6 +28,12 @@
 
 #define EGR_GUARD_MAX_CGROUPS 65536
 
+/* The guard's own layout version: independent of EGR_ABI_VERSION (the
+ * per-cgroup filter's), so a guard pinned by an older egressctl with the
+ * same layout stays in use across upgrades.
+ */
+#define EGR_GUARD_ABI 1
+
 /* egr_guard_cg values (key: __u64 cgroup id). */
 #define EGR_GUARD_MANAGED 1
 #define EGR_GUARD_ALLOW 2
@@ -45,7 +51,7 @@ enum egr_guard_stat {
 /* egr_guard_meta[0]: userspace bookkeeping. */
 struct egr_guard_meta {
 	__u32 magic; /* EGR_MAGIC */
-	__u32 abi; /* EGR_ABI_VERSION */
+	__u32 abi; /* EGR_GUARD_ABI */
 	__u64 cgroup_id;
 	__u64 created; /* CLOCK_REALTIME seconds */
 	char path[256]; /* the guarded cgroup, below the v2 mount */

@@ -273,15 +273,18 @@ int cmd_status(int argc, char **argv)
 		struct egr_kstate ks;
 		int alive, k;
 
-		if (kstate_open(ids[i], &ks)) {
+		k = kstate_open(ids[i], &ks);
+		if (k) {
+			const char *why = k == -EPROTONOSUPPORT ?
+						  "attached by an egressctl with another map layout: detach and attach again to upgrade" :
+						  "pins not made by egressctl";
+
 			if (json)
 				json_array_append_new(targets,
 						      json_pack("{s:I, s:s}", "cgroup_id",
-								(json_int_t)ids[i], "error",
-								"pins not made by egressctl"));
+								(json_int_t)ids[i], "error", why));
 			else
-				printf("\ncgroup id %llu: pins not made by egressctl\n",
-				       (unsigned long long)ids[i]);
+				printf("\ncgroup id %llu: %s\n", (unsigned long long)ids[i], why);
 			continue;
 		}
 		if (ks.meta.dirty) {

@@ -31,6 +31,11 @@ int open_target(const char *spec, struct egr_target *t, struct egr_kstate *ks)
 		pr_err("%s is not attached (run: egressctl attach %s)\n", t->label, spec);
 		return 1;
 	}
+	if (ret == -EPROTONOSUPPORT) {
+		pr_err("%s is attached by an egressctl with another map layout (ABI %u, this one %u): its filter stays in force; to upgrade: egressctl detach %s, then attach and apply again\n",
+		       t->label, ks->meta.abi, EGR_ABI_VERSION, spec);
+		return 1;
+	}
 	if (ret == -EPROTO) {
 		pr_err("%s: the pins in " EGR_PIN_ROOT "/%llu were not made by this egressctl; refusing to touch them\n",
 		       t->label, (unsigned long long)t->cgid);

@@ -179,7 +179,7 @@ static int read_meta(struct egr_guard_meta *m, bool *alive, uint64_t *link_cgid)
 	fd = open_guard_pin("egr_guard_meta");
 	if (fd < 0)
 		return fd == -ENOENT ? -ENOENT : -EPROTO;
-	if (bpf_map_lookup_elem(fd, &k, m) || m->magic != EGR_MAGIC || m->abi != EGR_ABI_VERSION)
+	if (bpf_map_lookup_elem(fd, &k, m) || m->magic != EGR_MAGIC || m->abi != EGR_GUARD_ABI)
 		ret = -EPROTO;
 	close(fd);
 	if (ret)
@@ -193,7 +193,7 @@ static int read_meta(struct egr_guard_meta *m, bool *alive, uint64_t *link_cgid)
 
 int guard_install(const char *rel, bool *created, char *err, size_t errlen)
 {
-	struct egr_guard_meta meta = { .magic = EGR_MAGIC, .abi = EGR_ABI_VERSION };
+	struct egr_guard_meta meta = { .magic = EGR_MAGIC, .abi = EGR_GUARD_ABI };
 	char mnt[2048], cgpath[4096], tmp[160], path[256];
 	struct guard_bpf *skel = NULL;
 	struct bpf_link *link = NULL;
@@ -249,7 +249,7 @@ int guard_install(const char *rel, bool *created, char *err, size_t errlen)
 		guard_remove(); /* its cgroup is gone */
 
 	meta = (struct egr_guard_meta){ .magic = EGR_MAGIC,
-					.abi = EGR_ABI_VERSION,
+					.abi = EGR_GUARD_ABI,
 					.cgroup_id = cgid,
 					.created = (uint64_t)time(NULL) };
 	snprintf(meta.path, sizeof(meta.path), "%s", cgpath + strlen(mnt));

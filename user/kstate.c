@@ -299,6 +299,14 @@ int kstate_attach(const char *cgpath, const char *rel, uint64_t cgid,
 	pin_dir(cgid, dir, sizeof(dir));
 	if (!stat(dir, &st)) {
 		/* Attached already (idempotent); repair missing links. */
+		err = kstate_open(cgid, &ks);
+		kstate_close(&ks);
+		if (err == -EPROTONOSUPPORT) {
+			pr_err("%s is attached by an egressctl with another map layout (ABI %u, this one %u): "
+			       "its filter stays in force; to upgrade: egressctl detach, then attach and apply again\n",
+			       cgpath, ks.meta.abi, EGR_ABI_VERSION);
+			return err;
+		}
 		err = attach_links(cgpath, dir, &made);
 		if (!err && made)
 			pr_warn("%s: the filter's link was missing (an interrupted command?); re-attached\n",
@@ -402,8 +410,13 @@ int kstate_open(uint64_t cgid, struct egr_kstate *ks)
 		}
 	}
 	if (bpf_map_lookup_elem(ks->meta_fd, &k, &ks->meta) || ks->meta.magic != EGR_MAGIC ||
-	    ks->meta.abi != EGR_ABI_VERSION || ks->meta.cgroup_id != cgid) {
+	    ks->meta.cgroup_id != cgid) {
 		err = -EPROTO;
+		goto fail;
+	}
+	if (ks->meta.abi != EGR_ABI_VERSION) {
+		/* made by another egressctl version: only detach may touch it */
+		err = -EPROTONOSUPPORT;
 		goto fail;
 	}
 	ks->ncpus = libbpf_num_possible_cpus();

@@ -355,4 +355,29 @@ assert_match "gone: status tells to run detach" "DEFUNCT.*egressctl detach cgid:
 assert_rc "gone: detach cgroup:<its old path> (as status advises)" 0 "$EGR" detach "cgroup:$cg3"
 assert_eq "gone: its pins are removed" no "$([ -e "$EGR_PINS/$id3" ] && echo yes || echo no)"
 
+# ---- an instance made by another egressctl version (upgrade) ------------------------------
+# Its egr_meta says ABI 1: nothing but detach may touch it, its filter keeps
+# enforcing, and every command says how to upgrade.
+cg4=$(cg_new oldabi)
+id4=$(stat -c %i "$cg4")
+assert_rc "oldabi: attach, allow $A4 udp:9004" 0 sh -c '"$1" attach "$2" >/dev/null 2>&1 && "$1" allow "$2" "$3" udp:9004' \
+	sh "$EGR" "cgroup:$cg4" "$A4"
+meta=$EGR_PINS/$id4/egr_meta
+val=$(bpftool map lookup pinned "$meta" key 0 0 0 0 -j | jq -r '.value | map(ltrimstr("0x")) | join(" ")')
+read -r -a b <<<"$val"
+b[4]=01 b[5]=00 b[6]=00 b[7]=00 # abi (bytes 4-7, little endian) = 1
+bpftool map update pinned "$meta" key 0 0 0 0 value hex "${b[@]}" ||
+	fail "oldabi: could not rewrite egr_meta"
+assert_rc "oldabi: allow refused" 1 "$EGR" allow "cgroup:$cg4" "$A4" udp:9005
+assert_match "oldabi: the message says how to upgrade" "another map layout \(ABI 1, this one [0-9]+\).*egressctl detach" "$LAST_ERR"
+assert_rc "oldabi: attach refused" 1 "$EGR" attach "cgroup:$cg4"
+assert_match "oldabi: status names it" "another map layout" "$("$EGR" status)"
+peer_bg "$NA" "$T/o1" udp-recv 9004 3
+cg_run "$cg4" "$PEER" udp-send "$A4" 9004 5 >/dev/null 2>&1
+cg_run "$cg4" "$PEER" udp-send "$A4" 9006 5 >/dev/null 2>&1
+assert_eq "oldabi: its filter still enforces (the 5 allowed datagrams arrive)" 5 "$(wait_bg "$T/o1")"
+assert_rc "oldabi: detach works" 0 "$EGR" detach "cgroup:$cg4"
+assert_rc "oldabi: attach again (upgraded)" 0 egr_attach "$cg4"
+assert_rc "oldabi: allow works again" 0 "$EGR" allow "cgroup:$cg4" "$A4" udp:9004
+
 e2e_done
