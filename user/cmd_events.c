@@ -317,15 +317,6 @@ static bool watching(const struct evstate *es, uint64_t cgid)
 	return false;
 }
 
-static uint32_t map_id(int fd)
-{
-	struct bpf_map_info info;
-	uint32_t len = sizeof(info);
-
-	memset(&info, 0, sizeof(info));
-	return bpf_obj_get_info_by_fd(fd, &info, &len) ? 0 : info.id;
-}
-
 /* (Re)build the one ring_buffer over every watched cgroup's egr_events
  * (libbpf cannot take a ring out of one). What the old one holds is read
  * first.
@@ -398,7 +389,7 @@ static int watch_add(struct evstate *es, struct egr_kstate *ks, bool quiet_busy)
 		pr_err("events: %s: opening the event maps: %s\n", w->label, strerror(-err));
 		goto fail;
 	}
-	w->events_id = map_id(w->events_fd);
+	w->events_id = kstate_map_id(w->events_fd);
 	nw = realloc(es->w, (es->n + 1) * sizeof(*nw));
 	if (!nw) {
 		err = -ENOMEM;
@@ -457,7 +448,7 @@ static bool watch_current(const struct watch *w)
 
 	if (fd < 0)
 		return false;
-	same = map_id(fd) == w->events_id;
+	same = kstate_map_id(fd) == w->events_id;
 	close(fd);
 	return same;
 }

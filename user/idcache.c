@@ -43,21 +43,15 @@ static void idcache_path(uint64_t cgid, char *buf, size_t len)
 
 static int instance(const struct egr_kstate *ks, struct idcache_hdr *h)
 {
-	struct bpf_map_info info;
-	uint32_t len = sizeof(info);
-	int err;
-
-	memset(&info, 0, sizeof(info));
-	if (bpf_obj_get_info_by_fd(ks->meta_fd, &info, &len))
-		return -errno;
 	memset(h, 0, sizeof(*h));
 	h->magic = IDCACHE_MAGIC;
 	h->abi = EGR_ABI_VERSION;
-	h->meta_map_id = info.id;
+	h->meta_map_id = kstate_map_id(ks->meta_fd);
+	if (!h->meta_map_id)
+		return -EBADF;
 	h->cgroup_id = ks->cgid;
 	h->created = ks->meta.created;
-	err = kstate_gen_read(ks, &h->generation);
-	return err;
+	return kstate_gen_read(ks, &h->generation);
 }
 
 int idcache_load(const struct egr_kstate *ks, struct egr_crule **out, size_t *n)

@@ -430,7 +430,7 @@ fail:
 	return err;
 }
 
-static uint32_t map_id(int fd)
+uint32_t kstate_map_id(int fd)
 {
 	struct bpf_map_info info;
 	uint32_t len = sizeof(info);
@@ -448,10 +448,10 @@ int kstate_reopen(struct egr_kstate *ks)
 	/* The same instance still pinned (not detached and attached again
 	 * meanwhile): keep the fds, re-read the bookkeeping.
 	 */
-	id = fd >= 0 ? map_id(fd) : 0;
+	id = fd >= 0 ? kstate_map_id(fd) : 0;
 	if (fd >= 0)
 		close(fd);
-	if (id && id == map_id(ks->meta_fd) && !bpf_map_lookup_elem(ks->meta_fd, &k, &ks->meta))
+	if (id && id == kstate_map_id(ks->meta_fd) && !bpf_map_lookup_elem(ks->meta_fd, &k, &ks->meta))
 		return 0;
 	kstate_close(ks);
 	return kstate_open(cgid, ks);

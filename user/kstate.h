@@ -127,6 +127,9 @@ int kstate_stats(const struct egr_kstate *ks, struct egr_counter out[EGR_STAT_MA
  */
 int kstate_reopen(struct egr_kstate *ks);
 
+/* The id of the BPF map behind fd, or 0. */
+uint32_t kstate_map_id(int fd);
+
 int kstate_slot_cfg(const struct egr_kstate *ks, struct egr_ctl *cfg);
 /* The policy generation (user/kgen.c): read it, store a new value, or bump
  * it after a change (flip: the other slot becomes live).

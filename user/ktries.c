@@ -57,24 +57,18 @@ int ktries_create(uint32_t cap, struct egr_tries *t)
 
 int ktries_open(const struct egr_kstate *ks, uint32_t slot, struct egr_tries *t)
 {
-	int f, s;
+	int f, s, fd;
 
 	ktries_init(t);
 	for (f = 0; f < 2; f++)
 		for (s = 0; s < EGR_SHARDS; s++) {
-			uint32_t idx = EGR_TRIE_IDX(slot, s), id;
-
-			if (bpf_map_lookup_elem(f ? ks->v6_fd : ks->v4_fd, &idx, &id))
-				goto fail;
-			t->fd[f][s] = bpf_map_get_fd_by_id(id);
-			if (t->fd[f][s] < 0)
-				goto fail;
+			fd = ktries_fd(ks, slot, f, s, t);
+			if (fd < 0) {
+				ktries_close(t);
+				return fd;
+			}
 		}
 	return 0;
-fail:
-	f = -errno;
-	ktries_close(t);
-	return f;
 }
 
 int ktries_fd(const struct egr_kstate *ks, uint32_t slot, int family, uint32_t shard,

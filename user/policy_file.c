@@ -408,10 +408,34 @@ static int top_key(struct pctx *c, const struct ev *e)
 	return 0;
 }
 
+static bool word_is(const struct ev *e, const char *w)
+{
+	return e->len == strlen(w) && !memcmp(e->val, w, e->len);
+}
+
+/* A top-level key that takes one of two words: *yes = (the value is yes). */
+static int two_way(struct pctx *c, const struct ev *e, const char *key, const char *yes,
+		   const char *no, bool *out)
+{
+	char what[32], q[512];
+	const char *s;
+
+	snprintf(what, sizeof(what), "%s:", key);
+	s = scalar(c, e, what);
+	if (!s)
+		return -EINVAL;
+	if (word_is(e, yes) || word_is(e, no)) {
+		*out = word_is(e, yes);
+		return 0;
+	}
+	return perr(c, e->line, "bad %s '%s': use %s or %s", key, quote_text(s, q, sizeof(q)), yes,
+		    no);
+}
+
 static int walk_top(struct pctx *c, const struct ev *e)
 {
-	const char *s;
-	char q[512];
+	bool yes;
+	int ret;
 
 	if (e->type == YAML_MAPPING_END_EVENT) {
 		c->lvl = L_END;
@@ -422,31 +446,19 @@ static int walk_top(struct pctx *c, const struct ev *e)
 	c->top_value = false;
 	switch (c->top_key) {
 	case K_DEFAULT:
-		s = scalar(c, e, "default:");
-		if (!s)
-			return -EINVAL;
-		if (IS(e, "allow"))
-			c->pol.dflt = EGR_ALLOW;
-		else if (IS(e, "deny"))
-			c->pol.dflt = EGR_DENY;
-		else
-			return perr(c, e->line, "bad default '%s': use allow or deny",
-				    quote_text(s, q, sizeof(q)));
-		c->pol.has_dflt = true;
-		return 0;
+		ret = two_way(c, e, "default", "allow", "deny", &yes);
+		if (!ret) {
+			c->pol.dflt = yes ? EGR_ALLOW : EGR_DENY;
+			c->pol.has_dflt = true;
+		}
+		return ret;
 	case K_AUDIT:
-		s = scalar(c, e, "audit:");
-		if (!s)
-			return -EINVAL;
-		if (IS(e, "true"))
-			c->pol.audit = true;
-		else if (IS(e, "false"))
-			c->pol.audit = false;
-		else
-			return perr(c, e->line, "bad audit '%s': use true or false",
-				    quote_text(s, q, sizeof(q)));
-		c->pol.has_audit = true;
-		return 0;
+		ret = two_way(c, e, "audit", "true", "false", &yes);
+		if (!ret) {
+			c->pol.audit = yes;
+			c->pol.has_audit = true;
+		}
+		return ret;
 	default:
 		if (is_null(e))
 			return 0;
