@@ -113,13 +113,17 @@ int cmd_apply(int argc, char **argv)
 	}
 	if (optind + 1 != argc || !file)
 		return usage(apply_usage, true);
-	if (need_root() || open_target(argv[optind], &t, &ks))
+	if (need_root())
 		return 1;
+	/* The bookkeeping is read under the lock. */
 	lock = kstate_lock();
-	ret = lock < 0 ? lock : kstate_reopen(&ks);
-	if (ret) {
-		pr_err("%s: %s\n", t.label, strerror(-ret));
-		goto out;
+	if (lock < 0) {
+		pr_err("taking the lock: %s\n", strerror(-lock));
+		return 1;
+	}
+	if (open_target(argv[optind], &t, &ks)) {
+		kstate_unlock(lock);
+		return 1;
 	}
 	/* Read the live policy (for rule ids) while the file is parsed. */
 	ret = kpolicy_prefetch(&ks, &pf);

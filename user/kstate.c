@@ -439,24 +439,6 @@ uint32_t kstate_map_id(int fd)
 	return bpf_obj_get_info_by_fd(fd, &info, &len) ? 0 : info.id;
 }
 
-int kstate_reopen(struct egr_kstate *ks)
-{
-	uint64_t cgid = ks->cgid;
-	uint32_t k = 0, id;
-	int fd = open_pin(ks->dir, "egr_meta");
-
-	/* The same instance still pinned (not detached and attached again
-	 * meanwhile): keep the fds, re-read the bookkeeping.
-	 */
-	id = fd >= 0 ? kstate_map_id(fd) : 0;
-	if (fd >= 0)
-		close(fd);
-	if (id && id == kstate_map_id(ks->meta_fd) && !bpf_map_lookup_elem(ks->meta_fd, &k, &ks->meta))
-		return 0;
-	kstate_close(ks);
-	return kstate_open(cgid, ks);
-}
-
 void kstate_close(struct egr_kstate *ks)
 {
 	int *fds[] = { &ks->ctl_fd,   &ks->meta_fd, &ks->v4_fd,    &ks->v6_fd,

@@ -122,11 +122,6 @@ int ktries_sync_zero(const struct egr_tries *t);
 int kstate_stats(const struct egr_kstate *ks, struct egr_counter out[EGR_STAT_MAX]);
 
 /* Read the active slot's default and flags. */
-/* After taking the lock: re-read the bookkeeping of an open instance, or
- * open again if another instance has been pinned for the cgroup meanwhile.
- */
-int kstate_reopen(struct egr_kstate *ks);
-
 /* The id of the BPF map behind fd, or 0. */
 uint32_t kstate_map_id(int fd);
 
