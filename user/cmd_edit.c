@@ -2,6 +2,7 @@
 /* egressctl allow / deny / remove / apply: live policy edits */
 #include <errno.h>
 #include <getopt.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <string.h>
 #include "addr.h"
@@ -9,6 +10,7 @@
 #include "log.h"
 #include "policy_file.h"
 #include "state.h"
+#include "thread.h"
 
 static const char allow_usage[] =
 	"Usage: egressctl allow <target> <dest> [<portspec>...]\n"
@@ -95,7 +97,8 @@ int cmd_remove(int argc, char **argv)
 
 int cmd_apply(int argc, char **argv)
 {
-	static const struct option opts[] = { { "file", required_argument, NULL, 'f' }, HELP_OPT,
+	static const struct option opts[] = { { "file", required_argument, NULL, 'f' },
+					      HELP_OPT,
 					      { 0 } };
 	struct egr_prefetch *pf = NULL;
 	const char *file = NULL;
@@ -115,6 +118,12 @@ int cmd_apply(int argc, char **argv)
 		return usage(apply_usage, true);
 	if (need_root())
 		return 1;
+	/* Memory is freed back at exit, not on the way: giving it back means a
+	 * TLB flush on the CPU of every helper thread (user/thread.h).
+	 */
+	mallopt(M_TRIM_THRESHOLD, 256 << 20);
+	mallopt(M_MMAP_THRESHOLD, 32 << 20);
+	helpers_start();
 	/* The bookkeeping is read under the lock. */
 	lock = kstate_lock();
 	if (lock < 0) {
@@ -140,6 +149,7 @@ int cmd_apply(int argc, char **argv)
 	if (!p.has_dflt)
 		p.dflt = EGR_DENY;
 	ret = kpolicy_apply_prefetched(&ks, &p, pf, err, sizeof(err));
+	helpers_done();
 	if (ret)
 		pr_err("%s: %s\n", t.label, err);
 	else if (t.container)

@@ -105,7 +105,7 @@ out:
  */
 int idcache_save(const struct egr_kstate *ks, const struct egr_compiled *c)
 {
-	struct egr_crule *x = malloc((c->nrules ? c->nrules : 1) * sizeof(*x));
+	struct egr_crule *x = calloc(c->nrules ? c->nrules : 1, sizeof(*x)); /* padding too */
 	struct idcache_hdr h, none = { 0 };
 	size_t m = 0, i, f, r, len;
 	char path[128];

@@ -23,6 +23,7 @@
 #include <bpf/bpf.h>
 #include "compile.h"
 #include "kstate.h"
+#include "thread.h"
 
 /* Update n elements, in batches where the map supports it. */
 int kstate_update_many(int fd, const void *keys, const void *vals, uint32_t n, size_t ksz,
@@ -83,7 +84,7 @@ static int live_rules(const struct egr_kstate *ks, struct egr_crule **out, size_
 
 struct egr_prefetch {
 	const struct egr_kstate *ks;
-	pthread_t thread;
+	struct helper_job job;
 	struct egr_crule *live;
 	size_t n;
 	int err;
@@ -100,16 +101,11 @@ static void *prefetch_main(void *arg)
 int kpolicy_prefetch(const struct egr_kstate *ks, struct egr_prefetch **out)
 {
 	struct egr_prefetch *pf = calloc(1, sizeof(*pf));
-	int err;
 
 	if (!pf)
 		return -ENOMEM;
 	pf->ks = ks;
-	err = pthread_create(&pf->thread, NULL, prefetch_main, pf);
-	if (err) {
-		free(pf);
-		return -err;
-	}
+	helper_run(&pf->job, prefetch_main, pf);
 	*out = pf;
 	return 0;
 }
@@ -118,7 +114,7 @@ void kpolicy_prefetch_cancel(struct egr_prefetch *pf)
 {
 	if (!pf)
 		return;
-	pthread_join(pf->thread, NULL);
+	helper_wait(&pf->job);
 	free(pf->live);
 	free(pf);
 }
@@ -131,12 +127,23 @@ static int assign_ids(struct egr_kstate *ks, struct egr_compiled *c, struct egr_
 		      size_t nl, uint32_t **fresh, uint32_t *nfresh, uint32_t **freestack)
 {
 	uint32_t cap = ks->meta.max_rules, next = 0, hi = 0, i, f, k = 0, nf = 0;
-	uint8_t *used = calloc(cap, 1), *was = calloc(cap, 1);
-	size_t j = 0;
+	uint8_t *used = NULL, *was = NULL;
+	size_t j = 0, bound = nl + c->nrules + 1;
 	int err = -ENOMEM;
 
+	/* Ids go below the live ones' top or nl + nrules: at most that many
+	 * are taken when the next is chosen. The capacity can be 1000 times
+	 * more, and all of it would be touched.
+	 */
+	for (j = 0; j < nl; j++)
+		if (live[j].r.id < cap && live[j].r.id >= bound)
+			bound = live[j].r.id + 1;
+	if (bound > cap)
+		bound = cap;
+	used = calloc(bound, 1);
+	was = calloc(bound, 1);
 	*fresh = calloc(c->nrules ? c->nrules : 1, sizeof(uint32_t));
-	*freestack = calloc(cap, sizeof(uint32_t));
+	*freestack = calloc(bound, sizeof(uint32_t));
 	if (!used || !was || !*fresh || !*freestack)
 		goto out;
 	for (j = 0; j < nl; j++)
@@ -160,6 +167,8 @@ static int assign_ids(struct egr_kstate *ks, struct egr_compiled *c, struct egr_
 				if (j < nl && !cmp && live[j].r.id < cap && !used[live[j].r.id]) {
 					x->id = live[j].r.id;
 					used[x->id] = 1;
+					if (x->id >= hi)
+						hi = x->id + 1;
 				} else {
 					x->id = UINT32_MAX;
 				}
@@ -172,21 +181,20 @@ static int assign_ids(struct egr_kstate *ks, struct egr_compiled *c, struct egr_
 	for (i = 0; i < c->nrules; i++) {
 		if (c->rules[i].id != UINT32_MAX)
 			continue;
-		while (next < cap && (used[next] || was[next]))
+		while (next < bound && (used[next] || was[next]))
 			next++;
-		if (next == cap) {
+		if (next == bound) {
 			next = 0;
-			memset(was, 0, cap);
+			memset(was, 0, bound);
 			while (used[next])
 				next++;
 		}
 		c->rules[i].id = next;
 		used[next] = 1;
+		if (next >= hi)
+			hi = next + 1;
 		(*fresh)[nf++] = next;
 	}
-	for (i = 0; i < cap; i++)
-		if (used[i])
-			hi = i + 1;
 	/* Push so that the lowest free id is on top. */
 	for (i = hi; i-- > 0;)
 		if (!used[i])
@@ -304,20 +312,85 @@ static void *fill_one(void *arg)
 	return NULL;
 }
 
-/* Below this many rules, threads cost more than they save. */
+/* From this many rules, one thread per job; below, the jobs are shared
+ * between this thread and one more (a thread costs ~50 us, an update ~1 us).
+ */
 #define FILL_THREAD_MIN 4096
+#define FILL_PAIR_MIN 256
 #define NJOBS (FILL_TRIE + 2 * EGR_SHARDS)
+
+struct fill_group {
+	struct fill_job *j[NJOBS];
+	int n;
+	uint64_t load;
+	struct helper_job job;
+};
+
+static void *fill_group(void *arg)
+{
+	struct fill_group *g = arg;
+	int x;
+
+	for (x = 0; x < g->n; x++)
+		fill_one(g->j[x]);
+	return NULL;
+}
+
+/* Roughly what each job costs: a trie insert allocates and takes ~1 us
+ * here, an array write ~0.1 us.
+ */
+static void job_weights(const struct egr_compiled *c, uint32_t nfresh, uint64_t *w)
+{
+	uint32_t f, i, s;
+
+	memset(w, 0, NJOBS * sizeof(*w));
+	w[FILL_RULES] = c->nrules;
+	w[FILL_HITS] = nfresh;
+	for (f = 0; f < 2; f++)
+		for (i = 0; i < c->npfx[f]; i++) {
+			const struct egr_cprefix *cp = &c->pfx[f][i];
+
+			for (s = 0; s < EGR_SHARDS; s++)
+				if (!cp->dest.plen || egr_shard(cp->dest.addr) == s)
+					w[FILL_TRIE + f * EGR_SHARDS + s] += 10;
+		}
+}
+
+/* Two groups of about equal weight (heaviest job first to the lighter
+ * group); group 1 goes to a helper thread.
+ */
+static void fill_pair(struct fill_job *j, const uint64_t *w, struct fill_group *g)
+{
+	bool done[NJOBS] = { false };
+	int x, k;
+
+	for (k = 0; k < NJOBS; k++) {
+		int best = -1;
+		struct fill_group *to;
+
+		for (x = 0; x < NJOBS; x++)
+			if (!done[x] && (best < 0 || w[x] > w[best]))
+				best = x;
+		done[best] = true;
+		to = &g[g[1].load < g[0].load];
+		to->j[to->n++] = &j[best];
+		to->load += w[best];
+	}
+	helper_run(&g[1].job, fill_group, &g[1]);
+}
 
 /* Write everything the new slot needs before the flip: its half of
  * egr_rules, zeroed hit counters for the fresh rule ids, and its tries.
- * For big policies each in a thread of its own: the tries take one lock
- * per update each, so they fill in parallel where one could not.
+ * The tries take one lock per update each, so they fill in parallel where
+ * one could not.
  */
 static int fill_slot(struct egr_kstate *ks, const struct egr_compiled *c, uint32_t slot,
 		     const struct egr_tries *t, const uint32_t *fresh, uint32_t nfresh)
 {
-	bool threads = c->nrules >= FILL_THREAD_MIN, started[NJOBS] = { false };
+	bool threads = c->nrules >= FILL_THREAD_MIN, started[NJOBS] = { false }, pair = false;
+	struct fill_group g[2] = { 0 };
 	struct fill_job j[NJOBS];
+	uint64_t w[NJOBS];
 	int err = 0, x;
 
 	for (x = 0; x < NJOBS; x++) {
@@ -335,10 +408,17 @@ static int fill_slot(struct egr_kstate *ks, const struct egr_compiled *c, uint32
 		if (threads)
 			started[x] = !pthread_create(&j[x].thread, NULL, fill_one, &j[x]);
 	}
+	if (!threads && c->nrules >= FILL_PAIR_MIN && helpers()) {
+		job_weights(c, nfresh, w);
+		fill_pair(j, w, g);
+		fill_group(&g[0]);
+		helper_wait(&g[1].job);
+		pair = true;
+	}
 	for (x = 0; x < NJOBS; x++) {
 		if (started[x])
 			pthread_join(j[x].thread, NULL);
-		else
+		else if (!pair)
 			fill_one(&j[x]);
 		if (!err)
 			err = j[x].err;
@@ -504,6 +584,9 @@ static int empty_slot(struct egr_kstate *ks, uint32_t slot, const uint32_t npfx[
 	struct egr_tries t;
 	int f, sh, err;
 
+	/* (the next apply checks it is empty, as always) */
+	if (!npfx[0] && !npfx[1])
+		return 0;
 	if (npfx[0] + npfx[1] > CLEAR_INPLACE_MAX) {
 		/* Fresh tries; the two families' installs wait for their
 		 * grace periods at the same time.
@@ -543,7 +626,7 @@ static int empty_slot(struct egr_kstate *ks, uint32_t slot, const uint32_t npfx[
 struct save_job {
 	const struct egr_kstate *ks;
 	const struct egr_compiled *c;
-	pthread_t thread;
+	struct helper_job job;
 };
 
 /* The rule-id cache for the next apply; without it, that one reads the
@@ -577,14 +660,13 @@ int kpolicy_apply_prefetched(struct egr_kstate *ks, const struct egr_policy *p,
 	uint64_t fhash, old_fhash;
 	uint32_t old_nfree;
 	struct save_job sj;
-	bool saving;
 	struct egr_tries tries;
 	int ret;
 	const char *what = "reading the policy";
 
 	ktries_init(&tries);
 	if (pf) {
-		pthread_join(pf->thread, NULL);
+		helper_wait(&pf->job);
 		ret = pf->err;
 		live = pf->live;
 		nlive = pf->n;
@@ -697,12 +779,9 @@ int kpolicy_apply_prefetched(struct egr_kstate *ks, const struct egr_policy *p,
 	 * is never used: it names the generation now in force).
 	 */
 	sj = (struct save_job){ .ks = ks, .c = &c };
-	saving = !pthread_create(&sj.thread, NULL, save_ids, &sj);
+	helper_run(&sj.job, save_ids, &sj);
 	ret = empty_slot(ks, old, old_pfx, &okeys);
-	if (saving)
-		pthread_join(sj.thread, NULL);
-	else
-		save_ids(&sj);
+	helper_wait(&sj.job);
 	if (ret)
 		goto fail;
 	ks->meta.used[old] = 0;

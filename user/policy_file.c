@@ -2,9 +2,11 @@
 /*
  * Policy files: YAML (and so JSON, which libyaml reads as flow style) into
  * struct egr_policy. libyaml's event API streams the input through a small
- * state machine, the walker: no document tree is built and a file is not
- * read whole, so a policy of a million rules costs little more than its
- * rules, and duplicates are dropped as they come.
+ * state machine, the walker: no document tree is built, so a policy of a
+ * million rules costs little more than its rules, and duplicates are
+ * dropped as they come. A file from POLICY_SPLIT_MIN on is read whole and
+ * parsed in pieces on all CPUs when it can be (user/policy_split.c), with
+ * the result of the whole parse; a smaller one is streamed.
  *
  * The result is the one a walk of the whole document would give (that is
  * how this worked before): a YAML error anywhere in the first document wins
@@ -29,6 +31,8 @@
 #include "egressctl.h"
 #include "addr.h"
 #include "policy_file.h"
+#include "policy_split.h"
+#include "thread.h"
 
 /* A policy file is typed or generated config; anything bigger is a mistake. */
 #define POLICY_FILE_MAX (256u << 20)
@@ -38,7 +42,6 @@
  * aliases can make a small file expand to (rules x ports) many.
  */
 #define POLICY_RULES_MAX EGR_MAX_MAX_RULES
-
 
 #define NONE SIZE_MAX
 
@@ -68,6 +71,8 @@ struct ev {
 	yaml_event_type_t type;
 	bool plain; /* a scalar without quotes */
 	size_t line; /* 1-based line where the node starts */
+	size_t col; /* 0-based column, of live events (for policy_parse_seg) */
+	bool flow; /* a sequence or mapping in flow style ([..], {..}) */
 	const char *val; /* scalar text, NUL-terminated (and maybe holding NULs) */
 	size_t len;
 };
@@ -100,6 +105,10 @@ struct pctx {
 	size_t len;
 	struct fin *fin; /* or the file it comes from */
 	struct egr_policy pol;
+
+	/* Parsing a piece (policy_parse_seg): what it needs to know. */
+	bool seg;
+	struct policy_seg *si;
 
 	/* Rules before dropping duplicates; pol.rules[kept..] wait for dedup(). */
 	size_t nexp, kept;
@@ -139,8 +148,8 @@ struct pctx {
 	size_t depth; /* sequences and mappings open in the live stream */
 };
 
-static void __attribute__((format(printf, 3, 4))) seterr(char *err, size_t errlen,
-							  const char *fmt, ...)
+static void __attribute__((format(printf, 3, 4)))
+seterr(char *err, size_t errlen, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -152,8 +161,8 @@ static void __attribute__((format(printf, 3, 4))) seterr(char *err, size_t errle
 }
 
 /* "name:LINE: message". */
-static int __attribute__((format(printf, 3, 4))) perr(struct pctx *c, size_t line,
-						       const char *fmt, ...)
+static int __attribute__((format(printf, 3, 4)))
+perr(struct pctx *c, size_t line, const char *fmt, ...)
 {
 	char msg[1024];
 	va_list ap;
@@ -387,6 +396,8 @@ static int top_key(struct pctx *c, const struct ev *e)
 
 	if (!ks)
 		return -EINVAL;
+	if (c->seen_rules && c->si)
+		c->si->key_after_rules = true;
 	if (IS(e, "default")) {
 		if (c->pol.has_dflt)
 			return perr(c, e->line, "duplicate key 'default'");
@@ -400,6 +411,8 @@ static int top_key(struct pctx *c, const struct ev *e)
 			return perr(c, e->line, "duplicate key 'rules'");
 		c->seen_rules = true;
 		c->top_key = K_RULES;
+		if (c->si)
+			c->si->rules_line = e->line;
 	} else {
 		return perr(c, e->line, "unknown key '%s' (expected default, audit or rules)",
 			    quote_text(ks, q, sizeof(q)));
@@ -465,6 +478,10 @@ static int walk_top(struct pctx *c, const struct ev *e)
 		if (e->type != YAML_SEQUENCE_START_EVENT)
 			return perr(c, e->line, "rules: must be a sequence of rules, not %s",
 				    node_kind(e));
+		if (c->si) {
+			c->si->rules_block = !e->flow;
+			c->si->rules_col = e->col;
+		}
 		c->lvl = L_RULES;
 		return 0;
 	}
@@ -646,6 +663,8 @@ static int replay(struct pctx *c, size_t a, size_t line, int nest)
 			e.type = r->type;
 			e.plain = r->plain;
 			e.line = r->line;
+			e.col = 0;
+			e.flow = false;
 			e.val = r->type == YAML_SCALAR_EVENT ? c->text + r->off : NULL;
 			e.len = r->len;
 			ret = walk(c, &e);
@@ -850,6 +869,9 @@ static int feed(struct pctx *c, const yaml_event_t *y, bool walking)
 	default:
 		break;
 	}
+	/* A piece cannot see the anchors of the others. */
+	if (c->seg && (anchor || y->type == YAML_ALIAS_EVENT))
+		return -EAGAIN;
 	if (anchor) {
 		ret = anchor_add(c, anchor, line, &a);
 		if (ret)
@@ -871,6 +893,11 @@ static int feed(struct pctx *c, const yaml_event_t *y, bool walking)
 	} else {
 		e.type = y->type;
 		e.line = line;
+		e.col = y->start_mark.column;
+		e.flow = (y->type == YAML_SEQUENCE_START_EVENT &&
+			  y->data.sequence_start.style == YAML_FLOW_SEQUENCE_STYLE) ||
+			 (y->type == YAML_MAPPING_START_EVENT &&
+			  y->data.mapping_start.style == YAML_FLOW_MAPPING_STYLE);
 		e.plain = false;
 		e.val = NULL;
 		e.len = 0;
@@ -1027,8 +1054,11 @@ static int read_doc(struct pctx *c, yaml_parser_t *yp, bool walking, size_t *lin
 	for (;;) {
 		if (!yaml_parser_parse(yp, &y))
 			return yaml_err(c, yp);
-		if (y.type == YAML_DOCUMENT_END_EVENT)
+		if (y.type == YAML_DOCUMENT_END_EVENT) {
+			if (c->si && !y.data.document_end.implicit)
+				c->si->explicit_end = true;
 			break;
+		}
 		if (!*line)
 			*line = y.start_mark.line + 1;
 		ret = feed(c, &y, walking);
@@ -1106,8 +1136,8 @@ static int done(struct pctx *c, int ret, struct egr_policy *p)
 	return ret;
 }
 
-int policy_parse_buf(const char *buf, size_t len, const char *name, struct egr_policy *p,
-		     char *err, size_t errlen)
+int policy_parse_buf(const char *buf, size_t len, const char *name, struct egr_policy *p, char *err,
+		     size_t errlen)
 {
 	struct pctx c = {
 		.name = name ? name : "<policy>",
@@ -1127,6 +1157,41 @@ int policy_parse_buf(const char *buf, size_t len, const char *name, struct egr_p
 }
 
 /*
+ * A big regular file read whole and parsed in pieces on the CPUs there are
+ * (user/policy_split.c). -EAGAIN: parse it as a stream after all (the file
+ * is back at its start).
+ */
+static int parse_whole_split(int fd, off_t size, struct egr_policy *p)
+{
+	unsigned int ncpu = helpers() + 1;
+	char *buf, extra;
+	size_t got = 0;
+	ssize_t r;
+	int ret = -EAGAIN;
+
+	if (ncpu < 2)
+		return -EAGAIN;
+	buf = malloc(size);
+	if (!buf)
+		return -EAGAIN;
+	while (got < (size_t)size) {
+		r = read(fd, buf + got, size - got);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		got += r;
+	}
+	/* A file that changed size meanwhile goes the usual way. */
+	if (got == (size_t)size && read(fd, &extra, 1) == 0)
+		ret = policy_parse_split(buf, got, ncpu, p);
+	free(buf);
+	if (ret == -EAGAIN && lseek(fd, 0, SEEK_SET))
+		ret = -errno;
+	return ret;
+}
+
+/*
  * Streamed, so memory follows the rules rather than the file. As if the
  * whole file were read first: a read error, or more than the size limit,
  * wins over whatever the parse found.
@@ -1143,20 +1208,30 @@ int policy_parse_file(const char *path, struct egr_policy *p, char *err, size_t 
 	memset(p, 0, sizeof(*p));
 	c.fin = calloc(1, sizeof(*c.fin));
 	if (!c.fin) {
-		seterr(err, errlen, "cannot read policy file '%s': %s", quote_text(path, q, sizeof(q)),
-		       strerror(ENOMEM));
+		seterr(err, errlen, "cannot read policy file '%s': %s",
+		       quote_text(path, q, sizeof(q)), strerror(ENOMEM));
 		return -ENOMEM;
 	}
 	c.fin->fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (c.fin->fd < 0) {
 		ret = -errno;
 		free(c.fin);
-		seterr(err, errlen, "cannot open policy file '%s': %s", quote_text(path, q, sizeof(q)),
-		       strerror(-ret));
+		seterr(err, errlen, "cannot open policy file '%s': %s",
+		       quote_text(path, q, sizeof(q)), strerror(-ret));
 		return ret;
 	}
 	if (!fstat(c.fin->fd, &st) && S_ISREG(st.st_mode))
 		size = st.st_size;
+	if (size >= (off_t)POLICY_SPLIT_MIN && size <= (off_t)POLICY_FILE_MAX) {
+		ret = parse_whole_split(c.fin->fd, size, p);
+		if (ret != -EAGAIN) {
+			close(c.fin->fd);
+			free(c.fin);
+			if (ret)
+				oom(&c);
+			return ret;
+		}
+	}
 	/* a regular file too big is refused without reading it */
 	if (size > (off_t)POLICY_FILE_MAX) {
 		c.fin->err = -EFBIG;
@@ -1186,4 +1261,72 @@ int policy_parse_file(const char *path, struct egr_policy *p, char *err, size_t 
 	}
 	free(c.fin);
 	return done(&c, ret, p);
+}
+
+/* libyaml's input for a piece: the header, then the body. */
+struct seg_in {
+	const char *hdr, *body;
+	size_t hlen, blen, off;
+};
+
+static int seg_read(void *data, unsigned char *buf, size_t size, size_t *size_read)
+{
+	struct seg_in *in = data;
+	size_t n = 0, k;
+
+	if (in->off < in->hlen) {
+		k = in->hlen - in->off < size ? in->hlen - in->off : size;
+		memcpy(buf, in->hdr + in->off, k);
+		in->off += k;
+		n = k;
+	}
+	if (n < size && in->off >= in->hlen) {
+		size_t bo = in->off - in->hlen;
+
+		k = in->blen - bo < size - n ? in->blen - bo : size - n;
+		memcpy(buf + n, in->body + bo, k);
+		in->off += k;
+		n += k;
+	}
+	*size_read = n;
+	return 1;
+}
+
+int policy_parse_seg(const char *hdr, size_t hlen, const char *body, size_t blen,
+		     struct egr_policy *p, struct policy_seg *si)
+{
+	struct seg_in in = { .hdr = hdr, .hlen = hlen, .body = body, .blen = blen };
+	struct pctx c = { .name = "", .seg = true, .si = si };
+	yaml_parser_t yp;
+	int ret;
+
+	memset(p, 0, sizeof(*p));
+	memset(si, 0, sizeof(*si));
+	if (!yaml_parser_initialize(&yp))
+		return -ENOMEM;
+	yaml_parser_set_input(&yp, seg_read, &in);
+	ret = parse(&c, &yp);
+	si->nexp = c.nexp;
+	/* Any error: the whole file is parsed again, for its message. */
+	return done(&c, ret == -ENOMEM ? ret : ret ? -EAGAIN : 0, p);
+}
+
+int policy_dedup(struct egr_policy *p)
+{
+	struct pctx c = { .name = "", .pol = *p };
+	size_t total = p->n, next = 0, m;
+	int ret = 0;
+
+	/* in dedup()'s batches, as add_rule() feeds it */
+	c.pol.n = 0;
+	while (next < total && !ret) {
+		m = total - next < DEDUP_BATCH ? total - next : DEDUP_BATCH;
+		memmove(c.pol.rules + c.kept, c.pol.rules + next, m * sizeof(*c.pol.rules));
+		c.pol.n = c.kept + m;
+		next += m;
+		ret = dedup(&c);
+	}
+	free(c.set);
+	*p = c.pol;
+	return ret;
 }

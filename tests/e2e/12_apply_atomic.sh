@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 # apply: YAML and JSON policy files replace the whole policy (rules,
-# default, audit); up to 100 applies (60 s bound) alternate two policies
+# default, audit); a big file gives the same policy, output and errors on
+# all CPUs (cut and parsed in pieces) and on one; up to 100 applies (60 s bound) alternate two policies
 # while three senders stream (every datagram is judged by one policy:
 # counters add up to what was sent, receivers get exactly what got through,
 # nothing is judged without a policy, the destination in neither policy
@@ -143,6 +144,44 @@ cg_run "$cg" "$PEER" udp-send "$C4" 7000 10 >/dev/null 2>&1
 assert_eq "audit: would-be drops arrive (10)" 10 "$(wait_bg "$T/au")"
 assert_eq "audit: status counts them as audit" $((a0 + 10)) \
 	"$(egr_status "$cgid" | jq -r '.counters.audit.packets')"
+
+# ---- 2b. a big file: cut and parsed on every CPU, or whole on one ------------------
+# From 16 KiB on, apply parses a file in pieces, one per CPU, and fills the
+# maps from two threads; on one CPU (taskset -c 0) it does all of it in one.
+# The policy in force, the output and the errors are the same either way.
+{
+	echo "# 3000 prefixes, some with ports, a duplicate every 250"
+	echo "default: deny"
+	echo "rules:"
+	for i in $(seq 0 2999); do
+		echo "  - allow: 100.$((i / 250)).$((i % 250)).0/24"
+		[ $((i % 7)) -eq 0 ] && echo "    ports: [udp:$((7000 + i % 5)), tcp:443]"
+		[ $((i % 250)) -eq 0 ] && printf '  # %s\n  - {allow: 8.8.8.8, ports: udp:53}\n' "$i"
+	done
+	echo "  - allow: $A4"
+	echo "audit: false"
+} >"$T/big.yaml"
+big_out="applied 3431 rules to cgroup:/egr-e2e-$E2E_ID-apply (default deny)"
+assert_range "big file: over the 16 KiB from which it is cut" 16385 1000000 "$(stat -c %s "$T/big.yaml")"
+assert_rc "apply a 3431-rule file (all CPUs)" 0 "$EGR" apply "$CG" -f "$T/big.yaml"
+assert_eq "apply output (all CPUs)" "$big_out" "$LAST_OUT"
+big_rules=$(egr_rules "$CG")
+assert_eq "list: 3431 rules (all CPUs)" 3431 "$(wc -l <<<"$big_rules")"
+assert_eq "list: the duplicate once, first rule and last" "1 1 1" \
+	"$(grep -c '^allow 8.8.8.8/32 udp:53$' <<<"$big_rules") $(grep -c '^allow 100.0.0.0/24 tcp:443$' <<<"$big_rules") $(grep -c "^allow $A4/32 any\$" <<<"$big_rules")"
+assert_rc "apply an empty policy" 0 "$EGR" apply "$CG" -f "$T/audit.yaml"
+assert_rc "apply the 3431-rule file on one CPU" 0 taskset -c 0 "$EGR" apply "$CG" -f "$T/big.yaml"
+assert_eq "apply output (one CPU)" "$big_out" "$LAST_OUT"
+assert_eq "list (one CPU) equals list (all CPUs)" "$big_rules" "$(egr_rules "$CG")"
+# a bad rule as the last item, just before the final "audit: false"
+big_lines=$(wc -l <"$T/big.yaml")
+sed -i '$i\  - allow: 100.0.0.300' "$T/big.yaml"
+assert_rc "apply a big file with a bad last rule (all CPUs)" 1 "$EGR" apply "$CG" -f "$T/big.yaml"
+big_err=$LAST_ERR
+assert_match "the error names the bad rule's line" ":$big_lines: .*100\.0\.0\.300" "$big_err"
+assert_rc "the same on one CPU" 1 taskset -c 0 "$EGR" apply "$CG" -f "$T/big.yaml"
+assert_eq "the same error on one CPU" "$big_err" "$LAST_ERR"
+assert_eq "the bad file changed nothing" "$big_rules" "$(egr_rules "$CG")"
 
 # ---- 3. 100 applies (bounded by 60 s) while three senders stream ------------------------------------
 cgs=$(cg_new swap)
