@@ -353,6 +353,8 @@ analysis_sed() {
 	kv BUDGET "$(calc "${none_ns:-0} * (1 / 0.95 - 1)")"
 	kv NOOP_O "$(num "cpuo:noop" 1 0)"
 	kv NOOP_R "$(num "cpur:noop" 100 1)"
+	kv NOOP_RF "$(fmt "cpur:noop" 100 1)"
+	kv E1M_RF "$(fmt "cpur:$E" 100 1)"
 	kv LPM_O "$(num "cpuo:$L" 1 0)"
 	kv LPM_R "$(num "cpur:$L" 100 1)"
 	kv E10_O "$(num "cpuo:egr-$NMIN" 1 0)"
