@@ -1186,8 +1186,8 @@ static int parse_whole_split(int fd, off_t size, struct egr_policy *p)
 	if (got == (size_t)size && read(fd, &extra, 1) == 0)
 		ret = policy_parse_split(buf, got, ncpu, p);
 	free(buf);
-	if (ret == -EAGAIN && lseek(fd, 0, SEEK_SET))
-		ret = -errno;
+	if (ret)
+		lseek(fd, 0, SEEK_SET); /* a regular file */
 	return ret;
 }
 
@@ -1222,15 +1222,11 @@ int policy_parse_file(const char *path, struct egr_policy *p, char *err, size_t 
 	}
 	if (!fstat(c.fin->fd, &st) && S_ISREG(st.st_mode))
 		size = st.st_size;
-	if (size >= (off_t)POLICY_SPLIT_MIN && size <= (off_t)POLICY_FILE_MAX) {
-		ret = parse_whole_split(c.fin->fd, size, p);
-		if (ret != -EAGAIN) {
-			close(c.fin->fd);
-			free(c.fin);
-			if (ret)
-				oom(&c);
-			return ret;
-		}
+	if (size >= (off_t)POLICY_SPLIT_MIN && size <= (off_t)POLICY_FILE_MAX &&
+	    !parse_whole_split(c.fin->fd, size, p)) {
+		close(c.fin->fd);
+		free(c.fin);
+		return 0;
 	}
 	/* a regular file too big is refused without reading it */
 	if (size > (off_t)POLICY_FILE_MAX) {

@@ -221,11 +221,9 @@ int policy_parse_split(const char *buf, size_t len, unsigned int nseg, struct eg
 	parse_piece(&pc[0]);
 	for (i = 1; i < np; i++)
 		helper_wait(&pc[i].job);
-	for (i = 0; i < np; i++)
-		if (pc[i].ret == -ENOMEM)
-			ret = -ENOMEM;
-	if (ret != -ENOMEM && fits(pc, np, n, rules_line))
-		ret = join(pc, np, p);
+	/* Out of memory too: the streamed parse needs less, or says so. */
+	if (fits(pc, np, n, rules_line) && join(pc, np, p) == 0)
+		ret = 0;
 	for (i = 0; i < np; i++)
 		policy_free(&pc[i].pol);
 	if (ret)

@@ -23,9 +23,9 @@ struct policy_seg {
 
 /*
  * Parse buf in up to nseg pieces, each in a thread of its own, and give
- * the result a parse of the whole would give. Returns 0, -ENOMEM, or
- * -EAGAIN when the file has to be parsed whole (it is not a plain block
- * list of rules, or it has an error, which the whole parse reports).
+ * the result a parse of the whole would give. Returns 0, or -EAGAIN when
+ * the file has to be parsed whole (it is not a plain block list of rules,
+ * it has an error, which the whole parse reports, or memory ran out).
  */
 int policy_parse_split(const char *buf, size_t len, unsigned int nseg, struct egr_policy *p);
 
