@@ -255,8 +255,7 @@ enum {
 /* Put one family's compiled prefixes of one shard into its trie. */
 static int fill_trie(const struct fill_job *j, int family, uint32_t shard)
 {
-	size_t ksz = family ? sizeof(struct egr_lpm_v6) : sizeof(struct egr_lpm_v4);
-	size_t n = j->c->npfx[family], i, m = 0;
+	size_t ksz = egr_key_size(family), n = j->c->npfx[family], i, m = 0;
 	uint8_t *k = calloc(n ? n : 1, ksz);
 	struct egr_prefix *v = calloc(n ? n : 1, sizeof(*v));
 	int err = -ENOMEM;
@@ -264,12 +263,10 @@ static int fill_trie(const struct fill_job *j, int family, uint32_t shard)
 	if (k && v) {
 		for (i = 0; i < n; i++) {
 			const struct egr_cprefix *cp = &j->c->pfx[family][i];
-			uint32_t plen = cp->dest.plen;
 
-			if (plen && egr_shard(cp->dest.addr) != shard)
+			if (!egr_in_shard(&cp->dest, shard))
 				continue;
-			memcpy(k + m * ksz, &plen, 4);
-			memcpy(k + m * ksz + 4, cp->dest.addr, family ? 16 : 4);
+			egr_make_key(&cp->dest, k + m * ksz);
 			v[m].first = j->base + cp->first;
 			v[m].count = cp->count;
 			v[m].plen = cp->dest.plen;
@@ -351,7 +348,7 @@ static void job_weights(const struct egr_compiled *c, uint32_t nfresh, uint64_t 
 			const struct egr_cprefix *cp = &c->pfx[f][i];
 
 			for (s = 0; s < EGR_SHARDS; s++)
-				if (!cp->dest.plen || egr_shard(cp->dest.addr) == s)
+				if (egr_in_shard(&cp->dest, s))
 					w[FILL_TRIE + f * EGR_SHARDS + s] += 10;
 		}
 }
@@ -509,25 +506,20 @@ static int old_keys_of(const struct egr_crule *live, size_t nl, struct old_keys 
 	memset(o, 0, sizeof(*o));
 	for (f = 0; f < 2; f++)
 		for (sh = 0; sh < EGR_SHARDS; sh++) {
-			o->k[f][sh] = malloc((nl ? nl : 1) * (f ? sizeof(struct egr_lpm_v6) :
-								  sizeof(struct egr_lpm_v4)));
+			o->k[f][sh] = malloc((nl ? nl : 1) * egr_key_size(f));
 			if (!o->k[f][sh])
 				return -ENOMEM;
 		}
 	for (i = 0; i < nl; i++) {
 		const struct egr_dest *d = &live[i].dest;
-		uint32_t plen = d->plen;
-		size_t ksz;
 
 		if (i && !memcmp(d, &live[i - 1].dest, sizeof(*d)))
 			continue; /* rules of one prefix are adjacent */
 		f = d->family == 6;
-		ksz = f ? sizeof(struct egr_lpm_v6) : sizeof(struct egr_lpm_v4);
 		for (sh = 0; sh < EGR_SHARDS; sh++) {
-			if (plen && egr_shard(d->addr) != (uint32_t)sh)
+			if (!egr_in_shard(d, sh))
 				continue;
-			memcpy(o->k[f][sh] + o->n[f][sh] * ksz, &plen, 4);
-			memcpy(o->k[f][sh] + o->n[f][sh] * ksz + 4, d->addr, f ? 16 : 4);
+			egr_make_key(d, o->k[f][sh] + o->n[f][sh] * egr_key_size(f));
 			o->n[f][sh]++;
 		}
 	}
@@ -610,7 +602,7 @@ static int empty_slot(struct egr_kstate *ks, uint32_t slot, const uint32_t npfx[
 	}
 	err = ktries_open(ks, slot, &t);
 	for (f = 0; f < 2 && !err; f++) {
-		size_t ksz = f ? sizeof(struct egr_lpm_v6) : sizeof(struct egr_lpm_v4);
+		size_t ksz = egr_key_size(f);
 
 		for (sh = 0; sh < EGR_SHARDS && !err; sh++) {
 			if (old && old->k[f][sh])

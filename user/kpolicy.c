@@ -71,21 +71,6 @@ static int cmp_krule(const void *a, const void *b)
 	return compile_rule_cmp(&same, a, &same, b);
 }
 
-static void make_key(const struct egr_dest *d, void *key)
-{
-	if (d->family == 4) {
-		struct egr_lpm_v4 *k = key;
-
-		k->prefixlen = d->plen;
-		memcpy(k->addr, d->addr, 4);
-	} else {
-		struct egr_lpm_v6 *k = key;
-
-		k->prefixlen = d->plen;
-		memcpy(k->addr, d->addr, 16);
-	}
-}
-
 /* The rules of exactly prefix d in trie fd: 1 found, 0 not, -errno. */
 static int read_prefix(const struct egr_kstate *ks, int trie_fd, const struct egr_dest *d,
 		       struct egr_prefix *pv, struct egr_rule *rules)
@@ -93,7 +78,7 @@ static int read_prefix(const struct egr_kstate *ks, int trie_fd, const struct eg
 	uint8_t key[sizeof(struct egr_lpm_v6)];
 	uint32_t j, idx;
 
-	make_key(d, key);
+	egr_make_key(d, key);
 	if (bpf_map_lookup_elem(trie_fd, key, pv))
 		return errno == ENOENT ? 0 : -errno;
 	if (pv->plen != d->plen) /* a shorter prefix answered */
@@ -404,15 +389,18 @@ static int kpolicy_edit(struct egr_kstate *ks, const struct egr_urule *in, size_
 	for (i = 0; i < ne; i++) {
 		uint8_t key[sizeof(struct egr_lpm_v6)];
 		int f = e[i].dest.family == 6;
-		uint32_t s = egr_shard(e[i].dest.addr);
+		uint32_t s;
 
-		make_key(&e[i].dest, key);
+		egr_make_key(&e[i].dest, key);
 		/* a prefix of length 0 is in every shard (kpolicy_recover()
 		 * makes them agree again if this is interrupted)
 		 */
-		for (s = e[i].dest.plen ? s : 0; s < EGR_SHARDS; s++) {
-			int fd = ktries_fd(ks, slot, f, s, &t);
+		for (s = 0; s < EGR_SHARDS; s++) {
+			int fd;
 
+			if (!egr_in_shard(&e[i].dest, s))
+				continue;
+			fd = ktries_fd(ks, slot, f, s, &t);
 			if (fd < 0) {
 				ret = fd;
 				goto werr;
@@ -425,8 +413,6 @@ static int kpolicy_edit(struct egr_kstate *ks, const struct egr_urule *in, size_
 				ret = -errno;
 				goto werr;
 			}
-			if (e[i].dest.plen)
-				break;
 		}
 	}
 	/* In force: sockets' cached verdicts are now stale. */

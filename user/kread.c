@@ -191,7 +191,7 @@ static int cmp_trie_key(const void *ctx, uint32_t a, uint32_t b)
  */
 static int dump_tries(const struct egr_kstate *ks, uint32_t slot, int f, struct dump *d)
 {
-	size_t ksz = f ? sizeof(struct egr_lpm_v6) : sizeof(struct egr_lpm_v4), i;
+	size_t ksz = egr_key_size(f), i;
 	size_t vsz = sizeof(struct egr_prefix);
 	struct egr_tries t;
 	struct dump x;
@@ -231,7 +231,7 @@ static int dump_tries(const struct egr_kstate *ks, uint32_t slot, int f, struct 
 static int read_family(const struct egr_kstate *ks, uint32_t slot, int f, struct egr_live_rule **lr,
 		       size_t *n, uint32_t *maxid)
 {
-	size_t ksz = f ? sizeof(struct egr_lpm_v6) : sizeof(struct egr_lpm_v4), total = 0;
+	size_t ksz = egr_key_size(f), total = 0;
 	struct dump t = { 0 }, r = { 0 };
 	uint32_t lo = UINT32_MAX, hi = 0, start, i, j, m;
 	struct egr_sortkey *order = NULL;

@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include "egressctl.h"
 #include "rule.h"
 
@@ -91,6 +92,27 @@ struct egr_tries {
 static inline uint32_t egr_shard(const uint8_t *addr)
 {
 	return EGR_SHARD_OF(addr[0]);
+}
+
+/* Is prefix d in shard s? */
+static inline bool egr_in_shard(const struct egr_dest *d, uint32_t s)
+{
+	return !d->plen || egr_shard(d->addr) == s;
+}
+
+/* The size of a trie key of family f (0 IPv4, 1 IPv6). */
+static inline size_t egr_key_size(int f)
+{
+	return f ? sizeof(struct egr_lpm_v6) : sizeof(struct egr_lpm_v4);
+}
+
+/* Prefix d as a key of its family's tries, into key (egr_key_size() bytes). */
+static inline void egr_make_key(const struct egr_dest *d, void *key)
+{
+	uint32_t plen = d->plen;
+
+	memcpy(key, &plen, sizeof(plen));
+	memcpy((uint8_t *)key + sizeof(plen), d->addr, d->family == 6 ? 16 : 4);
 }
 
 void ktries_init(struct egr_tries *t);

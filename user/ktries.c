@@ -41,10 +41,9 @@ int ktries_create(uint32_t cap, struct egr_tries *t)
 	ktries_init(t);
 	for (f = 0; f < 2; f++)
 		for (s = 0; s < EGR_SHARDS; s++) {
-			t->fd[f][s] = bpf_map_create(
-				BPF_MAP_TYPE_LPM_TRIE, f ? "egr_v6_in" : "egr_v4_in",
-				f ? sizeof(struct egr_lpm_v6) : sizeof(struct egr_lpm_v4),
-				sizeof(struct egr_prefix), cap, &opts);
+			t->fd[f][s] = bpf_map_create(BPF_MAP_TYPE_LPM_TRIE,
+						     f ? "egr_v6_in" : "egr_v4_in", egr_key_size(f),
+						     sizeof(struct egr_prefix), cap, &opts);
 			if (t->fd[f][s] < 0) {
 				int err = -errno;
 
