@@ -1,4 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <limits.h>
+#include <pthread.h>
 #include <sched.h>
 #include <stdlib.h>
 #include <time.h>
@@ -43,6 +45,43 @@ static long long now_ns(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &t);
 	return t.tv_sec * 1000000000LL + t.tv_nsec;
+}
+
+/*
+ * Start a thread on any CPU but the caller's: left to itself, the scheduler
+ * often queues a new thread behind its parent, which then does all the work
+ * before the thread even starts. Returns 0 or a pthread error.
+ */
+static int thread_elsewhere(pthread_t *t, void *(*fn)(void *), void *arg)
+{
+	int cpu = sched_getcpu(), err;
+	pthread_attr_t at;
+	cpu_set_t set;
+
+	if (sched_getaffinity(0, sizeof(set), &set))
+		return pthread_create(t, NULL, fn, arg);
+	if (cpu >= 0 && CPU_COUNT(&set) > 1)
+		CPU_CLR(cpu, &set);
+	if (pthread_attr_init(&at))
+		return pthread_create(t, NULL, fn, arg);
+	pthread_attr_setaffinity_np(&at, sizeof(set), &set);
+	/* (glibc's 8 MiB is mapped, and advised away at exit, for nothing) */
+	pthread_attr_setstacksize(&at, STACK_SIZE);
+	err = pthread_create(t, &at, fn, arg);
+	pthread_attr_destroy(&at);
+	return err;
+}
+
+/* CPUs this process may run on (at least 1). */
+static unsigned int cpus_usable(void)
+{
+	cpu_set_t set;
+	int n;
+
+	if (sched_getaffinity(0, sizeof(set), &set))
+		return 1;
+	n = CPU_COUNT(&set);
+	return n > 0 ? n : 1;
 }
 
 static struct helper_job *take(void)
@@ -110,34 +149,38 @@ static void stop_helpers(void)
 
 unsigned int helpers(void)
 {
-	unsigned int n = cpus_usable() - 1;
+	/* the affinity is read once: it is a syscall, and every job asks */
+	static unsigned int n = UINT_MAX;
 
-	return n > HELPERS_MAX ? HELPERS_MAX : n;
+	if (__atomic_load_n(&n, __ATOMIC_RELAXED) == UINT_MAX) {
+		unsigned int c = cpus_usable() - 1;
+
+		__atomic_store_n(&n, c > HELPERS_MAX ? HELPERS_MAX : c, __ATOMIC_RELAXED);
+	}
+	return __atomic_load_n(&n, __ATOMIC_RELAXED);
 }
 
-/* Under the lock: one more helper if every one is busy and there is room. */
-static void grow(void)
+/* Under the lock: one more helper, if there is room. false: none. */
+static bool add_helper(void)
 {
-	if (pool.failed || (unsigned int)pool.pending <= pool.idle || pool.n >= helpers())
-		return;
+	if (pool.failed || pool.quit || pool.n >= helpers())
+		return false;
 	if (thread_elsewhere(&pool.t[pool.n], helper_main, NULL)) {
 		pool.failed = true;
-		return;
+		return false;
 	}
 	if (!pool.n)
 		atexit(stop_helpers);
 	pool.n++;
 	pool.idle++;
+	return true;
 }
 
 void helpers_start(void)
 {
 	pthread_mutex_lock(&pool.lock);
-	while (!pool.failed && !pool.quit && pool.n < helpers()) {
-		__atomic_store_n(&pool.pending, pool.pending + 1, __ATOMIC_RELEASE);
-		grow();
-		__atomic_store_n(&pool.pending, pool.pending - 1, __ATOMIC_RELEASE);
-	}
+	while (add_helper())
+		;
 	pthread_mutex_unlock(&pool.lock);
 }
 
@@ -152,7 +195,9 @@ void helper_run(struct helper_job *job, void *(*fn)(void *), void *arg)
 			pool.head = job;
 		pool.tail = job;
 		__atomic_store_n(&pool.pending, pool.pending + 1, __ATOMIC_RELEASE);
-		grow();
+		/* every helper busy: one more */
+		if ((unsigned int)pool.pending > pool.idle)
+			add_helper();
 		if (pool.n) {
 			job->queued = true;
 			pthread_cond_signal(&pool.more);
@@ -172,18 +217,15 @@ void helper_run(struct helper_job *job, void *(*fn)(void *), void *arg)
 /* Under the lock: take job out of the queue, if no helper has taken it. */
 static bool steal(struct helper_job *job)
 {
-	struct helper_job **p;
+	struct helper_job **p, *prev = NULL;
 
 	if (job->taken)
 		return false;
 	for (p = &pool.head; *p != job; p = &(*p)->next)
-		;
+		prev = *p;
 	*p = job->next;
-	if (pool.tail == job) {
-		pool.tail = NULL;
-		for (p = &pool.head; *p; p = &(*p)->next)
-			pool.tail = *p;
-	}
+	if (pool.tail == job)
+		pool.tail = prev;
 	__atomic_store_n(&pool.pending, pool.pending - 1, __ATOMIC_RELEASE);
 	return true;
 }
@@ -210,35 +252,4 @@ void helper_wait(struct helper_job *job)
 	while (!__atomic_load_n(&job->done, __ATOMIC_ACQUIRE))
 		pthread_cond_wait(&pool.done, &pool.lock);
 	pthread_mutex_unlock(&pool.lock);
-}
-
-int thread_elsewhere(pthread_t *t, void *(*fn)(void *), void *arg)
-{
-	int cpu = sched_getcpu(), err;
-	pthread_attr_t at;
-	cpu_set_t set;
-
-	if (sched_getaffinity(0, sizeof(set), &set))
-		return pthread_create(t, NULL, fn, arg);
-	if (cpu >= 0 && CPU_COUNT(&set) > 1)
-		CPU_CLR(cpu, &set);
-	if (pthread_attr_init(&at))
-		return pthread_create(t, NULL, fn, arg);
-	pthread_attr_setaffinity_np(&at, sizeof(set), &set);
-	/* (glibc's 8 MiB is mapped, and advised away at exit, for nothing) */
-	pthread_attr_setstacksize(&at, STACK_SIZE);
-	err = pthread_create(t, &at, fn, arg);
-	pthread_attr_destroy(&at);
-	return err;
-}
-
-unsigned int cpus_usable(void)
-{
-	cpu_set_t set;
-	int n;
-
-	if (sched_getaffinity(0, sizeof(set), &set))
-		return 1;
-	n = CPU_COUNT(&set);
-	return n > 0 ? n : 1;
 }

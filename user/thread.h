@@ -2,14 +2,14 @@
 /*
  * Helper threads for work split in two or more. A thread costs 20-70 us
  * to start and join on a VM, as much as a small policy's share of the
- * work: helpers are started when a job finds none free (up to one per
- * CPU but the caller's), kept for the next jobs, and one that has just finished looks for
- * the next job for a while before it sleeps. A job must not queue jobs.
+ * work: helpers are started when a job finds none free (up to one per CPU
+ * but the caller's), kept for the next jobs, and one that has just
+ * finished looks for the next job for a while before it sleeps. A job must
+ * not queue jobs.
  */
 #ifndef EGR_THREAD_H
 #define EGR_THREAD_H
 
-#include <pthread.h>
 #include <stdbool.h>
 
 struct helper_job {
@@ -46,15 +46,5 @@ void helpers_done(void);
 
 /* Helpers that can run next to the caller: CPUs - 1 (0 on one CPU). */
 unsigned int helpers(void);
-
-/*
- * Start a thread on any CPU but the caller's: left to itself, the scheduler
- * often queues a new thread behind its parent, which then does all the work
- * before the thread even starts. Returns 0 or a pthread error.
- */
-int thread_elsewhere(pthread_t *t, void *(*fn)(void *), void *arg);
-
-/* CPUs this process may run on (at least 1). */
-unsigned int cpus_usable(void);
 
 #endif /* EGR_THREAD_H */
