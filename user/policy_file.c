@@ -106,8 +106,7 @@ struct pctx {
 	struct fin *fin; /* or the file it comes from */
 	struct egr_policy pol;
 
-	/* Parsing a piece (policy_parse_seg): what it needs to know. */
-	bool seg;
+	/* Parsing a piece (policy_parse_seg), and what it needs to know. */
 	struct policy_seg *si;
 
 	/* Rules before dropping duplicates; pol.rules[kept..] wait for dedup(). */
@@ -870,7 +869,7 @@ static int feed(struct pctx *c, const yaml_event_t *y, bool walking)
 		break;
 	}
 	/* A piece cannot see the anchors of the others. */
-	if (c->seg && (anchor || y->type == YAML_ALIAS_EVENT))
+	if (c->si && (anchor || y->type == YAML_ALIAS_EVENT))
 		return -EAGAIN;
 	if (anchor) {
 		ret = anchor_add(c, anchor, line, &a);
@@ -1292,19 +1291,19 @@ int policy_parse_seg(const char *hdr, size_t hlen, const char *body, size_t blen
 		     struct egr_policy *p, struct policy_seg *si)
 {
 	struct seg_in in = { .hdr = hdr, .hlen = hlen, .body = body, .blen = blen };
-	struct pctx c = { .name = "", .seg = true, .si = si };
+	struct pctx c = { .name = "", .si = si };
 	yaml_parser_t yp;
 	int ret;
 
 	memset(p, 0, sizeof(*p));
 	memset(si, 0, sizeof(*si));
 	if (!yaml_parser_initialize(&yp))
-		return -ENOMEM;
+		return -EAGAIN;
 	yaml_parser_set_input(&yp, seg_read, &in);
 	ret = parse(&c, &yp);
 	si->nexp = c.nexp;
 	/* Any error: the whole file is parsed again, for its message. */
-	return done(&c, ret == -ENOMEM ? ret : ret ? -EAGAIN : 0, p);
+	return done(&c, ret ? -EAGAIN : 0, p);
 }
 
 int policy_dedup(struct egr_policy *p)

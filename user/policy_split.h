@@ -29,7 +29,9 @@ struct policy_seg {
  */
 int policy_parse_split(const char *buf, size_t len, unsigned int nseg, struct egr_policy *p);
 
-/* From user/policy_file.c: one piece, the text hdr then body, YAML-wise. */
+/* From user/policy_file.c: one piece, the text hdr then body, YAML-wise;
+ * 0, or -EAGAIN for anything wrong with it (si says what it saw).
+ */
 int policy_parse_seg(const char *hdr, size_t hlen, const char *body, size_t blen,
 		     struct egr_policy *p, struct policy_seg *si);
 /* Drop duplicate rules, the first of each kept (0 or -ENOMEM). */
