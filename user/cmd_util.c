@@ -32,8 +32,7 @@ int open_target(const char *spec, struct egr_target *t, struct egr_kstate *ks)
 		return 1;
 	}
 	if (ret == -EPROTONOSUPPORT) {
-		pr_err("%s is attached by an egressctl with another map layout (ABI %u, this one %u): its filter stays in force; to upgrade: egressctl detach %s, then attach and apply again\n",
-		       t->label, ks->meta.abi, EGR_ABI_VERSION, spec);
+		kstate_pr_other_layout(t->label, ks->meta.abi, spec);
 		return 1;
 	}
 	if (ret == -EPROTO) {

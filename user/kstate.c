@@ -302,9 +302,7 @@ int kstate_attach(const char *cgpath, const char *rel, uint64_t cgid,
 		err = kstate_open(cgid, &ks);
 		kstate_close(&ks);
 		if (err == -EPROTONOSUPPORT) {
-			pr_err("%s is attached by an egressctl with another map layout (ABI %u, this one %u): "
-			       "its filter stays in force; to upgrade: egressctl detach, then attach and apply again\n",
-			       cgpath, ks.meta.abi, EGR_ABI_VERSION);
+			kstate_pr_other_layout(cgpath, ks.meta.abi, NULL);
 			return err;
 		}
 		err = attach_links(cgpath, dir, &made);
@@ -428,6 +426,13 @@ int kstate_open(uint64_t cgid, struct egr_kstate *ks)
 fail:
 	kstate_close(ks);
 	return err;
+}
+
+void kstate_pr_other_layout(const char *label, uint32_t abi, const char *spec)
+{
+	pr_err("%s is attached by an egressctl with another map layout (ABI %u, this one %u): "
+	       "its filter stays in force; to upgrade: egressctl detach%s%s, then attach and apply again\n",
+	       label, abi, EGR_ABI_VERSION, spec ? " " : "", spec ? spec : "");
 }
 
 uint32_t kstate_map_id(int fd)

@@ -53,9 +53,15 @@ int kstate_attach(const char *cgpath, const char *rel, uint64_t cgid,
 		  const struct egr_attach_opts *o, bool *created);
 
 /* Open the pins of an attached cgroup. -ENOENT when not attached; -EPROTO
- * when the pins are not egressctl's (or of another ABI version).
+ * when the pins are not egressctl's; -EPROTONOSUPPORT when they are of
+ * another map layout (ks->meta.abi says which).
  */
 int kstate_open(uint64_t cgid, struct egr_kstate *ks);
+
+/* The one-line error for a target of another map layout (abi), with how to
+ * upgrade it; spec: the target as the user wrote it, or NULL.
+ */
+void kstate_pr_other_layout(const char *label, uint32_t abi, const char *spec);
 void kstate_close(struct egr_kstate *ks);
 
 /* Open one more pin of an attached cgroup by name ("egr_events", ...). */
