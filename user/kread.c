@@ -186,24 +186,20 @@ static int cmp_trie_key(const void *ctx, uint32_t a, uint32_t b)
 	return memcmp(x + 4, y + 4, t->ksz - 4);
 }
 
-/* The entries of slot's tries of family f, all shards; a prefix of length
- * 0 once (it is in every shard: shard 0's copy).
+/* The entries of a slot's tries t of family f, all shards; a prefix of
+ * length 0 once (it is in every shard: shard 0's copy).
  */
-static int dump_tries(const struct egr_kstate *ks, uint32_t slot, int f, struct dump *d)
+static int dump_tries(const struct egr_tries *t, int f, struct dump *d)
 {
 	size_t ksz = egr_key_size(f), i;
 	size_t vsz = sizeof(struct egr_prefix);
-	struct egr_tries t;
 	struct dump x;
 	int err, s;
 
 	memset(d, 0, sizeof(*d));
-	err = ktries_open(ks, slot, &t);
-	if (err)
-		return err;
-	err = dump_map(t.fd[f][0], ksz, vsz, NULL, SIZE_MAX, d);
+	err = dump_map(t->fd[f][0], ksz, vsz, NULL, SIZE_MAX, d);
 	for (s = 1; s < EGR_SHARDS && !err; s++) {
-		err = dump_map(t.fd[f][s], ksz, vsz, NULL, SIZE_MAX, &x);
+		err = dump_map(t->fd[f][s], ksz, vsz, NULL, SIZE_MAX, &x);
 		for (i = 0; i < x.n && !err; i++) {
 			uint32_t plen;
 
@@ -219,7 +215,6 @@ static int dump_tries(const struct egr_kstate *ks, uint32_t slot, int f, struct 
 		}
 		dump_free(&x);
 	}
-	ktries_close(&t);
 	return err;
 }
 
@@ -228,8 +223,8 @@ static int dump_tries(const struct egr_kstate *ks, uint32_t slot, int f, struct 
  * the trie's prefixes sorted (compile_sort(): about linear), each slice's
  * few rules sorted in place.
  */
-static int read_family(const struct egr_kstate *ks, uint32_t slot, int f, struct egr_live_rule **lr,
-		       size_t *n, uint32_t *maxid)
+static int read_family(const struct egr_kstate *ks, const struct egr_tries *tr, int f,
+		       struct egr_live_rule **lr, size_t *n, uint32_t *maxid)
 {
 	size_t ksz = egr_key_size(f), total = 0;
 	struct dump t = { 0 }, r = { 0 };
@@ -239,7 +234,7 @@ static int read_family(const struct egr_kstate *ks, uint32_t slot, int f, struct
 	int err;
 	void *p;
 
-	err = dump_tries(ks, slot, f, &t);
+	err = dump_tries(tr, f, &t);
 	if (err || !t.n)
 		goto out;
 	for (i = 0; i < t.n; i++) {
@@ -353,6 +348,7 @@ int kpolicy_read_ex(const struct egr_kstate *ks, struct egr_policy *pol,
 	uint64_t *hits = NULL;
 	size_t n = 0, i;
 	uint32_t maxid = 0;
+	struct egr_tries tr;
 	struct egr_ctl cfg;
 	int f, err;
 
@@ -360,9 +356,13 @@ int kpolicy_read_ex(const struct egr_kstate *ks, struct egr_policy *pol,
 	*nout = 0;
 	if (pol)
 		memset(pol, 0, sizeof(*pol));
+	ktries_init(&tr);
 	err = kstate_slot_cfg(ks, &cfg);
+	if (!err)
+		err = ktries_open(ks, cfg.slot, &tr);
 	for (f = 0; !err && f < 2; f++)
-		err = read_family(ks, cfg.slot, f, &lr, &n, &maxid);
+		err = read_family(ks, &tr, f, &lr, &n, &maxid);
+	ktries_close(&tr);
 	if (!err && with_hits)
 		err = read_hits(ks, maxid, &hits);
 	if (err)
@@ -402,6 +402,7 @@ int kpolicy_recover(struct egr_kstate *ks)
 	struct egr_ctl cfg;
 	int err;
 
+	ktries_init(&tr);
 	if (!used)
 		return -ENOMEM;
 	err = kstate_slot_cfg(ks, &cfg);
@@ -411,11 +412,10 @@ int kpolicy_recover(struct egr_kstate *ks)
 	err = ktries_open(ks, cfg.slot, &tr);
 	if (!err)
 		err = ktries_sync_zero(&tr);
-	ktries_close(&tr);
 	if (err)
 		goto out;
 	for (f = 0; f < 2; f++) {
-		err = dump_tries(ks, cfg.slot, f, &t[f]);
+		err = dump_tries(&tr, f, &t[f]);
 		if (err)
 			goto out;
 		for (i = 0; i < t[f].n; i++) {
@@ -489,6 +489,7 @@ int kpolicy_recover(struct egr_kstate *ks)
 	if (!err && bpf_map_update_elem(ks->meta_fd, &k, &ks->meta, BPF_ANY))
 		err = -errno;
 out:
+	ktries_close(&tr);
 	dump_free(&t[0]);
 	dump_free(&t[1]);
 	dump_free(&r);
