@@ -91,7 +91,7 @@ static int inner_fd(int outer, uint32_t slot)
  */
 static uint64_t raw_fill(const struct egr_compiled *c, int f, uint32_t cap, bool batch, int *err)
 {
-	size_t ksz = f ? sizeof(struct egr_lpm_v6) : sizeof(struct egr_lpm_v4), n = c->npfx[f], i;
+	size_t ksz = egr_key_size(f), n = c->npfx[f], i;
 	uint8_t *k = calloc(n ? n : 1, ksz);
 	struct egr_prefix *v = calloc(n ? n : 1, sizeof(*v));
 	struct egr_tries tr;
@@ -104,13 +104,10 @@ static uint64_t raw_fill(const struct egr_compiled *c, int f, uint32_t cap, bool
 	fds[0] = tr.fd[0][0]; /* one trie per family, as before sharding */
 	fds[1] = tr.fd[1][0];
 	for (i = 0; i < n; i++) {
-		uint32_t plen = c->pfx[f][i].dest.plen;
-
-		memcpy(k + i * ksz, &plen, 4);
-		memcpy(k + i * ksz + 4, c->pfx[f][i].dest.addr, f ? 16 : 4);
+		egr_make_key(&c->pfx[f][i].dest, k + i * ksz);
 		v[i].first = c->pfx[f][i].first;
 		v[i].count = c->pfx[f][i].count;
-		v[i].plen = plen;
+		v[i].plen = c->pfx[f][i].dest.plen;
 	}
 	t0 = now_ns();
 	if (batch) {
@@ -175,7 +172,7 @@ static uint64_t read_batch(const struct egr_kstate *ks, size_t *nrules)
 	used = ks->meta.used[slot];
 	for (int x = 0; x < 2 * EGR_SHARDS; x++) {
 		int f = x / EGR_SHARDS;
-		size_t ksz = f ? sizeof(struct egr_lpm_v6) : sizeof(struct egr_lpm_v4), n = 0;
+		size_t ksz = egr_key_size(f), n = 0;
 		int fd = inner_fd(f ? ks->v6_fd : ks->v4_fd, EGR_TRIE_IDX(slot, x % EGR_SHARDS));
 		uint8_t *keys = malloc((size_t)cap * ksz), out[sizeof(struct egr_lpm_v6)];
 		struct egr_prefix *vals = malloc((size_t)cap * sizeof(*vals));
@@ -458,9 +455,7 @@ static int cmd_edit(const char *spec, int reps, const char *dest)
 			       EGR_TRIE_IDX(slot, r.dest.plen ? egr_shard(r.dest.addr) : 0));
 		if (tfd < 0)
 			die("inner", errno);
-		memset(key, 0, sizeof(key));
-		memcpy(key, &(uint32_t){ r.dest.plen }, 4);
-		memcpy(key + 4, r.dest.addr, r.dest.family == 4 ? 4 : 16);
+		egr_make_key(&r.dest, key);
 		if (bpf_map_lookup_elem(tfd, key, &pv))
 			die("lookup", errno);
 		t0 = now_ns();
