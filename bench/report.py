@@ -39,24 +39,6 @@ def number(s):
     return float(m.group(0)) if m else 0.0
 
 
-def awk_str(x):
-    """A number as awk turns it into a string: an integer, else 6 significant digits."""
-    if math.isfinite(x) and x == int(x) and abs(x) <= 2147483647:
-        return "%d" % x
-    return "%.6g" % x
-
-
-def printed(x):
-    """A computed per-round value as the awk report printed it before its
-    summary (awk_str()); kept so that the figures stay those of earlier runs."""
-    return float(awk_str(x))
-
-
-def g9(x):
-    """x rounded to the 9 significant digits the summaries were kept in."""
-    return float("%.9g" % x)
-
-
 def hum(n):
     """10, 1k, 100k, 1M."""
     n = int(n)
@@ -116,7 +98,7 @@ class Stats:
             vals.setdefault(key, []).append(v)
         for key, vs in vals.items():
             vs.sort()
-            self.sums[prefix + ":" + key] = (g9(statistics.median(vs)), g9(vs[0]), g9(vs[-1]), len(vs))
+            self.sums[prefix + ":" + key] = (statistics.median(vs), vs[0], vs[-1], len(vs))
 
     def has(self, key):
         return key in self.sums
@@ -204,18 +186,18 @@ def config(row):
     return row["config"]
 
 
-def raw(rows, key, col):
-    """(key(row), the column's value) of the rows where the column is not empty."""
-    return [(key(r), field(r, col)) for r in rows if (r.get(col) or "").strip()]
+def column(col):
+    """A row's value in column col, None where it is empty."""
+    return lambda r: field(r, col) if (r.get(col) or "").strip() else None
 
 
-def computed(rows, key, value):
+def pairs(rows, key, value):
     """(key(row), value(row)) of the rows where value() is not None."""
     out = []
     for r in rows:
         x = value(r)
         if x is not None:
-            out.append((key(r), printed(x)))
+            out.append((key(r), x))
     return out
 
 
@@ -235,7 +217,7 @@ def to_none(p, fn):
     for (c, rnd), x in p.items():
         base = p.get(("none", rnd))
         if base is not None and base > 0 and x > 0:
-            out.append((c, printed(fn(x, base))))
+            out.append((c, fn(x, base)))
     return out
 
 
@@ -247,7 +229,7 @@ def of_none_all(p):
     for rnd in {r for _, r in p}:
         base = p.get(("none", rnd))
         if base is not None and base > 0:
-            out.extend((c, printed(p.get((c, rnd), 0.0) / base)) for c in configs)
+            out.extend((c, p.get((c, rnd), 0.0) / base) for c in configs)
     return out
 
 
@@ -259,7 +241,7 @@ def vs_egr(p, fn):
             continue
         e = p.get(("egr-" + c.split("-", 1)[1], rnd))
         if x > 0 and e is not None and e > 0:
-            out.append((c, printed(fn(e, x))))
+            out.append((c, fn(e, x)))
     return out
 
 
@@ -271,12 +253,12 @@ def cpu_rates(st, rows, p):
     """A UDP CSV's figures from the sender's CPU time (cpu_s) under prefix p:
     received share, packets per CPU-second, its ratio to no filter, CPU ns
     per packet, ns over no filter, and egressctl over each netfilter config."""
-    st.add(p + "rcvd", computed(rows, config, ratio("rcvd", "sent")))
-    st.add(p + "cpu", computed(rows, config, ratio("sent", "cpu_s")))
+    st.add(p + "rcvd", pairs(rows, config, ratio("rcvd", "sent")))
+    st.add(p + "cpu", pairs(rows, config, ratio("sent", "cpu_s")))
     rate = per_round(rows, ratio("sent", "cpu_s"))
     st.add(p + "cpur", to_none(rate, lambda x, b: x / b))
     st.add(p + "cpuo", to_none(rate, lambda x, b: 1e9 / x - 1e9 / b))
-    st.add(p + "cpuns", computed(rows, config, lambda r: 1e9 * field(r, "cpu_s") / field(r, "sent")
+    st.add(p + "cpuns", pairs(rows, config, lambda r: 1e9 * field(r, "cpu_s") / field(r, "sent")
                                  if field(r, "cpu_s") > 0 and field(r, "sent") != 0 else None))
     st.add(p + "cpuvs", vs_egr(rate, lambda e, x: e / x))
 
@@ -288,15 +270,15 @@ def first_seen(rows):
 def load_udp(run, st):
     rows = run.rows("udp.csv")
     run.configs = first_seen(rows)
-    st.add("udp", raw(rows, config, "pps"))
+    st.add("udp", pairs(rows, config, column("pps")))
     pps = per_round(rows, lambda r: field(r, "pps"))
     st.add("udpr", to_none(pps, lambda x, b: x / b))
-    st.add("udpns", computed(rows, config, lambda r: 1e9 / field(r, "pps") if field(r, "pps") != 0 else None))
+    st.add("udpns", pairs(rows, config, lambda r: 1e9 / field(r, "pps") if field(r, "pps") != 0 else None))
     st.add("udpo", to_none(pps, lambda x, b: 1e9 / x - 1e9 / b))
     st.add("udpvs", vs_egr(pps, lambda e, x: e / x))
     cpu_rates(st, rows, "")
     # share of the sender's wall time it actually had a CPU
-    st.add("busy", computed(rows, lambda r: "all", ratio("cpu_s", "secs")))
+    st.add("busy", pairs(rows, lambda r: "all", ratio("cpu_s", "secs")))
     md = run.rows("udp_md.csv")
     run.md_configs = first_seen(md)
     cpu_rates(st, md, "md")
@@ -306,29 +288,32 @@ def load_tcp(run, st):
     rows = run.rows("tcp.csv")
     if not run.configs:
         run.configs = first_seen(rows)
-    st.add("tcp", raw(rows, config, "gbps"))
+    st.add("tcp", pairs(rows, config, column("gbps")))
     st.add("tcpr", of_none_all(per_round(rows, lambda r: field(r, "gbps"))))
+    # bytes per CPU-second of sender + receiver (tcpc: Gbit)
     cpu = lambda r: field(r, "cpu_s") + field(r, "cpu_rx_s")
-    # Gbit per CPU-second of sender + receiver
-    st.add("tcpc", computed(rows, config, lambda r: field(r, "bytes") * 8 / cpu(r) / 1e9 if cpu(r) > 0 else None))
-    st.add("tcpcr", of_none_all(per_round(rows, lambda r: field(r, "bytes") / cpu(r) if cpu(r) > 0 else None)))
+    gbit = lambda r: field(r, "bytes") * 8 / cpu(r) / 1e9 if cpu(r) > 0 else None
+    per_cpu = lambda r: field(r, "bytes") / cpu(r) if cpu(r) > 0 else None
+    st.add("tcpc", pairs(rows, config, gbit))
+    st.add("tcpcr", of_none_all(per_round(rows, per_cpu)))
 
 
 def load_other(run, st):
     for name, p in (("bpfstats.csv", "bst"), ("bpfstats_md.csv", "bstm")):
-        st.add(p, raw([r for r in run.rows(name) if field(r, "run_cnt") > 0], config, "ns_per_run"))
-    st.add("tr", raw(run.rows("prog_ns.csv"), lambda r: "%s/%s/%s" % (r["n"], r["ports"], r["packet"]), "ns"))
+        st.add(p, pairs([r for r in run.rows(name) if field(r, "run_cnt") > 0], config, column("ns_per_run")))
+    test_run = lambda r: "%s/%s/%s" % (r["n"], r["ports"], r["packet"])
+    st.add("tr", pairs(run.rows("prog_ns.csv"), test_run, column("ns")))
     op = lambda r: r["config"] + "/" + r["op"]
-    st.add("ke", computed(run.rows("edit_kernel.csv"), op, lambda r: field(r, "ns") / 1000))
-    st.add("ce", computed(run.rows("edit_cmd.csv"), op, lambda r: field(r, "seconds") * 1000))
+    st.add("ke", pairs(run.rows("edit_kernel.csv"), op, lambda r: field(r, "ns") / 1000))
+    st.add("ce", pairs(run.rows("edit_cmd.csv"), op, lambda r: field(r, "seconds") * 1000))
     bulk = run.rows("bulk.csv")
-    st.add("bulk", raw(bulk, config, "seconds"))
-    st.add("bulkc", raw(bulk, config, "cpu_seconds"))
+    st.add("bulk", pairs(bulk, config, column("seconds")))
+    st.add("bulkc", pairs(bulk, config, column("cpu_seconds")))
     st.add("bulkvs", vs_egr(per_round(bulk, lambda r: field(r, "seconds")), lambda e, x: x / e))
-    st.add("st", computed(run.rows("startup.csv"), lambda r: r["cmd"], lambda r: field(r, "seconds") * 1000))
+    st.add("st", pairs(run.rows("startup.csv"), lambda r: r["cmd"], lambda r: field(r, "seconds") * 1000))
     att = run.rows("attach.csv")
-    st.add("att", computed(att, lambda r: r["max_rules"] + "/cmd", lambda r: field(r, "cmd_ns") / 1e6) +
-           computed(att, lambda r: r["max_rules"] + "/enf",
+    st.add("att", pairs(att, lambda r: r["max_rules"] + "/cmd", lambda r: field(r, "cmd_ns") / 1e6) +
+           pairs(att, lambda r: r["max_rules"] + "/enf",
                     lambda r: field(r, "enforce_ns") / 1e6 if field(r, "enforce_ns") >= 0 else None))
 
 
@@ -365,7 +350,8 @@ def atomic(run):
         if state == "0/0" or (0 < i < n - 1 and state != "1/1"):
             ok = False
     flip = next((t for state, t in states[1:] if state == "0/1"), 0.0)
-    return {"ok": ok, "seq": " → ".join(seq), "flip": "%.0f" % ((flip - s) / 1e6), "dur": "%.0f" % ((e - s) / 1e6)}
+    return {"ok": ok, "seq": " → ".join(seq), "flip": "%.0f" % ((flip - s) / 1e6),
+            "dur": "%.0f" % ((e - s) / 1e6)}
 
 
 # ---- targets ----------------------------------------------------------------------
@@ -416,7 +402,7 @@ def growths(run, st):
 
 def targets(run, st, g, at, t3):
     """(target, measured, result) rows; result "" = informational."""
-    E, H, L = run.e, hum(run.nemax), hum(run.nmin)
+    E, N0, H, L = run.e, "egr-" + run.nmin, hum(run.nemax), hum(run.nmin)
     ke_add, ke_rem = st.med("ke:%s/add" % E), st.med("ke:%s/remove" % E)
     a_rep, a_new = st.med("bulk:egr-replace-" + run.nemax), st.med("bulk:" + E)
     na = lambda s: s or "n/a"
@@ -425,14 +411,14 @@ def targets(run, st, g, at, t3):
          "%s%% (wall clock: %s%%)" % (st.fmt("cpur:" + E, 100, 1), st.num("udpr:" + E, 100, 1)),
          pf(ge(st.med("cpur:" + E), 0.95))),
         ("BPF run time per packet grows < 2x from N=%s to %s (live, bpf_stats)" % (L, H),
-         "%s → %s ns = %sx" % (st.num("bst:egr-" + run.nmin, 1, 1), st.num("bst:" + E, 1, 1), na(g["bst"])),
+         "%s → %s ns = %sx" % (st.num("bst:" + N0, 1, 1), st.num("bst:" + E, 1, 1), na(g["bst"])),
          pf(lt(float(g["bst"]) if g["bst"] else None, 2))),
         ("(same, bpf_prog_test_run_opts IPv4 / IPv6, one flow; informational)",
          "%sx / %sx" % (na(g["tr"]), na(g["tr6"])), ""),
         ("(same, verdict cache off: every packet judged in full; informational)",
          "%sx / %sx" % (na(g["trn"]), na(g["trn6"])), ""),
         ("(same, live, every datagram to another address: each one judged in full; informational)",
-         "%s → %s ns = %sx" % (st.num("bstm:egr-" + run.nmin, 1, 1), st.num("bstm:" + E, 1, 1), na(g["bstm"])), ""),
+         "%s → %s ns = %sx" % (st.num("bstm:" + N0, 1, 1), st.num("bstm:" + E, 1, 1), na(g["bstm"])), ""),
         ("(rate at %s, every datagram to another address, of no filter on that flow; informational)" % H,
          "%s%%" % st.fmt("mdcpur:" + E, 100, 1), ""),
         ("egressctl beats every netfilter configuration at N ≥ 1k (rate, update, bulk load)",
@@ -623,7 +609,7 @@ def sec_perf(run, st, ctx):
         top.setdefault(c, [])
         if PERF_FILTER.search(sym) and not re.match(r"__bpf_prog_(enter|exit)", sym):
             total[c] += pct
-            top[c].append("%s %s" % (sym, awk_str(pct)))
+            top[c].append("%s %g" % (sym, pct))
     rows = ["| %s | %.1f%% | %s |" % (c, total[c], ", ".join(top[c][:5])) for c in total]
     return {"PERF_ROWS": rows}
 
@@ -815,7 +801,8 @@ def analysis_bulk(run, st, ctx):
     return {
         "A_NEW": b(E, 1, 2), "A_REP": b("egr-replace-" + hi, 1, 2),
         "T5_REP_PF": "pass" if lt(st.med("bulk:egr-replace-" + hi), 3) else "fail",
-        "IPT_BULK1M": b("ipt-" + hi, 1, 2), "NFT_BULK1M": b("nft-" + hi, 1, 2), "IPS_BULK1M": b("ips-" + hi, 1, 2),
+        "IPT_BULK1M": b("ipt-" + hi, 1, 2), "NFT_BULK1M": b("nft-" + hi, 1, 2),
+        "IPS_BULK1M": b("ips-" + hi, 1, 2),
         "A_SMALL": b("egr-1000", 1000, 0), "A_SMALL_CPU": st.num("bulkc:egr-1000", 1000, 0),
         "NF_SMALL": "%.0f–%.0f" % (min(small, default=0.0), max(small + [0.0])),
         "PROJ_SMALL": "%.0f" % ((st.med("bulk:egr-1000") or 0.0) * 1000 - 5 * flt(outer)), "OUTER_MS": outer,
