@@ -944,8 +944,8 @@ def main():
     ap.add_argument("results", metavar="RESULTS_DIR", help="the run's data (bench/results/)")
     ap.add_argument("out", metavar="OUT_MD", help="the report to write (BENCHMARKS.md)")
     args = ap.parse_args()
-    if not os.path.isdir(args.results):
-        ap.error("%s: not a directory" % args.results)
+    if not os.path.isfile(os.path.join(args.results, "env.txt")):
+        raise SystemExit("report.py: %s: no env.txt, not the results of a bench/run.sh run" % args.results)
     run = Run(args.results, args.out)
     st = load(run)
     ctx = context(run, st)
