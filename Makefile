@@ -30,7 +30,7 @@ endif
 
 CFLAGS ?= -O2 -g
 CFLAGS += -Wall -Wextra -Werror -std=gnu11 -D_GNU_SOURCE -MMD -MP \
-	  -Iinclude -Iuser -I$(OUTPUT) $(PKG_CFLAGS) -DEGR_VERSION='"$(VERSION)"'
+	  -Iinclude $(USER_LAYERS:%=-Iuser/%) -I$(OUTPUT) $(PKG_CFLAGS) -DEGR_VERSION='"$(VERSION)"'
 BPF_CFLAGS := -g -O2 -Wall -Werror -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -I. -Iinclude -Ibpf -MMD -MP
 
 ifeq ($(V),1)
@@ -44,9 +44,11 @@ endif
 .DELETE_ON_ERROR:
 .PHONY: all clean install vmlinux demo check test test-unit test-bpf test-e2e bench deps fuzz format FORCE
 
-# Userspace objects of the tool; everything but main.o is also linked into
-# the tests (tests/*.c include what they need from user/).
-USER_SRCS := $(filter-out user/main.c,$(wildcard user/*.c))
+# Userspace objects of the tool, one folder per layer (README, "Layout");
+# everything but main.o is also linked into the tests (tests/*.c include
+# what they need from user/).
+USER_LAYERS := cli ops obs runtime kernel policy util
+USER_SRCS := $(filter-out user/cli/main.c,$(wildcard $(USER_LAYERS:%=user/%/*.c)))
 USER_OBJS := $(patsubst user/%.c,$(OUTPUT)/user/%.o,$(USER_SRCS))
 SKEL := $(OUTPUT)/egressctl.skel.h $(OUTPUT)/guard.skel.h $(OUTPUT)/lsm.skel.h
 BPF_OBJ := $(OUTPUT)/egressctl.bpf.o
@@ -73,13 +75,14 @@ $(OUTPUT)/%.skel.h: $(OUTPUT)/%.bpf.o
 
 $(OUTPUT)/user/%.o: user/%.c $(SKEL) | $(OUTPUT)/user
 	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -c $< -o $@
 
 # Rewritten only when the link flags change (STATIC=0/1), so that relinks.
 $(OUTPUT)/ldflags: FORCE | $(OUTPUT)
 	$(Q)echo '$(LDFLAGS) $(PKG_LIBS)' | cmp -s - $@ || echo '$(LDFLAGS) $(PKG_LIBS)' >$@
 
-$(OUTPUT)/egressctl: $(OUTPUT)/user/main.o $(USER_OBJS) $(OUTPUT)/ldflags
+$(OUTPUT)/egressctl: $(OUTPUT)/user/cli/main.o $(USER_OBJS) $(OUTPUT)/ldflags
 	$(call msg,BINARY,$@)
 	$(Q)$(CC) $(LDFLAGS) $(filter %.o,$^) $(PKG_LIBS) -o $@
 
@@ -100,11 +103,11 @@ demo: deps
 include tests/tests.mk
 
 format:
-	clang-format -i bpf/*.c bpf/*.h user/*.c user/*.h include/*.h tests/*/*.c
+	clang-format -i bpf/*.c bpf/*.h user/*/*.c user/*/*.h include/*.h tests/*/*.c
 
 clean:
 	rm -rf $(OUTPUT)
 
--include $(wildcard $(OUTPUT)/*.d $(OUTPUT)/user/*.d $(OUTPUT)/tests/*.d)
+-include $(wildcard $(OUTPUT)/*.d $(OUTPUT)/user/*/*.d $(OUTPUT)/tests/*.d $(OUTPUT)/tests/lib/*.d)
 
 -include bench/bench.mk

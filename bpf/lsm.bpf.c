@@ -14,7 +14,7 @@
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
 #include "egressctl.h"
-#include "user/lsm.h"
+#include "user/kernel/lsm.h"
 
 #define EPERM 1
 #define AF_UNIX 1

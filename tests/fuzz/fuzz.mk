@@ -19,8 +19,9 @@ SAN_FLAGS := -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
 	     -fno-sanitize-recover=undefined
 # user/ objects: coverage for libFuzzer too (harmless for the unit tests)
 SAN_CFLAGS := $(SAN_FLAGS) -fsanitize=fuzzer-no-link -Wall -std=gnu11 -D_GNU_SOURCE \
-	      -Iinclude -Iuser -I$(OUTPUT) $(PKG_CFLAGS) -DEGR_VERSION='"$(VERSION)"'
-SAN_USER_OBJS := $(patsubst user/%.c,$(SAN_DIR)/user/%.o,$(USER_SRCS))
+	      -Iinclude $(USER_LAYERS:%=-Iuser/%) -I$(OUTPUT) $(PKG_CFLAGS) -DEGR_VERSION='"$(VERSION)"'
+SAN_USER_OBJS := $(patsubst user/%.c,$(SAN_DIR)/user/%.o,$(USER_SRCS)) \
+		 $(patsubst tests/lib/%.c,$(SAN_DIR)/tests/lib/%.o,$(TEST_LIB_SRCS))
 SAN_UNIT_BINS := $(patsubst tests/unit/%.c,$(SAN_DIR)/unit_%,$(UNIT_SRCS))
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_NAMES := $(patsubst tests/fuzz/%.c,%,$(FUZZ_SRCS))
@@ -36,15 +37,21 @@ $(SAN_DIR)/user $(FUZZ_DIR):
 
 $(SAN_DIR)/user/%.o: user/%.c $(SKEL) | $(SAN_DIR)/user
 	$(call msg,SAN-CC,$@)
+	$(Q)mkdir -p $(@D)
 	$(Q)$(FUZZ_CC) $(SAN_CFLAGS) -c $< -o $@
+
+$(SAN_DIR)/tests/lib/%.o: tests/lib/%.c | $(SAN_DIR)/user
+	$(call msg,SAN-CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(FUZZ_CC) $(SAN_CFLAGS) -Itests -c $< -o $@
 
 $(SAN_DIR)/unit_%: tests/unit/%.c $(SAN_USER_OBJS)
 	$(call msg,SAN-TEST,$@)
 	$(Q)$(FUZZ_CC) $(SAN_CFLAGS) -Itests $< $(SAN_USER_OBJS) $(PKG_LIBS) -lcmocka -o $@
 
 # Targets that #include a user/ file for its static parsers leave its object out.
-$(FUZZ_DIR)/fuzz_docker_json: FUZZ_OMIT := $(SAN_DIR)/user/docker.o
-$(FUZZ_DIR)/fuzz_cgroup: FUZZ_OMIT := $(SAN_DIR)/user/cgroup.o
+$(FUZZ_DIR)/fuzz_docker_json: FUZZ_OMIT := $(SAN_DIR)/user/runtime/docker.o
+$(FUZZ_DIR)/fuzz_cgroup: FUZZ_OMIT := $(SAN_DIR)/user/util/cgroup.o
 
 $(FUZZ_DIR)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(SAN_USER_OBJS) | $(FUZZ_DIR)
 	$(call msg,FUZZER,$@)

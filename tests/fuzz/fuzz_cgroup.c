@@ -6,7 +6,7 @@
  * NUL-terminated within their buffers and absolute paths.
  */
 #include "fuzz.h"
-#include "../../user/cgroup.c"
+#include "../../user/util/cgroup.c"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

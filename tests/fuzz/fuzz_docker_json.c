@@ -8,7 +8,7 @@
  * and a non-negative pid; the stream parser leaves only unparsed text.
  */
 #include "fuzz.h"
-#include "../../user/docker.c"
+#include "../../user/runtime/docker.c"
 
 static int count_cb(const char *action, const char *id, void *ctx)
 {
