@@ -30,7 +30,7 @@ endif
 
 CFLAGS ?= -O2 -g
 CFLAGS += -Wall -Wextra -Werror -std=gnu11 -D_GNU_SOURCE -MMD -MP \
-	  -Iinclude $(USER_LAYERS:%=-Iuser/%) -I$(OUTPUT) $(PKG_CFLAGS) -DEGR_VERSION='"$(VERSION)"'
+	  -Iinclude -Iuser -I$(OUTPUT) $(PKG_CFLAGS) -DEGR_VERSION='"$(VERSION)"'
 BPF_CFLAGS := -g -O2 -Wall -Werror -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -I. -Iinclude -Ibpf -MMD -MP
 
 ifeq ($(V),1)

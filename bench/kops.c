@@ -41,12 +41,12 @@
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
-#include "addr.h"
-#include "compile.h"
-#include "kstate.h"
-#include "policy_file.h"
 #include "prefixes.h"
-#include "target.h"
+#include "kernel/kstate.h"
+#include "policy/addr.h"
+#include "policy/compile.h"
+#include "policy/policy_file.h"
+#include "runtime/target.h"
 
 static uint64_t now_ns(void)
 {

@@ -37,11 +37,11 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "egressctl.skel.h"
-#include "addr.h"
-#include "compile.h"
-#include "kstate.h"
 #include "prefixes.h"
 #include "bpf/pkt.h"
+#include "kernel/kstate.h"
+#include "policy/addr.h"
+#include "policy/compile.h"
 
 #define NRAND 512
 #define NVAR 4 /* per N: ports 0/1, verdict cache on/off */

@@ -18,10 +18,10 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "egressctl.skel.h"
-#include "addr.h"
-#include "compile.h"
-#include "kstate.h"
 #include "bpf/pkt.h"
+#include "kernel/kstate.h"
+#include "policy/addr.h"
+#include "policy/compile.h"
 
 #define CAP 1024
 

@@ -19,7 +19,7 @@ SAN_FLAGS := -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
 	     -fno-sanitize-recover=undefined
 # user/ objects: coverage for libFuzzer too (harmless for the unit tests)
 SAN_CFLAGS := $(SAN_FLAGS) -fsanitize=fuzzer-no-link -Wall -std=gnu11 -D_GNU_SOURCE \
-	      -Iinclude $(USER_LAYERS:%=-Iuser/%) -I$(OUTPUT) $(PKG_CFLAGS) -DEGR_VERSION='"$(VERSION)"'
+	      -Iinclude -Iuser -I$(OUTPUT) $(PKG_CFLAGS) -DEGR_VERSION='"$(VERSION)"'
 SAN_USER_OBJS := $(patsubst user/%.c,$(SAN_DIR)/user/%.o,$(USER_SRCS)) \
 		 $(patsubst tests/lib/%.c,$(SAN_DIR)/tests/lib/%.o,$(TEST_LIB_SRCS))
 SAN_UNIT_BINS := $(patsubst tests/unit/%.c,$(SAN_DIR)/unit_%,$(UNIT_SRCS))

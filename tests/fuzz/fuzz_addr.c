@@ -9,7 +9,7 @@
  */
 #include <arpa/inet.h>
 #include "fuzz.h"
-#include "addr.h"
+#include "policy/addr.h"
 
 static void check_vs_inet_pton(const char *s, int ret, const struct egr_dest *d)
 {

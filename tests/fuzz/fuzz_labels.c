@@ -10,9 +10,9 @@
 #include <errno.h>
 #include <jansson.h>
 #include "fuzz.h"
-#include "addr.h"
 #include "egressctl.h"
-#include "watch.h"
+#include "ops/watch.h"
+#include "policy/addr.h"
 
 static void check(const char *json)
 {

@@ -6,9 +6,9 @@
  * cleanly; on failure the policy is empty and the message is one line.
  */
 #include "fuzz.h"
-#include "addr.h"
-#include "compile.h"
-#include "policy_file.h"
+#include "policy/addr.h"
+#include "policy/compile.h"
+#include "policy/policy_file.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

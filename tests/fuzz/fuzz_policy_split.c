@@ -6,9 +6,9 @@
  */
 #include <errno.h>
 #include "fuzz.h"
-#include "addr.h"
-#include "policy_file.h"
-#include "policy_split.h"
+#include "policy/addr.h"
+#include "policy/policy_file.h"
+#include "policy/policy_split.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -5,7 +5,7 @@
  * parse_portspec() gives the same spec; a refusal has a one-line message.
  */
 #include "fuzz.h"
-#include "addr.h"
+#include "policy/addr.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

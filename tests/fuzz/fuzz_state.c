@@ -4,8 +4,8 @@
  * state_to_json() -> state_from_json() of whatever it accepts.
  */
 #include "fuzz.h"
-#include "addr.h"
-#include "state.h"
+#include "policy/addr.h"
+#include "runtime/state.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

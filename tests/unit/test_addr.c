@@ -11,7 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "egressctl.h"
-#include "addr.h"
+#include "policy/addr.h"
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 

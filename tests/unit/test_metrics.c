@@ -11,8 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include "egressctl.h"
-#include "addr.h"
-#include "metrics.h"
+#include "obs/metrics.h"
+#include "policy/addr.h"
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 

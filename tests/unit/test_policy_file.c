@@ -13,8 +13,8 @@
 #include <string.h>
 #include <unistd.h>
 #include "egressctl.h"
-#include "addr.h"
-#include "policy_file.h"
+#include "policy/addr.h"
+#include "policy/policy_file.h"
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 

@@ -15,9 +15,9 @@
 #include <string.h>
 #include <unistd.h>
 #include "egressctl.h"
-#include "addr.h"
-#include "policy_file.h"
-#include "policy_split.h"
+#include "policy/addr.h"
+#include "policy/policy_file.h"
+#include "policy/policy_split.h"
 
 /* A growing text. */
 struct buf {

@@ -4,8 +4,8 @@
 #define EGR_CMD_H
 
 #include <stdbool.h>
-#include "kstate.h"
-#include "target.h"
+#include "kernel/kstate.h"
+#include "runtime/target.h"
 
 struct egr_globals {
 	const char *docker_host; /* --docker-host, else $DOCKER_HOST */

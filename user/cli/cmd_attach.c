@@ -5,9 +5,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "cmd.h"
-#include "log.h"
-#include "state.h"
+#include "cli/cmd.h"
+#include "runtime/state.h"
+#include "util/log.h"
 
 static const char attach_usage[] =
 	"Usage: egressctl attach <target> [--default deny|allow] [--audit] [--max-rules N]\n"

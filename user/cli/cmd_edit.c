@@ -5,12 +5,12 @@
 #include <malloc.h>
 #include <stdio.h>
 #include <string.h>
-#include "addr.h"
-#include "cmd.h"
-#include "log.h"
-#include "policy_file.h"
-#include "state.h"
-#include "thread.h"
+#include "cli/cmd.h"
+#include "policy/addr.h"
+#include "policy/policy_file.h"
+#include "runtime/state.h"
+#include "util/log.h"
+#include "util/thread.h"
 
 static const char allow_usage[] =
 	"Usage: egressctl allow <target> <dest> [<portspec>...]\n"

@@ -35,9 +35,9 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <jansson.h>
-#include "cmd.h"
-#include "log.h"
-#include "metrics.h"
+#include "cli/cmd.h"
+#include "obs/metrics.h"
+#include "util/log.h"
 
 #define POLL_MS 100
 #define RESCAN_NS 1000000000ll /* look for newly attached cgroups */

@@ -10,10 +10,10 @@
 #include <unistd.h>
 #include <linux/magic.h>
 #include <jansson.h>
-#include "addr.h"
-#include "cmd.h"
-#include "log.h"
-#include "lsm.h"
+#include "cli/cmd.h"
+#include "kernel/lsm.h"
+#include "policy/addr.h"
+#include "util/log.h"
 
 static const char list_usage[] =
 	"Usage: egressctl list [<target>] [-j|--json]\n"

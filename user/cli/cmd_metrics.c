@@ -8,9 +8,9 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include "cmd.h"
-#include "log.h"
-#include "metrics.h"
+#include "cli/cmd.h"
+#include "obs/metrics.h"
+#include "util/log.h"
 
 static const char metrics_usage[] =
 	"Usage: egressctl metrics [-o|--output FILE] [<target>...]\n"

@@ -16,10 +16,10 @@
 #include <unistd.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
-#include "cmd.h"
-#include "dl_mhd.h"
-#include "log.h"
-#include "metrics.h"
+#include "cli/cmd.h"
+#include "obs/metrics.h"
+#include "util/dl_mhd.h"
+#include "util/log.h"
 
 #define DEFAULT_LISTEN "127.0.0.1:9469"
 #define CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"

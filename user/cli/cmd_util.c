@@ -3,9 +3,9 @@
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
-#include "addr.h"
-#include "cmd.h"
-#include "log.h"
+#include "cli/cmd.h"
+#include "policy/addr.h"
+#include "util/log.h"
 
 struct egr_globals egr_g;
 

@@ -10,13 +10,13 @@
 #include <time.h>
 #include <unistd.h>
 #include <jansson.h>
-#include "cmd.h"
-#include "dl_curl.h"
-#include "docker.h"
-#include "guard.h"
-#include "log.h"
-#include "state.h"
-#include "watch.h"
+#include "cli/cmd.h"
+#include "kernel/guard.h"
+#include "ops/watch.h"
+#include "runtime/docker.h"
+#include "runtime/state.h"
+#include "util/dl_curl.h"
+#include "util/log.h"
 
 static const char watch_usage[] =
 	"Usage: egressctl watch [--strict] [--unmanaged allow|deny] [--once] [-j|--json]\n"

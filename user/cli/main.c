@@ -5,8 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <bpf/libbpf.h>
-#include "cmd.h"
-#include "log.h"
+#include "cli/cmd.h"
+#include "util/log.h"
 
 static const char main_usage[] =
 	"Usage: egressctl [-v] [--docker-host URL] <command> [args]\n"

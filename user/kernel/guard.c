@@ -10,12 +10,12 @@
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
-#include "cgroup.h"
 #include "guard.skel.h"
-#include "guard.h"
-#include "kstate.h"
-#include "log.h"
-#include "target.h"
+#include "kernel/guard.h"
+#include "kernel/kstate.h"
+#include "runtime/target.h"
+#include "util/cgroup.h"
+#include "util/log.h"
 
 static const char *const guard_pins[] = { "link", "prog", "egr_guard_cg", "egr_guard_stats",
 					  "egr_guard_meta" };

@@ -20,8 +20,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
-#include "compile.h"
-#include "kstate.h"
+#include "kernel/kstate.h"
+#include "policy/compile.h"
 
 #define IDCACHE_DIR "/run/egressctl"
 #define IDCACHE_MAGIC 0x53444952474500ull /* "EGRIDS" */

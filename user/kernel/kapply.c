@@ -21,9 +21,9 @@
 #include <string.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
-#include "compile.h"
-#include "kstate.h"
-#include "thread.h"
+#include "kernel/kstate.h"
+#include "policy/compile.h"
+#include "util/thread.h"
 
 /* Update n elements, in batches where the map supports it. */
 int kstate_update_many(int fd, const void *keys, const void *vals, uint32_t n, size_t ksz,

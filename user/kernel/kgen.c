@@ -12,7 +12,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
-#include "kstate.h"
+#include "kernel/kstate.h"
 
 /* egr_ctl's values, mapped once per open instance (a cache in ks: the
  * mapping stands for the map, which does not change while ks is open).

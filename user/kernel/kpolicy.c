@@ -18,9 +18,9 @@
 #include <string.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
-#include "addr.h"
-#include "compile.h"
-#include "kstate.h"
+#include "kernel/kstate.h"
+#include "policy/addr.h"
+#include "policy/compile.h"
 
 #define ID_NONE 0xffffffffu
 

@@ -10,9 +10,9 @@
 #include <string.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
-#include "addr.h"
-#include "compile.h"
-#include "kstate.h"
+#include "kernel/kstate.h"
+#include "policy/addr.h"
+#include "policy/compile.h"
 
 #define CHUNK 65536
 

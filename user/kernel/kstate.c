@@ -22,11 +22,11 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "egressctl.skel.h"
-#include "guard.h"
-#include "kstate.h"
-#include "log.h"
-#include "lsm.h"
-#include "registry.h"
+#include "kernel/guard.h"
+#include "kernel/kstate.h"
+#include "kernel/lsm.h"
+#include "kernel/registry.h"
+#include "util/log.h"
 
 #define LOCK_PATH "/run/egressctl.lock"
 

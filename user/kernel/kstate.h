@@ -12,7 +12,7 @@
 #include <stdint.h>
 #include <string.h>
 #include "egressctl.h"
-#include "rule.h"
+#include "policy/rule.h"
 
 struct egr_kstate {
 	uint64_t cgid;

@@ -10,7 +10,7 @@
 #include <stdbool.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
-#include "kstate.h"
+#include "kernel/kstate.h"
 
 void ktries_init(struct egr_tries *t)
 {

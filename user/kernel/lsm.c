@@ -24,11 +24,11 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "egressctl.h"
-#include "kstate.h"
-#include "log.h"
-#include "lsm.h"
 #include "lsm.skel.h"
-#include "registry.h"
+#include "kernel/kstate.h"
+#include "kernel/lsm.h"
+#include "kernel/registry.h"
+#include "util/log.h"
 
 #define LSM_LIST "/sys/kernel/security/lsm"
 #define PROG_PIN "prog_veth"

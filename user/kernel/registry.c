@@ -3,7 +3,7 @@
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include "egressctl.h"
-#include "registry.h"
+#include "kernel/registry.h"
 
 int registry_open(void)
 {

@@ -18,9 +18,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <bpf/libbpf.h>
-#include "addr.h"
-#include "log.h"
-#include "metrics.h"
+#include "obs/metrics.h"
+#include "policy/addr.h"
+#include "util/log.h"
 
 /* ---- reading the kernel --------------------------------------------------- */
 

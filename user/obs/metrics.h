@@ -12,7 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
-#include "kstate.h"
+#include "kernel/kstate.h"
 
 /* A snapshot of one attached cgroup. */
 struct metrics_target {

@@ -8,16 +8,16 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <jansson.h>
-#include "addr.h"
-#include "cgroup.h"
-#include "docker.h"
-#include "guard.h"
-#include "kstate.h"
-#include "log.h"
-#include "policy_file.h"
-#include "state.h"
-#include "target.h"
-#include "watch.h"
+#include "kernel/guard.h"
+#include "kernel/kstate.h"
+#include "ops/watch.h"
+#include "policy/addr.h"
+#include "policy/policy_file.h"
+#include "runtime/docker.h"
+#include "runtime/state.h"
+#include "runtime/target.h"
+#include "util/cgroup.h"
+#include "util/log.h"
 
 #define LABEL_PREFIX "egressctl."
 

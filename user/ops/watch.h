@@ -12,7 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include "rule.h"
+#include "policy/rule.h"
 
 struct watch_opts {
 	const char *docker_host;

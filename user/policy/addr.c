@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "egressctl.h"
-#include "addr.h"
+#include "policy/addr.h"
 
 /* Longest text quoted in an error, so the reason after it still fits. */
 #define QUOTE_MAX 64

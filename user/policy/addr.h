@@ -3,7 +3,7 @@
 #ifndef EGR_ADDR_H
 #define EGR_ADDR_H
 
-#include "rule.h"
+#include "policy/rule.h"
 
 /* Parse "1.2.3.4", "1.2.3.4/8", "2001:db8::/32", "::1". Host bits are
  * cleared. "any" is not handled here (it is two destinations): see

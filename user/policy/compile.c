@@ -12,7 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "compile.h"
+#include "policy/compile.h"
 
 static int uproto_num(enum egr_uproto p, int family)
 {

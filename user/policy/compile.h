@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "egressctl.h"
-#include "rule.h"
+#include "policy/rule.h"
 
 struct egr_cprefix {
 	struct egr_dest dest; /* family, plen, normalized addr */

@@ -29,10 +29,10 @@
 #include <unistd.h>
 #include <yaml.h>
 #include "egressctl.h"
-#include "addr.h"
-#include "policy_file.h"
-#include "policy_split.h"
-#include "thread.h"
+#include "policy/addr.h"
+#include "policy/policy_file.h"
+#include "policy/policy_split.h"
+#include "util/thread.h"
 
 /* A policy file is typed or generated config; anything bigger is a mistake. */
 #define POLICY_FILE_MAX (256u << 20)

@@ -3,7 +3,7 @@
 #ifndef EGR_POLICY_FILE_H
 #define EGR_POLICY_FILE_H
 
-#include "rule.h"
+#include "policy/rule.h"
 
 /*
  * Parse a policy document:

@@ -26,9 +26,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include "egressctl.h"
-#include "addr.h"
-#include "policy_split.h"
-#include "thread.h"
+#include "policy/addr.h"
+#include "policy/policy_split.h"
+#include "util/thread.h"
 
 #define HDR "rules:\n"
 

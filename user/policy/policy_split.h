@@ -5,7 +5,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
-#include "rule.h"
+#include "policy/rule.h"
 
 /* Files from this size on are worth a second thread (~40 us to start). */
 #define POLICY_SPLIT_MIN (16u << 10)

@@ -14,8 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <jansson.h>
-#include "dl_curl.h"
-#include "docker.h"
+#include "runtime/docker.h"
+#include "util/dl_curl.h"
 
 #define DOCKER_DEFAULT_SOCK "/var/run/docker.sock"
 #define REPLY_MAX (64u << 20)     /* largest reply body kept */

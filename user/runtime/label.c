@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #include <stdio.h>
 #include <string.h>
-#include "kstate.h"
-#include "state.h"
+#include "kernel/kstate.h"
+#include "runtime/state.h"
 
 /*
  * A container's cgroup path holds its id ("/docker/<id>",

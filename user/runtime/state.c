@@ -9,9 +9,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <jansson.h>
-#include "addr.h"
-#include "log.h"
-#include "state.h"
+#include "policy/addr.h"
+#include "runtime/state.h"
+#include "util/log.h"
 
 const char *state_dir(void)
 {

@@ -18,8 +18,8 @@
 
 #include <stddef.h>
 #include <stdint.h>
-#include "kstate.h"
-#include "rule.h"
+#include "kernel/kstate.h"
+#include "policy/rule.h"
 
 #define EGR_STATE_DIR_DEFAULT "/var/lib/egressctl"
 

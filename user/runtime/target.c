@@ -3,10 +3,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "cgroup.h"
-#include "docker.h"
-#include "kstate.h"
-#include "target.h"
+#include "kernel/kstate.h"
+#include "runtime/docker.h"
+#include "runtime/target.h"
+#include "util/cgroup.h"
 
 int target_cgroup2_mount(char *out, size_t len)
 {

@@ -2,7 +2,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <stdio.h>
-#include "dl.h"
+#include "util/dl.h"
 
 static void keep_why(struct dl_lib *l)
 {

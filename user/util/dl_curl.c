@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-#include "dl.h"
-#include "dl_curl.h"
+#include "util/dl.h"
+#include "util/dl_curl.h"
 
 struct dl_curl curl_dl;
 

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-#include "dl.h"
-#include "dl_mhd.h"
+#include "util/dl.h"
+#include "util/dl_mhd.h"
 
 struct dl_mhd mhd_dl;
 

@@ -2,7 +2,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <bpf/libbpf.h>
-#include "log.h"
+#include "util/log.h"
 
 static int cur_level = LOG_WARN;
 

@@ -4,7 +4,7 @@
 #include <sched.h>
 #include <stdlib.h>
 #include <time.h>
-#include "thread.h"
+#include "util/thread.h"
 
 /* More than this would not be used: see POLICY_SPLIT_MAX. */
 #define HELPERS_MAX 7
