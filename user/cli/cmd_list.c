@@ -13,6 +13,7 @@
 #include "cli/cmd.h"
 #include "kernel/lsm.h"
 #include "policy/addr.h"
+#include "util/cgroup.h"
 #include "util/log.h"
 
 static const char list_usage[] =
@@ -252,7 +253,7 @@ int cmd_status(int argc, char **argv)
 	if (need_root())
 		return 1;
 	uname(&u);
-	target_cgroup2_mount(mnt, sizeof(mnt));
+	cgroup2_host_mount(mnt, sizeof(mnt));
 	if (json) {
 		j = json_pack("{s:s, s:{s:s, s:b, s:b, s:s}}", "version", EGR_VERSION, "kernel",
 			      "release", u.release, "btf", have_btf(), "bpffs", bpffs_mounted(),

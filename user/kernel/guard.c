@@ -13,7 +13,6 @@
 #include "guard.skel.h"
 #include "kernel/guard.h"
 #include "kernel/kstate.h"
-#include "runtime/target.h"
 #include "util/cgroup.h"
 #include "util/log.h"
 
@@ -208,9 +207,8 @@ int guard_install(const char *rel, bool *created, char *err, size_t errlen)
 		snprintf(err, errlen, "preparing " EGR_PIN_ROOT ": %s", strerror(-ret));
 		return ret;
 	}
-	if (target_cgroup2_mount(mnt, sizeof(mnt))) {
-		snprintf(err, errlen,
-			 "no cgroup v2 filesystem is mounted: egressctl needs cgroup v2");
+	if (cgroup2_host_mount(mnt, sizeof(mnt))) {
+		snprintf(err, errlen, CGROUP2_MISSING);
 		return -ENOENT;
 	}
 	if (strlen(rel) > 1024) {

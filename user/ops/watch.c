@@ -221,9 +221,8 @@ static int container_cgroup(const struct docker_container *c, char *abs, size_t 
 	char mnt[2048], path[2048];
 	int ret;
 
-	if (target_cgroup2_mount(mnt, sizeof(mnt))) {
-		snprintf(err, errlen,
-			 "no cgroup v2 filesystem is mounted: egressctl needs cgroup v2");
+	if (cgroup2_host_mount(mnt, sizeof(mnt))) {
+		snprintf(err, errlen, CGROUP2_MISSING);
 		return -ENOENT;
 	}
 	ret = cgroup_of_pid(c->pid, path, sizeof(path));
@@ -439,7 +438,7 @@ static bool pin_stale(const struct egr_kstate *ks)
 
 	if (!kstate_link_alive(ks))
 		return true;
-	if (target_cgroup2_mount(mnt, sizeof(mnt)))
+	if (cgroup2_host_mount(mnt, sizeof(mnt)))
 		return false;
 	snprintf(path, sizeof(path), "%s%s", mnt, ks->meta.path);
 	/* A removed cgroup's link stays attached while sockets hold it. */

@@ -7,13 +7,13 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "egressctl.h"
 #include "policy/addr.h"
+#include "util/err.h"
 
 /* Longest text quoted in an error, so the reason after it still fits. */
 #define QUOTE_MAX 64
@@ -46,18 +46,6 @@ const char *quote_text(const char *s, char *out, size_t len)
 	}
 	out[o] = '\0';
 	return out;
-}
-
-static void __attribute__((format(printf, 3, 4))) seterr(char *err, size_t errlen,
-							  const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
 }
 
 /*

@@ -32,6 +32,7 @@
 #include "policy/addr.h"
 #include "policy/policy_file.h"
 #include "policy/policy_split.h"
+#include "util/err.h"
 #include "util/thread.h"
 
 /* A policy file is typed or generated config; anything bigger is a mistake. */
@@ -146,18 +147,6 @@ struct pctx {
 	size_t nopen;
 	size_t depth; /* sequences and mappings open in the live stream */
 };
-
-static void __attribute__((format(printf, 3, 4)))
-seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 /* "name:LINE: message". */
 static int __attribute__((format(printf, 3, 4)))

@@ -8,7 +8,6 @@
  * legacy status/id fields.
  */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +15,7 @@
 #include <jansson.h>
 #include "runtime/docker.h"
 #include "util/dl_curl.h"
+#include "util/err.h"
 
 #define DOCKER_DEFAULT_SOCK "/var/run/docker.sock"
 #define REPLY_MAX (64u << 20)     /* largest reply body kept */
@@ -27,18 +27,6 @@ struct buf {
 	char *p;
 	size_t len, cap;
 };
-
-static void __attribute__((format(printf, 3, 4))) seterr(char *err, size_t errlen,
-							  const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 static int buf_add(struct buf *b, const char *data, size_t n, size_t max)
 {

@@ -8,16 +8,6 @@
 #include "runtime/target.h"
 #include "util/cgroup.h"
 
-int target_cgroup2_mount(char *out, size_t len)
-{
-	static char mnt[4096];
-
-	if (!mnt[0] && cgroup2_mount("/proc/self/mountinfo", mnt, sizeof(mnt)))
-		return -ENOENT;
-	snprintf(out, len, "%s", mnt);
-	return 0;
-}
-
 /* A cgroup that is gone but still has egressctl pins (its path at attach
  * is in egr_meta): found by that path, so detach can clean it up.
  */
@@ -168,8 +158,8 @@ int target_resolve(const char *spec, const char *docker_host, struct egr_target 
 		snprintf(err, errlen, "missing target");
 		return -EINVAL;
 	}
-	if (target_cgroup2_mount(mnt, sizeof(mnt))) {
-		snprintf(err, errlen, "no cgroup v2 filesystem is mounted: egressctl needs cgroup v2");
+	if (cgroup2_host_mount(mnt, sizeof(mnt))) {
+		snprintf(err, errlen, CGROUP2_MISSING);
 		return -ENOENT;
 	}
 	if (!strncmp(spec, "cgroup:", 7))

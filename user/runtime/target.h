@@ -30,7 +30,4 @@ struct egr_target {
 int target_resolve(const char *spec, const char *docker_host, struct egr_target *t, char *err,
 		   size_t errlen);
 
-/* The cgroup v2 mount of this host (cached). 0 or -ENOENT. */
-int target_cgroup2_mount(char *out, size_t len);
-
 #endif /* EGR_TARGET_H */

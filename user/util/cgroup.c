@@ -116,6 +116,16 @@ out:
 	return ret;
 }
 
+int cgroup2_host_mount(char *out, size_t len)
+{
+	static char mnt[4096];
+
+	if (!mnt[0] && cgroup2_mount("/proc/self/mountinfo", mnt, sizeof(mnt)))
+		return -ENOENT;
+	snprintf(out, len, "%s", mnt);
+	return 0;
+}
+
 int cgroup_parse_proc(const char *text, char *out, size_t len)
 {
 	static const char deleted[] = " (deleted)";

@@ -14,6 +14,12 @@
  */
 int cgroup2_mount(const char *mountinfo, char *out, size_t len);
 
+/* The same for this host (/proc/self/mountinfo, read once). */
+int cgroup2_host_mount(char *out, size_t len);
+
+/* The error line for a host without one. */
+#define CGROUP2_MISSING "no cgroup v2 filesystem is mounted: egressctl needs cgroup v2"
+
 /* The cgroup v2 path of a process from the text of /proc/<pid>/cgroup (the
  * "0::<path>" line), e.g. "/docker/<id>" or "/system.slice/docker-<id>.scope".
  * 0, or -ENOENT when the process has no v2 entry (cgroup v1 only host).

@@ -16,15 +16,29 @@ int log_get_level(void)
 	return cur_level;
 }
 
+static void vlog(int level, const char *fmt, va_list ap)
+{
+	if (level > cur_level)
+		return;
+	fputs(level < 0 ? "egressctl: " : level == LOG_WARN ? "egressctl: warning: " : "", stderr);
+	vfprintf(stderr, fmt, ap);
+}
+
 void log_msg(int level, const char *fmt, ...)
 {
 	va_list ap;
 
-	if (level > cur_level)
-		return;
 	va_start(ap, fmt);
-	fputs(level < 0 ? "egressctl: " : level == LOG_WARN ? "egressctl: warning: " : "", stderr);
-	vfprintf(stderr, fmt, ap);
+	vlog(level, fmt, ap);
+	va_end(ap);
+}
+
+void log_trace(int level, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vlog(level, fmt, ap);
 	va_end(ap);
 }
 

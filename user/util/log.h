@@ -9,11 +9,16 @@ void log_set_level(int level);
 int log_get_level(void);
 void log_setup_libbpf(void);
 void log_msg(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void log_trace(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* Errors always print: "egressctl: <message>" on stderr. */
+/*
+ * Errors always print: "egressctl: <message>" on stderr. Errors and
+ * warnings are the CLI's to print (library code returns them: util/err.h);
+ * pr_info/pr_debug, shown with -v/-vv, may trace from anywhere.
+ */
 #define pr_err(...) log_msg(-1, __VA_ARGS__)
 #define pr_warn(...) log_msg(LOG_WARN, __VA_ARGS__)
-#define pr_info(...) log_msg(LOG_INFO, __VA_ARGS__)
-#define pr_debug(...) log_msg(LOG_DEBUG, __VA_ARGS__)
+#define pr_info(...) log_trace(LOG_INFO, __VA_ARGS__)
+#define pr_debug(...) log_trace(LOG_DEBUG, __VA_ARGS__)
 
 #endif /* EGR_LOG_H */
