@@ -3,7 +3,17 @@
 #ifndef EGR_POLICY_FILE_H
 #define EGR_POLICY_FILE_H
 
+#include "egressctl.h"
 #include "policy/rule.h"
+
+/* A policy file is typed or generated config; anything bigger is a mistake. */
+#define POLICY_FILE_MAX (256u << 20)
+
+/*
+ * Rules after expanding "any" and port lists. No kernel can hold more, and
+ * aliases can make a small file expand to (rules x ports) many.
+ */
+#define POLICY_RULES_MAX EGR_MAX_MAX_RULES
 
 /*
  * Parse a policy document:

@@ -27,6 +27,8 @@
 #include <string.h>
 #include "egressctl.h"
 #include "policy/addr.h"
+#include "policy/policy_dedup.h"
+#include "policy/policy_reader.h"
 #include "policy/policy_split.h"
 #include "util/thread.h"
 

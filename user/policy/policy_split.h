@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
-/* Big policy files parsed in pieces, in parallel (user/policy_split.c). */
+/* Big policy files parsed in pieces, in parallel (user/policy/policy_split.c). */
 #ifndef EGR_POLICY_SPLIT_H
 #define EGR_POLICY_SPLIT_H
 
@@ -28,13 +28,5 @@ struct policy_seg {
  * it has an error, which the whole parse reports, or memory ran out).
  */
 int policy_parse_split(const char *buf, size_t len, unsigned int nseg, struct egr_policy *p);
-
-/* From user/policy_file.c: one piece, the text hdr then body, YAML-wise;
- * 0, or -EAGAIN for anything wrong with it (si says what it saw).
- */
-int policy_parse_seg(const char *hdr, size_t hlen, const char *body, size_t blen,
-		     struct egr_policy *p, struct policy_seg *si);
-/* Drop duplicate rules, the first of each kept (0 or -ENOMEM). */
-int policy_dedup(struct egr_policy *p);
 
 #endif /* EGR_POLICY_SPLIT_H */
