@@ -60,7 +60,8 @@ all: $(OUTPUT)/egressctl
 $(OUTPUT) $(OUTPUT)/user $(OUTPUT)/tests:
 	$(Q)mkdir -p $@
 
-$(OUTPUT)/%.tmp.bpf.o: bpf/%.bpf.c vmlinux.h include/egressctl.h include/egressctl_guard.h | $(OUTPUT)
+# include/*.h and bpf/*.bpf.h: -MMD
+$(OUTPUT)/%.tmp.bpf.o: bpf/%.bpf.c vmlinux.h | $(OUTPUT)
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 

@@ -6,6 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include "cli/cmd.h"
+#include "cli/cmd_util.h"
+#include "kernel/kpolicy.h"
+#include "kernel/kstate.h"
+#include "ops/attach.h"
 #include "runtime/state.h"
 #include "util/log.h"
 
@@ -31,53 +35,96 @@ static const char detach_usage[] =
 	"its saved policy (in the state directory) is deleted too, so `egressctl\n"
 	"watch` no longer re-applies it.\n";
 
-int cmd_attach(int argc, char **argv)
+/* attach's options: 0, or the command's exit status + 1. */
+static int attach_args(int argc, char **argv, struct egr_attach_opts *o, int *dflt, int *audit)
 {
 	static const struct option opts[] = { { "default", required_argument, NULL, 'd' },
 					      { "audit", no_argument, NULL, 'a' },
 					      { "max-rules", required_argument, NULL, 'm' },
 					      HELP_OPT,
 					      { 0 } };
-	struct egr_attach_opts o = { .dflt = EGR_DENY };
-	struct egr_target t;
-	struct egr_kstate ks;
-	char err[512], *end;
-	int c, dflt = -1, audit = -1, lock, ret;
-	bool created;
+	char *end;
+	int c;
 
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'd':
 			if (!strcmp(optarg, "deny"))
-				dflt = EGR_DENY;
+				*dflt = EGR_DENY;
 			else if (!strcmp(optarg, "allow"))
-				dflt = EGR_ALLOW;
+				*dflt = EGR_ALLOW;
 			else {
 				pr_err("bad --default '%s': use deny or allow\n", optarg);
-				return 1;
+				return 2;
 			}
 			break;
 		case 'a':
-			audit = 1;
+			*audit = 1;
 			break;
 		case 'm':
 			errno = 0;
-			o.max_rules = strtoul(optarg, &end, 10);
-			if (errno || *end || !*optarg || o.max_rules < EGR_MIN_MAX_RULES ||
-			    o.max_rules > EGR_MAX_MAX_RULES) {
+			o->max_rules = strtoul(optarg, &end, 10);
+			if (errno || *end || !*optarg || o->max_rules < EGR_MIN_MAX_RULES ||
+			    o->max_rules > EGR_MAX_MAX_RULES) {
 				pr_err("bad --max-rules '%s': use %d-%u\n", optarg, EGR_MIN_MAX_RULES,
 				       EGR_MAX_MAX_RULES);
-				return 1;
+				return 2;
 			}
 			break;
-		case 'h':
-			return usage(attach_usage, false);
 		default:
-			return usage(attach_usage, true);
+			return usage(attach_usage, c != 'h') + 1;
 		}
 	}
 	if (optind + 1 != argc)
-		return usage(attach_usage, true);
+		return usage(attach_usage, true) + 1;
+	if (*dflt >= 0)
+		o->dflt = *dflt;
+	o->audit = *audit > 0;
+	return 0;
+}
+
+/* After the attach, under the lock: the default and audit flag of a target
+ * attached before, and a container's saved policy.
+ */
+static int after_attach(const struct egr_target *t, bool created, int dflt, int audit)
+{
+	struct egr_kstate ks;
+	char err[512] = "";
+	int ret = 0;
+
+	if (!created && (dflt >= 0 || audit >= 0)) {
+		ret = kstate_open(t->cgid, &ks);
+		if (!ret) {
+			ret = kpolicy_set_cfg(&ks, dflt, audit);
+			kstate_close(&ks);
+		}
+		if (ret)
+			pr_err("%s: changing the default: %s\n", t->label, strerror(-ret));
+	}
+	if (!ret && t->container) {
+		/* A container's policy outlives its cgroup: save what is in force. */
+		ret = kstate_open(t->cgid, &ks);
+		if (!ret) {
+			ret = state_save_kernel(&ks, t->id, t->name, "cli", err, sizeof(err));
+			kstate_close(&ks);
+			pr_err_line(err);
+		}
+	}
+	return ret;
+}
+
+int cmd_attach(int argc, char **argv)
+{
+	struct egr_attach_opts o = { .dflt = EGR_DENY };
+	struct egr_warn warn = { 0 };
+	struct egr_target t;
+	char err[512];
+	int dflt = -1, audit = -1, lock, ret;
+	bool created;
+
+	ret = attach_args(argc, argv, &o, &dflt, &audit);
+	if (ret)
+		return ret - 1;
 	if (need_root())
 		return 1;
 	if (target_resolve(argv[optind], egr_g.docker_host, &t, err, sizeof(err))) {
@@ -94,40 +141,30 @@ int cmd_attach(int argc, char **argv)
 	if (t.container && !strcmp(t.netmode, "host"))
 		pr_warn("container '%s' uses the host network: its traffic is filtered, but it shares the host's sockets and addresses\n",
 			t.name);
-	if (dflt >= 0)
-		o.dflt = dflt;
-	o.audit = audit > 0;
 	lock = kstate_lock();
 	if (lock < 0) {
 		pr_err("taking the lock: %s\n", strerror(-lock));
 		return 1;
 	}
-	ret = kstate_attach(t.cgpath, t.rel, t.cgid, &o, &created);
-	if (ret)
-		goto out;
-	if (!created && (dflt >= 0 || audit >= 0)) {
-		ret = kstate_open(t.cgid, &ks);
-		if (!ret) {
-			ret = kpolicy_set_cfg(&ks, dflt, audit);
-			kstate_close(&ks);
-		}
-		if (ret)
-			pr_err("%s: changing the default: %s\n", t.label, strerror(-ret));
-	}
-	if (!ret && t.container) {
-		/* A container's policy outlives its cgroup: save what is in force. */
-		ret = kstate_open(t.cgid, &ks);
-		if (!ret) {
-			ret = state_save_kernel(&ks, t.id, t.name, "cli");
-			kstate_close(&ks);
-		}
-	}
+	ret = attach_cgroup(t.cgpath, t.rel, t.cgid, &o, &created, &warn, err, sizeof(err));
+	pr_warnings(&warn);
+	pr_err_line(err);
+	if (!ret)
+		ret = after_attach(&t, created, dflt, audit);
 	if (!ret)
 		printf("%s %s (cgroup %s, id %llu)\n", created ? "attached to" : "already attached to",
 		       t.label, t.rel, (unsigned long long)t.cgid);
-out:
 	kstate_unlock(lock);
 	return ret ? 1 : 0;
+}
+
+static int detach(uint64_t cgid)
+{
+	char err[512];
+	int ret = detach_cgroup(cgid, err, sizeof(err));
+
+	pr_err_line(err);
+	return ret;
 }
 
 /* Detach the defunct pins of a container's earlier cgroups (their path at
@@ -149,7 +186,7 @@ static int detach_old_cgroups(const char *id, bool even_live)
 			continue;
 		old = strstr(ks.meta.path, id) && (even_live || !kstate_link_alive(&ks));
 		kstate_close(&ks);
-		if (old && !kstate_detach(ids[i]))
+		if (old && !detach(ids[i]))
 			done++;
 	}
 	free(ids);
@@ -196,7 +233,7 @@ int cmd_detach(int argc, char **argv)
 		return 1;
 	}
 	kstate_clean_stale();
-	ret = kstate_detach(t.cgid);
+	ret = detach(t.cgid);
 	/* A container restarted while attached left pins on its old cgroup. */
 	if (t.container && detach_old_cgroups(t.id, false) > 0 && ret == -ENOENT)
 		ret = 0;

@@ -6,6 +6,10 @@
 #include <stdio.h>
 #include <string.h>
 #include "cli/cmd.h"
+#include "cli/cmd_util.h"
+#include "kernel/kapply.h"
+#include "kernel/kpolicy.h"
+#include "kernel/kstate.h"
 #include "policy/addr.h"
 #include "policy/policy_file.h"
 #include "runtime/state.h"
@@ -33,6 +37,16 @@ static const char apply_usage[] =
 	"Replace the whole policy (default, audit, rules) atomically from a YAML or\n"
 	"JSON file; a missing 'default:' means deny. Each packet is judged by the\n"
 	"old policy or the new one, never a mix.\n";
+
+/* A container's policy outlives its cgroup: save what is in force. */
+static int save_state(const struct egr_target *t, const struct egr_kstate *ks)
+{
+	char err[512] = "";
+	int ret = state_save_kernel(ks, t->id, t->name, "cli", err, sizeof(err));
+
+	pr_err_line(err);
+	return ret;
+}
 
 static int edit(int argc, char **argv, int action, const char *text)
 {
@@ -73,7 +87,7 @@ static int edit(int argc, char **argv, int action, const char *text)
 	if (ret)
 		pr_err("%s: %s\n", t.label, err);
 	else if (t.container)
-		ret = state_save_kernel(&ks, t.id, t.name, "cli");
+		ret = save_state(&t, &ks);
 	kstate_unlock(lock);
 	kstate_close(&ks);
 	policy_free(&p);
@@ -153,7 +167,7 @@ int cmd_apply(int argc, char **argv)
 	if (ret)
 		pr_err("%s: %s\n", t.label, err);
 	else if (t.container)
-		ret = state_save_kernel(&ks, t.id, t.name, "cli");
+		ret = save_state(&t, &ks);
 	if (!ret)
 		printf("applied %zu rules to %s (default %s%s)\n", p.n, t.label,
 		       p.dflt == EGR_ALLOW ? "allow" : "deny", p.audit ? ", audit" : "");

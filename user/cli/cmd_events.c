@@ -36,7 +36,12 @@
 #include <bpf/libbpf.h>
 #include <jansson.h>
 #include "cli/cmd.h"
+#include "cli/cmd_util.h"
+#include "kernel/kmap.h"
+#include "kernel/kread.h"
+#include "kernel/kstate.h"
 #include "obs/metrics.h"
+#include "runtime/label.h"
 #include "util/log.h"
 
 #define POLL_MS 100
@@ -365,7 +370,7 @@ static int watch_add(struct evstate *es, struct egr_kstate *ks, bool quiet_busy)
 	w->ks = *ks;
 	w->es = es;
 	w->evcfg_fd = w->events_fd = -1;
-	kstate_label(&w->ks, w->label, sizeof(w->label));
+	target_label(&w->ks, w->label, sizeof(w->label));
 	snprintf(w->cgroup, sizeof(w->cgroup), "%.*s", (int)sizeof(w->ks.meta.path) - 1,
 		 w->ks.meta.path);
 	/* A ring buffer has one consumer position, and a reader that stops
@@ -389,7 +394,7 @@ static int watch_add(struct evstate *es, struct egr_kstate *ks, bool quiet_busy)
 		pr_err("events: %s: opening the event maps: %s\n", w->label, strerror(-err));
 		goto fail;
 	}
-	w->events_id = kstate_map_id(w->events_fd);
+	w->events_id = kmap_id(w->events_fd);
 	nw = realloc(es->w, (es->n + 1) * sizeof(*nw));
 	if (!nw) {
 		err = -ENOMEM;
@@ -448,7 +453,7 @@ static bool watch_current(const struct watch *w)
 
 	if (fd < 0)
 		return false;
-	same = kstate_map_id(fd) == w->events_id;
+	same = kmap_id(fd) == w->events_id;
 	close(fd);
 	return same;
 }

@@ -11,8 +11,13 @@
 #include <linux/magic.h>
 #include <jansson.h>
 #include "cli/cmd.h"
+#include "cli/cmd_util.h"
+#include "kernel/kgen.h"
+#include "kernel/kread.h"
+#include "kernel/kstate.h"
 #include "kernel/lsm.h"
 #include "policy/addr.h"
+#include "runtime/label.h"
 #include "util/cgroup.h"
 #include "util/log.h"
 
@@ -34,18 +39,13 @@ static const char *const stat_names[EGR_STAT_MAX] = {
 	[EGR_STAT_NOPOLICY] = "nopolicy",   [EGR_STAT_NDP] = "ndp",
 };
 
-static void label_of(const struct egr_kstate *ks, char *buf, size_t len)
-{
-	kstate_label(ks, buf, len);
-}
-
 static json_t *target_json(const struct egr_kstate *ks)
 {
 	struct egr_ctl cfg = { 0 };
 	char label[300];
 
-	label_of(ks, label, sizeof(label));
-	kstate_slot_cfg(ks, &cfg);
+	target_label(ks, label, sizeof(label));
+	kgen_slot_cfg(ks, &cfg);
 	return json_pack("{s:s, s:s, s:I, s:s, s:b}", "target", label, "cgroup", ks->meta.path,
 			 "cgroup_id", (json_int_t)ks->cgid, "default",
 			 cfg.dflt == EGR_ALLOW ? "allow" : "deny", "audit",
@@ -79,7 +79,7 @@ static int list_one(const struct egr_kstate *ks, json_t *arr)
 		json_object_set_new(o, "rules", rules);
 		json_array_append_new(arr, o);
 	} else {
-		label_of(ks, label, sizeof(label));
+		target_label(ks, label, sizeof(label));
 		printf("%s (id %llu): default %s, audit %s, %zu rule%s\n", label,
 		       (unsigned long long)ks->cgid, pol.dflt == EGR_ALLOW ? "allow" : "deny",
 		       pol.audit ? "on" : "off", n, n == 1 ? "" : "s");
@@ -184,7 +184,7 @@ static bool bpffs_mounted(void)
 	return !statfs("/sys/fs/bpf", &st) && st.f_type == BPF_FS_MAGIC;
 }
 
-/* The packet-socket guard (user/lsm.h): what blocks packet sockets, and
+/* The packet-socket guard (kernel/lsm.h): what blocks packet sockets, and
  * every target it does not cover. "packet_sockets" in json.
  */
 static void status_lsm(json_t *j)
@@ -236,6 +236,87 @@ static void status_lsm(json_t *j)
 	json_decref(uncovered);
 }
 
+static json_t *status_json(const struct egr_kstate *ks, int alive,
+			   const struct egr_counter st[EGR_STAT_MAX])
+{
+	json_t *o = target_json(ks), *c = json_object();
+	int k;
+
+	json_object_set_new(o, "attached", json_boolean(alive));
+	json_object_set_new(o, "rules", json_integer(ks->meta.nrules));
+	json_object_set_new(o, "prefixes_v4", json_integer(ks->meta.nprefix[0]));
+	json_object_set_new(o, "prefixes_v6", json_integer(ks->meta.nprefix[1]));
+	json_object_set_new(o, "capacity", json_integer(ks->meta.max_rules));
+	for (k = 0; k < EGR_STAT_MAX; k++)
+		if (stat_names[k])
+			json_object_set_new(c, stat_names[k],
+					    json_pack("{s:I, s:I}", "packets",
+						      (json_int_t)st[k].packets, "bytes",
+						      (json_int_t)st[k].bytes));
+	json_object_set_new(o, "counters", c);
+	return o;
+}
+
+static void status_text(const struct egr_kstate *ks, int alive,
+			const struct egr_counter st[EGR_STAT_MAX])
+{
+	char label[300];
+	int k;
+
+	target_label(ks, label, sizeof(label));
+	printf("\n%s (id %llu)\n", label, (unsigned long long)ks->cgid);
+	if (!alive && kstate_link_missing(ks))
+		printf("  NOT ENFORCING: its link is missing (an interrupted command); run attach to repair it, or detach\n");
+	else if (!alive)
+		printf("  DEFUNCT: the cgroup is gone; remove with: egressctl detach cgid:%llu\n",
+		       (unsigned long long)ks->cgid);
+
+	printf("  rules %u/%u, prefixes v4 %u v6 %u\n", ks->meta.nrules, ks->meta.max_rules,
+	       ks->meta.nprefix[0], ks->meta.nprefix[1]);
+	for (k = 0; k < EGR_STAT_MAX; k++)
+		if (stat_names[k] && (st[k].packets || k <= EGR_STAT_AUDIT))
+			printf("  %-9s %llu packets, %llu bytes\n", stat_names[k],
+			       (unsigned long long)st[k].packets, (unsigned long long)st[k].bytes);
+}
+
+/* One attached target (ids[i]) in status: text, or an object in targets. */
+static void status_target(uint64_t id, json_t *targets)
+{
+	struct egr_counter st[EGR_STAT_MAX];
+	struct egr_kstate ks;
+	int alive, k;
+
+	k = kstate_open(id, &ks);
+	if (k) {
+		const char *why = k == -EPROTONOSUPPORT ?
+					  "attached by an egressctl with another map layout: detach and attach again to upgrade" :
+					  "pins not made by egressctl";
+
+		if (targets)
+			json_array_append_new(targets, json_pack("{s:I, s:s}", "cgroup_id",
+								 (json_int_t)id, "error", why));
+		else
+			printf("\ncgroup id %llu: %s\n", (unsigned long long)id, why);
+		return;
+	}
+	if (ks.meta.dirty) {
+		/* an interrupted change: repair the counts first */
+		int lock = kstate_lock();
+
+		kstate_close(&ks);
+		if (!kstate_open(id, &ks) && ks.meta.dirty)
+			kpolicy_recover(&ks);
+		kstate_unlock(lock);
+	}
+	alive = kstate_link_alive(&ks);
+	kstate_stats(&ks, st);
+	if (targets)
+		json_array_append_new(targets, status_json(&ks, alive, st));
+	else
+		status_text(&ks, alive, st);
+	kstate_close(&ks);
+}
+
 int cmd_status(int argc, char **argv)
 {
 	struct utsname u;
@@ -269,74 +350,8 @@ int cmd_status(int argc, char **argv)
 	kstate_list(&ids, &n);
 	if (!json)
 		printf("%zu target%s attached\n", n, n == 1 ? "" : "s");
-	for (i = 0; i < n; i++) {
-		struct egr_counter st[EGR_STAT_MAX];
-		struct egr_kstate ks;
-		int alive, k;
-
-		k = kstate_open(ids[i], &ks);
-		if (k) {
-			const char *why = k == -EPROTONOSUPPORT ?
-						  "attached by an egressctl with another map layout: detach and attach again to upgrade" :
-						  "pins not made by egressctl";
-
-			if (json)
-				json_array_append_new(targets,
-						      json_pack("{s:I, s:s}", "cgroup_id",
-								(json_int_t)ids[i], "error", why));
-			else
-				printf("\ncgroup id %llu: %s\n", (unsigned long long)ids[i], why);
-			continue;
-		}
-		if (ks.meta.dirty) {
-			/* an interrupted change: repair the counts first */
-			int lock = kstate_lock();
-
-			kstate_close(&ks);
-			if (!kstate_open(ids[i], &ks) && ks.meta.dirty)
-				kpolicy_recover(&ks);
-			kstate_unlock(lock);
-		}
-		alive = kstate_link_alive(&ks);
-		kstate_stats(&ks, st);
-		if (json) {
-			json_t *o = target_json(&ks), *c = json_object();
-
-			json_object_set_new(o, "attached", json_boolean(alive));
-			json_object_set_new(o, "rules", json_integer(ks.meta.nrules));
-			json_object_set_new(o, "prefixes_v4", json_integer(ks.meta.nprefix[0]));
-			json_object_set_new(o, "prefixes_v6", json_integer(ks.meta.nprefix[1]));
-			json_object_set_new(o, "capacity", json_integer(ks.meta.max_rules));
-			for (k = 0; k < EGR_STAT_MAX; k++)
-				if (stat_names[k])
-					json_object_set_new(
-						c, stat_names[k],
-						json_pack("{s:I, s:I}", "packets",
-							  (json_int_t)st[k].packets, "bytes",
-							  (json_int_t)st[k].bytes));
-			json_object_set_new(o, "counters", c);
-			json_array_append_new(targets, o);
-		} else {
-			char label[300];
-
-			label_of(&ks, label, sizeof(label));
-			printf("\n%s (id %llu)\n", label, (unsigned long long)ks.cgid);
-			if (!alive && kstate_link_missing(&ks))
-				printf("  NOT ENFORCING: its link is missing (an interrupted command); run attach to repair it, or detach\n");
-			else if (!alive)
-				printf("  DEFUNCT: the cgroup is gone; remove with: egressctl detach cgid:%llu\n",
-				       (unsigned long long)ks.cgid);
-
-			printf("  rules %u/%u, prefixes v4 %u v6 %u\n", ks.meta.nrules,
-			       ks.meta.max_rules, ks.meta.nprefix[0], ks.meta.nprefix[1]);
-			for (k = 0; k < EGR_STAT_MAX; k++)
-				if (stat_names[k] && (st[k].packets || k <= EGR_STAT_AUDIT))
-					printf("  %-9s %llu packets, %llu bytes\n", stat_names[k],
-					       (unsigned long long)st[k].packets,
-					       (unsigned long long)st[k].bytes);
-		}
-		kstate_close(&ks);
-	}
+	for (i = 0; i < n; i++)
+		status_target(ids[i], targets);
 	free(ids);
 	if (json) {
 		json_object_set_new(j, "targets", targets);

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "cli/cmd.h"
+#include "cli/cmd_util.h"
 #include "obs/metrics.h"
 #include "util/log.h"
 
@@ -35,33 +36,6 @@ static const char metrics_usage[] =
 	"  egressctl_attached, egressctl_events_sent_total, egressctl_events_lost_total,\n"
 	"  egressctl_events_suppressed_total {target, cgroup}\n"
 	"  egressctl_build_info {version, libbpf}\n";
-
-int metrics_targets(char *const *specs, size_t n, uint64_t **ids)
-{
-	size_t i;
-
-	*ids = NULL;
-	if (!n)
-		return 0;
-	*ids = calloc(n, sizeof(**ids));
-	if (!*ids) {
-		pr_err("metrics: %s\n", strerror(ENOMEM));
-		return 1;
-	}
-	for (i = 0; i < n; i++) {
-		struct egr_target t;
-		struct egr_kstate ks;
-
-		if (open_target(specs[i], &t, &ks)) {
-			free(*ids);
-			*ids = NULL;
-			return 1;
-		}
-		(*ids)[i] = t.cgid;
-		kstate_close(&ks);
-	}
-	return 0;
-}
 
 /* Write buf to path via a temporary file in the same directory + rename. */
 static int write_atomic(const char *path, const char *buf, size_t len)
@@ -111,6 +85,7 @@ int cmd_metrics(int argc, char **argv)
 	static const struct option opts[] = { { "output", required_argument, NULL, 'o' },
 					      HELP_OPT,
 					      { 0 } };
+	struct egr_warn warn = { 0 };
 	const char *output = NULL;
 	uint64_t *ids;
 	size_t len;
@@ -123,10 +98,11 @@ int cmd_metrics(int argc, char **argv)
 		else
 			return usage(metrics_usage, c != 'h');
 	}
-	if (need_root() || metrics_targets(argv + optind, argc - optind, &ids))
+	if (need_root() || target_ids(argv + optind, argc - optind, &ids))
 		return 1;
-	err = metrics_render(ids, argc - optind, &buf, &len);
+	err = metrics_render(ids, argc - optind, &buf, &len, &warn);
 	free(ids);
+	pr_warnings(&warn);
 	if (err) {
 		pr_err("metrics: reading the counters: %s\n", strerror(-err));
 		return 1;

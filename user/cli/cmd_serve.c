@@ -17,6 +17,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include "cli/cmd.h"
+#include "cli/cmd_util.h"
 #include "obs/metrics.h"
 #include "util/dl_mhd.h"
 #include "util/log.h"
@@ -74,6 +75,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 			      size_t *upload_data_size, void **con_cls)
 {
 	const struct serve_ctx *ctx = cls;
+	struct egr_warn warn = { 0 };
 	size_t len;
 	char *buf;
 	int err;
@@ -89,7 +91,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 	if (strcmp(url, "/metrics"))
 		return respond_text(conn, MHD_HTTP_NOT_FOUND,
 				    "not found: try /metrics or /healthz\n");
-	err = metrics_render(ctx->ids, ctx->nids, &buf, &len);
+	err = metrics_render(ctx->ids, ctx->nids, &buf, &len, &warn);
+	pr_warnings(&warn);
 	if (err) {
 		pr_err("serve: reading the counters: %s\n", strerror(-err));
 		return respond_text(conn, MHD_HTTP_INTERNAL_SERVER_ERROR,
@@ -98,89 +101,115 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 	return respond(conn, MHD_HTTP_OK, CONTENT_TYPE, buf, len, MHD_RESPMEM_MUST_FREE);
 }
 
-/* "host:port" or "[v6]:port" -> a bound, listening socket, or -1 (printed). */
-static int listen_on(const char *spec, char *shown, size_t shownlen)
+/* "host:port" or "[v6]:port" at *specp into host and port; the address as
+ * given into shown. 0, or -EINVAL (*specp is then past a leading '[').
+ */
+static int parse_listen(const char **specp, char *host, size_t hostlen, char *port,
+			size_t portlen, char *shown, size_t shownlen)
 {
-	struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV };
-	struct addrinfo *res = NULL, *ai;
-	char host[256], port[16], h[INET6_ADDRSTRLEN], *end;
-	const char *colon;
-	size_t hl;
-	int fd = -1, err = 0, one = 1, rc;
+	const char *spec = *specp, *colon;
 	unsigned long pn;
+	char *end;
+	size_t hl;
 
 	if (spec[0] == '[') {
 		const char *rb = strchr(spec, ']');
 
 		if (!rb || rb[1] != ':')
-			goto bad;
+			return -EINVAL;
 		hl = rb - spec - 1;
-		spec++;
+		*specp = ++spec;
 		colon = rb + 1;
 	} else {
 		colon = strrchr(spec, ':');
 		if (!colon || memchr(spec, ':', colon - spec))
-			goto bad; /* none, or an IPv6 address without brackets */
+			return -EINVAL; /* none, or an IPv6 address without brackets */
 		hl = colon - spec;
 	}
-	if (!hl || hl >= sizeof(host) || strlen(colon + 1) >= sizeof(port))
-		goto bad;
+	if (!hl || hl >= hostlen || strlen(colon + 1) >= portlen)
+		return -EINVAL;
 	memcpy(host, spec, hl);
 	host[hl] = '\0';
 	strcpy(port, colon + 1);
 	errno = 0;
 	pn = strtoul(port, &end, 10);
 	if (!port[0] || *end || errno || pn > 65535 || port[0] == '-' || port[0] == '+')
-		goto bad;
+		return -EINVAL;
 	snprintf(shown, shownlen, strchr(host, ':') ? "[%s]:%s" : "%s:%s", host, port);
-	rc = getaddrinfo(host, port, &hints, &res);
-	if (rc) {
-		pr_err("serve: cannot listen on %s: %s\n", shown,
-		       rc == EAI_SYSTEM ? strerror(errno) : gai_strerror(rc));
-		return -1;
-	}
+	return 0;
+}
+
+/* A listening socket on the first of res that takes one; -1 and *err. */
+static int bind_first(const struct addrinfo *res, int *err)
+{
+	const struct addrinfo *ai;
+	int fd, one = 1;
+
 	for (ai = res; ai; ai = ai->ai_next) {
 		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
 		if (fd < 0) {
-			err = errno;
+			*err = errno;
 			continue;
 		}
 		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 		if (ai->ai_family == AF_INET6)
 			setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
 		if (!bind(fd, ai->ai_addr, ai->ai_addrlen) && !listen(fd, 64))
-			break;
-		err = errno;
+			return fd;
+		*err = errno;
 		close(fd);
-		fd = -1;
 	}
-	if (fd < 0) {
+	return -1;
+}
+
+/* What fd is bound to, the real port included, into shown (kept if unknown). */
+static void bound_address(int fd, char *shown, size_t shownlen)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	char h[INET6_ADDRSTRLEN];
+
+	if (getsockname(fd, (struct sockaddr *)&ss, &sl))
+		return;
+	if (ss.ss_family == AF_INET) {
+		struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+
+		inet_ntop(AF_INET, &s4->sin_addr, h, sizeof(h));
+		snprintf(shown, shownlen, "%s:%u", h, ntohs(s4->sin_port));
+	} else if (ss.ss_family == AF_INET6) {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+
+		inet_ntop(AF_INET6, &s6->sin6_addr, h, sizeof(h));
+		snprintf(shown, shownlen, "[%s]:%u", h, ntohs(s6->sin6_port));
+	}
+}
+
+/* "host:port" or "[v6]:port" -> a bound, listening socket, or -1 (printed). */
+static int listen_on(const char *spec, char *shown, size_t shownlen)
+{
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV };
+	struct addrinfo *res = NULL;
+	char host[256], port[16];
+	int fd, err = 0, rc;
+
+	if (parse_listen(&spec, host, sizeof(host), port, sizeof(port), shown, shownlen)) {
+		pr_err("serve: bad --listen '%s': use ADDR:PORT, e.g. 127.0.0.1:9469 or [::1]:9469\n",
+		       spec);
+		return -1;
+	}
+	rc = getaddrinfo(host, port, &hints, &res);
+	if (rc) {
+		pr_err("serve: cannot listen on %s: %s\n", shown,
+		       rc == EAI_SYSTEM ? strerror(errno) : gai_strerror(rc));
+		return -1;
+	}
+	fd = bind_first(res, &err);
+	if (fd < 0)
 		pr_err("serve: cannot listen on %s: %s\n", shown, strerror(err));
-	} else {
-		struct sockaddr_storage ss;
-		socklen_t sl = sizeof(ss);
-
-		/* show what was bound: the resolved address and the real port */
-		if (!getsockname(fd, (struct sockaddr *)&ss, &sl)) {
-			if (ss.ss_family == AF_INET) {
-				struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
-
-				inet_ntop(AF_INET, &s4->sin_addr, h, sizeof(h));
-				snprintf(shown, shownlen, "%s:%u", h, ntohs(s4->sin_port));
-			} else if (ss.ss_family == AF_INET6) {
-				struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
-
-				inet_ntop(AF_INET6, &s6->sin6_addr, h, sizeof(h));
-				snprintf(shown, shownlen, "[%s]:%u", h, ntohs(s6->sin6_port));
-			}
-		}
-	}
+	else
+		bound_address(fd, shown, shownlen);
 	freeaddrinfo(res);
 	return fd;
-bad:
-	pr_err("serve: bad --listen '%s': use ADDR:PORT, e.g. 127.0.0.1:9469 or [::1]:9469\n",
-	       spec);
-	return -1;
 }
 
 int cmd_serve(int argc, char **argv)
@@ -207,7 +236,7 @@ int cmd_serve(int argc, char **argv)
 		pr_err("%s\n", err);
 		return 1;
 	}
-	if (metrics_targets(argv + optind, argc - optind, &ctx.ids))
+	if (target_ids(argv + optind, argc - optind, &ctx.ids))
 		return 1;
 	ctx.nids = argc - optind;
 	fd = listen_on(listen_spec, shown, sizeof(shown));

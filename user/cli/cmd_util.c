@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include "cli/cmd.h"
+#include "cli/cmd_util.h"
 #include "policy/addr.h"
 #include "util/log.h"
 
@@ -32,7 +33,10 @@ int open_target(const char *spec, struct egr_target *t, struct egr_kstate *ks)
 		return 1;
 	}
 	if (ret == -EPROTONOSUPPORT) {
-		kstate_pr_other_layout(t->label, ks->meta.abi, spec);
+		char msg[512];
+
+		kstate_other_layout(t->label, ks->meta.abi, spec, msg, sizeof(msg));
+		pr_err("%s\n", msg);
 		return 1;
 	}
 	if (ret == -EPROTO) {
@@ -86,4 +90,49 @@ int usage(const char *text, bool misuse)
 {
 	fputs(text, misuse ? stderr : stdout);
 	return misuse ? 1 : 0;
+}
+
+int target_ids(char *const *specs, size_t n, uint64_t **ids)
+{
+	size_t i;
+
+	*ids = NULL;
+	if (!n)
+		return 0;
+	*ids = calloc(n, sizeof(**ids));
+	if (!*ids) {
+		pr_err("metrics: %s\n", strerror(ENOMEM));
+		return 1;
+	}
+	for (i = 0; i < n; i++) {
+		struct egr_target t;
+		struct egr_kstate ks;
+
+		if (open_target(specs[i], &t, &ks)) {
+			free(*ids);
+			*ids = NULL;
+			return 1;
+		}
+		(*ids)[i] = t.cgid;
+		kstate_close(&ks);
+	}
+	return 0;
+}
+
+static void pr_warning(const char *line, void *ctx)
+{
+	(void)ctx;
+	pr_warn("%s\n", line);
+}
+
+void pr_warnings(struct egr_warn *w)
+{
+	warn_each(w, pr_warning, NULL);
+	warn_free(w);
+}
+
+void pr_err_line(const char *err)
+{
+	if (err && *err)
+		pr_err("%s\n", err);
 }

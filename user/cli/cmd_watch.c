@@ -11,7 +11,9 @@
 #include <unistd.h>
 #include <jansson.h>
 #include "cli/cmd.h"
+#include "cli/cmd_util.h"
 #include "kernel/guard.h"
+#include "kernel/kstate.h"
 #include "ops/watch.h"
 #include "runtime/docker.h"
 #include "runtime/state.h"
@@ -286,18 +288,27 @@ static int install_guard(const struct watch_opts *o, bool verbose)
 	return 0;
 }
 
-int cmd_watch(int argc, char **argv)
+/* watch's lines: log lines on stdout, what the steps below say on stderr. */
+static void out_line(enum watch_line kind, const char *line)
 {
-	enum {
-		O_STRICT = 256,
-		O_UNMANAGED,
-		O_ONCE,
-		O_GUARD_CG,
-		O_RESYNC,
-		O_STATUS,
-		O_REMOVE,
-		O_GUARD_ONLY
-	};
+	if (kind == WATCH_LOG) {
+		printf("%s\n", line);
+		fflush(stdout);
+	} else if (kind == WATCH_WARN) {
+		pr_warn("%s\n", line);
+	} else {
+		pr_err("%s\n", line);
+	}
+}
+
+enum watch_mode { M_WATCH, M_ONCE, M_STATUS, M_REMOVE, M_GUARD_ONLY };
+
+/* watch's options: 0, or the command's exit status + 1. */
+static int watch_args(int argc, char **argv, struct watch_opts *o, enum watch_mode *mode,
+		      unsigned long *resync)
+{
+	enum { O_STRICT = 256, O_UNMANAGED, O_ONCE, O_GUARD_CG, O_RESYNC, O_STATUS, O_REMOVE,
+	       O_GUARD_ONLY };
 	static const struct option opts[] = { { "strict", no_argument, NULL, O_STRICT },
 					      { "unmanaged", required_argument, NULL, O_UNMANAGED },
 					      { "once", no_argument, NULL, O_ONCE },
@@ -310,24 +321,21 @@ int cmd_watch(int argc, char **argv)
 					      { "json", no_argument, NULL, 'j' },
 					      HELP_OPT,
 					      { 0 } };
-	struct watch_opts o = { .guard_cgroup = "/docker" };
-	struct sigaction sa = { .sa_handler = on_signal };
 	bool once = false, status = false, remove = false, guard_only = false;
-	unsigned long resync = 60;
-	char *end, err[512];
-	int c, ret;
+	char *end;
+	int c;
 
 	while ((c = getopt_long(argc, argv, "jh", opts, NULL)) != -1) {
 		switch (c) {
 		case O_STRICT:
-			o.strict = true;
+			o->strict = true;
 			break;
 		case O_UNMANAGED:
 			if (strcmp(optarg, "allow") && strcmp(optarg, "deny")) {
 				pr_err("bad --unmanaged '%s': use allow or deny\n", optarg);
-				return 1;
+				return 2;
 			}
-			o.unmanaged_deny = !strcmp(optarg, "deny");
+			o->unmanaged_deny = !strcmp(optarg, "deny");
 			break;
 		case O_ONCE:
 			once = true;
@@ -336,16 +344,16 @@ int cmd_watch(int argc, char **argv)
 			if (optarg[0] != '/' || strstr(optarg, "..")) {
 				pr_err("bad --guard-cgroup '%s': an absolute path below the cgroup v2 mount\n",
 				       optarg);
-				return 1;
+				return 2;
 			}
-			o.guard_cgroup = optarg;
+			o->guard_cgroup = optarg;
 			break;
 		case O_RESYNC:
 			errno = 0;
-			resync = strtoul(optarg, &end, 10);
-			if (errno || *end || !*optarg || resync > 86400) {
+			*resync = strtoul(optarg, &end, 10);
+			if (errno || *end || !*optarg || *resync > 86400) {
 				pr_err("bad --resync '%s': use 0-86400 seconds\n", optarg);
-				return 1;
+				return 2;
 			}
 			break;
 		case O_STATUS:
@@ -358,39 +366,44 @@ int cmd_watch(int argc, char **argv)
 			guard_only = true;
 			break;
 		case 'j':
-			o.json = true;
+			o->json = true;
 			break;
-		case 'h':
-			return usage(watch_usage, false);
 		default:
-			return usage(watch_usage, true);
+			return usage(watch_usage, c != 'h') + 1;
 		}
 	}
 	if (optind != argc || status + remove + guard_only > 1)
-		return usage(watch_usage, true);
-	if (need_root())
-		return 1;
-	o.docker_host = egr_g.docker_host;
-	if (status)
-		return guard_status(o.json);
-	if (remove) {
-		int lock = kstate_lock();
+		return usage(watch_usage, true) + 1;
+	*mode = status ? M_STATUS : remove ? M_REMOVE : guard_only ? M_GUARD_ONLY :
+		once ? M_ONCE : M_WATCH;
+	return 0;
+}
 
-		ret = lock < 0 ? lock : guard_remove();
-		kstate_unlock(lock);
-		if (ret == -ENOENT) {
-			pr_err("no guard installed\n");
-			return 1;
-		}
-		if (ret) {
-			pr_err("removing " EGR_GUARD_DIR ": %s\n", strerror(-ret));
-			return 1;
-		}
-		puts("guard removed: containers without a filter have unfiltered egress again");
-		return 0;
+static int remove_guard(void)
+{
+	int lock = kstate_lock(), ret;
+
+	ret = lock < 0 ? lock : guard_remove();
+	kstate_unlock(lock);
+	if (ret == -ENOENT) {
+		pr_err("no guard installed\n");
+		return 1;
 	}
-	if (guard_only)
-		return install_guard(&o, true);
+	if (ret) {
+		pr_err("removing " EGR_GUARD_DIR ": %s\n", strerror(-ret));
+		return 1;
+	}
+	puts("guard removed: containers without a filter have unfiltered egress again");
+	return 0;
+}
+
+/* Reconcile once, or follow the event stream; with libcurl loaded. */
+static int watch(struct watch_opts *o, bool once, unsigned long resync)
+{
+	struct sigaction sa = { .sa_handler = on_signal };
+	char err[512];
+	int ret;
+
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	/* libcurl before any thread: docker.c's load is not thread-safe. */
 	if (dl_curl_load(err, sizeof(err))) {
@@ -402,12 +415,12 @@ int cmd_watch(int argc, char **argv)
 		return 1;
 	}
 	/* Strict: the guard first, and no watch without it. */
-	if (o.strict && install_guard(&o, false)) {
+	if (o->strict && install_guard(o, false)) {
 		curl_dl.global_cleanup();
 		return 1;
 	}
 	if (once) {
-		ret = watch_reconcile(&o, "startup", false);
+		ret = watch_reconcile(o, "startup", false);
 		curl_dl.global_cleanup();
 		return ret ? 1 : 0;
 	}
@@ -415,7 +428,31 @@ int cmd_watch(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	ret = run(&o, (unsigned int)resync);
+	ret = run(o, (unsigned int)resync);
 	curl_dl.global_cleanup();
 	return ret;
+}
+
+int cmd_watch(int argc, char **argv)
+{
+	struct watch_opts o = { .guard_cgroup = "/docker", .out = out_line };
+	enum watch_mode mode = M_WATCH;
+	unsigned long resync = 60;
+	int ret = watch_args(argc, argv, &o, &mode, &resync);
+
+	if (ret)
+		return ret - 1;
+	if (need_root())
+		return 1;
+	o.docker_host = egr_g.docker_host;
+	switch (mode) {
+	case M_STATUS:
+		return guard_status(o.json);
+	case M_REMOVE:
+		return remove_guard();
+	case M_GUARD_ONLY:
+		return install_guard(&o, true);
+	default:
+		return watch(&o, mode == M_ONCE, resync);
+	}
 }

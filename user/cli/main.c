@@ -6,6 +6,7 @@
 #include <string.h>
 #include <bpf/libbpf.h>
 #include "cli/cmd.h"
+#include "cli/cmd_util.h"
 #include "util/log.h"
 
 static const char main_usage[] =

@@ -13,48 +13,33 @@
 #include "guard.skel.h"
 #include "kernel/guard.h"
 #include "kernel/kstate.h"
+#include "kernel/pindir.h"
 #include "util/cgroup.h"
-#include "util/log.h"
+#include "util/err.h"
 
-static const char *const guard_pins[] = { "link", "prog", "egr_guard_cg", "egr_guard_stats",
-					  "egr_guard_meta" };
+static const char *const guard_pin_names[] = { "link", "prog", "egr_guard_cg", "egr_guard_stats",
+					       "egr_guard_meta" };
+static const struct pinset guard_pins = { guard_pin_names,
+					  sizeof(guard_pin_names) / sizeof(guard_pin_names[0]), NULL };
 
 bool guard_present(void)
 {
 	return !access(EGR_GUARD_MAP_PIN, F_OK);
 }
 
-static void rm_guard_dir(const char *dir)
-{
-	char path[256];
-	size_t i;
-
-	for (i = 0; i < sizeof(guard_pins) / sizeof(guard_pins[0]); i++) {
-		snprintf(path, sizeof(path), "%s/%s", dir, guard_pins[i]);
-		unlink(path);
-	}
-	rmdir(dir);
-}
-
 int guard_remove(void)
 {
 	if (access(EGR_GUARD_DIR, F_OK))
 		return -ENOENT;
-	rm_guard_dir(EGR_GUARD_DIR);
-	return access(EGR_GUARD_DIR, F_OK) ? 0 : -ENOTEMPTY;
+	return pindir_remove(EGR_GUARD_DIR, &guard_pins);
 }
 
 static int open_guard_pin(const char *name)
 {
-	char path[256];
-	int fd;
-
-	snprintf(path, sizeof(path), EGR_GUARD_DIR "/%s", name);
-	fd = bpf_obj_get(path);
-	return fd < 0 ? -errno : fd;
+	return pindir_open(EGR_GUARD_DIR, name);
 }
 
-int guard_mark(uint64_t cgid, uint32_t val)
+int guard_mark(uint64_t cgid, uint32_t val, char *err, size_t errlen)
 {
 	int fd = bpf_obj_get(EGR_GUARD_MAP_PIN), ret = 0;
 
@@ -64,7 +49,7 @@ int guard_mark(uint64_t cgid, uint32_t val)
 		ret = -errno;
 	close(fd);
 	if (ret)
-		pr_err("guard: entering cgroup id %llu: %s\n", (unsigned long long)cgid,
+		seterr(err, errlen, "guard: entering cgroup id %llu: %s", (unsigned long long)cgid,
 		       strerror(-ret));
 	return ret;
 }
@@ -190,149 +175,201 @@ static int read_meta(struct egr_guard_meta *m, bool *alive, uint64_t *link_cgid)
 	return 0;
 }
 
-int guard_install(const char *rel, bool *created, char *err, size_t errlen)
+/* The guard's cgroup: rel below the cgroup v2 mount, created if missing;
+ * its directory, the length of the mount's path in it, and its id.
+ */
+static int guard_cgroup(const char *rel, char *cgpath, size_t len, size_t *mlen, uint64_t *cgid,
+			char *err, size_t errlen)
 {
-	struct egr_guard_meta meta = { .magic = EGR_MAGIC, .abi = EGR_GUARD_ABI };
-	char mnt[2048], cgpath[4096], tmp[160], path[256];
-	struct guard_bpf *skel = NULL;
-	struct bpf_link *link = NULL;
-	uint64_t cgid, lcg = 0;
-	uint32_t k = 0;
-	bool alive;
-	int cgfd = -1, ret;
+	char mnt[2048];
+	int ret;
 
-	*created = false;
-	ret = kstate_prepare();
-	if (ret) {
-		snprintf(err, errlen, "preparing " EGR_PIN_ROOT ": %s", strerror(-ret));
-		return ret;
-	}
 	if (cgroup2_host_mount(mnt, sizeof(mnt))) {
-		snprintf(err, errlen, CGROUP2_MISSING);
+		seterr(err, errlen, CGROUP2_MISSING);
 		return -ENOENT;
 	}
 	if (strlen(rel) > 1024) {
-		snprintf(err, errlen, "guard cgroup path too long");
+		seterr(err, errlen, "guard cgroup path too long");
 		return -ENAMETOOLONG;
 	}
-	snprintf(cgpath, sizeof(cgpath), "%s/%.1024s", mnt, rel[0] == '/' ? rel + 1 : rel);
+	snprintf(cgpath, len, "%s/%.1024s", mnt, rel[0] == '/' ? rel + 1 : rel);
 	if (mkdir(cgpath, 0755) && errno != EEXIST) {
 		ret = -errno;
-		snprintf(err, errlen, "creating cgroup %s: %s", cgpath, strerror(-ret));
+		seterr(err, errlen, "creating cgroup %s: %s", cgpath, strerror(-ret));
 		return ret;
 	}
-	ret = cgroup_resolve(mnt, rel, cgpath, sizeof(cgpath));
+	ret = cgroup_resolve(mnt, rel, cgpath, len);
 	if (!ret)
-		ret = cgroup_id(cgpath, &cgid);
+		ret = cgroup_id(cgpath, cgid);
 	if (ret) {
-		snprintf(err, errlen, "guard cgroup %s: %s", cgpath,
-			 ret == -EINVAL ? "not a cgroup v2 directory" : strerror(-ret));
+		seterr(err, errlen, "guard cgroup %s: %s", cgpath,
+		       ret == -EINVAL ? "not a cgroup v2 directory" : strerror(-ret));
 		return ret;
 	}
-	ret = read_meta(&meta, &alive, &lcg);
+	*mlen = strlen(mnt);
+	return 0;
+}
+
+/* The guard pinned now: 1 when it is to be installed (none, or one whose
+ * cgroup is gone, which is removed), 0 when it is in place on cgid
+ * already, or -errno.
+ */
+static int check_pinned(uint64_t cgid, char *err, size_t errlen)
+{
+	struct egr_guard_meta meta;
+	uint64_t lcg = 0;
+	bool alive;
+	int ret = read_meta(&meta, &alive, &lcg);
+
 	if (ret == -EPROTO) {
-		snprintf(err, errlen, EGR_GUARD_DIR " holds pins not made by this egressctl");
+		seterr(err, errlen, EGR_GUARD_DIR " holds pins not made by this egressctl");
 		return ret;
 	}
-	if (!ret && alive && lcg == cgid)
-		return guard_sync(NULL, 0); /* in place: keep its map */
-	if (!ret && alive) {
-		snprintf(
-			err, errlen,
-			"a guard is already attached to cgroup %s (remove it first: egressctl watch --remove-guard)",
-			meta.path);
+	if (ret)
+		return 1;
+	if (alive && lcg == cgid)
+		return 0;
+	if (alive) {
+		seterr(err, errlen,
+		       "a guard is already attached to cgroup %s (remove it first: egressctl watch --remove-guard)",
+		       meta.path);
 		return -EEXIST;
 	}
-	if (!ret)
-		guard_remove(); /* its cgroup is gone */
+	guard_remove(); /* its cgroup is gone */
+	return 1;
+}
 
-	meta = (struct egr_guard_meta){ .magic = EGR_MAGIC,
-					.abi = EGR_GUARD_ABI,
-					.cgroup_id = cgid,
-					.created = (uint64_t)time(NULL) };
-	snprintf(meta.path, sizeof(meta.path), "%s", cgpath + strlen(mnt));
+/* Pin the guard's maps and program into tmp and enter the attached targets
+ * as managed, before the guard goes live: no managed container is cut off
+ * for a moment.
+ */
+static int pin_guard(struct guard_bpf *skel, const char *tmp, char *err, size_t errlen)
+{
+	uint32_t val = EGR_GUARD_MANAGED;
+	uint64_t *ids = NULL;
+	size_t n = 0, i;
+	char path[256];
+	int ret;
+
+	pindir_path(tmp, "egr_guard_cg", path, sizeof(path));
+	ret = bpf_map__pin(skel->maps.egr_guard_cg, path);
+	pindir_path(tmp, "egr_guard_stats", path, sizeof(path));
+	if (!ret)
+		ret = bpf_map__pin(skel->maps.egr_guard_stats, path);
+	pindir_path(tmp, "egr_guard_meta", path, sizeof(path));
+	if (!ret)
+		ret = bpf_map__pin(skel->maps.egr_guard_meta, path);
+	pindir_path(tmp, "prog", path, sizeof(path));
+	if (!ret)
+		ret = bpf_program__pin(skel->progs.egr_guard, path);
+	if (ret) {
+		seterr(err, errlen, "pinning the guard in %s: %s", tmp, strerror(-ret));
+		return ret;
+	}
+	kstate_list(&ids, &n);
+	for (i = 0; i < n; i++)
+		bpf_map_update_elem(bpf_map__fd(skel->maps.egr_guard_cg), &ids[i], &val, BPF_ANY);
+	free(ids);
+	return 0;
+}
+
+/* Attach the guard to the cgroup (cgfd, cgpath) and pin the link in tmp. */
+static int link_guard(struct guard_bpf *skel, int cgfd, const char *cgpath, const char *tmp,
+		      struct bpf_link **link, char *err, size_t errlen)
+{
+	char path[256];
+	int ret;
+
+	*link = bpf_program__attach_cgroup(skel->progs.egr_guard, cgfd);
+	if (!*link) {
+		ret = -errno;
+		seterr(err, errlen, "attaching the guard to cgroup %s: %s", cgpath, strerror(-ret));
+		return ret;
+	}
+	pindir_path(tmp, "link", path, sizeof(path));
+	ret = bpf_link__pin(*link, path);
+	if (ret)
+		seterr(err, errlen, "pinning the guard link: %s", strerror(-ret));
+	return ret;
+}
+
+/* Load the guard for the cgroup of meta, pin it into a temporary directory
+ * and move that into place (kernel/pindir.h).
+ */
+static int make_guard(const struct egr_guard_meta *meta, const char *cgpath, char *err,
+		      size_t errlen)
+{
+	struct guard_bpf *skel = NULL;
+	struct bpf_link *link = NULL;
+	char tmp[160];
+	uint32_t k = 0;
+	int cgfd, ret;
+
 	cgfd = open(cgpath, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (cgfd < 0) {
 		ret = -errno;
-		snprintf(err, errlen, "opening cgroup %s: %s", cgpath, strerror(-ret));
+		seterr(err, errlen, "opening cgroup %s: %s", cgpath, strerror(-ret));
 		return ret;
 	}
 	skel = guard_bpf__open_and_load();
 	if (!skel) {
 		ret = -errno;
-		snprintf(err, errlen, "loading the guard program: %s", strerror(-ret));
+		seterr(err, errlen, "loading the guard program: %s", strerror(-ret));
 		goto out;
 	}
-	if (bpf_map_update_elem(bpf_map__fd(skel->maps.egr_guard_meta), &k, &meta, BPF_ANY)) {
+	if (bpf_map_update_elem(bpf_map__fd(skel->maps.egr_guard_meta), &k, meta, BPF_ANY)) {
 		ret = -errno;
-		snprintf(err, errlen, "guard metadata: %s", strerror(-ret));
+		seterr(err, errlen, "guard metadata: %s", strerror(-ret));
 		goto out;
 	}
-	snprintf(tmp, sizeof(tmp), EGR_PIN_ROOT "/tmp-guard-%d", (int)getpid());
-	if (mkdir(tmp, 0700)) {
-		ret = -errno;
-		snprintf(err, errlen, "creating %s: %s", tmp, strerror(-ret));
-		goto out;
-	}
-	snprintf(path, sizeof(path), "%s/egr_guard_cg", tmp);
-	ret = bpf_map__pin(skel->maps.egr_guard_cg, path);
-	snprintf(path, sizeof(path), "%s/egr_guard_stats", tmp);
-	if (!ret)
-		ret = bpf_map__pin(skel->maps.egr_guard_stats, path);
-	snprintf(path, sizeof(path), "%s/egr_guard_meta", tmp);
-	if (!ret)
-		ret = bpf_map__pin(skel->maps.egr_guard_meta, path);
-	snprintf(path, sizeof(path), "%s/prog", tmp);
-	if (!ret)
-		ret = bpf_program__pin(skel->progs.egr_guard, path);
+	ret = pindir_make_tmp("guard", tmp, sizeof(tmp));
 	if (ret) {
-		snprintf(err, errlen, "pinning the guard in %s: %s", tmp, strerror(-ret));
-		goto out_rm;
+		seterr(err, errlen, "creating %s: %s", tmp, strerror(-ret));
+		goto out;
 	}
-	/*
-	 * Enter the attached targets before the guard goes live, so no
-	 * managed container is cut off for a moment.
-	 */
-	{
-		uint64_t *ids = NULL;
-		size_t n = 0, i;
-		uint32_t val = EGR_GUARD_MANAGED;
-
-		kstate_list(&ids, &n);
-		for (i = 0; i < n; i++)
-			bpf_map_update_elem(bpf_map__fd(skel->maps.egr_guard_cg), &ids[i], &val,
-					    BPF_ANY);
-		free(ids);
-	}
-	link = bpf_program__attach_cgroup(skel->progs.egr_guard, cgfd);
-	if (!link) {
-		ret = -errno;
-		snprintf(err, errlen, "attaching the guard to cgroup %s: %s", cgpath,
-			 strerror(-ret));
-		goto out_rm;
-	}
-	snprintf(path, sizeof(path), "%s/link", tmp);
-	ret = bpf_link__pin(link, path);
+	ret = pin_guard(skel, tmp, err, errlen);
+	if (!ret)
+		ret = link_guard(skel, cgfd, cgpath, tmp, &link, err, errlen);
 	if (ret) {
-		snprintf(err, errlen, "pinning the guard link: %s", strerror(-ret));
-		goto out_rm;
+		pindir_remove(tmp, &guard_pins);
+		goto out;
 	}
-	if (rename(tmp, EGR_GUARD_DIR)) {
-		ret = -errno;
-		snprintf(err, errlen, "renaming %s to " EGR_GUARD_DIR ": %s", tmp, strerror(-ret));
-		goto out_rm;
-	}
-	*created = true;
-	ret = guard_sync(NULL, 0);
-	goto out;
-out_rm:
-	rm_guard_dir(tmp);
+	ret = pindir_commit(tmp, EGR_GUARD_DIR, &guard_pins);
+	if (ret)
+		seterr(err, errlen, "renaming %s to " EGR_GUARD_DIR ": %s", tmp, strerror(-ret));
 out:
 	bpf_link__destroy(link);
 	guard_bpf__destroy(skel);
-	if (cgfd >= 0)
-		close(cgfd);
+	close(cgfd);
 	return ret;
+}
+
+int guard_install(const char *rel, bool *created, char *err, size_t errlen)
+{
+	struct egr_guard_meta meta;
+	char cgpath[4096];
+	uint64_t cgid = 0;
+	size_t mlen = 0;
+	int ret;
+
+	*created = false;
+	ret = kstate_prepare(err, errlen);
+	if (!ret)
+		ret = guard_cgroup(rel, cgpath, sizeof(cgpath), &mlen, &cgid, err, errlen);
+	if (!ret)
+		ret = check_pinned(cgid, err, errlen);
+	if (ret <= 0)
+		return ret ? ret : guard_sync(NULL, 0); /* in place: keep its map */
+	meta = (struct egr_guard_meta){ .magic = EGR_MAGIC,
+					.abi = EGR_GUARD_ABI,
+					.cgroup_id = cgid,
+					.created = (uint64_t)time(NULL) };
+	snprintf(meta.path, sizeof(meta.path), "%.*s", (int)sizeof(meta.path) - 1, cgpath + mlen);
+	ret = make_guard(&meta, cgpath, err, errlen);
+	if (ret)
+		return ret;
+	*created = true;
+	return guard_sync(NULL, 0);
 }
 
 int guard_info(struct egr_guard_info *gi)

@@ -36,7 +36,7 @@ int guard_install(const char *rel, bool *created, char *err, size_t errlen);
 int guard_remove(void);
 
 /* Set / clear a cgroup's entry. 0 when no guard is pinned. */
-int guard_mark(uint64_t cgid, uint32_t val);
+int guard_mark(uint64_t cgid, uint32_t val, char *err, size_t errlen);
 int guard_unmark(uint64_t cgid);
 
 /*

@@ -20,8 +20,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
-#include "kernel/kstate.h"
-#include "policy/compile.h"
+#include "kernel/idcache.h"
+#include "kernel/kgen.h"
+#include "kernel/kmap.h"
 
 #define IDCACHE_DIR "/run/egressctl"
 #define IDCACHE_MAGIC 0x53444952474500ull /* "EGRIDS" */
@@ -46,12 +47,12 @@ static int instance(const struct egr_kstate *ks, struct idcache_hdr *h)
 	memset(h, 0, sizeof(*h));
 	h->magic = IDCACHE_MAGIC;
 	h->abi = EGR_ABI_VERSION;
-	h->meta_map_id = kstate_map_id(ks->meta_fd);
+	h->meta_map_id = kmap_id(ks->meta_fd);
 	if (!h->meta_map_id)
 		return -EBADF;
 	h->cgroup_id = ks->cgid;
 	h->created = ks->meta.created;
-	return kstate_gen_read(ks, &h->generation);
+	return kgen_read(ks, &h->generation);
 }
 
 int idcache_load(const struct egr_kstate *ks, struct egr_crule **out, size_t *n)

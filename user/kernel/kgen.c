@@ -12,7 +12,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
-#include "kernel/kstate.h"
+#include "kernel/kgen.h"
 
 /* egr_ctl's values, mapped once per open instance (a cache in ks: the
  * mapping stands for the map, which does not change while ks is open).
@@ -31,14 +31,14 @@ static struct egr_ctl *ctl_map(const struct egr_kstate *ks)
 	return m;
 }
 
-void kstate_gen_unmap(struct egr_kstate *ks)
+void kgen_unmap(struct egr_kstate *ks)
 {
 	if (ks->ctl_mm)
 		munmap(ks->ctl_mm, sysconf(_SC_PAGESIZE));
 	ks->ctl_mm = NULL;
 }
 
-int kstate_gen_read(const struct egr_kstate *ks, uint64_t *gen)
+int kgen_read(const struct egr_kstate *ks, uint64_t *gen)
 {
 	struct egr_ctl *m = ctl_map(ks);
 
@@ -48,7 +48,7 @@ int kstate_gen_read(const struct egr_kstate *ks, uint64_t *gen)
 	return *gen ? 0 : -EPROTO;
 }
 
-int kstate_gen_publish(const struct egr_kstate *ks, uint64_t gen)
+int kgen_publish(const struct egr_kstate *ks, uint64_t gen)
 {
 	struct egr_ctl *m = ctl_map(ks);
 
@@ -58,19 +58,19 @@ int kstate_gen_publish(const struct egr_kstate *ks, uint64_t gen)
 	return 0;
 }
 
-int kstate_gen_bump(const struct egr_kstate *ks, bool flip)
+int kgen_bump(const struct egr_kstate *ks, bool flip)
 {
 	uint64_t gen = 0;
-	int err = kstate_gen_read(ks, &gen);
+	int err = kgen_read(ks, &gen);
 
-	return err ? err : kstate_gen_publish(ks, gen + (flip ? 1 : 2));
+	return err ? err : kgen_publish(ks, gen + (flip ? 1 : 2));
 }
 
-int kstate_slot_cfg(const struct egr_kstate *ks, struct egr_ctl *cfg)
+int kgen_slot_cfg(const struct egr_kstate *ks, struct egr_ctl *cfg)
 {
 	uint64_t gen = 0;
 	uint32_t k;
-	int err = kstate_gen_read(ks, &gen);
+	int err = kgen_read(ks, &gen);
 
 	if (err)
 		return err;

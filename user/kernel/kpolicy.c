@@ -18,23 +18,20 @@
 #include <string.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
-#include "kernel/kstate.h"
+#include "kernel/kapply.h"
+#include "kernel/kgen.h"
+#include "kernel/kpolicy.h"
+#include "kernel/kread.h"
+#include "kernel/ktries.h"
 #include "policy/addr.h"
 #include "policy/compile.h"
 
 #define ID_NONE 0xffffffffu
 
-static int write_meta(struct egr_kstate *ks)
-{
-	uint32_t k = 0;
-
-	return bpf_map_update_elem(ks->meta_fd, &k, &ks->meta, BPF_ANY) ? -errno : 0;
-}
-
 static int read_active(const struct egr_kstate *ks, uint32_t *slot)
 {
 	uint64_t gen = 0;
-	int err = kstate_gen_read(ks, &gen);
+	int err = kgen_read(ks, &gen);
 
 	if (!err)
 		*slot = gen & 1;
@@ -292,17 +289,22 @@ static int merged_policy(struct egr_kstate *ks, const struct egr_urule *in, size
 	return 0;
 }
 
-static int kpolicy_edit(struct egr_kstate *ks, const struct egr_urule *in, size_t n, bool add,
-			char *err, size_t errlen)
+/* An edit planned: per prefix (e[0..ne)), and what it needs in all. */
+struct edit_plan {
+	struct pedit *e;
+	size_t ne;
+	uint32_t slot; /* the live slot, edited in place */
+	uint32_t need_rules, need_ids, new_pfx[2], gone_pfx[2];
+	struct egr_tries t; /* the slot's tries, opened as needed */
+};
+
+/* Plan the edit of in[0..n) against the live slot and add up its needs. */
+static int plan(struct egr_kstate *ks, const struct egr_urule *in, size_t n, bool add,
+		struct edit_plan *pl, char *err, size_t errlen)
 {
-	struct pedit *e = NULL;
-	size_t ne = 0, i;
-	uint32_t slot = 0, need_rules = 0, need_ids = 0, new_pfx[2] = { 0, 0 }, gone_pfx[2] = { 0, 0 };
-	uint32_t cap = ks->meta.max_rules, base, j;
-	struct egr_tries t;
+	size_t i;
 	int ret;
 
-	ktries_init(&t);
 	if (ks->meta.dirty) {
 		/* an earlier change was interrupted */
 		ret = kpolicy_recover(ks);
@@ -311,128 +313,164 @@ static int kpolicy_edit(struct egr_kstate *ks, const struct egr_urule *in, size_
 			return ret;
 		}
 	}
-	ret = read_active(ks, &slot);
+	ret = read_active(ks, &pl->slot);
 	if (ret) {
 		snprintf(err, errlen, "reading the policy: %s", strerror(-ret));
 		return ret;
 	}
-	ret = plan_edits(ks, slot, in, n, add, &t, &e, &ne, err, errlen);
+	ret = plan_edits(ks, pl->slot, in, n, add, &pl->t, &pl->e, &pl->ne, err, errlen);
+	for (i = 0; !ret && i < pl->ne; i++) {
+		const struct pedit *e = &pl->e[i];
+		int f = e->dest.family == 6;
+
+		pl->need_rules += e->count;
+		pl->need_ids += e->nnew;
+		if (!e->existed && e->count)
+			pl->new_pfx[f]++;
+		if (e->existed && !e->count)
+			pl->gone_pfx[f]++;
+	}
+	return ret;
+}
+
+/* No room in the live half: the live policy with the edit merged is
+ * rebuilt into the other half (kpolicy_apply()).
+ */
+static int rebuild(struct egr_kstate *ks, const struct egr_urule *in, size_t n, bool add,
+		   char *err, size_t errlen)
+{
+	struct egr_policy pol;
+	int ret = merged_policy(ks, in, n, add, &pol);
+
+	if (!ret)
+		ret = kpolicy_apply(ks, &pol, err, errlen);
+	else
+		snprintf(err, errlen, "reading the policy: %s", strerror(-ret));
+	policy_free(&pol);
+	return ret;
+}
+
+/* Ids and the new slices in unused space of the live half (unreachable
+ * until the trie entries point at them), then the counts, marked dirty.
+ */
+static int write_slices(struct egr_kstate *ks, struct edit_plan *pl)
+{
+	uint32_t base = pl->slot * ks->meta.max_rules, j;
+	size_t i;
+	int ret;
+
+	for (i = 0; i < pl->ne; i++) {
+		struct pedit *e = &pl->e[i];
+
+		for (j = 0; j < e->count; j++) {
+			if (e->rules[j].id != ID_NONE)
+				continue;
+			ret = alloc_id(ks, &e->rules[j].id);
+			if (ret)
+				return ret;
+		}
+		for (j = 0; j < e->count; j++) {
+			uint32_t idx = base + ks->meta.used[pl->slot] + j;
+
+			if (bpf_map_update_elem(ks->rules_fd, &idx, &e->rules[j], BPF_ANY))
+				return -errno;
+		}
+		e->old.first = base + ks->meta.used[pl->slot];
+		e->old.count = e->count;
+		e->old.plen = e->dest.plen;
+		ks->meta.used[pl->slot] += e->count;
+	}
+	ks->meta.nrules = ks->meta.nrules + pl->need_ids;
+	for (i = 0; i < pl->ne; i++)
+		ks->meta.nrules -= pl->e[i].nremoved;
+	ks->meta.nprefix[0] += pl->new_pfx[0] - pl->gone_pfx[0];
+	ks->meta.nprefix[1] += pl->new_pfx[1] - pl->gone_pfx[1];
+	ks->meta.dirty = 1; /* until the edit is in force */
+	return kstate_write_meta(ks);
+}
+
+/* Point each prefix's trie entry at its new slice (or delete it). */
+static int switch_entries(const struct egr_kstate *ks, struct edit_plan *pl)
+{
+	size_t i;
+
+	for (i = 0; i < pl->ne; i++) {
+		const struct pedit *e = &pl->e[i];
+		uint8_t key[sizeof(struct egr_lpm_v6)];
+		int f = e->dest.family == 6, fd;
+		uint32_t s;
+
+		egr_make_key(&e->dest, key);
+		/* a prefix of length 0 is in every shard (kpolicy_recover()
+		 * makes them agree again if this is interrupted)
+		 */
+		for (s = 0; s < EGR_SHARDS; s++) {
+			if (!egr_in_shard(&e->dest, s))
+				continue;
+			fd = ktries_fd(ks, pl->slot, f, s, &pl->t);
+			if (fd < 0)
+				return fd;
+			if (e->count ? bpf_map_update_elem(fd, key, &e->old, BPF_ANY) :
+			    e->existed ? bpf_map_delete_elem(fd, key) : 0)
+				return -errno;
+		}
+	}
+	return 0;
+}
+
+/* In force: sockets' cached verdicts are now stale; removed rules' ids go
+ * back on the free stack once unreachable.
+ */
+static int finish(struct egr_kstate *ks, const struct edit_plan *pl)
+{
+	size_t i;
+	uint32_t j;
+	int ret = kgen_bump(ks, false);
+
 	if (ret)
 		return ret;
-	for (i = 0; i < ne; i++) {
-		int f = e[i].dest.family == 6;
+	for (i = 0; i < pl->ne; i++)
+		for (j = 0; j < pl->e[i].nremoved; j++)
+			free_id(ks, pl->e[i].removed[j]);
+	ks->meta.dirty = 0;
+	return kstate_write_meta(ks);
+}
 
-		need_rules += e[i].count;
-		need_ids += e[i].nnew;
-		if (!e[i].existed && e[i].count)
-			new_pfx[f]++;
-		if (e[i].existed && !e[i].count)
-			gone_pfx[f]++;
-	}
-	if (ks->meta.nrules + need_ids > cap ||
-	    ks->meta.nprefix[0] + new_pfx[0] > cap || ks->meta.nprefix[1] + new_pfx[1] > cap) {
+static int kpolicy_edit(struct egr_kstate *ks, const struct egr_urule *in, size_t n, bool add,
+			char *err, size_t errlen)
+{
+	struct edit_plan pl = { 0 };
+	uint32_t cap = ks->meta.max_rules;
+	int ret;
+
+	ktries_init(&pl.t);
+	ret = plan(ks, in, n, add, &pl, err, errlen);
+	if (ret)
+		goto out;
+	if (ks->meta.nrules + pl.need_ids > cap || ks->meta.nprefix[0] + pl.new_pfx[0] > cap ||
+	    ks->meta.nprefix[1] + pl.new_pfx[1] > cap) {
 		snprintf(err, errlen,
 			 "policy full: %u rules in force, capacity %u (set --max-rules at attach)",
 			 ks->meta.nrules, cap);
 		ret = -ENOSPC;
 		goto out;
 	}
-	if (ks->meta.used[slot] + need_rules > cap ||
-	    ks->meta.next_id + need_ids > cap + ks->meta.nfree) {
-		/* No room in the live half: rebuild into the other half. */
-		struct egr_policy pol;
-
-		ret = merged_policy(ks, in, n, add, &pol);
-		if (!ret)
-			ret = kpolicy_apply(ks, &pol, err, errlen);
-		else
-			snprintf(err, errlen, "reading the policy: %s", strerror(-ret));
-		policy_free(&pol);
+	if (ks->meta.used[pl.slot] + pl.need_rules > cap ||
+	    ks->meta.next_id + pl.need_ids > cap + ks->meta.nfree) {
+		ret = rebuild(ks, in, n, add, err, errlen);
 		goto out;
 	}
-
-	/* Writes start here. Ids and rule slots first (unreachable until the
-	 * trie entries point at them), the trie entries last.
-	 */
-	base = slot * cap;
-	for (i = 0; i < ne; i++) {
-		for (j = 0; j < e[i].count; j++) {
-			if (e[i].rules[j].id != ID_NONE)
-				continue;
-			ret = alloc_id(ks, &e[i].rules[j].id);
-			if (ret)
-				goto werr;
-		}
-		for (j = 0; j < e[i].count; j++) {
-			uint32_t idx = base + ks->meta.used[slot] + j;
-
-			if (bpf_map_update_elem(ks->rules_fd, &idx, &e[i].rules[j], BPF_ANY)) {
-				ret = -errno;
-				goto werr;
-			}
-		}
-		e[i].old.first = base + ks->meta.used[slot];
-		e[i].old.count = e[i].count;
-		e[i].old.plen = e[i].dest.plen;
-		ks->meta.used[slot] += e[i].count;
-	}
-	ks->meta.nrules = ks->meta.nrules + need_ids;
-	for (i = 0; i < ne; i++)
-		ks->meta.nrules -= e[i].nremoved;
-	ks->meta.nprefix[0] += new_pfx[0] - gone_pfx[0];
-	ks->meta.nprefix[1] += new_pfx[1] - gone_pfx[1];
-	ks->meta.dirty = 1; /* until the last write below */
-	ret = write_meta(ks);
+	/* Writes start here: the slices first, the trie entries last. */
+	ret = write_slices(ks, &pl);
+	if (!ret)
+		ret = switch_entries(ks, &pl);
+	if (!ret)
+		ret = finish(ks, &pl);
 	if (ret)
-		goto werr;
-
-	for (i = 0; i < ne; i++) {
-		uint8_t key[sizeof(struct egr_lpm_v6)];
-		int f = e[i].dest.family == 6;
-		uint32_t s;
-
-		egr_make_key(&e[i].dest, key);
-		/* a prefix of length 0 is in every shard (kpolicy_recover()
-		 * makes them agree again if this is interrupted)
-		 */
-		for (s = 0; s < EGR_SHARDS; s++) {
-			int fd;
-
-			if (!egr_in_shard(&e[i].dest, s))
-				continue;
-			fd = ktries_fd(ks, slot, f, s, &t);
-			if (fd < 0) {
-				ret = fd;
-				goto werr;
-			}
-			if (e[i].count)
-				ret = bpf_map_update_elem(fd, key, &e[i].old, BPF_ANY);
-			else if (e[i].existed)
-				ret = bpf_map_delete_elem(fd, key);
-			if (ret) {
-				ret = -errno;
-				goto werr;
-			}
-		}
-	}
-	/* In force: sockets' cached verdicts are now stale. */
-	ret = kstate_gen_bump(ks, false);
-	if (ret)
-		goto werr;
-	/* Removed rules' ids go back on the free stack once unreachable. */
-	for (i = 0; i < ne; i++)
-		for (j = 0; j < e[i].nremoved; j++)
-			free_id(ks, e[i].removed[j]);
-	ks->meta.dirty = 0;
-	ret = write_meta(ks);
-	if (ret)
-		goto werr;
-	goto out;
-werr:
-	snprintf(err, errlen, "updating the policy maps: %s", strerror(-ret));
+		snprintf(err, errlen, "updating the policy maps: %s", strerror(-ret));
 out:
-	ktries_close(&t);
-	free(e);
+	ktries_close(&pl.t);
+	free(pl.e);
 	return ret;
 }
 
@@ -452,7 +490,7 @@ int kpolicy_set_cfg(struct egr_kstate *ks, int dflt, int audit)
 {
 	struct egr_ctl cfg;
 	uint32_t k;
-	int err = kstate_slot_cfg(ks, &cfg);
+	int err = kgen_slot_cfg(ks, &cfg);
 
 	if (err)
 		return err;
@@ -465,5 +503,5 @@ int kpolicy_set_cfg(struct egr_kstate *ks, int dflt, int audit)
 	cfg.generation = 0;
 	if (bpf_map_update_elem(ks->ctl_fd, &k, &cfg, BPF_ANY))
 		return -errno;
-	return kstate_gen_bump(ks, false);
+	return kgen_bump(ks, false);
 }

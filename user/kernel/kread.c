@@ -10,7 +10,10 @@
 #include <string.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
-#include "kernel/kstate.h"
+#include "kernel/kgen.h"
+#include "kernel/kmap.h"
+#include "kernel/kread.h"
+#include "kernel/ktries.h"
 #include "policy/addr.h"
 #include "policy/compile.h"
 
@@ -218,6 +221,82 @@ static int dump_tries(const struct egr_tries *t, int f, struct dump *d)
 	return err;
 }
 
+/* The rule slices the prefixes of t point at: r holds egr_rules[*lo ..
+ * *lo + r->n), *total the rules of all slices.
+ */
+static int read_slices(const struct egr_kstate *ks, const struct dump *t, struct dump *r,
+		       uint32_t *lo, size_t *total)
+{
+	uint32_t hi = 0, start, i;
+	int err;
+
+	*lo = UINT32_MAX;
+	*total = 0;
+	for (i = 0; i < t->n; i++) {
+		struct egr_prefix *pv = (struct egr_prefix *)t->vals + i;
+
+		if (pv->count > EGR_MAX_PREFIX_RULES)
+			return -EPROTO;
+		if (pv->first < *lo)
+			*lo = pv->first;
+		if (pv->first + pv->count > hi)
+			hi = pv->first + pv->count;
+		*total += pv->count;
+	}
+	start = *lo - 1;
+	err = dump_map(ks->rules_fd, sizeof(uint32_t), sizeof(struct egr_rule), *lo ? &start : NULL,
+		       hi - *lo, r);
+	if (err)
+		return err;
+	return r->n == hi - *lo ? 0 : -EPROTO;
+}
+
+/* The entries of t (trie keys of family f) in prefix order: *order is
+ * malloc'd.
+ */
+static int sort_prefixes(const struct dump *t, int f, struct egr_sortkey **order)
+{
+	size_t ksz = egr_key_size(f);
+	struct trie_keys tk = { .keys = t->keys, .ksz = ksz };
+	uint32_t i;
+
+	*order = malloc((t->n ? t->n : 1) * sizeof(**order));
+	if (!*order)
+		return -ENOMEM;
+	for (i = 0; i < t->n; i++) {
+		struct egr_dest d;
+
+		key_to_dest(f ? 6 : 4, t->keys + i * ksz, &d);
+		(*order)[i].key = compile_prefix_key(&d);
+		(*order)[i].idx = i;
+	}
+	return compile_sort(*order, t->n, cmp_trie_key, &tk);
+}
+
+/* The rules of one prefix's slice (pv, its rules at kr) as live rules at s,
+ * in the order of cmp_live().
+ */
+static void slice_rules(const struct egr_prefix *pv, const struct egr_rule *kr,
+			const struct egr_dest *d, struct egr_live_rule *s, uint32_t *maxid)
+{
+	struct egr_live_rule x;
+	uint32_t j, m;
+
+	for (j = 0; j < pv->count; j++) {
+		krule_to_urule(&kr[j], d, &s[j].rule);
+		s[j].krule = kr[j];
+		s[j].id = kr[j].id;
+		s[j].hits = 0;
+		if (kr[j].id + 1 > *maxid)
+			*maxid = kr[j].id + 1;
+		/* insertion sort: stable, and a slice is short */
+		x = s[j];
+		for (m = j; m > 0 && cmp_live(&s[m - 1], &x) > 0; m--)
+			s[m] = s[m - 1];
+		s[m] = x;
+	}
+}
+
 /*
  * The live rules of one family, appended to lr in the order of cmp_live():
  * the trie's prefixes sorted (compile_sort(): about linear), each slice's
@@ -226,81 +305,33 @@ static int dump_tries(const struct egr_tries *t, int f, struct dump *d)
 static int read_family(const struct egr_kstate *ks, const struct egr_tries *tr, int f,
 		       struct egr_live_rule **lr, size_t *n, uint32_t *maxid)
 {
-	size_t ksz = egr_key_size(f), total = 0;
+	size_t ksz = egr_key_size(f), total;
 	struct dump t = { 0 }, r = { 0 };
-	uint32_t lo = UINT32_MAX, hi = 0, start, i, j, m;
 	struct egr_sortkey *order = NULL;
-	struct trie_keys tk;
+	uint32_t lo, i;
 	int err;
 	void *p;
 
 	err = dump_tries(tr, f, &t);
 	if (err || !t.n)
 		goto out;
-	for (i = 0; i < t.n; i++) {
-		struct egr_prefix *pv = (struct egr_prefix *)t.vals + i;
-
-		if (pv->count > EGR_MAX_PREFIX_RULES) {
-			err = -EPROTO;
-			goto out;
-		}
-		if (pv->first < lo)
-			lo = pv->first;
-		if (pv->first + pv->count > hi)
-			hi = pv->first + pv->count;
-		total += pv->count;
-	}
-	start = lo - 1;
-	err = dump_map(ks->rules_fd, sizeof(uint32_t), sizeof(struct egr_rule),
-		       lo ? &start : NULL, hi - lo, &r);
+	err = read_slices(ks, &t, &r, &lo, &total);
+	if (!err)
+		err = sort_prefixes(&t, f, &order);
 	if (err)
 		goto out;
-	if (r.n != hi - lo) {
-		err = -EPROTO;
-		goto out;
-	}
-
-	order = malloc(t.n * sizeof(*order));
 	p = realloc(*lr, (*n + total ? *n + total : 1) * sizeof(**lr));
-	if (!order || !p) {
+	if (!p) {
 		err = -ENOMEM;
 		goto out;
 	}
 	*lr = p;
 	for (i = 0; i < t.n; i++) {
-		struct egr_dest d;
-
-		key_to_dest(f ? 6 : 4, t.keys + i * ksz, &d);
-		order[i].key = compile_prefix_key(&d);
-		order[i].idx = i;
-	}
-	tk.keys = t.keys;
-	tk.ksz = ksz;
-	err = compile_sort(order, t.n, cmp_trie_key, &tk);
-	if (err)
-		goto out;
-
-	for (i = 0; i < t.n; i++) {
 		struct egr_prefix *pv = (struct egr_prefix *)t.vals + order[i].idx;
-		struct egr_live_rule *s = *lr + *n, x;
 		struct egr_dest d;
 
 		key_to_dest(f ? 6 : 4, t.keys + order[i].idx * ksz, &d);
-		for (j = 0; j < pv->count; j++) {
-			const struct egr_rule *kr = (struct egr_rule *)r.vals + pv->first - lo + j;
-
-			krule_to_urule(kr, &d, &s[j].rule);
-			s[j].krule = *kr;
-			s[j].id = kr->id;
-			s[j].hits = 0;
-			if (kr->id + 1 > *maxid)
-				*maxid = kr->id + 1;
-			/* insertion sort: stable, and a slice is short */
-			x = s[j];
-			for (m = j; m > 0 && cmp_live(&s[m - 1], &x) > 0; m--)
-				s[m] = s[m - 1];
-			s[m] = x;
-		}
+		slice_rules(pv, (struct egr_rule *)r.vals + pv->first - lo, &d, *lr + *n, maxid);
 		*n += pv->count;
 	}
 out:
@@ -357,7 +388,7 @@ int kpolicy_read_ex(const struct egr_kstate *ks, struct egr_policy *pol,
 	if (pol)
 		memset(pol, 0, sizeof(*pol));
 	ktries_init(&tr);
-	err = kstate_slot_cfg(ks, &cfg);
+	err = kgen_slot_cfg(ks, &cfg);
 	if (!err)
 		err = ktries_open(ks, cfg.slot, &tr);
 	for (f = 0; !err && f < 2; f++)
@@ -392,10 +423,91 @@ fail:
 	return err;
 }
 
+/* The live slot's prefixes (t[family]) and rules (r), checked to lie in
+ * the slot's half [base, base + cap) of egr_rules; *end: the slot's use.
+ */
+static int dump_slot(const struct egr_kstate *ks, const struct egr_tries *tr, uint32_t base,
+		     struct dump t[2], struct dump *r, uint32_t *end)
+{
+	uint32_t cap = ks->meta.max_rules, start = base - 1, i;
+	int err, f;
+
+	*end = 0;
+	for (f = 0; f < 2; f++) {
+		err = dump_tries(tr, f, &t[f]);
+		if (err)
+			return err;
+		for (i = 0; i < t[f].n; i++) {
+			struct egr_prefix *pv = (struct egr_prefix *)t[f].vals + i;
+
+			if (pv->first < base || pv->first + pv->count > base + cap)
+				return -EPROTO;
+			if (pv->first + pv->count - base > *end)
+				*end = pv->first + pv->count - base;
+		}
+	}
+	if (!*end)
+		return 0;
+	return dump_map(ks->rules_fd, sizeof(uint32_t), sizeof(struct egr_rule),
+			base ? &start : NULL, *end, r);
+}
+
+/* Mark the ids the slot's rules use; *hi: one above the highest,
+ * *nrules: the rules.
+ */
+static int mark_ids(const struct dump t[2], const struct dump *r, uint32_t base, uint32_t cap,
+		    uint8_t *used, uint32_t *hi, uint32_t *nrules)
+{
+	uint32_t i, j, f;
+
+	for (f = 0; f < 2; f++) {
+		for (i = 0; i < t[f].n; i++) {
+			struct egr_prefix *pv = (struct egr_prefix *)t[f].vals + i;
+
+			for (j = 0; j < pv->count; j++) {
+				uint32_t idx = pv->first - base + j, id;
+
+				if (idx >= r->n)
+					return -EPROTO;
+				id = ((struct egr_rule *)r->vals)[idx].id;
+				if (id < cap && !used[id]) {
+					used[id] = 1;
+					if (id + 1 > *hi)
+						*hi = id + 1;
+				}
+				(*nrules)++;
+			}
+		}
+	}
+	return 0;
+}
+
+/* The free-id stack: the unused ids below hi, the lowest on top; *n of them. */
+static int write_free_stack(const struct egr_kstate *ks, const uint8_t *used, uint32_t hi,
+			    uint32_t *n)
+{
+	uint32_t cap = ks->meta.max_rules, k = 0, i;
+	uint32_t *stack = calloc(cap, sizeof(*stack)), *keys = calloc(cap, sizeof(*keys));
+	int err = -ENOMEM;
+
+	if (stack && keys) {
+		for (i = hi; i-- > 0;)
+			if (!used[i])
+				stack[k++] = i;
+		for (i = 0; i < k; i++)
+			keys[i] = i;
+		err = kmap_update_many(ks->free_fd, keys, stack, k, sizeof(uint32_t),
+				       sizeof(uint32_t));
+	}
+	free(stack);
+	free(keys);
+	*n = k;
+	return err;
+}
+
 int kpolicy_recover(struct egr_kstate *ks)
 {
-	uint32_t cap = ks->meta.max_rules, base, end = 0, nrules = 0, hi = 0, k = 0, i, j, f;
-	uint32_t *stack = NULL, *keys = NULL;
+	uint32_t cap = ks->meta.max_rules, end = 0, nrules = 0, hi = 0, nfree = 0;
 	uint8_t *used = calloc(cap, 1);
 	struct dump t[2] = { 0 }, r = { 0 };
 	struct egr_tries tr;
@@ -405,75 +517,21 @@ int kpolicy_recover(struct egr_kstate *ks)
 	ktries_init(&tr);
 	if (!used)
 		return -ENOMEM;
-	err = kstate_slot_cfg(ks, &cfg);
-	if (err)
-		goto out;
-	base = cfg.slot * cap;
-	err = ktries_open(ks, cfg.slot, &tr);
+	err = kgen_slot_cfg(ks, &cfg);
+	if (!err)
+		err = ktries_open(ks, cfg.slot, &tr);
 	if (!err)
 		err = ktries_sync_zero(&tr);
-	if (err)
-		goto out;
-	for (f = 0; f < 2; f++) {
-		err = dump_tries(&tr, f, &t[f]);
-		if (err)
-			goto out;
-		for (i = 0; i < t[f].n; i++) {
-			struct egr_prefix *pv = (struct egr_prefix *)t[f].vals + i;
-
-			if (pv->first < base || pv->first + pv->count > base + cap) {
-				err = -EPROTO;
-				goto out;
-			}
-			if (pv->first + pv->count - base > end)
-				end = pv->first + pv->count - base;
-		}
-	}
-	if (end) {
-		uint32_t start = base - 1;
-
-		err = dump_map(ks->rules_fd, sizeof(uint32_t), sizeof(struct egr_rule),
-			       base ? &start : NULL, end, &r);
-		if (err)
-			goto out;
-	}
-	for (f = 0; f < 2; f++) {
-		for (i = 0; i < t[f].n; i++) {
-			struct egr_prefix *pv = (struct egr_prefix *)t[f].vals + i;
-
-			for (j = 0; j < pv->count; j++) {
-				uint32_t idx = pv->first - base + j, id;
-
-				if (idx >= r.n) {
-					err = -EPROTO;
-					goto out;
-				}
-				id = ((struct egr_rule *)r.vals)[idx].id;
-				if (id < cap && !used[id]) {
-					used[id] = 1;
-					if (id + 1 > hi)
-						hi = id + 1;
-				}
-				nrules++;
-			}
-		}
-	}
-	stack = calloc(cap, sizeof(*stack));
-	keys = calloc(cap, sizeof(*keys));
-	if (!stack || !keys) {
-		err = -ENOMEM;
-		goto out;
-	}
-	for (i = hi; i-- > 0;)
-		if (!used[i])
-			stack[k++] = i;
-	for (i = 0; i < k; i++)
-		keys[i] = i;
-	err = kstate_update_many(ks->free_fd, keys, stack, k, sizeof(uint32_t), sizeof(uint32_t));
+	if (!err)
+		err = dump_slot(ks, &tr, cfg.slot * cap, t, &r, &end);
+	if (!err)
+		err = mark_ids(t, &r, cfg.slot * cap, cap, used, &hi, &nrules);
+	if (!err)
+		err = write_free_stack(ks, used, hi, &nfree);
 	if (err)
 		goto out;
 	ks->meta.next_id = hi;
-	ks->meta.nfree = k;
+	ks->meta.nfree = nfree;
 	ks->meta.free_hash = 0;
 	ks->meta.nrules = nrules;
 	ks->meta.nprefix[0] = t[0].n;
@@ -484,17 +542,14 @@ int kpolicy_recover(struct egr_kstate *ks)
 	/* The interrupted change may have edited the live slot without its
 	 * closing generation bump: invalidate the sockets' verdict caches.
 	 */
-	err = kstate_gen_bump(ks, false);
-	k = 0;
-	if (!err && bpf_map_update_elem(ks->meta_fd, &k, &ks->meta, BPF_ANY))
-		err = -errno;
+	err = kgen_bump(ks, false);
+	if (!err)
+		err = kstate_write_meta(ks);
 out:
 	ktries_close(&tr);
 	dump_free(&t[0]);
 	dump_free(&t[1]);
 	dump_free(&r);
 	free(used);
-	free(stack);
-	free(keys);
 	return err;
 }

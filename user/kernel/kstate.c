@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * Attach, pin, open and detach per-cgroup program instances.
+ * Load, pin, open and remove per-cgroup program instances.
  * Open -> size maps -> load -> fill -> pin maps -> attach links -> pin links,
  * all into a temporary directory that is renamed into place last, so a
- * killed attach never leaves a half-made EGR_PIN_ROOT/<id>.
+ * killed attach never leaves a half-made EGR_PIN_ROOT/<id> (kernel/pindir.h).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -22,22 +22,27 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "egressctl.skel.h"
-#include "kernel/guard.h"
+#include "kernel/kgen.h"
 #include "kernel/kstate.h"
-#include "kernel/lsm.h"
-#include "kernel/registry.h"
-#include "util/log.h"
+#include "kernel/ktries.h"
+#include "kernel/pindir.h"
+#include "util/err.h"
 
 #define LOCK_PATH "/run/egressctl.lock"
 
-/* Pin names; keep in sync with kstate_open() and kstate_detach(). */
-static const char *const map_pins[] = { "egr_ctl",   "egr_meta",  "egr_v4",    "egr_v6",
-					"egr_rules", "egr_hits",  "egr_stats", "egr_free",
-					"egr_sk",    "egr_evcfg", "egr_events" };
-static const char *const other_pins[] = { "link_egress", "link_sockops", "prog_egress",
-					  "prog_sockops" };
+/* The map pins kstate_open() opens, in the order of its fds. */
+static const char *const fd_pins[] = { "egr_ctl",   "egr_meta", "egr_v4",	 "egr_v6",
+				       "egr_rules", "egr_hits", "egr_stats", "egr_free" };
+/* Every pin, the links first: removing them detaches the program. */
+static const char *const all_pins[] = { "link_egress", "link_sockops", "prog_egress",
+					"prog_sockops", "egr_ctl",     "egr_meta",
+					"egr_v4",	"egr_v6",      "egr_rules",
+					"egr_hits",	"egr_stats",   "egr_free",
+					"egr_sk",	"egr_evcfg",   "egr_events" };
+static const struct pinset kstate_pins = { all_pins, sizeof(all_pins) / sizeof(all_pins[0]),
+					    NULL };
 
-int kstate_prepare(void)
+int kstate_prepare(char *err, size_t errlen)
 {
 	struct statfs st;
 	struct stat sb;
@@ -45,28 +50,29 @@ int kstate_prepare(void)
 	if (statfs("/sys/fs/bpf", &st) || st.f_type != BPF_FS_MAGIC) {
 		mkdir("/sys/fs/bpf", 0755);
 		if (mount("bpf", "/sys/fs/bpf", "bpf", 0, "mode=0700")) {
-			int err = -errno;
+			int ret = -errno;
 
-			pr_err("mounting bpffs at /sys/fs/bpf: %s\n", strerror(-err));
-			return err;
+			seterr(err, errlen, "mounting bpffs at /sys/fs/bpf: %s", strerror(-ret));
+			return ret;
 		}
 	}
 	if (mkdir(EGR_PIN_ROOT, 0700) && errno != EEXIST) {
-		int err = -errno;
+		int ret = -errno;
 
-		pr_err("creating %s: %s\n", EGR_PIN_ROOT, strerror(-err));
-		return err;
+		seterr(err, errlen, "creating %s: %s", EGR_PIN_ROOT, strerror(-ret));
+		return ret;
 	}
 	/* bpffs may be world-writable: the pin root must be root's alone. */
 	if (lstat(EGR_PIN_ROOT, &sb) || !S_ISDIR(sb.st_mode) || sb.st_uid != 0) {
-		pr_err("%s is not a directory owned by root; refusing to use it\n", EGR_PIN_ROOT);
+		seterr(err, errlen, "%s is not a directory owned by root; refusing to use it",
+		       EGR_PIN_ROOT);
 		return -EPERM;
 	}
 	if ((sb.st_mode & 07777) != 0700 && chmod(EGR_PIN_ROOT, 0700)) {
-		int err = -errno;
+		int ret = -errno;
 
-		pr_err("chmod 0700 %s: %s\n", EGR_PIN_ROOT, strerror(-err));
-		return err;
+		seterr(err, errlen, "chmod 0700 %s: %s", EGR_PIN_ROOT, strerror(-ret));
+		return ret;
 	}
 	return 0;
 }
@@ -91,32 +97,10 @@ static int new_empty_tries(const struct egr_kstate *ks, uint32_t cap)
 	return err;
 }
 
-int kstate_load(const struct egr_attach_opts *o, const char *label, uint64_t cgid,
-		struct egressctl_bpf **out, struct egr_kstate *ks)
+/* ks from a loaded skeleton: its map fds and a fresh egr_meta. */
+static void loaded_kstate(struct egressctl_bpf *skel, const char *label, uint64_t cgid,
+			  uint32_t cap, struct egr_kstate *ks)
 {
-	struct egr_evcfg ev = { .rate = EGR_EV_DEFAULT_RATE, .burst = EGR_EV_DEFAULT_BURST };
-	uint32_t cap = o->max_rules ? o->max_rules : EGR_DEFAULT_MAX_RULES, k;
-	struct egr_ctl ctl = { .dflt = o->dflt, .flags = o->audit ? EGR_SF_AUDIT : 0 };
-	struct egressctl_bpf *skel;
-	int err;
-
-	*out = NULL;
-	skel = egressctl_bpf__open();
-	if (!skel) {
-		err = -errno;
-		pr_err("opening the BPF object: %s\n", strerror(-err));
-		return err;
-	}
-	bpf_map__set_max_entries(skel->maps.egr_rules, 2 * cap);
-	bpf_map__set_max_entries(skel->maps.egr_hits, cap);
-	bpf_map__set_max_entries(skel->maps.egr_free, cap);
-	skel->rodata->egr_no_cache = o->no_verdict_cache;
-	err = egressctl_bpf__load(skel);
-	if (err) {
-		pr_err("loading the BPF program: %s (is BPF supported and are you root?)\n",
-		       strerror(-err));
-		goto fail;
-	}
 	memset(ks, 0, sizeof(*ks));
 	ks->cgid = cgid;
 	ks->ctl_fd = bpf_map__fd(skel->maps.egr_ctl);
@@ -134,19 +118,61 @@ int kstate_load(const struct egr_attach_opts *o, const char *label, uint64_t cgi
 	ks->meta.cgroup_id = cgid;
 	ks->meta.created = time(NULL);
 	snprintf(ks->meta.path, sizeof(ks->meta.path), "%s", label);
+}
 
-	err = new_empty_tries(ks, cap);
+/* Empty tries in both slots, egr_ctl's slots, the generation, egr_meta and
+ * egr_evcfg.
+ */
+static int init_maps(struct egressctl_bpf *skel, const struct egr_attach_opts *o,
+		     const struct egr_kstate *ks)
+{
+	struct egr_evcfg ev = { .rate = EGR_EV_DEFAULT_RATE, .burst = EGR_EV_DEFAULT_BURST };
+	struct egr_ctl ctl = { .dflt = o->dflt, .flags = o->audit ? EGR_SF_AUDIT : 0 };
+	uint32_t k;
+	int err = new_empty_tries(ks, ks->meta.max_rules);
+
 	for (k = 1; k < EGR_CTL_ENTRIES && !err; k++)
 		if (bpf_map_update_elem(ks->ctl_fd, &k, &ctl, BPF_ANY))
 			err = -errno;
 	if (!err)
-		err = kstate_gen_publish(ks, 2); /* slot 0 live */
+		err = kgen_publish(ks, 2); /* slot 0 live */
+	if (!err)
+		err = kstate_write_meta(ks);
 	k = 0;
-	if (!err && (bpf_map_update_elem(ks->meta_fd, &k, &ks->meta, BPF_ANY) ||
-		     bpf_map_update_elem(bpf_map__fd(skel->maps.egr_evcfg), &k, &ev, BPF_ANY)))
+	if (!err && bpf_map_update_elem(bpf_map__fd(skel->maps.egr_evcfg), &k, &ev, BPF_ANY))
 		err = -errno;
+	return err;
+}
+
+int kstate_load(const struct egr_attach_opts *o, const char *label, uint64_t cgid,
+		struct egressctl_bpf **out, struct egr_kstate *ks, char *errbuf, size_t errlen)
+{
+	uint32_t cap = o->max_rules ? o->max_rules : EGR_DEFAULT_MAX_RULES;
+	struct egressctl_bpf *skel;
+	int err;
+
+	*out = NULL;
+	skel = egressctl_bpf__open();
+	if (!skel) {
+		err = -errno;
+		seterr(errbuf, errlen, "opening the BPF object: %s", strerror(-err));
+		return err;
+	}
+	bpf_map__set_max_entries(skel->maps.egr_rules, 2 * cap);
+	bpf_map__set_max_entries(skel->maps.egr_hits, cap);
+	bpf_map__set_max_entries(skel->maps.egr_free, cap);
+	skel->rodata->egr_no_cache = o->no_verdict_cache;
+	err = egressctl_bpf__load(skel);
 	if (err) {
-		pr_err("creating policy maps (%u rules): %s\n", cap, strerror(-err));
+		seterr(errbuf, errlen,
+		       "loading the BPF program: %s (is BPF supported and are you root?)",
+		       strerror(-err));
+		goto fail;
+	}
+	loaded_kstate(skel, label, cgid, cap, ks);
+	err = init_maps(skel, o, ks);
+	if (err) {
+		seterr(errbuf, errlen, "creating policy maps (%u rules): %s", cap, strerror(-err));
 		goto fail;
 	}
 	*out = skel;
@@ -154,22 +180,6 @@ int kstate_load(const struct egr_attach_opts *o, const char *label, uint64_t cgi
 fail:
 	egressctl_bpf__destroy(skel);
 	return err;
-}
-
-static void rm_pins(const char *dir)
-{
-	char path[256];
-	size_t i;
-
-	for (i = 0; i < sizeof(other_pins) / sizeof(other_pins[0]); i++) {
-		snprintf(path, sizeof(path), "%s/%s", dir, other_pins[i]);
-		unlink(path);
-	}
-	for (i = 0; i < sizeof(map_pins) / sizeof(map_pins[0]); i++) {
-		snprintf(path, sizeof(path), "%s/%s", dir, map_pins[i]);
-		unlink(path);
-	}
-	rmdir(dir);
 }
 
 static int pin_all(struct egressctl_bpf *skel, const char *dir)
@@ -181,16 +191,16 @@ static int pin_all(struct egressctl_bpf *skel, const char *dir)
 	bpf_object__for_each_map(map, skel->obj) {
 		if (bpf_map__is_internal(map))
 			continue; /* .rodata: load-time settings, held by the program */
-		snprintf(path, sizeof(path), "%s/%s", dir, bpf_map__name(map));
+		pindir_path(dir, bpf_map__name(map), path, sizeof(path));
 		err = bpf_map__pin(map, path);
 		if (err)
 			return err;
 	}
-	snprintf(path, sizeof(path), "%s/prog_egress", dir);
+	pindir_path(dir, "prog_egress", path, sizeof(path));
 	err = bpf_program__pin(skel->progs.egr_egress, path);
 	if (err)
 		return err;
-	snprintf(path, sizeof(path), "%s/prog_sockops", dir);
+	pindir_path(dir, "prog_sockops", path, sizeof(path));
 	return bpf_program__pin(skel->progs.egr_sockops, path);
 }
 
@@ -199,11 +209,59 @@ static void pin_dir(uint64_t cgid, char *buf, size_t len)
 	snprintf(buf, len, EGR_PIN_ROOT "/%" PRIu64, cgid);
 }
 
+bool kstate_pinned(uint64_t cgid)
+{
+	char dir[128];
+
+	pin_dir(cgid, dir, sizeof(dir));
+	return !access(dir, F_OK);
+}
+
+/* Attach prog (pinned in dir) to the cgroup cgpath and pin the link. */
+static int attach_link(const char *cgpath, const char *dir, const char *link, const char *prog,
+		       enum bpf_attach_type type, char *errbuf, size_t errlen)
+{
+	char path[256];
+	int pfd, cgfd, lfd, err = 0;
+
+	pindir_path(dir, prog, path, sizeof(path));
+	pfd = bpf_obj_get(path);
+	if (pfd < 0) {
+		err = -errno;
+		seterr(errbuf, errlen, "%s: %s (run detach, then attach)", path, strerror(-err));
+		return err;
+	}
+	cgfd = open(cgpath, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (cgfd < 0) {
+		err = -errno;
+		seterr(errbuf, errlen, "opening cgroup %s: %s", cgpath, strerror(-err));
+		close(pfd);
+		return err;
+	}
+	lfd = bpf_link_create(pfd, cgfd, type, NULL);
+	if (lfd < 0) {
+		err = -errno;
+		seterr(errbuf, errlen, "attaching %s to cgroup %s: %s", prog, cgpath,
+		       strerror(-err));
+	} else {
+		pindir_path(dir, link, path, sizeof(path));
+		if (bpf_obj_pin(lfd, path)) {
+			err = -errno;
+			seterr(errbuf, errlen, "pinning %s: %s", path, strerror(-err));
+		}
+		close(lfd);
+	}
+	close(cgfd);
+	close(pfd);
+	return err;
+}
+
 /* Create the links that are missing in dir from its pinned programs, and
  * pin them. An attach or detach killed mid-way can leave a directory
  * without them; this puts the filter back. *made counts links created.
  */
-static int attach_links(const char *cgpath, const char *dir, int *made)
+static int attach_links(const char *cgpath, const char *dir, int *made, char *errbuf,
+			size_t errlen)
 {
 	static const struct {
 		const char *link, *prog;
@@ -216,148 +274,74 @@ static int attach_links(const char *cgpath, const char *dir, int *made)
 
 	*made = 0;
 	for (i = 0; i < sizeof(l) / sizeof(l[0]) && !err; i++) {
-		int pfd, cgfd, lfd;
-
-		snprintf(path, sizeof(path), "%s/%s", dir, l[i].link);
+		pindir_path(dir, l[i].link, path, sizeof(path));
 		if (!access(path, F_OK))
 			continue;
-		snprintf(path, sizeof(path), "%s/%s", dir, l[i].prog);
-		pfd = bpf_obj_get(path);
-		if (pfd < 0) {
-			err = -errno;
-			pr_err("%s: %s (run detach, then attach)\n", path, strerror(-err));
-			break;
-		}
-		cgfd = open(cgpath, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (cgfd < 0) {
-			err = -errno;
-			pr_err("opening cgroup %s: %s\n", cgpath, strerror(-err));
-			close(pfd);
-			break;
-		}
-		lfd = bpf_link_create(pfd, cgfd, l[i].type, NULL);
-		if (lfd < 0) {
-			err = -errno;
-			pr_err("attaching %s to cgroup %s: %s\n", l[i].prog, cgpath, strerror(-err));
-		} else {
-			snprintf(path, sizeof(path), "%s/%s", dir, l[i].link);
-			if (bpf_obj_pin(lfd, path)) {
-				err = -errno;
-				pr_err("pinning %s: %s\n", path, strerror(-err));
-			} else {
-				(*made)++;
-			}
-			close(lfd);
-		}
-		close(cgfd);
-		close(pfd);
+		err = attach_link(cgpath, dir, l[i].link, l[i].prog, l[i].type, errbuf, errlen);
+		if (!err)
+			(*made)++;
 	}
 	return err;
 }
 
-/* Temporary directories of attaches, and directories being detached,
- * whose process is gone.
- */
-void kstate_clean_stale(void)
+static bool cgid_tag(const char *tag)
 {
-	struct dirent *de;
-	DIR *d = opendir(EGR_PIN_ROOT);
+	size_t n = strspn(tag, "0123456789");
 
-	if (!d)
-		return;
-	while ((de = readdir(d))) {
-		char path[512], proc[64];
-		unsigned long long id;
-		int pid;
-
-		if (sscanf(de->d_name, "tmp-%llu-%d", &id, &pid) != 2 &&
-		    sscanf(de->d_name, "dead-%llu-%d", &id, &pid) != 2)
-			continue;
-		snprintf(proc, sizeof(proc), "/proc/%d", pid);
-		if (!access(proc, F_OK))
-			continue;
-		snprintf(path, sizeof(path), EGR_PIN_ROOT "/%s", de->d_name);
-		rm_pins(path);
-	}
-	closedir(d);
+	return n && !tag[n];
 }
 
-int kstate_attach(const char *cgpath, const char *rel, uint64_t cgid,
-		  const struct egr_attach_opts *o, bool *created)
+void kstate_clean_stale(void)
+{
+	pindir_clean_stale(cgid_tag, &kstate_pins);
+}
+
+int kstate_repair(const char *cgpath, uint64_t cgid, int *made, char *err, size_t errlen)
+{
+	char dir[128];
+
+	pin_dir(cgid, dir, sizeof(dir));
+	return attach_links(cgpath, dir, made, err, errlen);
+}
+
+int kstate_create(const char *cgpath, const char *rel, uint64_t cgid,
+		  const struct egr_attach_opts *o, char *errbuf, size_t errlen)
 {
 	struct egressctl_bpf *skel = NULL;
 	struct egr_kstate ks;
-	char dir[128], tmp[160];
-	struct stat st;
+	char dir[128], tmp[160], tag[32];
 	int err, made;
 
-	*created = false;
-	err = kstate_prepare();
+	err = kstate_load(o, rel, cgid, &skel, &ks, errbuf, errlen);
 	if (err)
 		return err;
-	lsm_ensure(cgpath, cgid); /* packet-socket guard; warns loudly when it cannot */
-	pin_dir(cgid, dir, sizeof(dir));
-	if (!stat(dir, &st)) {
-		/* Attached already (idempotent); repair missing links. */
-		err = kstate_open(cgid, &ks);
-		kstate_close(&ks);
-		if (err == -EPROTONOSUPPORT) {
-			kstate_pr_other_layout(cgpath, ks.meta.abi, NULL);
-			return err;
-		}
-		err = attach_links(cgpath, dir, &made);
-		if (!err && made)
-			pr_warn("%s: the filter's link was missing (an interrupted command?); re-attached\n",
-				cgpath);
-		return err ?: registry_add(cgid) ?: guard_mark(cgid, EGR_GUARD_MANAGED);
-	}
-	kstate_clean_stale();
-	/* Registered first: programs that act for all managed cgroups (the
-	 * packet-socket hook) cover this one before its filter is in place.
-	 */
-	err = registry_add(cgid);
-	if (err) {
-		pr_err("registering cgroup %s in %s: %s\n", cgpath, EGR_MANAGED_PIN, strerror(-err));
-		return err;
-	}
-
-	err = kstate_load(o, rel, cgid, &skel, &ks);
-	if (err)
-		goto out;
 	/* Maps and programs are pinned in a temporary directory renamed into
 	 * place whole; the links come last, in place. A killed attach leaves
 	 * either a temporary directory without links (cleaned up by the next
 	 * attach) or the directory without links (repaired by the next one).
 	 */
-	snprintf(tmp, sizeof(tmp), EGR_PIN_ROOT "/tmp-%" PRIu64 "-%d", cgid, (int)getpid());
-	if (mkdir(tmp, 0700)) {
-		err = -errno;
-		pr_err("creating %s: %s\n", tmp, strerror(-err));
+	snprintf(tag, sizeof(tag), "%" PRIu64, cgid);
+	pin_dir(cgid, dir, sizeof(dir));
+	err = pindir_make_tmp(tag, tmp, sizeof(tmp));
+	if (err) {
+		seterr(errbuf, errlen, "creating %s: %s", tmp, strerror(-err));
 		goto out;
 	}
 	err = pin_all(skel, tmp);
 	if (err) {
-		pr_err("pinning maps in %s: %s\n", tmp, strerror(-err));
-		rm_pins(tmp);
+		seterr(errbuf, errlen, "pinning maps in %s: %s", tmp, strerror(-err));
+		pindir_remove(tmp, &kstate_pins);
 		goto out;
 	}
-	if (rename(tmp, dir)) {
-		err = -errno;
-		pr_err("renaming %s to %s: %s\n", tmp, dir, strerror(-err));
-		rm_pins(tmp);
-		goto out;
-	}
-	err = attach_links(cgpath, dir, &made);
+	err = pindir_commit(tmp, dir, &kstate_pins);
 	if (err) {
-		rm_pins(dir);
+		seterr(errbuf, errlen, "renaming %s to %s: %s", tmp, dir, strerror(-err));
 		goto out;
 	}
-	*created = true;
-	/* Strict mode: the guard on the parent now defers to this filter. */
-	err = guard_mark(cgid, EGR_GUARD_MANAGED);
-out:
+	err = attach_links(cgpath, dir, &made, errbuf, errlen);
 	if (err)
-		registry_del(cgid);
+		pindir_remove(dir, &kstate_pins);
+out:
 	egressctl_bpf__destroy(skel);
 	return err;
 }
@@ -366,28 +350,18 @@ int kstate_link_missing(const struct egr_kstate *ks)
 {
 	char path[256];
 
-	snprintf(path, sizeof(path), "%s/link_egress", ks->dir);
+	pindir_path(ks->dir, "link_egress", path, sizeof(path));
 	return access(path, F_OK) != 0;
-}
-
-static int open_pin(const char *dir, const char *name)
-{
-	char path[256];
-
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	return bpf_obj_get(path);
 }
 
 int kstate_open_pin(const struct egr_kstate *ks, const char *name)
 {
-	int fd = open_pin(ks->dir, name);
-
-	return fd < 0 ? -errno : fd;
+	return pindir_open(ks->dir, name);
 }
 
 int kstate_open(uint64_t cgid, struct egr_kstate *ks)
 {
-	int *fds[] = { &ks->ctl_fd,   &ks->meta_fd, &ks->v4_fd,    &ks->v6_fd,
+	int *fds[] = { &ks->ctl_fd,   &ks->meta_fd, &ks->v4_fd,	   &ks->v6_fd,
 		       &ks->rules_fd, &ks->hits_fd, &ks->stats_fd, &ks->free_fd };
 	uint32_t k = 0;
 	size_t i;
@@ -401,7 +375,7 @@ int kstate_open(uint64_t cgid, struct egr_kstate *ks)
 	if (access(ks->dir, F_OK))
 		return -ENOENT;
 	for (i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
-		*fds[i] = open_pin(ks->dir, map_pins[i]);
+		*fds[i] = pindir_open(ks->dir, fd_pins[i]);
 		if (*fds[i] < 0) {
 			err = -EPROTO;
 			goto fail;
@@ -428,29 +402,22 @@ fail:
 	return err;
 }
 
-void kstate_pr_other_layout(const char *label, uint32_t abi, const char *spec)
+void kstate_other_layout(const char *label, uint32_t abi, const char *spec, char *err,
+			 size_t errlen)
 {
-	pr_err("%s is attached by an egressctl with another map layout (ABI %u, this one %u): "
-	       "its filter stays in force; to upgrade: egressctl detach%s%s, then attach and apply again\n",
+	seterr(err, errlen,
+	       "%s is attached by an egressctl with another map layout (ABI %u, this one %u): "
+	       "its filter stays in force; to upgrade: egressctl detach%s%s, then attach and apply again",
 	       label, abi, EGR_ABI_VERSION, spec ? " " : "", spec ? spec : "");
-}
-
-uint32_t kstate_map_id(int fd)
-{
-	struct bpf_map_info info;
-	uint32_t len = sizeof(info);
-
-	memset(&info, 0, sizeof(info));
-	return bpf_obj_get_info_by_fd(fd, &info, &len) ? 0 : info.id;
 }
 
 void kstate_close(struct egr_kstate *ks)
 {
-	int *fds[] = { &ks->ctl_fd,   &ks->meta_fd, &ks->v4_fd,    &ks->v6_fd,
+	int *fds[] = { &ks->ctl_fd,   &ks->meta_fd, &ks->v4_fd,	   &ks->v6_fd,
 		       &ks->rules_fd, &ks->hits_fd, &ks->stats_fd, &ks->free_fd };
 	size_t i;
 
-	kstate_gen_unmap(ks);
+	kgen_unmap(ks);
 	for (i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
 		if (*fds[i] >= 0)
 			close(*fds[i]);
@@ -458,22 +425,27 @@ void kstate_close(struct egr_kstate *ks)
 	}
 }
 
-int kstate_detach(uint64_t cgid)
+int kstate_write_meta(const struct egr_kstate *ks)
 {
-	char dir[128], dead[160];
+	uint32_t k = 0;
 
+	return bpf_map_update_elem(ks->meta_fd, &k, &ks->meta, BPF_ANY) ? -errno : 0;
+}
+
+int kstate_remove(uint64_t cgid, char *errbuf, size_t errlen)
+{
+	char dir[128], dead[160], tag[32];
 	struct egr_kstate ks;
 	int err;
 
 	pin_dir(cgid, dir, sizeof(dir));
-	if (access(dir, F_OK)) {
-		registry_del(cgid);
+	if (access(dir, F_OK))
 		return -ENOENT;
-	}
 	/* Only remove what egressctl made (its meta map says so). */
 	err = kstate_open(cgid, &ks);
 	if (err == -EPROTO) {
-		pr_err("%s was not made by this egressctl; refusing to remove it\n", dir);
+		seterr(errbuf, errlen, "%s was not made by this egressctl; refusing to remove it",
+		       dir);
 		return err;
 	}
 	kstate_close(&ks);
@@ -481,22 +453,17 @@ int kstate_detach(uint64_t cgid)
 	 * Its pins (the links first) go next; if this process dies before
 	 * that, the next egressctl command removes what is left.
 	 */
-	snprintf(dead, sizeof(dead), EGR_PIN_ROOT "/dead-%" PRIu64 "-%d", cgid, (int)getpid());
-	if (rename(dir, dead)) {
-		err = -errno;
-		pr_err("renaming %s: %s\n", dir, strerror(-err));
+	snprintf(tag, sizeof(tag), "%" PRIu64, cgid);
+	err = pindir_retire(dir, tag, dead, sizeof(dead));
+	if (err) {
+		seterr(errbuf, errlen, "renaming %s: %s", dir, strerror(-err));
 		return err;
 	}
-	rm_pins(dead);
-	idcache_drop(cgid);
-	if (!access(dead, F_OK)) {
-		pr_err("removing %s: directory not empty\n", dead);
+	if (pindir_remove(dead, &kstate_pins)) {
+		seterr(errbuf, errlen, "removing %s: directory not empty", dead);
 		return -ENOTEMPTY;
 	}
-	/* Strict mode: the guard denies the cgroup again. */
-	guard_unmark(cgid);
-	lsm_release(cgid);
-	return registry_del(cgid);
+	return 0;
 }
 
 static int cmp_u64(const void *a, const void *b)
@@ -543,7 +510,7 @@ int kstate_link_alive(const struct egr_kstate *ks)
 {
 	struct bpf_link_info info;
 	uint32_t len = sizeof(info);
-	int fd = open_pin(ks->dir, "link_egress"), ret;
+	int fd = pindir_open(ks->dir, "link_egress"), ret;
 
 	if (fd < 0)
 		return 0;

@@ -10,7 +10,8 @@
 #include <stdbool.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
-#include "kernel/kstate.h"
+#include "kernel/kmap.h"
+#include "kernel/ktries.h"
 
 void ktries_init(struct egr_tries *t)
 {
@@ -96,7 +97,7 @@ int ktries_install_family(const struct egr_kstate *ks, int family, const uint32_
 			idx[i * EGR_SHARDS + s] = EGR_TRIE_IDX(slots[i], s);
 			fds[i * EGR_SHARDS + s] = t[i].fd[family][s];
 		}
-	return kstate_update_many(family ? ks->v6_fd : ks->v4_fd, idx, fds, nslots * EGR_SHARDS,
+	return kmap_update_many(family ? ks->v6_fd : ks->v4_fd, idx, fds, nslots * EGR_SHARDS,
 				  sizeof(uint32_t), sizeof(int));
 }
 

@@ -1,17 +1,17 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * The packet-socket guard (user/lsm.h): load and pin bpf/lsm.bpf.c once per
- * host (BPF LSM hooks when the kernel allows them, the veth guard program
- * always), attach the veth guard to each managed target's veths, report.
- * The base pins are made in a temporary directory that is renamed into
- * place last, like the per-cgroup pins (kstate.c).
+ * The packet-socket guard (include/egressctl_lsm.h): load and pin
+ * bpf/lsm.bpf.c once per host (BPF LSM hooks when the kernel allows them,
+ * the veth guard program always), attach the veth guard to each managed
+ * target's veths, report. The base pins are made in a temporary directory
+ * that is renamed into place last (kernel/pindir.h).
  */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <sched.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,10 +25,10 @@
 #include <bpf/libbpf.h>
 #include "egressctl.h"
 #include "lsm.skel.h"
-#include "kernel/kstate.h"
 #include "kernel/lsm.h"
+#include "kernel/pindir.h"
 #include "kernel/registry.h"
-#include "util/log.h"
+#include "util/err.h"
 
 #define LSM_LIST "/sys/kernel/security/lsm"
 #define PROG_PIN "prog_veth"
@@ -50,6 +50,13 @@ static const struct {
 	{ "link_file_receive", "egr_file_recv" },
 };
 #define NHOOKS (sizeof(hooks) / sizeof(hooks[0]))
+
+/* Everything we may pin in EGR_PKTGUARD_DIR (and "veth-*"). */
+static const char *const pg_pin_names[] = { "link_socket_create", "link_socket_sendmsg",
+					    "link_file_receive", PROG_PIN, STATS_PIN, INFO_PIN };
+static const struct pinset pg_pins = {
+	pg_pin_names, sizeof(pg_pin_names) / sizeof(pg_pin_names[0]), VETH_PREFIX
+};
 
 bool lsm_list_has_bpf(const char *list)
 {
@@ -84,12 +91,7 @@ static bool bpf_lsm_active(void)
 
 static int pin_get(const char *name)
 {
-	char path[256];
-	int fd;
-
-	snprintf(path, sizeof(path), EGR_PKTGUARD_DIR "/%s", name);
-	fd = bpf_obj_get(path);
-	return fd < 0 ? -errno : fd;
+	return pindir_open(EGR_PKTGUARD_DIR, name);
 }
 
 /* Is prog_fd's program of type type and named name? */
@@ -170,47 +172,12 @@ static int check_base(bool *lsm)
 	return 0;
 }
 
-static void unlink_in(const char *dir, const char *name)
+static void unlink_pin(const char *name)
 {
 	char path[512];
 
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	pindir_path(EGR_PKTGUARD_DIR, name, path, sizeof(path));
 	unlink(path);
-}
-
-/* Remove everything we may have pinned in dir, then dir. */
-static void rm_dir(const char *dir)
-{
-	struct dirent *de;
-	DIR *d = opendir(dir);
-	size_t i;
-
-	if (d) {
-		while ((de = readdir(d)))
-			if (!strncmp(de->d_name, VETH_PREFIX, strlen(VETH_PREFIX)))
-				unlink_in(dir, de->d_name);
-		closedir(d);
-	}
-	for (i = 0; i < NHOOKS; i++)
-		unlink_in(dir, hooks[i].pin);
-	unlink_in(dir, PROG_PIN);
-	unlink_in(dir, STATS_PIN);
-	unlink_in(dir, INFO_PIN);
-	rmdir(dir);
-}
-
-int lsm_remove(void)
-{
-	bool lsm;
-
-	if (access(EGR_PKTGUARD_DIR, F_OK))
-		return -ENOENT;
-	if (check_base(&lsm) == -EPROTO) {
-		pr_err("%s: pins not made by egressctl; not touching them\n", EGR_PKTGUARD_DIR);
-		return -EPROTO;
-	}
-	rm_dir(EGR_PKTGUARD_DIR);
-	return access(EGR_PKTGUARD_DIR, F_OK) ? 0 : -ENOTEMPTY;
 }
 
 /* Open and load the object; with_lsm false leaves the LSM programs out. */
@@ -245,24 +212,68 @@ fail:
 	return NULL;
 }
 
-/* Temporary directories of make_base() runs that were killed. */
-static void rm_stale_tmp(void)
+static bool pktguard_tag(const char *tag)
 {
-	struct dirent *de;
-	DIR *d = opendir(EGR_PIN_ROOT);
-	char path[512];
-	int pid;
+	return !strcmp(tag, "pktguard");
+}
 
-	if (!d)
-		return;
-	while ((de = readdir(d))) {
-		if (sscanf(de->d_name, "tmp-pktguard-%d", &pid) != 1 || pid == getpid() ||
-		    (kill(pid, 0) && errno == ESRCH) == 0)
-			continue;
-		snprintf(path, sizeof(path), EGR_PIN_ROOT "/%s", de->d_name);
-		rm_dir(path);
+/* The object with its LSM hooks attached (links), when the kernel has BPF
+ * LSM and lets them load; else NULL and *err why not.
+ */
+static struct lsm_bpf *load_with_lsm(struct bpf_link **links, int *err)
+{
+	struct lsm_bpf *skel;
+	size_t i;
+
+	*err = -EOPNOTSUPP;
+	if (!bpf_lsm_active())
+		return NULL;
+	skel = load_obj(true, err);
+	if (!skel)
+		return NULL;
+	{
+		struct bpf_program *progs[NHOOKS] = { skel->progs.egr_sock_create,
+						      skel->progs.egr_sock_send,
+						      skel->progs.egr_file_recv };
+
+		for (i = 0; i < NHOOKS && !*err; i++) {
+			links[i] = bpf_program__attach_lsm(progs[i]);
+			if (!links[i])
+				*err = -errno;
+		}
 	}
-	closedir(d);
+	if (!*err)
+		return skel;
+	for (i = 0; i < NHOOKS; i++)
+		bpf_link__destroy(links[i]);
+	memset(links, 0, NHOOKS * sizeof(*links));
+	lsm_bpf__destroy(skel);
+	return NULL;
+}
+
+/* Pin what there is into tmp: info, stats, the veth program, the hooks. */
+static int pin_base(struct lsm_bpf *skel, struct bpf_link **links,
+		    const struct egr_pg_info *info, const char *tmp)
+{
+	char path[256];
+	uint32_t k = 0;
+	size_t i;
+	int err;
+
+	err = bpf_map_update_elem(bpf_map__fd(skel->maps.egr_pg_info), &k, info, BPF_ANY) ?
+		      -errno :
+		      0;
+	pindir_path(tmp, INFO_PIN, path, sizeof(path));
+	err = err ?: bpf_map__pin(skel->maps.egr_pg_info, path);
+	pindir_path(tmp, STATS_PIN, path, sizeof(path));
+	err = err ?: bpf_map__pin(skel->maps.egr_lsm_stats, path);
+	pindir_path(tmp, PROG_PIN, path, sizeof(path));
+	err = err ?: bpf_program__pin(skel->progs.egr_veth_guard, path);
+	for (i = 0; i < NHOOKS && !err && links[0]; i++) {
+		pindir_path(tmp, hooks[i].pin, path, sizeof(path));
+		err = bpf_link__pin(links[i], path);
+	}
+	return err;
 }
 
 /* Load, attach the LSM hooks if possible, pin. 0 or -errno. */
@@ -270,62 +281,27 @@ static int make_base(void)
 {
 	struct bpf_link *links[NHOOKS] = { 0 };
 	struct egr_pg_info info = { .magic = EGR_MAGIC };
-	struct lsm_bpf *skel = NULL;
-	char tmp[160], path[256];
-	uint32_t k = 0;
+	struct lsm_bpf *skel;
+	char tmp[160];
 	size_t i;
-	int err = -EOPNOTSUPP;
+	int err;
 
-	if (bpf_lsm_active()) {
-		skel = load_obj(true, &err);
-		if (skel) {
-			struct bpf_program *progs[NHOOKS] = { skel->progs.egr_sock_create,
-							      skel->progs.egr_sock_send,
-							      skel->progs.egr_file_recv };
-
-			for (i = 0; i < NHOOKS && !err; i++) {
-				links[i] = bpf_program__attach_lsm(progs[i]);
-				if (!links[i])
-					err = -errno;
-			}
-			if (err) {
-				for (i = 0; i < NHOOKS; i++)
-					bpf_link__destroy(links[i]);
-				memset(links, 0, sizeof(links));
-				lsm_bpf__destroy(skel);
-				skel = NULL;
-			}
-		}
-	}
+	skel = load_with_lsm(links, &err);
 	info.lsm_err = skel ? 0 : err;
-	rm_stale_tmp();
+	pindir_clean_stale(pktguard_tag, &pg_pins);
 	if (!skel) {
 		skel = load_obj(false, &err);
 		if (!skel)
 			return err;
 	}
-	snprintf(tmp, sizeof(tmp), EGR_PIN_ROOT "/tmp-pktguard-%d", (int)getpid());
-	if (mkdir(tmp, 0700)) {
-		err = -errno;
-		goto out;
-	}
-	err = bpf_map_update_elem(bpf_map__fd(skel->maps.egr_pg_info), &k, &info, BPF_ANY) ?
-		      -errno :
-		      0;
-	snprintf(path, sizeof(path), "%s/%s", tmp, INFO_PIN);
-	err = err ?: bpf_map__pin(skel->maps.egr_pg_info, path);
-	snprintf(path, sizeof(path), "%s/%s", tmp, STATS_PIN);
-	err = err ?: bpf_map__pin(skel->maps.egr_lsm_stats, path);
-	snprintf(path, sizeof(path), "%s/%s", tmp, PROG_PIN);
-	err = err ?: bpf_program__pin(skel->progs.egr_veth_guard, path);
-	for (i = 0; i < NHOOKS && !err && links[0]; i++) {
-		snprintf(path, sizeof(path), "%s/%s", tmp, hooks[i].pin);
-		err = bpf_link__pin(links[i], path);
-	}
-	if (!err && rename(tmp, EGR_PKTGUARD_DIR))
-		err = -errno;
+	err = pindir_make_tmp("pktguard", tmp, sizeof(tmp));
 	if (err)
-		rm_dir(tmp);
+		goto out;
+	err = pin_base(skel, links, &info, tmp);
+	if (!err)
+		err = pindir_commit(tmp, EGR_PKTGUARD_DIR, &pg_pins);
+	else
+		pindir_remove(tmp, &pg_pins);
 out:
 	for (i = 0; i < NHOOKS; i++)
 		bpf_link__destroy(links[i]);
@@ -421,6 +397,32 @@ static int cgroup_pid(const char *cgpath)
 	return pid;
 }
 
+/* dump_links() in the network namespace ns, on a thread of its own: setns()
+ * moves only the calling thread, and this one ends there.
+ */
+struct ns_dump {
+	int ns, max, n;
+	struct ifl *out;
+};
+
+static void *dump_in_ns(void *arg)
+{
+	struct ns_dump *d = arg;
+
+	d->n = setns(d->ns, CLONE_NEWNET) ? -errno : dump_links(d->out, d->max);
+	return NULL;
+}
+
+/* Is the file ns the network namespace of this thread? 1 yes, 0 no. */
+static int same_netns(int ns)
+{
+	struct stat a, b;
+
+	if (fstat(ns, &a) || stat("/proc/thread-self/ns/net", &b))
+		return -errno;
+	return a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
+
 /*
  * The host-side peers of the target's veths: fills peers[] (indexes in our
  * namespace), returns how many, or -errno. -EEXIST when the target shares
@@ -429,47 +431,33 @@ static int cgroup_pid(const char *cgpath)
 static int target_peers(const char *cgpath, int *peers, int max)
 {
 	struct ifl in[MAX_IFS], host[MAX_IFS];
-	struct stat a, b;
+	struct ns_dump d = { .max = MAX_IFS, .out = in };
 	char nspath[64];
-	int pid, self, ns, nin, nhost, i, j, n = 0, err;
+	pthread_t th;
+	int pid, nhost, i, j, n = 0, err;
 
 	pid = cgroup_pid(cgpath);
 	if (pid < 0)
 		return pid;
 	snprintf(nspath, sizeof(nspath), "/proc/%d/ns/net", pid);
-	ns = open(nspath, O_RDONLY | O_CLOEXEC);
-	if (ns < 0)
+	d.ns = open(nspath, O_RDONLY | O_CLOEXEC);
+	if (d.ns < 0)
 		return -errno;
-	self = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
-	if (self < 0) {
-		err = -errno;
-		close(ns);
-		return err;
-	}
-	if (fstat(ns, &a) || fstat(self, &b)) {
-		err = -errno;
+	err = same_netns(d.ns);
+	if (err) {
+		err = err > 0 ? -EEXIST : err;
 		goto out;
 	}
-	if (a.st_dev == b.st_dev && a.st_ino == b.st_ino) {
-		err = -EEXIST;
+	err = -pthread_create(&th, NULL, dump_in_ns, &d);
+	if (err)
 		goto out;
-	}
-	if (setns(ns, CLONE_NEWNET)) {
-		err = -errno;
-		goto out;
-	}
-	nin = dump_links(in, MAX_IFS);
-	if (setns(self, CLONE_NEWNET)) {
-		/* cannot happen to root; never go on in the wrong namespace */
-		pr_err("returning to the host network namespace: %s\n", strerror(errno));
-		exit(1);
-	}
+	pthread_join(th, NULL);
 	nhost = dump_links(host, MAX_IFS);
-	err = nin < 0 ? nin : nhost < 0 ? nhost : 0;
+	err = d.n < 0 ? d.n : nhost < 0 ? nhost : 0;
 	if (err)
 		goto out;
 	/* A veth inside whose peer is a veth here pointing back at it. */
-	for (i = 0; i < nin; i++) {
+	for (i = 0; i < d.n; i++) {
 		if (!in[i].veth || !in[i].link)
 			continue;
 		for (j = 0; j < nhost; j++)
@@ -479,8 +467,7 @@ static int target_peers(const char *cgpath, int *peers, int max)
 	}
 	err = n;
 out:
-	close(ns);
-	close(self);
+	close(d.ns);
 	return err;
 }
 
@@ -555,7 +542,7 @@ static int veth_cb(const char *name, uint64_t cgid, int ifindex, void *ctx)
 	if (at < 0) /* not a link of ours: leave it alone */
 		return 0;
 	if (q->mode == VETH_RELEASE || (q->mode == VETH_PRUNE && !at))
-		unlink_in(EGR_PKTGUARD_DIR, name);
+		unlink_pin(name);
 	else if (at)
 		q->live++;
 	return 0;
@@ -596,7 +583,7 @@ static int guard_veths(const char *cgpath, uint64_t cgid)
 			made++;
 			continue; /* already there */
 		}
-		unlink_in(EGR_PKTGUARD_DIR, name); /* a defunct one */
+		unlink_pin(name); /* a defunct one */
 		lfd = bpf_link_create(prog, peers[i], EGR_TCX_INGRESS, NULL);
 		if (lfd < 0) {
 			err = -errno;
@@ -613,32 +600,42 @@ static int guard_veths(const char *cgpath, uint64_t cgid)
 	return err ? err : made;
 }
 
-int lsm_ensure(const char *cgpath, uint64_t cgid)
+/* The base pins, made if missing: 0 (*lsm: with the LSM hooks) or -errno,
+ * with the warning added.
+ */
+static int ensure_base(bool *lsm, struct egr_warn *warn)
+{
+	int err = check_base(lsm);
+
+	if (err == -EPROTO) {
+		warn_add(warn,
+			 "packet sockets (AF_PACKET) are NOT blocked: %s holds pins not made by "
+			 "egressctl; refusing to use or replace them",
+			 EGR_PKTGUARD_DIR);
+		return err;
+	}
+	if (err != -ENOENT)
+		return err;
+	err = make_base();
+	if (err == -EEXIST || err == -ENOTEMPTY) /* another egressctl won the race */
+		err = 0;
+	if (!err)
+		err = check_base(lsm);
+	if (err)
+		warn_add(warn, "packet sockets (AF_PACKET) are NOT blocked: loading the guard failed: %s",
+			 strerror(-err));
+	return err;
+}
+
+int lsm_ensure(const char *cgpath, uint64_t cgid, struct egr_warn *warn)
 {
 	struct veth_q q = { .mode = VETH_PRUNE };
 	bool lsm = false;
 	int err, veths;
 
-	err = check_base(&lsm);
-	if (err == -EPROTO) {
-		pr_warn("packet sockets (AF_PACKET) are NOT blocked: %s holds pins not made by "
-			"egressctl; refusing to use or replace them\n",
-			EGR_PKTGUARD_DIR);
+	err = ensure_base(&lsm, warn);
+	if (err)
 		return err;
-	}
-	if (err == -ENOENT) {
-		err = make_base();
-		if (err == -EEXIST || err == -ENOTEMPTY) /* another egressctl won the race */
-			err = 0;
-		if (!err)
-			err = check_base(&lsm);
-		if (err) {
-			pr_warn("packet sockets (AF_PACKET) are NOT blocked: loading the guard "
-				"failed: %s\n",
-				strerror(-err));
-			return err;
-		}
-	}
 	for_each_veth_pin(veth_cb, &q); /* drop links of veths that are gone */
 	veths = guard_veths(cgpath, cgid);
 	if (lsm)
@@ -647,21 +644,23 @@ int lsm_ensure(const char *cgpath, uint64_t cgid)
 		struct egr_lsm_info li;
 
 		lsm_info(&li);
-		pr_warn("BPF LSM unavailable (%s): packet sockets (AF_PACKET, AF_XDP) are blocked only "
-			"at the target's veth; sockets passed in from outside are NOT covered\n",
-			!li.available ? "boot with lsm=...,bpf" :
-					"the kernel refuses BPF LSM programs");
+		warn_add(warn,
+			 "BPF LSM unavailable (%s): packet sockets (AF_PACKET, AF_XDP) are blocked only "
+			 "at the target's veth; sockets passed in from outside are NOT covered",
+			 !li.available ? "boot with lsm=...,bpf" :
+					 "the kernel refuses BPF LSM programs");
 		return 0;
 	}
 	if (!bpf_lsm_active())
-		pr_warn("%s\n", EGR_LSM_WARNING);
+		warn_add(warn, "%s", EGR_LSM_WARNING);
 	else
-		pr_warn("packet sockets (AF_PACKET) are NOT blocked: BPF LSM unavailable (the "
-			"kernel refuses BPF LSM programs) and %s\n",
-			veths == -EEXIST ? "the target shares the host's network namespace" :
-			veths == -ESRCH	 ? "the target has no process yet (attach again later)" :
-			veths == -ENODEV ? "the target has no veth" :
-					   strerror(-veths));
+		warn_add(warn,
+			 "packet sockets (AF_PACKET) are NOT blocked: BPF LSM unavailable (the "
+			 "kernel refuses BPF LSM programs) and %s",
+			 veths == -EEXIST ? "the target shares the host's network namespace" :
+			 veths == -ESRCH  ? "the target has no process yet (attach again later)" :
+			 veths == -ENODEV ? "the target has no veth" :
+					    strerror(-veths));
 	return veths < 0 ? veths : -ENODEV;
 }
 

@@ -18,9 +18,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <bpf/libbpf.h>
+#include "kernel/kgen.h"
+#include "kernel/kread.h"
 #include "obs/metrics.h"
 #include "policy/addr.h"
-#include "util/log.h"
+#include "runtime/label.h"
+#include "util/err.h"
 
 /* ---- reading the kernel --------------------------------------------------- */
 
@@ -59,12 +62,12 @@ static int collect_one(uint64_t cgid, struct metrics_target *t)
 	memset(t, 0, sizeof(*t));
 	if (err)
 		return err;
-	kstate_label(&ks, t->label, sizeof(t->label));
+	target_label(&ks, t->label, sizeof(t->label));
 	snprintf(t->cgroup, sizeof(t->cgroup), "%.*s", (int)sizeof(ks.meta.path) - 1, ks.meta.path);
 	t->cgid = cgid;
 	t->capacity = ks.meta.max_rules;
 	t->alive = kstate_link_alive(&ks) == 1;
-	err = kstate_slot_cfg(&ks, &cfg);
+	err = kgen_slot_cfg(&ks, &cfg);
 	if (!err)
 		t->audit = cfg.flags & EGR_SF_AUDIT;
 	if (!err)
@@ -85,7 +88,8 @@ static bool wanted(const uint64_t *only, size_t nonly, uint64_t id)
 	return !nonly;
 }
 
-int metrics_collect(const uint64_t *only, size_t nonly, struct metrics_target **out, size_t *nout)
+int metrics_collect(const uint64_t *only, size_t nonly, struct metrics_target **out, size_t *nout,
+		    struct egr_warn *warn)
 {
 	struct metrics_target *t;
 	uint64_t *ids;
@@ -108,8 +112,8 @@ int metrics_collect(const uint64_t *only, size_t nonly, struct metrics_target **
 		if (err == -ENOENT || err == -EPROTO)
 			continue; /* detached meanwhile, or not our pins */
 		if (err) {
-			pr_warn("metrics: reading cgroup id %" PRIu64 ": %s\n", ids[i],
-				strerror(-err));
+			warn_add(warn, "metrics: reading cgroup id %" PRIu64 ": %s", ids[i],
+				 strerror(-err));
 			free(t[k].rules);
 			continue;
 		}
@@ -464,12 +468,13 @@ out:
 	return err;
 }
 
-int metrics_render(const uint64_t *only, size_t nonly, char **buf, size_t *len)
+int metrics_render(const uint64_t *only, size_t nonly, char **buf, size_t *len,
+		   struct egr_warn *warn)
 {
 	struct metrics_target *t;
 	size_t n;
 	FILE *f;
-	int err = metrics_collect(only, nonly, &t, &n);
+	int err = metrics_collect(only, nonly, &t, &n, warn);
 
 	*buf = NULL;
 	*len = 0;

@@ -12,11 +12,13 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include "kernel/kread.h"
 #include "kernel/kstate.h"
+#include "util/err.h"
 
 /* A snapshot of one attached cgroup. */
 struct metrics_target {
-	char label[300]; /* kstate_label() */
+	char label[300]; /* target_label() */
 	char cgroup[256]; /* cgroup path (egr_meta.path) */
 	uint64_t cgid;
 	bool alive; /* the egress link is attached to a live cgroup */
@@ -29,10 +31,12 @@ struct metrics_target {
 };
 
 /* Snapshot every attached target, or (nonly > 0) those among the cgroup ids
- * only[0..nonly) (pins not made by egressctl are skipped). *out is
- * malloc'd; free with metrics_free(). 0 or -errno.
+ * only[0..nonly) (pins not made by egressctl are skipped; a target that
+ * cannot be read is left out, with a warning). *out is malloc'd; free with
+ * metrics_free(). 0 or -errno.
  */
-int metrics_collect(const uint64_t *only, size_t nonly, struct metrics_target **out, size_t *n);
+int metrics_collect(const uint64_t *only, size_t nonly, struct metrics_target **out, size_t *n,
+		    struct egr_warn *warn);
 void metrics_free(struct metrics_target *t, size_t n);
 
 /* Write the exposition of n targets to f. version/libbpf go into
@@ -45,7 +49,8 @@ int metrics_format(FILE *f, const struct metrics_target *t, size_t n, const char
 		   const char *libbpf);
 
 /* metrics_collect() + metrics_format() into a malloc'd buffer. 0 or -errno. */
-int metrics_render(const uint64_t *only, size_t nonly, char **buf, size_t *len);
+int metrics_render(const uint64_t *only, size_t nonly, char **buf, size_t *len,
+		   struct egr_warn *warn);
 
 /* Write s as a label value: backslash, double quote and newline escaped as
  * \\, \" and \n; bytes that are not UTF-8 replaced by U+FFFD (Prometheus
@@ -55,11 +60,5 @@ void metrics_escape(FILE *f, const char *s);
 
 /* The rule as text: "allow 10.0.0.0/8 tcp:443" (the form `list` shows). */
 const char *metrics_rule_text(const struct egr_urule *r, char *buf, size_t len);
-
-/* For `metrics` and `serve` (cmd_metrics.c): the cgroup ids of the targets
- * specs[0..n), each of which must be attached (else the error is printed).
- * *ids is malloc'd (NULL when n is 0). 0 or 1, like a command.
- */
-int metrics_targets(char *const *specs, size_t n, uint64_t **ids);
 
 #endif /* EGR_METRICS_H */

@@ -9,17 +9,18 @@
 #include <time.h>
 #include <jansson.h>
 #include "kernel/guard.h"
+#include "kernel/kapply.h"
+#include "kernel/kread.h"
 #include "kernel/kstate.h"
+#include "ops/attach.h"
 #include "ops/watch.h"
 #include "policy/addr.h"
-#include "policy/policy_file.h"
 #include "runtime/docker.h"
+#include "runtime/docker_labels.h"
 #include "runtime/state.h"
-#include "runtime/target.h"
 #include "util/cgroup.h"
+#include "util/err.h"
 #include "util/log.h"
-
-#define LABEL_PREFIX "egressctl."
 
 uint64_t watch_now_ns(void)
 {
@@ -32,9 +33,10 @@ uint64_t watch_now_ns(void)
 void watch_log(const struct watch_opts *o, const char *action, const char *id, const char *name,
 	       double ms, const char *fmt, ...)
 {
-	char msg[1024], when[32];
+	char msg[1024], when[32], line[1600];
 	struct tm tm;
 	time_t now = time(NULL);
+	size_t n = 0;
 	va_list ap;
 
 	va_start(ap, fmt);
@@ -54,158 +56,38 @@ void watch_log(const struct watch_opts *o, const char *action, const char *id, c
 			json_object_set_new(j, "ms", json_real(ms));
 		s = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
 		if (s)
-			printf("%s\n", s);
+			o->out(WATCH_LOG, s);
 		free(s);
 		json_decref(j);
-	} else if (id && *id) {
-		if (name && *name)
-			printf("%s %s (%.12s): %s", action, name, id, msg);
-		else
-			printf("%s %.12s: %s", action, id, msg);
-		if (ms >= 0)
-			printf(" in %.1f ms", ms);
-		putchar('\n');
-	} else {
-		printf("%s: %s\n", action, msg);
+		return;
 	}
-	fflush(stdout);
+	if (id && *id && name && *name)
+		n = snprintf(line, sizeof(line), "%s %s (%.12s): %s", action, name, id, msg);
+	else if (id && *id)
+		n = snprintf(line, sizeof(line), "%s %.12s: %s", action, id, msg);
+	else
+		snprintf(line, sizeof(line), "%s: %s", action, msg);
+	if (id && *id && ms >= 0 && n < sizeof(line))
+		snprintf(line + n, sizeof(line) - n, " in %.1f ms", ms);
+	o->out(WATCH_LOG, line);
 }
 
-/* ---- label policies ------------------------------------------------------ */
-
-/* "198.18.5.0/24, 198.18.6.1 udp:53 tcp:443" -> rules with action. */
-static int parse_rule_list(const char *key, const char *text, int action, struct egr_policy *p,
-			   char *err, size_t errlen)
+static void out_warning(const char *line, void *ctx)
 {
-	char *copy = strdup(text), *rule, *save = NULL;
-	int ret = 0;
+	const struct watch_opts *o = ctx;
 
-	if (!copy)
-		return -ENOMEM;
-	for (rule = strtok_r(copy, ",", &save); rule && !ret; rule = strtok_r(NULL, ",", &save)) {
-		char *tok, *save2 = NULL, e[256];
-		struct egr_portspec ps[16];
-		struct egr_dest d[2];
-		int nd, nps = 0, i, j;
-
-		tok = strtok_r(rule, " \t\n", &save2);
-		if (!tok)
-			continue; /* "a, , b" or a trailing comma */
-		nd = parse_dests(tok, d, e, sizeof(e));
-		if (nd < 0) {
-			snprintf(err, errlen, "label %s: %s", key, e);
-			ret = -EINVAL;
-			break;
-		}
-		while ((tok = strtok_r(NULL, " \t\n", &save2))) {
-			if (nps == (int)(sizeof(ps) / sizeof(ps[0]))) {
-				snprintf(err, errlen, "label %s: too many port specs in one rule",
-					 key);
-				ret = -EINVAL;
-				break;
-			}
-			if (parse_portspec(tok, &ps[nps], e, sizeof(e))) {
-				snprintf(err, errlen, "label %s: %s", key, e);
-				ret = -EINVAL;
-				break;
-			}
-			nps++;
-		}
-		for (i = 0; i < nd && !ret; i++) {
-			for (j = 0; j < (nps ? nps : 1) && !ret; j++) {
-				struct egr_urule r = { .action = action, .dest = d[i] };
-
-				if (nps)
-					r.ps = ps[j];
-				if (policy_add(p, &r))
-					ret = -ENOMEM;
-			}
-		}
-	}
-	free(copy);
-	return ret;
+	o->out(WATCH_WARN, line);
 }
 
-int watch_label_policy(const char *labels_json, struct egr_policy *p, char *err, size_t errlen)
+/* What a step below had to say: its warnings, then its error (if any). */
+static void report(const struct watch_opts *o, struct egr_warn *warn, const char *err)
 {
-	const char *key;
-	json_t *j, *v;
-	bool found = false;
-	int ret = 0;
-
-	memset(p, 0, sizeof(*p));
-	if (!labels_json)
-		return 0;
-	j = json_loads(labels_json, 0, NULL);
-	if (!json_is_object(j)) {
-		json_decref(j);
-		return 0;
+	if (warn) {
+		warn_each(warn, out_warning, (void *)o);
+		warn_free(warn);
 	}
-	/* The document first: allow/deny/default/audit labels add to it. */
-	v = json_object_get(j, LABEL_PREFIX "policy");
-	if (v) {
-		const char *doc = json_string_value(v);
-
-		found = true;
-		ret = policy_parse_buf(doc ? doc : "", doc ? strlen(doc) : 0,
-				       "label " LABEL_PREFIX "policy", p, err, errlen);
-		if (ret)
-			goto out;
-	}
-	json_object_foreach(j, key, v)
-	{
-		const char *val = json_string_value(v);
-		char qv[80], qk[80];
-
-		if (strncmp(key, LABEL_PREFIX, strlen(LABEL_PREFIX)))
-			continue;
-		found = true;
-		if (!val)
-			val = "";
-		if (!strcmp(key, LABEL_PREFIX "policy")) {
-			continue;
-		} else if (!strcmp(key, LABEL_PREFIX "allow")) {
-			ret = parse_rule_list(key, val, EGR_ALLOW, p, err, errlen);
-		} else if (!strcmp(key, LABEL_PREFIX "deny")) {
-			ret = parse_rule_list(key, val, EGR_DENY, p, err, errlen);
-		} else if (!strcmp(key, LABEL_PREFIX "default")) {
-			if (strcmp(val, "deny") && strcmp(val, "allow")) {
-				snprintf(err, errlen, "label %s: '%s': use deny or allow", key,
-					 quote_text(val, qv, sizeof(qv)));
-				ret = -EINVAL;
-			}
-			p->dflt = !strcmp(val, "allow") ? EGR_ALLOW : EGR_DENY;
-			p->has_dflt = true;
-		} else if (!strcmp(key, LABEL_PREFIX "audit")) {
-			if (strcmp(val, "true") && strcmp(val, "false")) {
-				snprintf(err, errlen, "label %s: '%s': use true or false", key,
-					 quote_text(val, qv, sizeof(qv)));
-				ret = -EINVAL;
-			}
-			p->audit = !strcmp(val, "true");
-			p->has_audit = true;
-		} else {
-			snprintf(
-				err, errlen,
-				"unknown label %s (use %spolicy, %sallow, %sdeny, %sdefault, %saudit)",
-				quote_text(key, qk, sizeof(qk)), LABEL_PREFIX, LABEL_PREFIX, LABEL_PREFIX, LABEL_PREFIX,
-				LABEL_PREFIX);
-			ret = -EINVAL;
-		}
-		if (ret)
-			break;
-	}
-out:
-	json_decref(j);
-	if (ret) {
-		policy_free(p);
-		return ret == -ENOMEM ? ret : -EINVAL;
-	}
-	if (!found)
-		return 0;
-	if (!p->has_dflt)
-		p->dflt = EGR_DENY;
-	return 1;
+	if (err && *err)
+		o->out(WATCH_ERR, err);
 }
 
 /* ---- one container ------------------------------------------------------- */
@@ -215,27 +97,34 @@ static double ms_since(uint64_t t0)
 	return (double)(watch_now_ns() - t0) / 1e6;
 }
 
-static int container_cgroup(const struct docker_container *c, char *abs, size_t abslen, char *rel,
-			    size_t rellen, uint64_t *cgid, char *err, size_t errlen)
+/* A container's cgroup v2 directory. */
+struct ccg {
+	char abs[4096]; /* absolute */
+	char rel[2048]; /* below the cgroup v2 mount */
+	uint64_t id;
+};
+
+static int container_cgroup(const struct docker_container *c, struct ccg *cg, char *err,
+			    size_t errlen)
 {
 	char mnt[2048], path[2048];
 	int ret;
 
 	if (cgroup2_host_mount(mnt, sizeof(mnt))) {
-		snprintf(err, errlen, CGROUP2_MISSING);
+		seterr(err, errlen, CGROUP2_MISSING);
 		return -ENOENT;
 	}
 	ret = cgroup_of_pid(c->pid, path, sizeof(path));
 	if (!ret)
-		ret = cgroup_resolve(mnt, path, abs, abslen);
+		ret = cgroup_resolve(mnt, path, cg->abs, sizeof(cg->abs));
 	if (!ret)
-		ret = cgroup_id(abs, cgid);
+		ret = cgroup_id(cg->abs, &cg->id);
 	if (ret) {
-		snprintf(err, errlen, "finding the cgroup v2 of container '%s': %s", c->name,
-			 ret == -ENOENT ? "none (a cgroup v1 only host?)" : strerror(-ret));
+		seterr(err, errlen, "finding the cgroup v2 of container '%s': %s", c->name,
+		       ret == -ENOENT ? "none (a cgroup v1 only host?)" : strerror(-ret));
 		return ret;
 	}
-	snprintf(rel, rellen, "%s", abs[strlen(mnt)] ? abs + strlen(mnt) : "/");
+	snprintf(cg->rel, sizeof(cg->rel), "%s", cg->abs[strlen(mnt)] ? cg->abs + strlen(mnt) : "/");
 	return 0;
 }
 
@@ -279,17 +168,31 @@ struct handled {
 	bool allow; /* unmanaged, allowed by the guard */
 };
 
+/* Attach to cg, saying what there is to say. */
+static int attach(const struct watch_opts *o, const struct ccg *cg,
+		  const struct egr_attach_opts *ao, bool *created)
+{
+	struct egr_warn warn = { 0 };
+	char err[512];
+	int ret = attach_cgroup(cg->abs, cg->rel, cg->id, ao, created, &warn, err, sizeof(err));
+
+	report(o, &warn, err);
+	return ret;
+}
+
 /* No policy: --unmanaged decides. Called under the lock. */
-static int unmanaged(const struct watch_opts *o, const struct docker_container *c, const char *abs,
-		     const char *rel, uint64_t cgid, const char *event, uint64_t t0, bool quiet,
+static int unmanaged(const struct watch_opts *o, const struct docker_container *c,
+		     const struct ccg *cg, const char *event, uint64_t t0, bool quiet,
 		     struct handled *h)
 {
 	struct egr_attach_opts ao = { .dflt = EGR_DENY };
 	bool created = false;
+	char err[256] = "";
 	int ret;
 
 	if (o->strict && !o->unmanaged_deny) {
-		ret = guard_mark(cgid, EGR_GUARD_ALLOW);
+		ret = guard_mark(cg->id, EGR_GUARD_ALLOW, err, sizeof(err));
+		report(o, NULL, err);
 		if (!ret && !quiet)
 			watch_log(o, event, c->id, c->name, ms_since(t0),
 				  "no policy: unmanaged, allowed by the guard");
@@ -307,7 +210,7 @@ static int unmanaged(const struct watch_opts *o, const struct docker_container *
 			watch_log(o, event, c->id, c->name, -1, "no policy: left alone");
 		return 0;
 	}
-	ret = kstate_attach(abs, rel, cgid, &ao, &created);
+	ret = attach(o, cg, &ao, &created);
 	if (!ret && (created || !quiet))
 		watch_log(o, event, c->id, c->name, ms_since(t0),
 			  "no policy: unmanaged, all egress denied (filter %s)",
@@ -315,19 +218,139 @@ static int unmanaged(const struct watch_opts *o, const struct docker_container *
 	return ret;
 }
 
+/* The policy of a container: saved, from its labels, or none. */
+struct cpolicy {
+	struct egr_policy pol;
+	struct egr_state st; /* saved: its state file */
+	const char *source; /* "saved", "label", "deny-all (bad policy)"; NULL: none */
+	bool saved, failed; /* failed: unreadable, so deny all (fail closed) */
+	uint32_t max_rules; /* the capacity saved with it; 0: the default */
+};
+
+static void policy_of(const struct watch_opts *o, const struct docker_container *c,
+		      struct cpolicy *cp)
+{
+	char err[512];
+	int ret = state_load(c->id, &cp->st, err, sizeof(err));
+
+	if (!ret) {
+		cp->pol = cp->st.pol;
+		memset(&cp->st.pol, 0, sizeof(cp->st.pol));
+		cp->source = "saved";
+		cp->saved = true;
+		cp->max_rules = cp->st.max_rules;
+	} else if (ret == -ENOENT) {
+		ret = docker_label_policy(c->labels_json, &cp->pol, err, sizeof(err));
+		if (ret > 0)
+			cp->source = "label";
+		else if (ret < 0)
+			cp->failed = true;
+	} else {
+		cp->failed = true;
+	}
+	if (!cp->failed)
+		return;
+	/* Fail closed: attached, nothing allowed. */
+	watch_log(o, "error", c->id, c->name, -1, "%s; egress stays denied", err);
+	memset(&cp->pol, 0, sizeof(cp->pol));
+	cp->pol.dflt = EGR_DENY;
+	cp->source = "deny-all (bad policy)";
+}
+
+/* When the steps of handling a container began (monotonic ns), for -vv. */
+struct steps {
+	uint64_t t0; /* the trigger was seen */
+	uint64_t inspect; /* the container was inspected */
+	uint64_t lock; /* the lock was taken */
+};
+
+/* Attach to cg and put cp in force unless it is; saved, so that list and
+ * status name the container. Called under the lock. *applied, *created:
+ * what it did.
+ */
+static int enforce(const struct watch_opts *o, const struct docker_container *c,
+		   const struct ccg *cg, const struct cpolicy *cp, const struct steps *t,
+		   bool *created, bool *applied)
+{
+	struct egr_attach_opts ao = { .dflt = EGR_DENY, .max_rules = cp->max_rules };
+	struct egr_kstate ks;
+	char err[512] = "";
+	uint64_t t_attach;
+	int ret = attach(o, cg, &ao, created);
+
+	t_attach = watch_now_ns();
+	if (!ret)
+		ret = kstate_open(cg->id, &ks);
+	if (ret) {
+		watch_log(o, "error", c->id, c->name, -1, "attaching to cgroup %s: %s", cg->rel,
+			  strerror(-ret));
+		return ret;
+	}
+	if (*created || !in_force(&ks, &cp->pol)) {
+		ret = kpolicy_apply(&ks, &cp->pol, err, sizeof(err));
+		if (ret)
+			watch_log(o, "error", c->id, c->name, -1,
+				  "applying its %s policy: %s; egress stays denied", cp->source, err);
+		*applied = !ret;
+	}
+	/* Label policies are saved so that list/status name the container. */
+	if (!ret && !cp->failed && (!cp->saved || strcmp(cp->st.name, c->name))) {
+		ret = state_save_kernel(&ks, c->id, c->name, cp->saved ? cp->st.source : "label",
+					err, sizeof(err));
+		report(o, NULL, ret ? err : NULL);
+	}
+	kstate_close(&ks);
+	pr_debug("%.12s: inspect %.1f ms, lock %.1f ms, attach %.1f ms, apply+save %.1f ms\n", c->id,
+		 (double)(t->inspect - t->t0) / 1e6, (double)(t->lock - t->inspect) / 1e6,
+		 (double)(t_attach - t->lock) / 1e6, ms_since(t_attach));
+	return ret;
+}
+
+/* One running container, its cgroup known: policy, lock, enforce, log. */
+static int handle_running(const struct watch_opts *o, const struct docker_container *c,
+			  const struct ccg *cg, const char *event, struct steps *t, bool quiet,
+			  struct handled *h)
+{
+	struct cpolicy cp = { 0 };
+	bool created = false, applied = false;
+	int ret, lock;
+
+	policy_of(o, c, &cp);
+	lock = kstate_lock();
+	if (lock < 0) {
+		watch_log(o, "error", c->id, c->name, -1, "taking the lock: %s", strerror(-lock));
+		ret = lock;
+		goto out;
+	}
+	if (!cp.source) {
+		ret = unmanaged(o, c, cg, event, t->t0, quiet, h);
+		kstate_unlock(lock);
+		goto out;
+	}
+	t->lock = watch_now_ns();
+	ret = enforce(o, c, cg, &cp, t, &created, &applied);
+	kstate_unlock(lock);
+	if (!ret && (applied || created || !quiet))
+		watch_log(o, event, c->id, c->name, ms_since(t->t0),
+			  "%s %s%s (%zu rule%s, default %s%s) on cgroup %s%s",
+			  applied ? "enforced" : "already in force:", cp.source,
+			  cp.failed ? "" : " policy", cp.pol.n, cp.pol.n == 1 ? "" : "s",
+			  cp.pol.dflt == EGR_ALLOW ? "allow" : "deny", cp.pol.audit ? ", audit" : "",
+			  cg->rel, created ? " (attached)" : "");
+out:
+	policy_free(&cp.pol);
+	state_free(&cp.st);
+	return ret;
+}
+
 static int handle(const struct watch_opts *o, const char *id, const char *event, uint64_t t0,
 		  bool quiet, struct handled *h)
 {
-	struct egr_attach_opts ao = { .dflt = EGR_DENY };
+	struct steps t = { .t0 = t0 };
 	struct docker_container c;
-	struct egr_state st = { 0 };
-	struct egr_policy pol = { 0 };
-	struct egr_kstate ks;
-	char err[512], abs[4096], rel[2048];
-	const char *source = NULL;
-	bool created = false, saved = false, applied = false, failed = false;
-	uint64_t cgid, t_inspect, t_lock, t_attach;
-	int ret, lock;
+	struct ccg cg;
+	char err[512];
+	int ret;
 
 	memset(h, 0, sizeof(*h));
 	ret = docker_inspect(o->docker_host, id, &c, err, sizeof(err));
@@ -337,86 +360,17 @@ static int handle(const struct watch_opts *o, const char *id, const char *event,
 		watch_log(o, "error", id, NULL, -1, "%s", err);
 		return ret;
 	}
-	if (!c.running || c.pid <= 0)
-		goto out_c;
-	t_inspect = watch_now_ns();
-	ret = container_cgroup(&c, abs, sizeof(abs), rel, sizeof(rel), &cgid, err, sizeof(err));
-	if (ret) {
-		watch_log(o, "error", c.id, c.name, -1, "%s", err);
-		goto out_c;
+	ret = 0;
+	if (c.running && c.pid > 0) {
+		t.inspect = watch_now_ns();
+		ret = container_cgroup(&c, &cg, err, sizeof(err));
+		if (ret) {
+			watch_log(o, "error", c.id, c.name, -1, "%s", err);
+		} else {
+			h->cgid = cg.id;
+			ret = handle_running(o, &c, &cg, event, &t, quiet, h);
+		}
 	}
-	h->cgid = cgid;
-
-	ret = state_load(c.id, &st, err, sizeof(err));
-	if (!ret) {
-		pol = st.pol;
-		memset(&st.pol, 0, sizeof(st.pol));
-		source = "saved";
-		saved = true;
-		ao.max_rules = st.max_rules;
-	} else if (ret == -ENOENT) {
-		ret = watch_label_policy(c.labels_json, &pol, err, sizeof(err));
-		if (ret > 0)
-			source = "label";
-		else if (ret < 0)
-			failed = true;
-	} else {
-		failed = true;
-	}
-	if (failed) {
-		/* Fail closed: attached, nothing allowed. */
-		watch_log(o, "error", c.id, c.name, -1, "%s; egress stays denied", err);
-		memset(&pol, 0, sizeof(pol));
-		pol.dflt = EGR_DENY;
-		source = "deny-all (bad policy)";
-	}
-	lock = kstate_lock();
-	if (lock < 0) {
-		ret = lock;
-		watch_log(o, "error", c.id, c.name, -1, "taking the lock: %s", strerror(-ret));
-		goto out_pol;
-	}
-	if (!source) {
-		ret = unmanaged(o, &c, abs, rel, cgid, event, t0, quiet, h);
-		goto out_unlock;
-	}
-	t_lock = watch_now_ns();
-	ret = kstate_attach(abs, rel, cgid, &ao, &created);
-	t_attach = watch_now_ns();
-	if (!ret)
-		ret = kstate_open(cgid, &ks);
-	if (ret) {
-		watch_log(o, "error", c.id, c.name, -1, "attaching to cgroup %s: %s", rel,
-			  strerror(-ret));
-		goto out_unlock;
-	}
-	if (created || !in_force(&ks, &pol)) {
-		ret = kpolicy_apply(&ks, &pol, err, sizeof(err));
-		if (ret)
-			watch_log(o, "error", c.id, c.name, -1,
-				  "applying its %s policy: %s; egress stays denied", source, err);
-		applied = !ret;
-	}
-	/* Label policies are saved so that list/status name the container. */
-	if (!ret && !failed && (!saved || strcmp(st.name, c.name)))
-		ret = state_save_kernel(&ks, c.id, c.name, saved ? st.source : "label");
-	kstate_close(&ks);
-	pr_debug("%.12s: inspect %.1f ms, lock %.1f ms, attach %.1f ms, apply+save %.1f ms\n", c.id,
-		 (double)(t_inspect - t0) / 1e6, (double)(t_lock - t_inspect) / 1e6,
-		 (double)(t_attach - t_lock) / 1e6, ms_since(t_attach));
-	if (!ret && (applied || created || !quiet))
-		watch_log(o, event, c.id, c.name, ms_since(t0),
-			  "%s %s%s (%zu rule%s, default %s%s) on cgroup %s%s",
-			  applied ? "enforced" : "already in force:", source,
-			  failed ? "" : " policy", pol.n, pol.n == 1 ? "" : "s",
-			  pol.dflt == EGR_ALLOW ? "allow" : "deny", pol.audit ? ", audit" : "", rel,
-			  created ? " (attached)" : "");
-out_unlock:
-	kstate_unlock(lock);
-out_pol:
-	policy_free(&pol);
-	state_free(&st);
-out_c:
 	docker_container_free(&c);
 	return ret < 0 ? ret : 0;
 }
@@ -445,6 +399,15 @@ static bool pin_stale(const struct egr_kstate *ks)
 	return stat(path, &sb) || (uint64_t)sb.st_ino != ks->cgid;
 }
 
+static int detach(const struct watch_opts *o, uint64_t cgid)
+{
+	char err[512];
+	int ret = detach_cgroup(cgid, err, sizeof(err));
+
+	report(o, NULL, err);
+	return ret;
+}
+
 /* Detach pins: of container id (NULL: any), only stale ones unless all. */
 static int clean_pins(const struct watch_opts *o, const char *id, const char *name, bool all,
 		      const char *event)
@@ -468,7 +431,7 @@ static int clean_pins(const struct watch_opts *o, const char *id, const char *na
 		if (!id && !match)
 			stale = pin_stale(&ks);
 		kstate_close(&ks);
-		if (!stale || kstate_detach(ids[i]))
+		if (!stale || detach(o, ids[i]))
 			continue;
 		cleaned++;
 		if (id || match)
@@ -536,31 +499,59 @@ static bool id_in(const char *id, char (*ids)[65], size_t n)
 	return false;
 }
 
+/* Strict mode: the guard, installed if it is not. */
+static int strict_guard(const struct watch_opts *o)
+{
+	bool created = false;
+	char err[512];
+	int ret, lock = kstate_lock();
+
+	if (lock < 0)
+		return lock;
+	ret = guard_install(o->guard_cgroup, &created, err, sizeof(err));
+	kstate_unlock(lock);
+	if (ret) {
+		watch_log(o, "error", NULL, NULL, -1, "strict mode: %s", err);
+		return ret;
+	}
+	if (created)
+		watch_log(o, "guard", NULL, NULL, -1,
+			  "installed on cgroup %s: containers without a policy in force are denied",
+			  o->guard_cgroup);
+	return 0;
+}
+
+/* Saved policies of containers removed while nobody watched. */
+static void forget_removed(const struct watch_opts *o, char (*running)[65], size_t nrun)
+{
+	char(*saved)[65] = NULL, err[512];
+	size_t nsaved = 0, i;
+
+	if (state_list(&saved, &nsaved))
+		return;
+	for (i = 0; i < nsaved; i++) {
+		struct docker_container c;
+
+		if (id_in(saved[i], running, nrun))
+			continue;
+		if (docker_inspect(o->docker_host, saved[i], &c, err, sizeof(err)) == -ESRCH)
+			watch_gone(o, saved[i], true);
+		else
+			docker_container_free(&c);
+	}
+	free(saved);
+}
+
 int watch_reconcile(const struct watch_opts *o, const char *event, bool quiet)
 {
-	char(*running)[65] = NULL, (*saved)[65] = NULL, err[512];
+	char(*running)[65] = NULL, err[512];
 	uint64_t *allow = NULL;
-	size_t nrun = 0, nsaved = 0, nallow = 0, i;
+	size_t nrun = 0, nallow = 0, i;
 	int ret, lock;
 
-	if (o->strict) {
-		bool created = false;
-
-		lock = kstate_lock();
-		if (lock < 0)
-			return lock;
-		ret = guard_install(o->guard_cgroup, &created, err, sizeof(err));
-		kstate_unlock(lock);
-		if (ret) {
-			watch_log(o, "error", NULL, NULL, -1, "strict mode: %s", err);
-			return ret;
-		}
-		if (created)
-			watch_log(
-				o, "guard", NULL, NULL, -1,
-				"installed on cgroup %s: containers without a policy in force are denied",
-				o->guard_cgroup);
-	}
+	ret = o->strict ? strict_guard(o) : 0;
+	if (ret)
+		return ret;
 	ret = docker_list_running(o->docker_host, &running, &nrun, err, sizeof(err));
 	if (ret) {
 		if (!quiet)
@@ -587,25 +578,11 @@ int watch_reconcile(const struct watch_opts *o, const char *event, bool quiet)
 			kstate_unlock(lock);
 		}
 	}
-	/* Saved policies of containers removed while nobody watched. */
-	if (!state_list(&saved, &nsaved)) {
-		for (i = 0; i < nsaved; i++) {
-			struct docker_container c;
-
-			if (id_in(saved[i], running, nrun))
-				continue;
-			if (docker_inspect(o->docker_host, saved[i], &c, err, sizeof(err)) ==
-			    -ESRCH)
-				watch_gone(o, saved[i], true);
-			else
-				docker_container_free(&c);
-		}
-	}
+	forget_removed(o, running, nrun);
 	watch_cleanup_pins(o);
 	if (!quiet)
 		watch_log(o, "watch", NULL, NULL, -1, "reconciled %zu running container%s", nrun,
 			  nrun == 1 ? "" : "s");
-	free(saved);
 	free(running);
 	free(allow);
 	return 0;

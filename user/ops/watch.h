@@ -14,26 +14,20 @@
 #include <stdint.h>
 #include "policy/rule.h"
 
+/* What a line that watch has to say is: a log line (the CLI prints it on
+ * stdout), or a warning or an error of a step below (stderr).
+ */
+enum watch_line { WATCH_LOG, WATCH_WARN, WATCH_ERR };
+
 struct watch_opts {
 	const char *docker_host;
 	const char *guard_cgroup; /* strict: where the guard goes ("/docker") */
 	bool strict; /* keep the guard installed */
 	bool unmanaged_deny; /* containers without a policy: deny */
 	bool json; /* log lines as JSON objects */
+	/* Takes every line, without its newline, as it comes. */
+	void (*out)(enum watch_line kind, const char *line);
 };
-
-/*
- * The policy a container's labels carry:
- *   egressctl.policy   a policy document (YAML/JSON, as for `apply -f`)
- *   egressctl.allow    "<dest> [<portspec>...], <dest> ..." allow rules
- *   egressctl.deny     the same, deny rules
- *   egressctl.default  deny|allow (default: deny)
- *   egressctl.audit    true|false
- * labels_json is Config.Labels as JSON text (or NULL). Returns 1 and p when
- * there is a policy, 0 when no egressctl.* label is set, -EINVAL with one
- * line in err when a label is bad (any other egressctl.* key too).
- */
-int watch_label_policy(const char *labels_json, struct egr_policy *p, char *err, size_t errlen);
 
 /* Monotonic clock in ns. */
 uint64_t watch_now_ns(void);
@@ -62,7 +56,7 @@ int watch_reconcile(const struct watch_opts *o, const char *event, bool quiet);
 /* Remove pins of cgroups that are gone; returns how many. */
 int watch_cleanup_pins(const struct watch_opts *o);
 
-/* One log line: text, or with o->json a JSON object. */
+/* One log line to o->out: text, or with o->json a JSON object. */
 void watch_log(const struct watch_opts *o, const char *action, const char *id, const char *name,
 	       double ms, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
 

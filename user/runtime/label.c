@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #include <stdio.h>
 #include <string.h>
-#include "kernel/kstate.h"
+#include "runtime/label.h"
 #include "runtime/state.h"
 
 /*
@@ -9,7 +9,7 @@
  * "/system.slice/docker-<id>.scope"); when the state directory has a policy
  * for that id, the target is called by the container's name.
  */
-const char *kstate_label(const struct egr_kstate *ks, char *buf, size_t len)
+const char *target_label(const struct egr_kstate *ks, char *buf, size_t len)
 {
 	struct egr_state s;
 	char id[65], err[8];

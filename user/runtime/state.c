@@ -9,9 +9,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <jansson.h>
+#include "kernel/kread.h"
 #include "policy/addr.h"
 #include "runtime/state.h"
-#include "util/log.h"
+#include "util/err.h"
 
 const char *state_dir(void)
 {
@@ -200,15 +201,15 @@ int state_load(const char *id, struct egr_state *s, char *err, size_t errlen)
 	return ret;
 }
 
-static int mkdir_state(void)
+static int mkdir_state(char *err, size_t errlen)
 {
 	const char *d = state_dir();
 
 	if (mkdir(d, 0700) && errno != EEXIST) {
-		int err = -errno;
+		int ret = -errno;
 
-		pr_err("creating the state directory %s: %s\n", d, strerror(-err));
-		return err;
+		seterr(err, errlen, "creating the state directory %s: %s", d, strerror(-ret));
+		return ret;
 	}
 	return 0;
 }
@@ -225,7 +226,7 @@ static int fsync_dir(const char *d)
 	return ret;
 }
 
-int state_save(const struct egr_state *s)
+int state_save(const struct egr_state *s, char *err, size_t errlen)
 {
 	char path[4200], tmp[4300];
 	char *text;
@@ -234,7 +235,7 @@ int state_save(const struct egr_state *s)
 
 	if (!valid_id(s->id))
 		return -EINVAL;
-	ret = mkdir_state();
+	ret = mkdir_state(err, errlen);
 	if (ret)
 		return ret;
 	text = state_to_json(s);
@@ -262,7 +263,7 @@ int state_save(const struct egr_state *s)
 		fsync_dir(state_dir());
 out:
 	if (ret)
-		pr_err("saving the policy of container %.12s to %s: %s\n", s->id, path,
+		seterr(err, errlen, "saving the policy of container %.12s to %s: %s", s->id, path,
 		       strerror(-ret));
 	free(text);
 	return ret;
@@ -320,7 +321,7 @@ int state_list(char (**ids)[65], size_t *n)
 }
 
 int state_save_kernel(const struct egr_kstate *ks, const char *id, const char *name,
-		      const char *source)
+		      const char *source, char *err, size_t errlen)
 {
 	struct egr_live_rule *lr = NULL;
 	struct egr_state s;
@@ -334,7 +335,7 @@ int state_save_kernel(const struct egr_kstate *ks, const char *id, const char *n
 	s.max_rules = ks->meta.max_rules;
 	ret = kpolicy_read(ks, &s.pol, &lr, &n);
 	if (ret) {
-		pr_err("%s: reading the policy back: %s\n", name, strerror(-ret));
+		seterr(err, errlen, "%s: reading the policy back: %s", name, strerror(-ret));
 		return ret;
 	}
 	/* Older kpolicy_read() left the rules out of pol. */
@@ -342,7 +343,7 @@ int state_save_kernel(const struct egr_kstate *ks, const char *id, const char *n
 		ret = policy_add(&s.pol, &lr[i].rule);
 	free(lr);
 	if (!ret)
-		ret = state_save(&s);
+		ret = state_save(&s, err, errlen);
 	state_free(&s);
 	return ret;
 }

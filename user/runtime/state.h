@@ -36,7 +36,7 @@ const char *state_dir(void);
 
 /* 0, -ENOENT (no state for id), -EPROTO (unreadable file, err says why). */
 int state_load(const char *id, struct egr_state *s, char *err, size_t errlen);
-int state_save(const struct egr_state *s);
+int state_save(const struct egr_state *s, char *err, size_t errlen);
 /* 0 or -ENOENT. */
 int state_delete(const char *id);
 void state_free(struct egr_state *s);
@@ -46,7 +46,7 @@ int state_list(char (**ids)[65], size_t *n);
 
 /* Save what is in force in the kernel for a container (kpolicy_read). */
 int state_save_kernel(const struct egr_kstate *ks, const char *id, const char *name,
-		      const char *source);
+		      const char *source, char *err, size_t errlen);
 
 /* The container id in a cgroup path ("/docker/<id>",
  * "/system.slice/docker-<id>.scope", "/machine.slice/libpod-<id>.scope"...):

@@ -47,3 +47,17 @@ void warn_free(struct egr_warn *w)
 	w->text = NULL;
 	w->len = 0;
 }
+
+void warn_each(const struct egr_warn *w, void (*fn)(const char *line, void *ctx), void *ctx)
+{
+	const char *p = w->text, *nl;
+	char *line;
+
+	while (p && (nl = strchr(p, '\n'))) {
+		line = strndup(p, nl - p);
+		if (line)
+			fn(line, ctx);
+		free(line);
+		p = nl + 1;
+	}
+}

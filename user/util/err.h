@@ -26,4 +26,7 @@ struct egr_warn {
 void warn_add(struct egr_warn *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void warn_free(struct egr_warn *w);
 
+/* Call fn with each line (NUL-terminated, no newline), in order. */
+void warn_each(const struct egr_warn *w, void (*fn)(const char *line, void *ctx), void *ctx);
+
 #endif /* EGR_ERR_H */
