@@ -25,6 +25,7 @@
 #include "kernel/kread.h"
 #include "kernel/kstate.h"
 #include "policy/addr.h"
+#include "lib/oracle.h"
 #include "policy/compile.h"
 
 #define CAP 1024

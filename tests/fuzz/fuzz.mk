@@ -55,7 +55,7 @@ $(FUZZ_DIR)/fuzz_cgroup: FUZZ_OMIT := $(SAN_DIR)/user/util/cgroup.o
 
 $(FUZZ_DIR)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(SAN_USER_OBJS) | $(FUZZ_DIR)
 	$(call msg,FUZZER,$@)
-	$(Q)$(FUZZ_CC) $(SAN_CFLAGS) -fsanitize=fuzzer -Itests/fuzz $< \
+	$(Q)$(FUZZ_CC) $(SAN_CFLAGS) -fsanitize=fuzzer -Itests/fuzz -Itests $< \
 		$(filter-out $(FUZZ_OMIT),$(SAN_USER_OBJS)) $(PKG_LIBS) -o $@
 
 fuzz-build: $(FUZZ_BINS)

@@ -14,6 +14,7 @@
 #include <netinet/in.h>
 #include "fuzz.h"
 #include "policy/addr.h"
+#include "lib/oracle.h"
 #include "policy/compile.h"
 
 struct rd {

@@ -5,6 +5,7 @@
  * compile_eval() (and through it the BPF program's walk) against this.
  */
 #include <netinet/in.h>
+#include "lib/oracle.h"
 #include "policy/compile.h"
 
 /* Does the protocol (and port range) of r match pkt? An unknown field that

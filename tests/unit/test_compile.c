@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "policy/addr.h"
+#include "lib/oracle.h"
 #include "policy/compile.h"
 
 #define ALLOW EGR_ALLOW

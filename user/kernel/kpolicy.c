@@ -103,21 +103,12 @@ struct pedit {
 	uint32_t nremoved;
 };
 
-static int cmp_dest(const struct egr_dest *x, const struct egr_dest *y)
-{
-	if (x->family != y->family)
-		return x->family < y->family ? -1 : 1;
-	if (x->plen != y->plen)
-		return x->plen < y->plen ? -1 : 1;
-	return memcmp(x->addr, y->addr, 16);
-}
-
 static struct pedit *find_edit(struct pedit *e, size_t n, const struct egr_dest *d)
 {
 	size_t i;
 
 	for (i = 0; i < n; i++)
-		if (!cmp_dest(&e[i].dest, d))
+		if (!compile_dest_cmp(&e[i].dest, d))
 			return &e[i];
 	return NULL;
 }

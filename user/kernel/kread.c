@@ -66,14 +66,8 @@ static void key_to_dest(int family, const void *key, struct egr_dest *d)
 static int cmp_live(const void *pa, const void *pb)
 {
 	const struct egr_live_rule *a = pa, *b = pb;
-	const struct egr_dest *x = &a->rule.dest, *y = &b->rule.dest;
-	int c;
+	int c = compile_dest_cmp(&a->rule.dest, &b->rule.dest);
 
-	if (x->family != y->family)
-		return x->family < y->family ? -1 : 1;
-	if (x->plen != y->plen)
-		return x->plen < y->plen ? -1 : 1;
-	c = memcmp(x->addr, y->addr, 16);
 	if (c)
 		return c;
 	if (a->rule.action != b->rule.action)

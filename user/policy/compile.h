@@ -81,32 +81,7 @@ int compile_sort_crules(struct egr_crule *x, size_t n);
  */
 uint64_t compile_prefix_key(const struct egr_dest *d);
 
-/* A packet as the evaluators see it; mirrors struct egr_pkt in
- * bpf/parsing.bpf.h after unmap_v4mapped().
- */
-struct egr_tpkt {
-	uint8_t family; /* 4 or 6 */
-	uint8_t proto;	/* IPPROTO_* */
-	uint8_t flags;	/* EGR_PKT_* */
-	uint16_t dport; /* host order */
-	uint8_t dst[16];
-};
-
-/* Judge pkt by walking c exactly as bpf/egressctl.bpf.c does. Returns
- * EGR_ALLOW or EGR_DENY; *rule_id is the deciding egr_rule.id or
- * EGR_RULE_DEFAULT. Loopback and inbound-TCP exemptions are not applied.
- */
-int compile_eval(const struct egr_compiled *c, const struct egr_tpkt *pkt, uint32_t *rule_id);
-
-/* Judge pkt straight from the documented semantics, without compiling:
- * among the rules whose prefix contains dst and whose protocol/port
- * match, the longest prefix decides, deny wins a tie, else the default.
- * Unknown fields (EGR_PKT_*) match deny rules and never allow rules.
- * *urule is the index of the deciding rule in p->rules, or -1.
- */
-int policy_eval_ref(const struct egr_policy *p, const struct egr_tpkt *pkt, int *urule);
-
-/* Does a rule's protocol/ports match pkt (shared by both evaluators)? */
-bool urule_matches_pkt(const struct egr_urule *r, const struct egr_tpkt *pkt);
+/* The order of prefixes: family, prefix length, address. */
+int compile_dest_cmp(const struct egr_dest *a, const struct egr_dest *b);
 
 #endif /* EGR_COMPILE_H */
