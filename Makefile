@@ -42,7 +42,7 @@ msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
 .DELETE_ON_ERROR:
-.PHONY: all clean install vmlinux demo check test test-unit test-bpf test-e2e bench deps fuzz format FORCE
+.PHONY: all clean install vmlinux demo check check-layers test test-unit test-bpf test-e2e bench deps fuzz format FORCE
 
 # Userspace objects of the tool, one folder per layer (README, "Layout");
 # everything but main.o is also linked into the tests (tests/*.c include
@@ -74,7 +74,10 @@ $(OUTPUT)/%.skel.h: $(OUTPUT)/%.bpf.o
 	$(call msg,GEN-SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< name $*_bpf > $@
 
-$(OUTPUT)/user/%.o: user/%.c $(SKEL) | $(OUTPUT)/user
+# The skeletons are made before any object (order-only: they exist for a
+# first build); -MMD then records which objects include one, and only those
+# are rebuilt when a BPF program changes.
+$(OUTPUT)/user/%.o: user/%.c | $(SKEL) $(OUTPUT)/user
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -c $< -o $@
@@ -109,6 +112,7 @@ format:
 clean:
 	rm -rf $(OUTPUT)
 
--include $(wildcard $(OUTPUT)/*.d $(OUTPUT)/user/*/*.d $(OUTPUT)/tests/*.d $(OUTPUT)/tests/lib/*.d)
+-include $(wildcard $(OUTPUT)/*.d $(OUTPUT)/user/*/*.d $(OUTPUT)/tests/*.d $(OUTPUT)/tests/lib/*.d \
+		    $(OUTPUT)/san/user/*/*.d $(OUTPUT)/san/tests/lib/*.d)
 
 -include bench/bench.mk

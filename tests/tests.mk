@@ -15,7 +15,7 @@ TEST_LIB_SRCS := $(wildcard tests/lib/*.c)
 TEST_LIB_OBJS := $(patsubst tests/lib/%.c,$(OUTPUT)/tests/lib/%.o,$(TEST_LIB_SRCS))
 .SECONDARY: $(TEST_LIB_OBJS)
 
-$(OUTPUT)/tests/lib/%.o: tests/lib/%.c | $(OUTPUT)/tests
+$(OUTPUT)/tests/lib/%.o: tests/lib/%.c | $(SKEL) $(OUTPUT)/tests
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -Itests -c $< -o $@
@@ -33,7 +33,15 @@ $(OUTPUT)/tests/%: tests/e2e/%.c | $(OUTPUT)/tests
 	$(call msg,HELPER,$@)
 	$(Q)$(CC) -O2 -Wall -Wextra -Werror -static $< -o $@
 
-test-build: $(OUTPUT)/egressctl $(UNIT_BINS) $(BPFT_BINS) $(TEST_HELPERS)
+# Dependencies between the userspace objects go one way, down the layers
+# (README, "Layout"): tools/check-layers.py fails on a cycle, an arrow
+# upward, printing outside the CLI, or a test oracle in the binary.
+check-layers: $(OUTPUT)/egressctl $(USER_OBJS) $(TEST_LIB_OBJS)
+	$(call msg,LAYERS,$(OUTPUT)/user)
+	$(Q)python3 tools/check-layers.py --binary $(OUTPUT)/egressctl $(OUTPUT) \
+		--test-objs $(TEST_LIB_OBJS)
+
+test-build: $(OUTPUT)/egressctl $(UNIT_BINS) $(BPFT_BINS) $(TEST_HELPERS) check-layers
 
 # The README's test command: installs what it needs, builds, runs all tiers.
 check: deps
@@ -43,7 +51,7 @@ check: deps
 test: test-build
 	$(Q)bash tests/run.sh $(OUTPUT)
 
-test-unit: $(UNIT_BINS)
+test-unit: $(UNIT_BINS) check-layers
 	$(Q)bash tests/run.sh $(OUTPUT) unit
 
 test-bpf: $(BPFT_BINS) $(OUTPUT)/egressctl

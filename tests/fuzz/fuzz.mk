@@ -18,7 +18,7 @@ FUZZ_DIR := $(OUTPUT)/fuzz
 SAN_FLAGS := -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
 	     -fno-sanitize-recover=undefined
 # user/ objects: coverage for libFuzzer too (harmless for the unit tests)
-SAN_CFLAGS := $(SAN_FLAGS) -fsanitize=fuzzer-no-link -Wall -std=gnu11 -D_GNU_SOURCE \
+SAN_CFLAGS := $(SAN_FLAGS) -fsanitize=fuzzer-no-link -Wall -std=gnu11 -D_GNU_SOURCE -MMD -MP \
 	      -Iinclude -Iuser -I$(OUTPUT) $(PKG_CFLAGS) -DEGR_VERSION='"$(VERSION)"'
 SAN_USER_OBJS := $(patsubst user/%.c,$(SAN_DIR)/user/%.o,$(USER_SRCS)) \
 		 $(patsubst tests/lib/%.c,$(SAN_DIR)/tests/lib/%.o,$(TEST_LIB_SRCS))
@@ -35,12 +35,12 @@ SAN_ENV := ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1 \
 $(SAN_DIR)/user $(FUZZ_DIR):
 	$(Q)mkdir -p $@
 
-$(SAN_DIR)/user/%.o: user/%.c $(SKEL) | $(SAN_DIR)/user
+$(SAN_DIR)/user/%.o: user/%.c | $(SKEL) $(SAN_DIR)/user
 	$(call msg,SAN-CC,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(FUZZ_CC) $(SAN_CFLAGS) -c $< -o $@
 
-$(SAN_DIR)/tests/lib/%.o: tests/lib/%.c | $(SAN_DIR)/user
+$(SAN_DIR)/tests/lib/%.o: tests/lib/%.c | $(SKEL) $(SAN_DIR)/user
 	$(call msg,SAN-CC,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(FUZZ_CC) $(SAN_CFLAGS) -Itests -c $< -o $@
