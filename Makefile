@@ -13,7 +13,7 @@ ARCH := $(shell uname -m | sed 's/x86_64/x86/;s/aarch64/arm64/')
 
 # Start-up time is every command's cost (README, "Requirements"):
 # - libcurl and libmicrohttpd: headers only; the commands that need them
-#   dlopen() them (user/dl_*.c). Linked, they cost every command ~3 ms.
+#   dlopen() them (user/util/dl_*.c). Linked, they cost every command ~3 ms.
 # - the rest is linked statically (~0.2 ms less per command). STATIC=0
 #   links the shared libraries, which take Debian's security updates
 #   without a rebuild.

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * Policy files parsed in pieces (user/policy_split.c) against the whole
+ * Policy files parsed in pieces (user/policy/policy_split.c) against the whole
  * parse (policy_parse_buf()). Invariant: a split that succeeds gives what
  * the whole parse gives; one that does not says -EAGAIN and leaves nothing.
  */

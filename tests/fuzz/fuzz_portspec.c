@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * Port specs (user/addr.c): parse_portspec(). Invariants: ports 1..65535,
+ * Port specs (user/policy/addr.c): parse_portspec(). Invariants: ports 1..65535,
  * lo <= hi, only tcp and udp carry ports, format_portspec() ->
  * parse_portspec() gives the same spec; a refusal has a one-line message.
  */

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-/* Unit tests for user/addr.c: destinations, port specs, the rule array. */
+/* Unit tests for user/policy/addr.c: destinations, port specs, the rule array. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * user/cgroup.c: mountinfo and /proc/<pid>/cgroup parsing on samples from
+ * user/util/cgroup.c: mountinfo and /proc/<pid>/cgroup parsing on samples from
  * pure v2, hybrid and v1-only hosts; cgroup_resolve() and cgroup_id() on
  * real cgroups, created under the live cgroup2 mount when run as root
  * (skipped otherwise).

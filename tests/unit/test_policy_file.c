@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-/* Unit tests for user/policy_file.c: YAML and JSON policy documents. */
+/* Unit tests for user/policy/policy_file.c: YAML and JSON policy documents. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
