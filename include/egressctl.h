@@ -201,7 +201,7 @@ struct egr_rule {
  * byte order.
  */
 struct egr_ctl {
-	__u32 slot;  /* unused in the map; kstate_slot_cfg() reports the slot here */
+	__u32 slot;  /* unused in the map; kgen_slot_cfg() reports the slot here */
 	__u32 dflt;  /* slot entries: EGR_ALLOW or EGR_DENY */
 	__u32 flags; /* slot entries: EGR_SF_* */
 	__u32 pad;

@@ -133,7 +133,7 @@ int cmd_apply(int argc, char **argv)
 	if (need_root())
 		return 1;
 	/* Memory is freed back at exit, not on the way: giving it back means a
-	 * TLB flush on the CPU of every helper thread (user/thread.h).
+	 * TLB flush on the CPU of every helper thread (user/util/thread.h).
 	 */
 	mallopt(M_TRIM_THRESHOLD, 256 << 20);
 	mallopt(M_MMAP_THRESHOLD, 32 << 20);

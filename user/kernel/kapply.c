@@ -4,7 +4,7 @@
  *
  * The new policy is built in the inactive slot (its tries, which the last
  * apply left empty; the other half of egr_rules; its own default), then the
- * generation is bumped by one, which flips the live slot (user/kgen.c). The
+ * generation is bumped by one, which flips the live slot (kgen.c). The
  * program judges a packet under one generation and judges it again if the
  * generation moved meanwhile, so the old slot can be emptied right after the
  * flip: no wait for running programs on the way. Small old slots are
@@ -12,6 +12,9 @@
  * the kernel wait for running programs, ~10 ms, small next to the fill).
  *
  * Rules that stay keep their ids, so their hit counters carry on.
+ *
+ * kpolicy_apply_prefetched() is plan() -> build() -> flip() -> release();
+ * filling and emptying a slot is kslot.c.
  */
 #include <errno.h>
 #include <stdbool.h>

@@ -170,10 +170,9 @@ static void fill_pair(struct fill_job *j, const uint64_t *w, struct fill_group *
 	helper_run(&g[1].job, fill_group, &g[1]);
 }
 
-/* Write everything the new slot needs before the flip: its half of
- * egr_rules, zeroed hit counters for the fresh rule ids, and its tries.
- * The tries take one lock per update each, so they fill in parallel where
- * one could not.
+/* The jobs (kslot.h) in threads, or shared by this thread and a helper, or
+ * here: the tries take one lock per update each, so they fill in parallel
+ * where one could not.
  */
 int kslot_fill(struct egr_kstate *ks, const struct egr_compiled *c, uint32_t slot,
 	       const struct egr_tries *t, const uint32_t *fresh, uint32_t nfresh)
@@ -217,10 +216,6 @@ int kslot_fill(struct egr_kstate *ks, const struct egr_compiled *c, uint32_t slo
 	return err;
 }
 
-/* The inactive slot's tries, empty. The last apply left them empty; after
- * an interrupted change they may hold entries, then fresh tries replace
- * them (nothing reads the inactive slot, so this changes no verdict).
- */
 int kslot_inactive(struct egr_kstate *ks, uint32_t slot, struct egr_tries *t)
 {
 	int err = ktries_open(ks, slot, t);

@@ -179,6 +179,7 @@ int anchors_track(struct anchors *c, const yaml_event_t *y, size_t a, size_t tar
 	return ret;
 }
 
+/* anchors_replay(); nest: how many aliases deep */
 static int replay(const struct anchors *c, size_t a, size_t line, int nest, struct pwalk *w)
 {
 	const struct anchor *an = &c->anchors[a];
