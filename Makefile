@@ -13,7 +13,7 @@ ARCH := $(shell uname -m | sed 's/x86_64/x86/;s/aarch64/arm64/')
 
 # Start-up time is every command's cost (README, "Requirements"):
 # - libcurl and libmicrohttpd: headers only; the commands that need them
-#   dlopen() them (user/dl_*.c). Linked, they cost every command ~3 ms.
+#   dlopen() them (user/util/dl_*.c). Linked, they cost every command ~3 ms.
 # - the rest is linked statically (~0.2 ms less per command). STATIC=0
 #   links the shared libraries, which take Debian's security updates
 #   without a rebuild.
@@ -42,11 +42,13 @@ msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
 .DELETE_ON_ERROR:
-.PHONY: all clean install vmlinux demo check test test-unit test-bpf test-e2e bench deps fuzz format FORCE
+.PHONY: all clean install vmlinux demo check check-layers test test-unit test-bpf test-e2e bench deps fuzz format FORCE
 
-# Userspace objects of the tool; everything but main.o is also linked into
-# the tests (tests/*.c include what they need from user/).
-USER_SRCS := $(filter-out user/main.c,$(wildcard user/*.c))
+# Userspace objects of the tool, one folder per layer (README, "Layout");
+# everything but main.o is also linked into the tests (tests/*.c include
+# what they need from user/).
+USER_LAYERS := cli ops obs runtime kernel policy util
+USER_SRCS := $(filter-out user/cli/main.c,$(wildcard $(USER_LAYERS:%=user/%/*.c)))
 USER_OBJS := $(patsubst user/%.c,$(OUTPUT)/user/%.o,$(USER_SRCS))
 SKEL := $(OUTPUT)/egressctl.skel.h $(OUTPUT)/guard.skel.h $(OUTPUT)/lsm.skel.h
 BPF_OBJ := $(OUTPUT)/egressctl.bpf.o
@@ -58,7 +60,8 @@ all: $(OUTPUT)/egressctl
 $(OUTPUT) $(OUTPUT)/user $(OUTPUT)/tests:
 	$(Q)mkdir -p $@
 
-$(OUTPUT)/%.tmp.bpf.o: bpf/%.bpf.c vmlinux.h include/egressctl.h include/egressctl_guard.h | $(OUTPUT)
+# include/*.h and bpf/*.bpf.h: -MMD
+$(OUTPUT)/%.tmp.bpf.o: bpf/%.bpf.c vmlinux.h | $(OUTPUT)
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
@@ -71,15 +74,19 @@ $(OUTPUT)/%.skel.h: $(OUTPUT)/%.bpf.o
 	$(call msg,GEN-SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< name $*_bpf > $@
 
-$(OUTPUT)/user/%.o: user/%.c $(SKEL) | $(OUTPUT)/user
+# The skeletons are made before any object (order-only: they exist for a
+# first build); -MMD then records which objects include one, and only those
+# are rebuilt when a BPF program changes.
+$(OUTPUT)/user/%.o: user/%.c | $(SKEL) $(OUTPUT)/user
 	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -c $< -o $@
 
 # Rewritten only when the link flags change (STATIC=0/1), so that relinks.
 $(OUTPUT)/ldflags: FORCE | $(OUTPUT)
 	$(Q)echo '$(LDFLAGS) $(PKG_LIBS)' | cmp -s - $@ || echo '$(LDFLAGS) $(PKG_LIBS)' >$@
 
-$(OUTPUT)/egressctl: $(OUTPUT)/user/main.o $(USER_OBJS) $(OUTPUT)/ldflags
+$(OUTPUT)/egressctl: $(OUTPUT)/user/cli/main.o $(USER_OBJS) $(OUTPUT)/ldflags
 	$(call msg,BINARY,$@)
 	$(Q)$(CC) $(LDFLAGS) $(filter %.o,$^) $(PKG_LIBS) -o $@
 
@@ -100,11 +107,12 @@ demo: deps
 include tests/tests.mk
 
 format:
-	clang-format -i bpf/*.c bpf/*.h user/*.c user/*.h include/*.h tests/*/*.c
+	clang-format -i bpf/*.c bpf/*.h user/*/*.c user/*/*.h include/*.h tests/*/*.c
 
 clean:
 	rm -rf $(OUTPUT)
 
--include $(wildcard $(OUTPUT)/*.d $(OUTPUT)/user/*.d $(OUTPUT)/tests/*.d)
+-include $(wildcard $(OUTPUT)/*.d $(OUTPUT)/user/*/*.d $(OUTPUT)/tests/*.d $(OUTPUT)/tests/lib/*.d \
+		    $(OUTPUT)/san/user/*/*.d $(OUTPUT)/san/tests/lib/*.d)
 
 -include bench/bench.mk

@@ -37,7 +37,7 @@ $(OUTPUT)/bench/floor.bpf.o: bench/floor.bpf.c vmlinux.h | $(OUTPUT)/bench
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
-$(BENCH_LIB_BINS): $(OUTPUT)/bench/%: bench/%.c bench/prefixes.h $(USER_OBJS) $(SKEL) | $(OUTPUT)/bench
+$(BENCH_LIB_BINS): $(OUTPUT)/bench/%: bench/%.c bench/prefixes.h $(USER_OBJS) | $(SKEL) $(OUTPUT)/bench
 	$(call msg,BENCH,$@)
 	$(Q)$(CC) $(CFLAGS) -Ibench -Itests $< $(USER_OBJS) $(PKG_LIBS) -o $@
 

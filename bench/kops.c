@@ -41,12 +41,17 @@
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
-#include "addr.h"
-#include "compile.h"
-#include "kstate.h"
-#include "policy_file.h"
 #include "prefixes.h"
-#include "target.h"
+#include "kernel/kapply.h"
+#include "kernel/kgen.h"
+#include "kernel/kpolicy.h"
+#include "kernel/kread.h"
+#include "kernel/kstate.h"
+#include "kernel/ktries.h"
+#include "policy/addr.h"
+#include "policy/compile.h"
+#include "policy/policy_file.h"
+#include "runtime/target.h"
 
 static uint64_t now_ns(void)
 {
@@ -166,7 +171,7 @@ static uint64_t read_batch(const struct egr_kstate *ks, size_t *nrules)
 	uint64_t t0 = now_ns();
 	size_t total = 0;
 
-	if (kstate_slot_cfg(ks, &a))
+	if (kgen_slot_cfg(ks, &a))
 		die("ctl", errno);
 	slot = a.slot;
 	used = ks->meta.used[slot];
@@ -254,7 +259,7 @@ static uint64_t outer_wait(const struct egr_kstate *ks)
 	struct egr_ctl a;
 	int fd;
 
-	if (kstate_slot_cfg(ks, &a))
+	if (kgen_slot_cfg(ks, &a))
 		die("ctl", errno);
 	slot = EGR_TRIE_IDX(a.slot, 0);
 	fd = inner_fd(ks->v4_fd, slot);
@@ -448,7 +453,7 @@ static int cmd_edit(const char *spec, int reps, const char *dest)
 		add[i] = now_ns() - t0;
 
 		/* The publishing op alone: rewrite the prefix's trie entry. */
-		if (kstate_slot_cfg(&ks, &a))
+		if (kgen_slot_cfg(&ks, &a))
 			die("ctl", errno);
 		slot = a.slot;
 		tfd = inner_fd(r.dest.family == 4 ? ks.v4_fd : ks.v6_fd,

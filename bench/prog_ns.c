@@ -37,11 +37,12 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "egressctl.skel.h"
-#include "addr.h"
-#include "compile.h"
-#include "kstate.h"
 #include "prefixes.h"
 #include "bpf/pkt.h"
+#include "kernel/kapply.h"
+#include "kernel/kstate.h"
+#include "policy/addr.h"
+#include "policy/compile.h"
 
 #define NRAND 512
 #define NVAR 4 /* per N: ports 0/1, verdict cache on/off */
@@ -105,8 +106,10 @@ static void load(struct inst *in, uint64_t seed)
 		die("prefixes", ENOMEM);
 	o.max_rules = cap;
 	o.no_verdict_cache = in->nocache;
-	if (kstate_load(&o, "/bench", 0, &in->skel, &in->ks))
-		die("load", errno);
+	if (kstate_load(&o, "/bench", 0, &in->skel, &in->ks, err, sizeof(err))) {
+		fprintf(stderr, "prog_ns: load: %s\n", err);
+		exit(1);
+	}
 	in->prog = bpf_program__fd(in->skel->progs.egr_egress);
 
 	for (i = 0; i < in->n; i++) {

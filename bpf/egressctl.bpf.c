@@ -3,8 +3,9 @@
  * egressctl: per-cgroup egress filter. One instance of this object is loaded
  * per attached cgroup; its maps hold that cgroup's policy. The layout and the
  * judging algorithm are described in include/egressctl.h; the userspace
- * reference of the same algorithm is compile_eval() in user/compile.c (keep
- * the two in sync: tests/bpf/ checks them against each other).
+ * reference of the same algorithm is compile_eval() in
+ * tests/lib/compile_eval.c (keep the two in sync: tests/bpf/ checks them
+ * against each other).
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>

@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
  * egressctl packet-socket guard: what cgroup_skb/egress cannot see. See
- * user/lsm.h for what each program refuses and why. One instance for the
- * whole host; which cgroups the LSM programs enforce is the pinned registry
- * egr_managed (user/registry.c), reused at load time. The veth guard is
- * attached only to managed targets' veths.
+ * include/egressctl_lsm.h for what each program refuses and why. One
+ * instance for the whole host; which cgroups the LSM programs enforce is the
+ * pinned registry egr_managed (user/kernel/registry.c), reused at load
+ * time. The veth guard is attached only to managed targets' veths.
  *
  * Cost on the common path (an allowed family, an IP socket's frame): one
  * compare. The registry is looked up only when a refused family is used.
@@ -14,7 +14,7 @@
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
 #include "egressctl.h"
-#include "user/lsm.h"
+#include "egressctl_lsm.h"
 
 #define EPERM 1
 #define AF_UNIX 1

@@ -103,9 +103,9 @@
 #define EGR_MAX_MAX_RULES (1u << 22)
 
 /* What the parser could not establish about a packet (struct egr_pkt in
- * bpf/parsing.bpf.h, struct egr_tpkt in user/compile.h). A rule that needs
- * an unknown field matches if it is a deny rule and never if it is an allow
- * rule, so uncertainty can only drop a packet.
+ * bpf/parsing.bpf.h, struct egr_tpkt in tests/lib/oracle.h). A rule that
+ * needs an unknown field matches if it is a deny rule and never if it is an
+ * allow rule, so uncertainty can only drop a packet.
  */
 #define EGR_PKT_PROTO_UNKNOWN 0x01 /* L4 protocol not known */
 #define EGR_PKT_PORTS_UNKNOWN 0x02 /* ports not known (fragment, short header) */
@@ -201,7 +201,7 @@ struct egr_rule {
  * byte order.
  */
 struct egr_ctl {
-	__u32 slot;  /* unused in the map; kstate_slot_cfg() reports the slot here */
+	__u32 slot;  /* unused in the map; kgen_slot_cfg() reports the slot here */
 	__u32 dflt;  /* slot entries: EGR_ALLOW or EGR_DENY */
 	__u32 flags; /* slot entries: EGR_SF_* */
 	__u32 pad;

@@ -8,8 +8,8 @@
  * programs; a packet passes only if all of them pass it.
  *
  * The guard passes a packet when its socket's cgroup is in egr_guard_cg:
- *   EGR_GUARD_MANAGED  an egressctl filter is attached (kstate_attach adds
- *                      the id, kstate_detach removes it); that filter judges
+ *   EGR_GUARD_MANAGED  an egressctl filter is attached (attach_cgroup() adds
+ *                      the id, detach_cgroup() removes it); that filter judges
  *   EGR_GUARD_ALLOW    `watch --unmanaged allow` looked at the container and
  *                      found no policy for it
  * Every other cgroup (a container watch has not handled yet, whether watch

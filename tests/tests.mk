@@ -3,28 +3,45 @@
 #   tests/unit/test_*.c  cmocka, pure logic, no privileges
 #   tests/bpf/test_*.c   cmocka + bpf_prog_test_run_opts() on crafted packets
 #   tests/e2e/*.sh       the real binary, netns, cgroups, dockerd, traffic
-# Each C test links every user/ object but main.o.
+# Each C test links every user/ object but main.o, and the test oracles of
+# tests/lib/ (reference evaluators), which the shipped binary leaves out.
 
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 BPFT_SRCS := $(wildcard tests/bpf/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/unit_%,$(UNIT_SRCS))
 BPFT_BINS := $(patsubst tests/bpf/%.c,$(OUTPUT)/tests/bpf_%,$(BPFT_SRCS))
 TEST_HELPERS := $(patsubst tests/e2e/%.c,$(OUTPUT)/tests/%,$(wildcard tests/e2e/*.c))
+TEST_LIB_SRCS := $(wildcard tests/lib/*.c)
+TEST_LIB_OBJS := $(patsubst tests/lib/%.c,$(OUTPUT)/tests/lib/%.o,$(TEST_LIB_SRCS))
+.SECONDARY: $(TEST_LIB_OBJS)
 
-$(OUTPUT)/tests/unit_%: tests/unit/%.c $(USER_OBJS) $(OUTPUT)/ldflags | $(OUTPUT)/tests
-	$(call msg,TEST,$@)
-	$(Q)$(CC) $(CFLAGS) -Itests $< $(USER_OBJS) $(PKG_LIBS) -lcmocka -o $@
+$(OUTPUT)/tests/lib/%.o: tests/lib/%.c | $(SKEL) $(OUTPUT)/tests
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -Itests -c $< -o $@
 
-$(OUTPUT)/tests/bpf_%: tests/bpf/%.c $(USER_OBJS) $(SKEL) $(OUTPUT)/ldflags | $(OUTPUT)/tests
+$(OUTPUT)/tests/unit_%: tests/unit/%.c $(USER_OBJS) $(TEST_LIB_OBJS) $(OUTPUT)/ldflags | $(OUTPUT)/tests
 	$(call msg,TEST,$@)
-	$(Q)$(CC) $(CFLAGS) -Itests $< $(USER_OBJS) $(PKG_LIBS) -lcmocka -o $@
+	$(Q)$(CC) $(CFLAGS) -Itests $< $(USER_OBJS) $(TEST_LIB_OBJS) $(PKG_LIBS) -lcmocka -o $@
+
+$(OUTPUT)/tests/bpf_%: tests/bpf/%.c $(USER_OBJS) $(TEST_LIB_OBJS) $(OUTPUT)/ldflags | $(SKEL) $(OUTPUT)/tests
+	$(call msg,TEST,$@)
+	$(Q)$(CC) $(CFLAGS) -Itests $< $(USER_OBJS) $(TEST_LIB_OBJS) $(PKG_LIBS) -lcmocka -o $@
 
 # Small static traffic helpers, also copied into containers.
 $(OUTPUT)/tests/%: tests/e2e/%.c | $(OUTPUT)/tests
 	$(call msg,HELPER,$@)
 	$(Q)$(CC) -O2 -Wall -Wextra -Werror -static $< -o $@
 
-test-build: $(OUTPUT)/egressctl $(UNIT_BINS) $(BPFT_BINS) $(TEST_HELPERS)
+# Dependencies between the userspace objects go one way, down the layers
+# (README, "Layout"): tools/check-layers.py fails on a cycle, an arrow
+# upward, printing outside the CLI, or a test oracle in the binary.
+check-layers: $(OUTPUT)/egressctl $(USER_OBJS) $(TEST_LIB_OBJS)
+	$(call msg,LAYERS,$(OUTPUT)/user)
+	$(Q)python3 tools/check-layers.py --binary $(OUTPUT)/egressctl $(OUTPUT) \
+		--test-objs $(TEST_LIB_OBJS)
+
+test-build: $(OUTPUT)/egressctl $(UNIT_BINS) $(BPFT_BINS) $(TEST_HELPERS) check-layers
 
 # The README's test command: installs what it needs, builds, runs all tiers.
 check: deps
@@ -34,7 +51,7 @@ check: deps
 test: test-build
 	$(Q)bash tests/run.sh $(OUTPUT)
 
-test-unit: $(UNIT_BINS)
+test-unit: $(UNIT_BINS) check-layers
 	$(Q)bash tests/run.sh $(OUTPUT) unit
 
 test-bpf: $(BPFT_BINS) $(OUTPUT)/egressctl

@@ -14,7 +14,7 @@ set -euo pipefail
 PKGS=(
 	clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev pkg-config make gcc libc6-dev
 	libcmocka-dev libyaml-dev libjansson-dev libcurl4-openssl-dev libmicrohttpd-dev
-	# egressctl dlopen()s these two at run time (user/dl_*.c): named on their own
+	# egressctl dlopen()s these two at run time (user/util/dl_*.c): named on their own
 	libcurl4 libmicrohttpd12
 	iproute2 iputils-ping docker.io busybox-static docker-compose prometheus
 	iptables nftables ipset hyperfine gnuplot-nox valgrind libclang-rt-14-dev

@@ -18,10 +18,15 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "egressctl.skel.h"
-#include "addr.h"
-#include "compile.h"
-#include "kstate.h"
 #include "bpf/pkt.h"
+#include "kernel/kapply.h"
+#include "kernel/kgen.h"
+#include "kernel/kpolicy.h"
+#include "kernel/kread.h"
+#include "kernel/kstate.h"
+#include "policy/addr.h"
+#include "lib/oracle.h"
+#include "policy/compile.h"
 
 #define CAP 1024
 
@@ -35,9 +40,14 @@ static int setup(void **state)
 {
 	struct egr_attach_opts o = { .dflt = EGR_DENY, .max_rules = CAP };
 	struct fix *f = calloc(1, sizeof(*f));
+	char err[256] = "";
+	int ret;
 
 	assert_non_null(f);
-	assert_int_equal(kstate_load(&o, "/bpf-test", 0, &f->skel, &f->ks), 0);
+	ret = kstate_load(&o, "/bpf-test", 0, &f->skel, &f->ks, err, sizeof(err));
+	if (ret)
+		fprintf(stderr, "%s\n", err);
+	assert_int_equal(ret, 0);
 	f->prog = bpf_program__fd(f->skel->progs.egr_egress);
 	*state = f;
 	return 0;
@@ -250,7 +260,7 @@ static uint64_t gen(struct fix *f)
 {
 	uint64_t g = 0;
 
-	assert_int_equal(kstate_gen_read(&f->ks, &g), 0);
+	assert_int_equal(kgen_read(&f->ks, &g), 0);
 	return g;
 }
 

@@ -18,9 +18,10 @@ FUZZ_DIR := $(OUTPUT)/fuzz
 SAN_FLAGS := -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
 	     -fno-sanitize-recover=undefined
 # user/ objects: coverage for libFuzzer too (harmless for the unit tests)
-SAN_CFLAGS := $(SAN_FLAGS) -fsanitize=fuzzer-no-link -Wall -std=gnu11 -D_GNU_SOURCE \
+SAN_CFLAGS := $(SAN_FLAGS) -fsanitize=fuzzer-no-link -Wall -std=gnu11 -D_GNU_SOURCE -MMD -MP \
 	      -Iinclude -Iuser -I$(OUTPUT) $(PKG_CFLAGS) -DEGR_VERSION='"$(VERSION)"'
-SAN_USER_OBJS := $(patsubst user/%.c,$(SAN_DIR)/user/%.o,$(USER_SRCS))
+SAN_USER_OBJS := $(patsubst user/%.c,$(SAN_DIR)/user/%.o,$(USER_SRCS)) \
+		 $(patsubst tests/lib/%.c,$(SAN_DIR)/tests/lib/%.o,$(TEST_LIB_SRCS))
 SAN_UNIT_BINS := $(patsubst tests/unit/%.c,$(SAN_DIR)/unit_%,$(UNIT_SRCS))
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_NAMES := $(patsubst tests/fuzz/%.c,%,$(FUZZ_SRCS))
@@ -34,21 +35,27 @@ SAN_ENV := ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1 \
 $(SAN_DIR)/user $(FUZZ_DIR):
 	$(Q)mkdir -p $@
 
-$(SAN_DIR)/user/%.o: user/%.c $(SKEL) | $(SAN_DIR)/user
+$(SAN_DIR)/user/%.o: user/%.c | $(SKEL) $(SAN_DIR)/user
 	$(call msg,SAN-CC,$@)
+	$(Q)mkdir -p $(@D)
 	$(Q)$(FUZZ_CC) $(SAN_CFLAGS) -c $< -o $@
+
+$(SAN_DIR)/tests/lib/%.o: tests/lib/%.c | $(SKEL) $(SAN_DIR)/user
+	$(call msg,SAN-CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(FUZZ_CC) $(SAN_CFLAGS) -Itests -c $< -o $@
 
 $(SAN_DIR)/unit_%: tests/unit/%.c $(SAN_USER_OBJS)
 	$(call msg,SAN-TEST,$@)
 	$(Q)$(FUZZ_CC) $(SAN_CFLAGS) -Itests $< $(SAN_USER_OBJS) $(PKG_LIBS) -lcmocka -o $@
 
 # Targets that #include a user/ file for its static parsers leave its object out.
-$(FUZZ_DIR)/fuzz_docker_json: FUZZ_OMIT := $(SAN_DIR)/user/docker.o
-$(FUZZ_DIR)/fuzz_cgroup: FUZZ_OMIT := $(SAN_DIR)/user/cgroup.o
+$(FUZZ_DIR)/fuzz_docker_json: FUZZ_OMIT := $(SAN_DIR)/user/runtime/docker.o
+$(FUZZ_DIR)/fuzz_cgroup: FUZZ_OMIT := $(SAN_DIR)/user/util/cgroup.o
 
 $(FUZZ_DIR)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(SAN_USER_OBJS) | $(FUZZ_DIR)
 	$(call msg,FUZZER,$@)
-	$(Q)$(FUZZ_CC) $(SAN_CFLAGS) -fsanitize=fuzzer -Itests/fuzz $< \
+	$(Q)$(FUZZ_CC) $(SAN_CFLAGS) -fsanitize=fuzzer -Itests/fuzz -Itests $< \
 		$(filter-out $(FUZZ_OMIT),$(SAN_USER_OBJS)) $(PKG_LIBS) -o $@
 
 fuzz-build: $(FUZZ_BINS)

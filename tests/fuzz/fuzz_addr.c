@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * Destinations (user/addr.c): parse_dest() / parse_dests(). Invariants: an
+ * Destinations (user/policy/addr.c): parse_dest() / parse_dests(). Invariants: an
  * accepted destination has family 4 or 6, a prefix length that fits, no
  * host bits, and survives format_dest() -> parse_dest() unchanged; a
  * refused one comes with a one-line message. An address alone (no '/') is
@@ -9,7 +9,7 @@
  */
 #include <arpa/inet.h>
 #include "fuzz.h"
-#include "addr.h"
+#include "policy/addr.h"
 
 static void check_vs_inet_pton(const char *s, int ret, const struct egr_dest *d)
 {

@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * Kernel text the target resolver reads (user/cgroup.c): a mountinfo line
+ * Kernel text the target resolver reads (user/util/cgroup.c): a mountinfo line
  * (mountinfo_cgroup2(), static: this file includes cgroup.c) and
  * /proc/<pid>/cgroup (cgroup_parse_proc()). Invariants: results are
  * NUL-terminated within their buffers and absolute paths.
  */
 #include "fuzz.h"
-#include "../../user/cgroup.c"
+#include "../../user/util/cgroup.c"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

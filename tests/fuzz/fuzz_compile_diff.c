@@ -13,8 +13,9 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include "fuzz.h"
-#include "addr.h"
-#include "compile.h"
+#include "policy/addr.h"
+#include "lib/oracle.h"
+#include "policy/compile.h"
 
 struct rd {
 	const uint8_t *p;

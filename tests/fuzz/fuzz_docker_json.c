@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * Docker Engine API replies (user/docker.c; its parsers are static, so this
+ * Docker Engine API replies (user/runtime/docker.c; its parsers are static, so this
  * file includes docker.c): parse_inspect() on a container inspect body, and
  * events_parse() on the event stream, fed in two chunks split where the
  * first input byte says (values cut in two must wait for the rest).
@@ -8,7 +8,7 @@
  * and a non-negative pid; the stream parser leaves only unparsed text.
  */
 #include "fuzz.h"
-#include "../../user/docker.c"
+#include "../../user/runtime/docker.c"
 
 static int count_cb(const char *action, const char *id, void *ctx)
 {

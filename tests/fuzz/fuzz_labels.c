@@ -1,25 +1,26 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * Container label policies (user/watch.c): watch_label_policy() on the
- * JSON text of Config.Labels. The input is used as is, and also as the
- * value of each egressctl.* label, so the rule-list and policy-document
- * parsers behind the labels get arbitrary text too. Invariants: 1 with a
+ * Container label policies (user/runtime/docker_labels.c):
+ * docker_label_policy() on the JSON text of Config.Labels. The input is
+ * used as is, and also as the value of each egressctl.* label, so the
+ * rule-list and policy-document parsers behind the labels get arbitrary
+ * text too. Invariants: 1 with a
  * well-formed policy, 0 with none, or -EINVAL with a one-line message and
  * an empty policy.
  */
 #include <errno.h>
 #include <jansson.h>
 #include "fuzz.h"
-#include "addr.h"
 #include "egressctl.h"
-#include "watch.h"
+#include "policy/addr.h"
+#include "runtime/docker_labels.h"
 
 static void check(const char *json)
 {
 	struct egr_policy p;
 	char err[512] = "";
 	size_t i;
-	int ret = watch_label_policy(json, &p, err, sizeof(err));
+	int ret = docker_label_policy(json, &p, err, sizeof(err));
 
 	FUZZ_CHECK(ret == 0 || ret == 1 || ret == -EINVAL || ret == -ENOMEM, "returned %d", ret);
 	if (ret < 0) {

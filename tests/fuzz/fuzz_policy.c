@@ -1,14 +1,14 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * Policy files, YAML and JSON (user/policy_file.c): policy_parse_buf().
+ * Policy files, YAML and JSON (user/policy/policy_file.c): policy_parse_buf().
  * Invariants: on success every rule is well formed and no two rules are the
  * same (duplicates are kept once), and the compiler accepts it or refuses it
  * cleanly; on failure the policy is empty and the message is one line.
  */
 #include "fuzz.h"
-#include "addr.h"
-#include "compile.h"
-#include "policy_file.h"
+#include "policy/addr.h"
+#include "policy/compile.h"
+#include "policy/policy_file.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

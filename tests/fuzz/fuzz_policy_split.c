@@ -1,14 +1,14 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * Policy files parsed in pieces (user/policy_split.c) against the whole
+ * Policy files parsed in pieces (user/policy/policy_split.c) against the whole
  * parse (policy_parse_buf()). Invariant: a split that succeeds gives what
  * the whole parse gives; one that does not says -EAGAIN and leaves nothing.
  */
 #include <errno.h>
 #include "fuzz.h"
-#include "addr.h"
-#include "policy_file.h"
-#include "policy_split.h"
+#include "policy/addr.h"
+#include "policy/policy_file.h"
+#include "policy/policy_split.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

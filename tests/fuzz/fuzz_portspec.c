@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * Port specs (user/addr.c): parse_portspec(). Invariants: ports 1..65535,
+ * Port specs (user/policy/addr.c): parse_portspec(). Invariants: ports 1..65535,
  * lo <= hi, only tcp and udp carry ports, format_portspec() ->
  * parse_portspec() gives the same spec; a refusal has a one-line message.
  */
 #include "fuzz.h"
-#include "addr.h"
+#include "policy/addr.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

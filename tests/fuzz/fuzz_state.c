@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * State files (user/state.c): state_from_json(), and the round trip
+ * State files (user/runtime/state.c): state_from_json(), and the round trip
  * state_to_json() -> state_from_json() of whatever it accepts.
  */
 #include "fuzz.h"
-#include "addr.h"
-#include "state.h"
+#include "policy/addr.h"
+#include "runtime/state.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * user/cgroup.c: mountinfo and /proc/<pid>/cgroup parsing on samples from
+ * user/util/cgroup.c: mountinfo and /proc/<pid>/cgroup parsing on samples from
  * pure v2, hybrid and v1-only hosts; cgroup_resolve() and cgroup_id() on
  * real cgroups, created under the live cgroup2 mount when run as root
  * (skipped otherwise).
@@ -18,7 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <cmocka.h>
-#include "cgroup.h"
+#include "util/cgroup.h"
 
 #define ID "3f0c2b9e4a1d5c6b7a8f9e0d1c2b3a4f5e6d7c8b9a0f1e2d3c4b5a6f7e8d9c0b"
 

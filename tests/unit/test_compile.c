@@ -18,8 +18,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "addr.h"
-#include "compile.h"
+#include "policy/addr.h"
+#include "lib/oracle.h"
+#include "policy/compile.h"
 
 #define ALLOW EGR_ALLOW
 #define DENY EGR_DENY

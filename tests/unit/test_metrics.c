@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-/* Unit tests for user/metrics.c: label escaping and the exposition format. */
+/* Unit tests for user/obs/metrics.c: label escaping and the exposition format. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -11,8 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include "egressctl.h"
-#include "addr.h"
-#include "metrics.h"
+#include "obs/metrics.h"
+#include "policy/addr.h"
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-/* Unit tests for user/policy_file.c: YAML and JSON policy documents. */
+/* Unit tests for user/policy/policy_file.c: YAML and JSON policy documents. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -13,8 +13,8 @@
 #include <string.h>
 #include <unistd.h>
 #include "egressctl.h"
-#include "addr.h"
-#include "policy_file.h"
+#include "policy/addr.h"
+#include "policy/policy_file.h"
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * Unit tests for user/policy_split.c: a policy parsed in pieces gives what
+ * Unit tests for user/policy/policy_split.c: a policy parsed in pieces gives what
  * the whole parse gives, or -EAGAIN, never something else.
  */
 #include <stdarg.h>
@@ -15,9 +15,9 @@
 #include <string.h>
 #include <unistd.h>
 #include "egressctl.h"
-#include "addr.h"
-#include "policy_file.h"
-#include "policy_split.h"
+#include "policy/addr.h"
+#include "policy/policy_file.h"
+#include "policy/policy_split.h"
 
 /* A growing text. */
 struct buf {

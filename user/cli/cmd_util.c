@@ -1,0 +1,138 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "cli/cmd_util.h"
+#include "policy/addr.h"
+#include "util/log.h"
+
+struct egr_globals egr_g;
+
+int need_root(void)
+{
+	if (geteuid() == 0)
+		return 0;
+	pr_err("must be run as root (needs CAP_BPF, CAP_NET_ADMIN and CAP_SYS_ADMIN)\n");
+	return 1;
+}
+
+int open_target(const char *spec, struct egr_target *t, struct egr_kstate *ks)
+{
+	char err[512];
+	int ret;
+
+	if (target_resolve(spec, egr_g.docker_host, t, err, sizeof(err))) {
+		pr_err("%s\n", err);
+		return 1;
+	}
+	ret = kstate_open(t->cgid, ks);
+	if (ret == -ENOENT) {
+		pr_err("%s is not attached (run: egressctl attach %s)\n", t->label, spec);
+		return 1;
+	}
+	if (ret == -EPROTONOSUPPORT) {
+		char msg[512];
+
+		kstate_other_layout(t->label, ks->meta.abi, spec, msg, sizeof(msg));
+		pr_err("%s\n", msg);
+		return 1;
+	}
+	if (ret == -EPROTO) {
+		pr_err("%s: the pins in " EGR_PIN_ROOT "/%llu were not made by this egressctl; refusing to touch them\n",
+		       t->label, (unsigned long long)t->cgid);
+		return 1;
+	}
+	if (ret) {
+		pr_err("%s: opening pinned state: %s\n", t->label, strerror(-ret));
+		return 1;
+	}
+	return 0;
+}
+
+int parse_rule_args(int argc, char **argv, int action, struct egr_policy *out)
+{
+	struct egr_dest d[2];
+	char err[256];
+	int nd, i, j;
+
+	memset(out, 0, sizeof(*out));
+	if (argc < 1) {
+		pr_err("missing destination\n");
+		return 1;
+	}
+	nd = parse_dests(argv[0], d, err, sizeof(err));
+	if (nd < 0) {
+		pr_err("%s\n", err);
+		return 1;
+	}
+	for (i = 0; i < nd; i++) {
+		for (j = 1; j < argc || (j == 1 && argc == 1); j++) {
+			struct egr_urule r = { .action = action, .dest = d[i] };
+
+			if (j < argc && parse_portspec(argv[j], &r.ps, err, sizeof(err))) {
+				pr_err("%s\n", err);
+				policy_free(out);
+				return 1;
+			}
+			if (policy_add(out, &r)) {
+				pr_err("out of memory\n");
+				policy_free(out);
+				return 1;
+			}
+		}
+	}
+	return 0;
+}
+
+int usage(const char *text, bool misuse)
+{
+	fputs(text, misuse ? stderr : stdout);
+	return misuse ? 1 : 0;
+}
+
+int target_ids(char *const *specs, size_t n, uint64_t **ids)
+{
+	size_t i;
+
+	*ids = NULL;
+	if (!n)
+		return 0;
+	*ids = calloc(n, sizeof(**ids));
+	if (!*ids) {
+		pr_err("metrics: %s\n", strerror(ENOMEM));
+		return 1;
+	}
+	for (i = 0; i < n; i++) {
+		struct egr_target t;
+		struct egr_kstate ks;
+
+		if (open_target(specs[i], &t, &ks)) {
+			free(*ids);
+			*ids = NULL;
+			return 1;
+		}
+		(*ids)[i] = t.cgid;
+		kstate_close(&ks);
+	}
+	return 0;
+}
+
+static void pr_warning(const char *line, void *ctx)
+{
+	(void)ctx;
+	pr_warn("%s\n", line);
+}
+
+void pr_warnings(struct egr_warn *w)
+{
+	warn_each(w, pr_warning, NULL);
+	warn_free(w);
+}
+
+void pr_err_line(const char *err)
+{
+	if (err && *err)
+		pr_err("%s\n", err);
+}

@@ -1,0 +1,458 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* egressctl watch: follow Docker events, keep policies in force (watch.c). */
+#include <errno.h>
+#include <getopt.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <jansson.h>
+#include "cli/cmd.h"
+#include "cli/cmd_util.h"
+#include "kernel/guard.h"
+#include "kernel/kstate.h"
+#include "ops/watch.h"
+#include "runtime/docker.h"
+#include "runtime/state.h"
+#include "util/dl_curl.h"
+#include "util/log.h"
+
+static const char watch_usage[] =
+	"Usage: egressctl watch [--strict] [--unmanaged allow|deny] [--once] [-j|--json]\n"
+	"                       [--guard-cgroup PATH] [--resync SECONDS]\n"
+	"       egressctl watch --guard-only [--guard-cgroup PATH]\n"
+	"       egressctl watch --guard-status [-j|--json]\n"
+	"       egressctl watch --remove-guard\n"
+	"\n"
+	"Keep containers' policies in force: follow the Docker event stream and, when\n"
+	"a container with a saved policy (set with attach/allow/deny/apply on the\n"
+	"container) or a label policy (egressctl.policy, egressctl.allow,\n"
+	"egressctl.deny, egressctl.default, egressctl.audit) starts, attach the\n"
+	"filter to its new cgroup and apply the policy; when it is removed, delete\n"
+	"its saved policy and pins. At startup (and every --resync seconds) every\n"
+	"running container is checked. One line per action, with the time from the\n"
+	"start event to enforcement. Runs in the foreground; SIGTERM/SIGINT stop it.\n"
+	"\n"
+	"  --strict              install the guard on the engine's parent cgroup: a\n"
+	"                        container's egress is denied until watch has put its\n"
+	"                        policy in force (also while watch is not running).\n"
+	"                        The guard stays pinned after watch exits.\n"
+	"  --unmanaged allow|deny  containers with no policy (default: allow); deny\n"
+	"                        drops all their egress but loopback\n"
+	"  --guard-cgroup PATH   the guarded cgroup, below the cgroup v2 mount\n"
+	"                        (default /docker: Docker's cgroupfs driver)\n"
+	"  --once                reconcile once and exit\n"
+	"  --resync SECONDS      full reconcile period (default 60; 0: never)\n"
+	"  -j, --json            log lines as JSON objects\n"
+	"  --guard-only          install the guard (if missing) and exit: for boot,\n"
+	"                        before the engine starts (systemd ExecStartPre)\n"
+	"  --guard-status        show the guard and its counters\n"
+	"  --remove-guard        detach and unpin the guard\n"
+	"\n"
+	"Saved policies live in $EGRESSCTL_STATE_DIR (default /var/lib/egressctl).\n";
+
+#define QUEUE_LEN 1024
+#define RESYNC_DELAY_NS 500000000ull /* after (re)subscribing to events */
+#define DIE_CLEANUP_NS 2000000000ull /* second look at a dead container's pins */
+
+struct ev {
+	char action[16];
+	char id[65];
+	uint64_t t;
+};
+
+static struct {
+	pthread_mutex_t mu;
+	pthread_cond_t cond;
+	struct ev q[QUEUE_LEN];
+	size_t head, len;
+	bool overflow;
+	uint64_t resync_at; /* 0: none due */
+	uint64_t cleanup_at; /* 0: none due */
+	bool docker_ok;
+	const char *host;
+} W = { .mu = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER };
+
+static volatile int stop_flag;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop_flag = 1;
+}
+
+static int on_event(const char *action, const char *id, void *ctx)
+{
+	struct ev *e;
+
+	(void)ctx;
+	if (strcmp(action, "start") && strcmp(action, "die") && strcmp(action, "destroy") &&
+	    strcmp(action, "rename"))
+		return 0;
+	pthread_mutex_lock(&W.mu);
+	if (W.len == QUEUE_LEN) {
+		W.overflow = true; /* a full reconcile catches up */
+	} else {
+		e = &W.q[(W.head + W.len++) % QUEUE_LEN];
+		snprintf(e->action, sizeof(e->action), "%s", action);
+		snprintf(e->id, sizeof(e->id), "%s", id);
+		e->t = watch_now_ns();
+	}
+	pthread_cond_signal(&W.cond);
+	pthread_mutex_unlock(&W.mu);
+	return 0;
+}
+
+static void *events_thread(void *arg)
+{
+	const struct watch_opts *o = arg;
+	char err[512];
+	int ret, i;
+
+	while (!stop_flag) {
+		/* Subscribed first, then listed: whatever starts after the
+		 * subscription is an event, whatever ran before is listed.
+		 */
+		pthread_mutex_lock(&W.mu);
+		W.resync_at = watch_now_ns() + RESYNC_DELAY_NS;
+		pthread_mutex_unlock(&W.mu);
+		ret = docker_events(o->docker_host, on_event, NULL, &stop_flag, err, sizeof(err));
+		if (stop_flag)
+			break;
+		pthread_mutex_lock(&W.mu);
+		if (W.docker_ok)
+			watch_log(o, "error", NULL, NULL, -1, "%s (%s); retrying every second", err,
+				  strerror(-ret));
+		W.docker_ok = false;
+		pthread_mutex_unlock(&W.mu);
+		for (i = 0; i < 10 && !stop_flag; i++)
+			usleep(100000);
+	}
+	return NULL;
+}
+
+static void timed_wait(uint64_t ms)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	ts.tv_nsec += (long)(ms % 1000) * 1000000;
+	ts.tv_sec += (time_t)(ms / 1000) + ts.tv_nsec / 1000000000;
+	ts.tv_nsec %= 1000000000;
+	pthread_cond_timedwait(&W.cond, &W.mu, &ts);
+}
+
+static int run(const struct watch_opts *o, unsigned int resync_s)
+{
+	pthread_condattr_t ca;
+	pthread_t th;
+	uint64_t next_resync = 0;
+
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&W.cond, &ca);
+	W.docker_ok = true;
+	if (pthread_create(&th, NULL, events_thread, (void *)o)) {
+		pr_err("watch: cannot start the event thread\n");
+		return 1;
+	}
+	watch_log(o, "watch", NULL, NULL, -1, "following %s%s, unmanaged containers %s",
+		  docker_socket(o->docker_host), o->strict ? ", strict" : "",
+		  o->unmanaged_deny ? "denied" : "allowed");
+	pthread_mutex_lock(&W.mu);
+	while (!stop_flag) {
+		uint64_t now = watch_now_ns();
+
+		if (W.len) {
+			struct ev e = W.q[W.head];
+
+			W.head = (W.head + 1) % QUEUE_LEN;
+			W.len--;
+			pthread_mutex_unlock(&W.mu);
+			if (!strcmp(e.action, "start") || !strcmp(e.action, "rename"))
+				watch_container(o, e.id, e.action, e.t);
+			else
+				watch_gone(o, e.id, !strcmp(e.action, "destroy"));
+			pthread_mutex_lock(&W.mu);
+			if (!strcmp(e.action, "die"))
+				W.cleanup_at = watch_now_ns() + DIE_CLEANUP_NS;
+			continue;
+		}
+		if (W.overflow || (W.resync_at && now >= W.resync_at) ||
+		    (next_resync && now >= next_resync)) {
+			bool first = W.resync_at && now >= W.resync_at;
+			int ret;
+
+			W.overflow = false;
+			if (first)
+				W.resync_at = 0;
+			pthread_mutex_unlock(&W.mu);
+			/* While Docker is unreachable, one error line is enough. */
+			ret = watch_reconcile(o, first ? "startup" : "resync",
+					      !first || !W.docker_ok);
+			pthread_mutex_lock(&W.mu);
+			if (!ret && !W.docker_ok && first)
+				watch_log(o, "watch", NULL, NULL, -1, "connected to %s",
+					  docker_socket(o->docker_host));
+			if (first)
+				W.docker_ok = !ret;
+			next_resync = resync_s ? watch_now_ns() + resync_s * 1000000000ull : 0;
+			continue;
+		}
+		if (W.cleanup_at && now >= W.cleanup_at) {
+			W.cleanup_at = 0;
+			pthread_mutex_unlock(&W.mu);
+			watch_cleanup_pins(o);
+			pthread_mutex_lock(&W.mu);
+			continue;
+		}
+		timed_wait(200);
+	}
+	pthread_mutex_unlock(&W.mu);
+	pthread_join(th, NULL);
+	watch_log(o, "watch", NULL, NULL, -1, "stopped%s", o->strict ? " (the guard stays)" : "");
+	return 0;
+}
+
+static int guard_status(bool json)
+{
+	static const char *const names[EGR_GSTAT_MAX] = { "managed", "allowed", "denied",
+							  "loopback", "malformed" };
+	struct egr_guard_info gi;
+	int ret = guard_info(&gi), k;
+
+	if (ret == -ENOENT) {
+		if (json)
+			puts("{\"guard\": null}");
+		else
+			puts("no guard installed");
+		return 0;
+	}
+	if (ret) {
+		pr_err("reading the guard in " EGR_GUARD_DIR ": %s\n",
+		       ret == -EPROTO ? "pins not made by this egressctl" : strerror(-ret));
+		return 1;
+	}
+	if (json) {
+		json_t *c = json_object(), *j;
+		char *s;
+
+		for (k = 0; k < EGR_GSTAT_MAX; k++)
+			json_object_set_new(c, names[k],
+					    json_pack("{s:I, s:I}", "packets",
+						      (json_int_t)gi.stats[k].packets, "bytes",
+						      (json_int_t)gi.stats[k].bytes));
+		j = json_pack("{s:{s:s, s:I, s:b, s:I, s:I, s:o}}", "guard", "cgroup", gi.meta.path,
+			      "cgroup_id", (json_int_t)gi.meta.cgroup_id, "attached", gi.alive,
+			      "cgroups", (json_int_t)gi.entries, "managed", (json_int_t)gi.managed,
+			      "counters", c);
+		s = json_dumps(j, JSON_INDENT(2));
+		json_decref(j);
+		if (s)
+			puts(s);
+		free(s);
+		return 0;
+	}
+	printf("guard on cgroup %s (id %llu)%s\n", gi.meta.path,
+	       (unsigned long long)gi.meta.cgroup_id,
+	       gi.alive ? "" : "  DEFUNCT: the cgroup is gone");
+	printf("  cgroups passed: %zu (%zu with a filter, %zu unmanaged allowed)\n", gi.entries,
+	       gi.managed, gi.entries - gi.managed);
+	for (k = 0; k < EGR_GSTAT_MAX; k++)
+		printf("  %-9s %llu packets, %llu bytes\n", names[k],
+		       (unsigned long long)gi.stats[k].packets,
+		       (unsigned long long)gi.stats[k].bytes);
+	return 0;
+}
+
+/* The guard, under the lock. 0 or 1 (error printed). */
+static int install_guard(const struct watch_opts *o, bool verbose)
+{
+	char err[512];
+	bool created = false;
+	int lock = kstate_lock(), ret;
+
+	ret = lock < 0 ? lock : guard_install(o->guard_cgroup, &created, err, sizeof(err));
+	kstate_unlock(lock);
+	if (ret) {
+		pr_err("strict mode: %s\n", lock < 0 ? strerror(-ret) : err);
+		return 1;
+	}
+	if (created || verbose)
+		watch_log(o, "guard", NULL, NULL, -1,
+			  "%s on cgroup %s: containers without a policy in force are denied",
+			  created ? "installed" : "already installed", o->guard_cgroup);
+	return 0;
+}
+
+/* watch's lines: log lines on stdout, what the steps below say on stderr. */
+static void out_line(enum watch_line kind, const char *line)
+{
+	if (kind == WATCH_LOG) {
+		printf("%s\n", line);
+		fflush(stdout);
+	} else if (kind == WATCH_WARN) {
+		pr_warn("%s\n", line);
+	} else {
+		pr_err("%s\n", line);
+	}
+}
+
+enum watch_mode { M_WATCH, M_ONCE, M_STATUS, M_REMOVE, M_GUARD_ONLY };
+
+/* watch's options: 0, or the command's exit status + 1. */
+static int watch_args(int argc, char **argv, struct watch_opts *o, enum watch_mode *mode,
+		      unsigned long *resync)
+{
+	enum { O_STRICT = 256, O_UNMANAGED, O_ONCE, O_GUARD_CG, O_RESYNC, O_STATUS, O_REMOVE,
+	       O_GUARD_ONLY };
+	static const struct option opts[] = { { "strict", no_argument, NULL, O_STRICT },
+					      { "unmanaged", required_argument, NULL, O_UNMANAGED },
+					      { "once", no_argument, NULL, O_ONCE },
+					      { "guard-cgroup", required_argument, NULL,
+						O_GUARD_CG },
+					      { "resync", required_argument, NULL, O_RESYNC },
+					      { "guard-status", no_argument, NULL, O_STATUS },
+					      { "remove-guard", no_argument, NULL, O_REMOVE },
+					      { "guard-only", no_argument, NULL, O_GUARD_ONLY },
+					      { "json", no_argument, NULL, 'j' },
+					      HELP_OPT,
+					      { 0 } };
+	bool once = false, status = false, remove = false, guard_only = false;
+	char *end;
+	int c;
+
+	while ((c = getopt_long(argc, argv, "jh", opts, NULL)) != -1) {
+		switch (c) {
+		case O_STRICT:
+			o->strict = true;
+			break;
+		case O_UNMANAGED:
+			if (strcmp(optarg, "allow") && strcmp(optarg, "deny")) {
+				pr_err("bad --unmanaged '%s': use allow or deny\n", optarg);
+				return 2;
+			}
+			o->unmanaged_deny = !strcmp(optarg, "deny");
+			break;
+		case O_ONCE:
+			once = true;
+			break;
+		case O_GUARD_CG:
+			if (optarg[0] != '/' || strstr(optarg, "..")) {
+				pr_err("bad --guard-cgroup '%s': an absolute path below the cgroup v2 mount\n",
+				       optarg);
+				return 2;
+			}
+			o->guard_cgroup = optarg;
+			break;
+		case O_RESYNC:
+			errno = 0;
+			*resync = strtoul(optarg, &end, 10);
+			if (errno || *end || !*optarg || *resync > 86400) {
+				pr_err("bad --resync '%s': use 0-86400 seconds\n", optarg);
+				return 2;
+			}
+			break;
+		case O_STATUS:
+			status = true;
+			break;
+		case O_REMOVE:
+			remove = true;
+			break;
+		case O_GUARD_ONLY:
+			guard_only = true;
+			break;
+		case 'j':
+			o->json = true;
+			break;
+		default:
+			return usage(watch_usage, c != 'h') + 1;
+		}
+	}
+	if (optind != argc || status + remove + guard_only > 1)
+		return usage(watch_usage, true) + 1;
+	*mode = status ? M_STATUS : remove ? M_REMOVE : guard_only ? M_GUARD_ONLY :
+		once ? M_ONCE : M_WATCH;
+	return 0;
+}
+
+static int remove_guard(void)
+{
+	int lock = kstate_lock(), ret;
+
+	ret = lock < 0 ? lock : guard_remove();
+	kstate_unlock(lock);
+	if (ret == -ENOENT) {
+		pr_err("no guard installed\n");
+		return 1;
+	}
+	if (ret) {
+		pr_err("removing " EGR_GUARD_DIR ": %s\n", strerror(-ret));
+		return 1;
+	}
+	puts("guard removed: containers without a filter have unfiltered egress again");
+	return 0;
+}
+
+/* Reconcile once, or follow the event stream; with libcurl loaded. */
+static int watch(struct watch_opts *o, bool once, unsigned long resync)
+{
+	struct sigaction sa = { .sa_handler = on_signal };
+	char err[512];
+	int ret;
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	/* libcurl before any thread: docker.c's load is not thread-safe. */
+	if (dl_curl_load(err, sizeof(err))) {
+		pr_err("%s\n", err);
+		return 1;
+	}
+	if (curl_dl.global_init(CURL_GLOBAL_ALL)) {
+		pr_err("initializing libcurl failed\n");
+		return 1;
+	}
+	/* Strict: the guard first, and no watch without it. */
+	if (o->strict && install_guard(o, false)) {
+		curl_dl.global_cleanup();
+		return 1;
+	}
+	if (once) {
+		ret = watch_reconcile(o, "startup", false);
+		curl_dl.global_cleanup();
+		return ret ? 1 : 0;
+	}
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	ret = run(o, (unsigned int)resync);
+	curl_dl.global_cleanup();
+	return ret;
+}
+
+int cmd_watch(int argc, char **argv)
+{
+	struct watch_opts o = { .guard_cgroup = "/docker", .out = out_line };
+	enum watch_mode mode = M_WATCH;
+	unsigned long resync = 60;
+	int ret = watch_args(argc, argv, &o, &mode, &resync);
+
+	if (ret)
+		return ret - 1;
+	if (need_root())
+		return 1;
+	o.docker_host = egr_g.docker_host;
+	switch (mode) {
+	case M_STATUS:
+		return guard_status(o.json);
+	case M_REMOVE:
+		return remove_guard();
+	case M_GUARD_ONLY:
+		return install_guard(&o, true);
+	default:
+		return watch(&o, mode == M_ONCE, resync);
+	}
+}

@@ -1,0 +1,460 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * apply: replace a cgroup's whole policy atomically.
+ *
+ * The new policy is built in the inactive slot (its tries, which the last
+ * apply left empty; the other half of egr_rules; its own default), then the
+ * generation is bumped by one, which flips the live slot (kgen.c). The
+ * program judges a packet under one generation and judges it again if the
+ * generation moved meanwhile, so the old slot can be emptied right after the
+ * flip: no wait for running programs on the way. Small old slots are
+ * emptied entry by entry; big ones get fresh tries (that replacement makes
+ * the kernel wait for running programs, ~10 ms, small next to the fill).
+ *
+ * Rules that stay keep their ids, so their hit counters carry on.
+ *
+ * kpolicy_apply_prefetched() is plan() -> build() -> flip() -> release();
+ * filling and emptying a slot is kslot.c.
+ */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <bpf/bpf.h>
+#include "kernel/idcache.h"
+#include "kernel/kapply.h"
+#include "kernel/kgen.h"
+#include "kernel/kmap.h"
+#include "kernel/kread.h"
+#include "kernel/kslot.h"
+#include "kernel/ktries.h"
+#include "policy/compile.h"
+#include "util/err.h"
+#include "util/thread.h"
+
+/* The live rules with their ids, in compiled order. */
+static int live_rules(const struct egr_kstate *ks, struct egr_crule **out, size_t *n)
+{
+	struct egr_live_rule *lr;
+	struct egr_crule *x;
+	size_t nl, i;
+	int err;
+
+	if (!idcache_load(ks, out, n))
+		return 0; /* what the last apply left, unchanged since */
+	err = kpolicy_read_ex(ks, NULL, &lr, &nl, false);
+	if (err)
+		return err;
+	x = calloc(nl ? nl : 1, sizeof(*x));
+	if (!x) {
+		free(lr);
+		return -ENOMEM;
+	}
+	for (i = 0; i < nl; i++) {
+		x[i].dest = lr[i].rule.dest;
+		x[i].r = lr[i].krule;
+	}
+	free(lr);
+	err = compile_sort_crules(x, nl);
+	if (err) {
+		free(x);
+		return err;
+	}
+	*out = x;
+	*n = nl;
+	return 0;
+}
+
+struct egr_prefetch {
+	const struct egr_kstate *ks;
+	struct helper_job job;
+	struct egr_crule *live;
+	size_t n;
+	int err;
+};
+
+static void *prefetch_main(void *arg)
+{
+	struct egr_prefetch *pf = arg;
+
+	pf->err = live_rules(pf->ks, &pf->live, &pf->n);
+	return NULL;
+}
+
+int kpolicy_prefetch(const struct egr_kstate *ks, struct egr_prefetch **out)
+{
+	struct egr_prefetch *pf = calloc(1, sizeof(*pf));
+
+	if (!pf)
+		return -ENOMEM;
+	pf->ks = ks;
+	helper_run(&pf->job, prefetch_main, pf);
+	*out = pf;
+	return 0;
+}
+
+void kpolicy_prefetch_cancel(struct egr_prefetch *pf)
+{
+	if (!pf)
+		return;
+	helper_wait(&pf->job);
+	free(pf->live);
+	free(pf);
+}
+
+/* Rule ids: the ids of the rules in force and the free stack, as the new
+ * policy will have them.
+ */
+struct ids {
+	uint32_t cap, bound; /* ids go below bound (see bound_of()) */
+	uint8_t *used, *was; /* [bound]: taken in the new policy; in the old one */
+	uint32_t hi; /* one above the highest id taken */
+	uint32_t *fresh, nfresh; /* ids of rules not in force before */
+	uint32_t *stack, nstack; /* the free stack, the lowest id on top */
+};
+
+/* Ids go below the live ones' top or nl + nrules: at most that many are
+ * taken when the next is chosen. The capacity can be 1000 times more, and
+ * all of it would be touched.
+ */
+static uint32_t bound_of(const struct egr_crule *live, size_t nl, size_t nrules, uint32_t cap)
+{
+	size_t j, bound = nl + nrules + 1;
+
+	for (j = 0; j < nl; j++)
+		if (live[j].r.id < cap && live[j].r.id >= bound)
+			bound = live[j].r.id + 1;
+	return bound > cap ? cap : bound;
+}
+
+static void take(struct ids *d, uint32_t id)
+{
+	d->used[id] = 1;
+	if (id >= d->hi)
+		d->hi = id + 1;
+}
+
+/* Rules in force keep their ids. Both lists are in compiled order: merge.
+ * The others get UINT32_MAX.
+ */
+static void keep_ids(struct ids *d, struct egr_compiled *c, const struct egr_crule *live,
+		     size_t nl)
+{
+	size_t j = 0;
+	uint32_t f, i, r;
+
+	for (f = 0; f < 2; f++) {
+		for (i = 0; i < c->npfx[f]; i++) {
+			const struct egr_cprefix *cp = &c->pfx[f][i];
+
+			for (r = cp->first; r < cp->first + cp->count; r++) {
+				struct egr_rule *x = &c->rules[r];
+				int cmp = 1;
+
+				while (j < nl && (cmp = compile_rule_cmp(&live[j].dest, &live[j].r,
+									 &cp->dest, x)) < 0)
+					j++;
+				if (j < nl && !cmp && live[j].r.id < d->cap && !d->used[live[j].r.id]) {
+					x->id = live[j].r.id;
+					take(d, x->id);
+				} else {
+					x->id = UINT32_MAX;
+				}
+			}
+		}
+	}
+}
+
+/* New rules get ids the old policy does not count on, while there are any,
+ * so the old policy's last packets never land on them.
+ */
+static void fresh_ids(struct ids *d, struct egr_compiled *c)
+{
+	uint32_t next = 0, i;
+
+	for (i = 0; i < c->nrules; i++) {
+		if (c->rules[i].id != UINT32_MAX)
+			continue;
+		while (next < d->bound && (d->used[next] || d->was[next]))
+			next++;
+		if (next == d->bound) {
+			next = 0;
+			memset(d->was, 0, d->bound);
+			while (d->used[next])
+				next++;
+		}
+		c->rules[i].id = next;
+		take(d, next);
+		d->fresh[d->nfresh++] = next;
+	}
+}
+
+/* Give every compiled rule an id: kept from the live policy when the same
+ * rule is in force, else the lowest unused. Fills the free stack. Takes
+ * ownership of live.
+ */
+static int assign_ids(struct ids *d, struct egr_compiled *c, struct egr_crule *live, size_t nl)
+{
+	size_t j;
+	uint32_t i;
+	int err = -ENOMEM;
+
+	d->bound = bound_of(live, nl, c->nrules, d->cap);
+	d->used = calloc(d->bound, 1);
+	d->was = calloc(d->bound, 1);
+	d->fresh = calloc(c->nrules ? c->nrules : 1, sizeof(uint32_t));
+	d->stack = calloc(d->bound, sizeof(uint32_t));
+	if (d->used && d->was && d->fresh && d->stack) {
+		for (j = 0; j < nl; j++)
+			if (live[j].r.id < d->cap)
+				d->was[live[j].r.id] = 1;
+		keep_ids(d, c, live, nl);
+		fresh_ids(d, c);
+		/* Push so that the lowest free id is on top. */
+		for (i = d->hi; i-- > 0;)
+			if (!d->used[i])
+				d->stack[d->nstack++] = i;
+		err = 0;
+	}
+	free(live);
+	return err;
+}
+
+static void ids_free(struct ids *d)
+{
+	free(d->used);
+	free(d->was);
+	free(d->fresh);
+	free(d->stack);
+}
+
+/* FNV-1a over the stack; never 0 (0 means unknown). */
+static uint64_t free_hash(const uint32_t *stack, uint32_t n)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+	uint32_t i;
+
+	for (i = 0; i < n; i++)
+		h = (h ^ stack[i]) * 0x100000001b3ull;
+	return h ? h : 1;
+}
+
+struct save_job {
+	const struct egr_kstate *ks;
+	const struct egr_compiled *c;
+	struct helper_job job;
+};
+
+/* The rule-id cache for the next apply; without it, that one reads the
+ * kernel.
+ */
+static void *save_ids(void *arg)
+{
+	struct save_job *j = arg;
+
+	if (idcache_save(j->ks, j->c))
+		idcache_drop(j->ks->cgid);
+	return NULL;
+}
+
+/* One apply, from plan to release. */
+struct apply {
+	struct egr_kstate *ks;
+	struct egr_compiled c;
+	struct egr_ctl cfg; /* the live slot's, read at the start */
+	uint32_t old, slot; /* the live slot, and the one built */
+	uint32_t old_pfx[2]; /* the old slot's prefixes, per family */
+	struct kslot_keys okeys; /* and their keys, when few enough */
+	struct ids ids;
+	uint64_t old_fhash; /* the free stack in the kernel */
+	uint32_t old_nfree;
+	struct egr_tries tries; /* the new slot's */
+	const char *what; /* the step, for the error line */
+};
+
+/* The live rules with their ids: read meanwhile (pf), or now. */
+static int live_of(struct apply *a, struct egr_prefetch *pf, struct egr_crule **live, size_t *n)
+{
+	int ret;
+
+	if (!pf)
+		return live_rules(a->ks, live, n);
+	helper_wait(&pf->job);
+	ret = pf->err;
+	*live = pf->live;
+	*n = pf->n;
+	free(pf);
+	return ret;
+}
+
+/* What changes: the new policy compiled and checked against the capacity,
+ * the bookkeeping repaired if an earlier change was interrupted, the slots,
+ * every rule's id. Nothing is written but a repair.
+ */
+static int plan(struct apply *a, const struct egr_policy *p, struct egr_prefetch *pf, char *err,
+		size_t errlen)
+{
+	struct egr_kstate *ks = a->ks;
+	uint32_t cap = ks->meta.max_rules;
+	struct egr_crule *live = NULL;
+	size_t nlive = 0;
+	int ret = live_of(a, pf, &live, &nlive);
+
+	if (ret) {
+		free(live);
+		seterr(err, errlen, "reading the policy: %s", strerror(-ret));
+		return ret;
+	}
+	ret = compile_policy(p, &a->c, err, errlen);
+	if (ret) {
+		free(live);
+		return ret;
+	}
+	if (a->c.nrules > cap || a->c.npfx[0] > cap || a->c.npfx[1] > cap) {
+		free(live);
+		seterr(err, errlen, "policy too large: %zu rules, capacity %u (set --max-rules at attach)",
+		       a->c.nrules, cap);
+		return -ENOSPC;
+	}
+	a->what = "reading the policy";
+	ret = ks->meta.dirty ? kpolicy_recover(ks) : 0;
+	if (!ret)
+		ret = kgen_slot_cfg(ks, &a->cfg);
+	if (ret) {
+		free(live);
+		return ret;
+	}
+	a->old = a->cfg.slot;
+	a->slot = !a->old;
+	a->old_pfx[0] = ks->meta.nprefix[0];
+	a->old_pfx[1] = ks->meta.nprefix[1];
+	a->what = "building the new policy";
+	if (a->old_pfx[0] + a->old_pfx[1] <= KSLOT_CLEAR_INPLACE_MAX) {
+		ret = kslot_keys_of(live, nlive, &a->okeys);
+		if (ret) {
+			free(live);
+			return ret;
+		}
+	}
+	a->old_fhash = ks->meta.free_hash;
+	a->old_nfree = ks->meta.nfree;
+	a->ids.cap = cap;
+	return assign_ids(&a->ids, &a->c, live, nlive);
+}
+
+/* The free-id stack: rewritten only if it is not what is there. */
+static int write_free_stack(struct apply *a)
+{
+	struct egr_kstate *ks = a->ks;
+	uint64_t fhash = free_hash(a->ids.stack, a->ids.nstack);
+	uint32_t *keys, k;
+	int ret;
+
+	ks->meta.free_hash = fhash;
+	if (fhash == a->old_fhash && a->ids.nstack == a->old_nfree)
+		return 0;
+	keys = calloc(a->ids.nstack ? a->ids.nstack : 1, sizeof(uint32_t));
+	if (!keys)
+		return -ENOMEM;
+	for (k = 0; k < a->ids.nstack; k++)
+		keys[k] = k;
+	ret = kmap_update_many(ks->free_fd, keys, a->ids.stack, a->ids.nstack, sizeof(uint32_t),
+			       sizeof(uint32_t));
+	free(keys);
+	return ret;
+}
+
+/* Build the new policy in the inactive slot: nothing of it is visible to
+ * packets until the flip. The bookkeeping is in flux (egr_meta.dirty)
+ * from here until the old slot is released.
+ */
+static int build(struct apply *a)
+{
+	struct egr_kstate *ks = a->ks;
+	struct egr_ctl cfg = a->cfg;
+	uint32_t k = 1 + a->slot;
+	int ret;
+
+	ks->meta.next_id = a->ids.hi;
+	ks->meta.nfree = a->ids.nstack;
+	ks->meta.dirty = 1;
+	ret = kstate_write_meta(ks);
+	if (!ret)
+		ret = kslot_inactive(ks, a->slot, &a->tries);
+	if (!ret)
+		ret = kslot_fill(ks, &a->c, a->slot, &a->tries, a->ids.fresh, a->ids.nfresh);
+	if (ret)
+		return ret;
+	cfg.slot = 0;
+	cfg.dflt = a->c.dflt;
+	cfg.flags = a->c.audit ? cfg.flags | EGR_SF_AUDIT : cfg.flags & ~EGR_SF_AUDIT;
+	cfg.generation = 0;
+	if (bpf_map_update_elem(ks->ctl_fd, &k, &cfg, BPF_ANY))
+		return -errno;
+	ret = write_free_stack(a);
+	if (ret)
+		return ret;
+	ks->meta.used[a->slot] = a->c.nrules;
+	ks->meta.nrules = a->c.nrules;
+	ks->meta.nprefix[0] = a->c.npfx[0];
+	ks->meta.nprefix[1] = a->c.npfx[1];
+	return kstate_write_meta(ks);
+}
+
+/* The flip: from the next packet on, the new policy. */
+static int flip(struct apply *a)
+{
+	a->what = "switching to the new policy";
+	return kgen_bump(a->ks, true);
+}
+
+/* A packet still judged on the old slot sees the generation move and is
+ * judged again on the new one: the old slot may be emptied. The id cache
+ * for the next apply is written meanwhile (a stale one is never used: it
+ * names the generation now in force).
+ */
+static int release(struct apply *a)
+{
+	struct egr_kstate *ks = a->ks;
+	struct save_job sj = { .ks = ks, .c = &a->c };
+	int ret;
+
+	a->what = "releasing the old policy";
+	helper_run(&sj.job, save_ids, &sj);
+	ret = kslot_empty(ks, a->old, a->old_pfx, &a->okeys);
+	helper_wait(&sj.job);
+	if (ret)
+		return ret;
+	ks->meta.used[a->old] = 0;
+	ks->meta.dirty = 0;
+	return kstate_write_meta(ks);
+}
+
+int kpolicy_apply(struct egr_kstate *ks, const struct egr_policy *p, char *err, size_t errlen)
+{
+	return kpolicy_apply_prefetched(ks, p, NULL, err, errlen);
+}
+
+int kpolicy_apply_prefetched(struct egr_kstate *ks, const struct egr_policy *p,
+			     struct egr_prefetch *pf, char *err, size_t errlen)
+{
+	struct apply a = { .ks = ks };
+	int ret;
+
+	ktries_init(&a.tries);
+	ret = plan(&a, p, pf, err, errlen);
+	if (!ret)
+		ret = build(&a);
+	if (!ret)
+		ret = flip(&a);
+	if (!ret)
+		ret = release(&a);
+	if (ret && a.what)
+		seterr(err, errlen, "%s: %s", a.what, strerror(-ret));
+	ktries_close(&a.tries);
+	kslot_keys_free(&a.okeys);
+	ids_free(&a.ids);
+	compiled_free(&a.c);
+	return ret;
+}

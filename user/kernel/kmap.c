@@ -1,0 +1,36 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <errno.h>
+#include <string.h>
+#include <bpf/bpf.h>
+#include "kernel/kmap.h"
+
+int kmap_update_many(int fd, const void *keys, const void *vals, uint32_t n, size_t ksz, size_t vsz)
+{
+	LIBBPF_OPTS(bpf_map_batch_opts, opts);
+	const char *k = keys, *v = vals;
+	uint32_t done = 0, i;
+
+	while (done < n) {
+		uint32_t cnt = n - done > 65536 ? 65536 : n - done;
+
+		if (bpf_map_update_batch(fd, k + done * ksz, v + done * vsz, &cnt, &opts)) {
+			if (errno != EINVAL && errno != ENOTSUP && errno != EOPNOTSUPP)
+				return -errno;
+			break; /* no batch support: one by one below */
+		}
+		done += cnt;
+	}
+	for (i = done; i < n; i++)
+		if (bpf_map_update_elem(fd, k + i * ksz, v + i * vsz, BPF_ANY))
+			return -errno;
+	return 0;
+}
+
+uint32_t kmap_id(int fd)
+{
+	struct bpf_map_info info;
+	uint32_t len = sizeof(info);
+
+	memset(&info, 0, sizeof(info));
+	return bpf_obj_get_info_by_fd(fd, &info, &len) ? 0 : info.id;
+}

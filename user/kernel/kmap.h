@@ -1,0 +1,18 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* BPF map helpers shared by the kernel-state modules. */
+#ifndef EGR_KMAP_H
+#define EGR_KMAP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Update n elements (keys, values of the sizes given), in batches where the
+ * map supports it. 0 or -errno.
+ */
+int kmap_update_many(int fd, const void *keys, const void *vals, uint32_t n, size_t ksz,
+		     size_t vsz);
+
+/* The id of the BPF map behind fd, or 0. */
+uint32_t kmap_id(int fd);
+
+#endif /* EGR_KMAP_H */

@@ -1,0 +1,568 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * Load, pin, open and remove per-cgroup program instances.
+ * Open -> size maps -> load -> fill -> pin maps -> attach links -> pin links,
+ * all into a temporary directory that is renamed into place last, so a
+ * killed attach never leaves a half-made EGR_PIN_ROOT/<id> (kernel/pindir.h).
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <time.h>
+#include <unistd.h>
+#include <linux/magic.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "egressctl.skel.h"
+#include "kernel/kgen.h"
+#include "kernel/kstate.h"
+#include "kernel/ktries.h"
+#include "kernel/pindir.h"
+#include "util/err.h"
+
+#define LOCK_PATH "/run/egressctl.lock"
+
+/* The map pins kstate_open() opens, in the order of its fds. */
+static const char *const fd_pins[] = { "egr_ctl",   "egr_meta", "egr_v4",	 "egr_v6",
+				       "egr_rules", "egr_hits", "egr_stats", "egr_free" };
+/* Every pin, the links first: removing them detaches the program. */
+static const char *const all_pins[] = { "link_egress", "link_sockops", "prog_egress",
+					"prog_sockops", "egr_ctl",     "egr_meta",
+					"egr_v4",	"egr_v6",      "egr_rules",
+					"egr_hits",	"egr_stats",   "egr_free",
+					"egr_sk",	"egr_evcfg",   "egr_events" };
+static const struct pinset kstate_pins = { all_pins, sizeof(all_pins) / sizeof(all_pins[0]),
+					    NULL };
+
+int kstate_prepare(char *err, size_t errlen)
+{
+	struct statfs st;
+	struct stat sb;
+
+	if (statfs("/sys/fs/bpf", &st) || st.f_type != BPF_FS_MAGIC) {
+		mkdir("/sys/fs/bpf", 0755);
+		if (mount("bpf", "/sys/fs/bpf", "bpf", 0, "mode=0700")) {
+			int ret = -errno;
+
+			seterr(err, errlen, "mounting bpffs at /sys/fs/bpf: %s", strerror(-ret));
+			return ret;
+		}
+	}
+	if (mkdir(EGR_PIN_ROOT, 0700) && errno != EEXIST) {
+		int ret = -errno;
+
+		seterr(err, errlen, "creating %s: %s", EGR_PIN_ROOT, strerror(-ret));
+		return ret;
+	}
+	/* bpffs may be world-writable: the pin root must be root's alone. */
+	if (lstat(EGR_PIN_ROOT, &sb) || !S_ISDIR(sb.st_mode) || sb.st_uid != 0) {
+		seterr(err, errlen, "%s is not a directory owned by root; refusing to use it",
+		       EGR_PIN_ROOT);
+		return -EPERM;
+	}
+	if ((sb.st_mode & 07777) != 0700 && chmod(EGR_PIN_ROOT, 0700)) {
+		int ret = -errno;
+
+		seterr(err, errlen, "chmod 0700 %s: %s", EGR_PIN_ROOT, strerror(-ret));
+		return ret;
+	}
+	return 0;
+}
+
+/* Fresh empty tries in both slots. Each outer-map update waits for running
+ * programs (an RCU grace period); one batch per family waits once.
+ */
+static int new_empty_tries(const struct egr_kstate *ks, uint32_t cap)
+{
+	struct egr_tries t[2];
+	uint32_t slots[2] = { 0, 1 };
+	int err, f;
+
+	ktries_init(&t[1]);
+	err = ktries_create(cap, &t[0]);
+	if (!err)
+		err = ktries_create(cap, &t[1]);
+	for (f = 0; f < 2 && !err; f++)
+		err = ktries_install_family(ks, f, slots, t, 2);
+	ktries_close(&t[0]);
+	ktries_close(&t[1]);
+	return err;
+}
+
+/* ks from a loaded skeleton: its map fds and a fresh egr_meta. */
+static void loaded_kstate(struct egressctl_bpf *skel, const char *label, uint64_t cgid,
+			  uint32_t cap, struct egr_kstate *ks)
+{
+	memset(ks, 0, sizeof(*ks));
+	ks->cgid = cgid;
+	ks->ctl_fd = bpf_map__fd(skel->maps.egr_ctl);
+	ks->meta_fd = bpf_map__fd(skel->maps.egr_meta);
+	ks->v4_fd = bpf_map__fd(skel->maps.egr_v4);
+	ks->v6_fd = bpf_map__fd(skel->maps.egr_v6);
+	ks->rules_fd = bpf_map__fd(skel->maps.egr_rules);
+	ks->hits_fd = bpf_map__fd(skel->maps.egr_hits);
+	ks->stats_fd = bpf_map__fd(skel->maps.egr_stats);
+	ks->free_fd = bpf_map__fd(skel->maps.egr_free);
+	ks->ncpus = libbpf_num_possible_cpus();
+	ks->meta.magic = EGR_MAGIC;
+	ks->meta.abi = EGR_ABI_VERSION;
+	ks->meta.max_rules = cap;
+	ks->meta.cgroup_id = cgid;
+	ks->meta.created = time(NULL);
+	snprintf(ks->meta.path, sizeof(ks->meta.path), "%s", label);
+}
+
+/* Empty tries in both slots, egr_ctl's slots, the generation, egr_meta and
+ * egr_evcfg.
+ */
+static int init_maps(struct egressctl_bpf *skel, const struct egr_attach_opts *o,
+		     const struct egr_kstate *ks)
+{
+	struct egr_evcfg ev = { .rate = EGR_EV_DEFAULT_RATE, .burst = EGR_EV_DEFAULT_BURST };
+	struct egr_ctl ctl = { .dflt = o->dflt, .flags = o->audit ? EGR_SF_AUDIT : 0 };
+	uint32_t k;
+	int err = new_empty_tries(ks, ks->meta.max_rules);
+
+	for (k = 1; k < EGR_CTL_ENTRIES && !err; k++)
+		if (bpf_map_update_elem(ks->ctl_fd, &k, &ctl, BPF_ANY))
+			err = -errno;
+	if (!err)
+		err = kgen_publish(ks, 2); /* slot 0 live */
+	if (!err)
+		err = kstate_write_meta(ks);
+	k = 0;
+	if (!err && bpf_map_update_elem(bpf_map__fd(skel->maps.egr_evcfg), &k, &ev, BPF_ANY))
+		err = -errno;
+	return err;
+}
+
+int kstate_load(const struct egr_attach_opts *o, const char *label, uint64_t cgid,
+		struct egressctl_bpf **out, struct egr_kstate *ks, char *errbuf, size_t errlen)
+{
+	uint32_t cap = o->max_rules ? o->max_rules : EGR_DEFAULT_MAX_RULES;
+	struct egressctl_bpf *skel;
+	int err;
+
+	*out = NULL;
+	skel = egressctl_bpf__open();
+	if (!skel) {
+		err = -errno;
+		seterr(errbuf, errlen, "opening the BPF object: %s", strerror(-err));
+		return err;
+	}
+	bpf_map__set_max_entries(skel->maps.egr_rules, 2 * cap);
+	bpf_map__set_max_entries(skel->maps.egr_hits, cap);
+	bpf_map__set_max_entries(skel->maps.egr_free, cap);
+	skel->rodata->egr_no_cache = o->no_verdict_cache;
+	err = egressctl_bpf__load(skel);
+	if (err) {
+		seterr(errbuf, errlen,
+		       "loading the BPF program: %s (is BPF supported and are you root?)",
+		       strerror(-err));
+		goto fail;
+	}
+	loaded_kstate(skel, label, cgid, cap, ks);
+	err = init_maps(skel, o, ks);
+	if (err) {
+		seterr(errbuf, errlen, "creating policy maps (%u rules): %s", cap, strerror(-err));
+		goto fail;
+	}
+	*out = skel;
+	return 0;
+fail:
+	egressctl_bpf__destroy(skel);
+	return err;
+}
+
+static int pin_all(struct egressctl_bpf *skel, const char *dir)
+{
+	struct bpf_map *map;
+	char path[256];
+	int err;
+
+	bpf_object__for_each_map(map, skel->obj) {
+		if (bpf_map__is_internal(map))
+			continue; /* .rodata: load-time settings, held by the program */
+		pindir_path(dir, bpf_map__name(map), path, sizeof(path));
+		err = bpf_map__pin(map, path);
+		if (err)
+			return err;
+	}
+	pindir_path(dir, "prog_egress", path, sizeof(path));
+	err = bpf_program__pin(skel->progs.egr_egress, path);
+	if (err)
+		return err;
+	pindir_path(dir, "prog_sockops", path, sizeof(path));
+	return bpf_program__pin(skel->progs.egr_sockops, path);
+}
+
+static void pin_dir(uint64_t cgid, char *buf, size_t len)
+{
+	snprintf(buf, len, EGR_PIN_ROOT "/%" PRIu64, cgid);
+}
+
+bool kstate_pinned(uint64_t cgid)
+{
+	char dir[128];
+
+	pin_dir(cgid, dir, sizeof(dir));
+	return !access(dir, F_OK);
+}
+
+/* Attach prog (pinned in dir) to the cgroup cgpath and pin the link. */
+static int attach_link(const char *cgpath, const char *dir, const char *link, const char *prog,
+		       enum bpf_attach_type type, char *errbuf, size_t errlen)
+{
+	char path[256];
+	int pfd, cgfd, lfd, err = 0;
+
+	pindir_path(dir, prog, path, sizeof(path));
+	pfd = bpf_obj_get(path);
+	if (pfd < 0) {
+		err = -errno;
+		seterr(errbuf, errlen, "%s: %s (run detach, then attach)", path, strerror(-err));
+		return err;
+	}
+	cgfd = open(cgpath, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (cgfd < 0) {
+		err = -errno;
+		seterr(errbuf, errlen, "opening cgroup %s: %s", cgpath, strerror(-err));
+		close(pfd);
+		return err;
+	}
+	lfd = bpf_link_create(pfd, cgfd, type, NULL);
+	if (lfd < 0) {
+		err = -errno;
+		seterr(errbuf, errlen, "attaching %s to cgroup %s: %s", prog, cgpath,
+		       strerror(-err));
+	} else {
+		pindir_path(dir, link, path, sizeof(path));
+		if (bpf_obj_pin(lfd, path)) {
+			err = -errno;
+			seterr(errbuf, errlen, "pinning %s: %s", path, strerror(-err));
+		}
+		close(lfd);
+	}
+	close(cgfd);
+	close(pfd);
+	return err;
+}
+
+/* Create the links that are missing in dir from its pinned programs, and
+ * pin them. An attach or detach killed mid-way can leave a directory
+ * without them; this puts the filter back. *made counts links created.
+ */
+static int attach_links(const char *cgpath, const char *dir, int *made, char *errbuf,
+			size_t errlen)
+{
+	static const struct {
+		const char *link, *prog;
+		enum bpf_attach_type type;
+	} l[] = { { "link_egress", "prog_egress", BPF_CGROUP_INET_EGRESS },
+		  { "link_sockops", "prog_sockops", BPF_CGROUP_SOCK_OPS } };
+	char path[256];
+	size_t i;
+	int err = 0;
+
+	*made = 0;
+	for (i = 0; i < sizeof(l) / sizeof(l[0]) && !err; i++) {
+		pindir_path(dir, l[i].link, path, sizeof(path));
+		if (!access(path, F_OK))
+			continue;
+		err = attach_link(cgpath, dir, l[i].link, l[i].prog, l[i].type, errbuf, errlen);
+		if (!err)
+			(*made)++;
+	}
+	return err;
+}
+
+static bool cgid_tag(const char *tag)
+{
+	size_t n = strspn(tag, "0123456789");
+
+	return n && !tag[n];
+}
+
+void kstate_clean_stale(void)
+{
+	pindir_clean_stale(cgid_tag, &kstate_pins);
+}
+
+int kstate_repair(const char *cgpath, uint64_t cgid, int *made, char *err, size_t errlen)
+{
+	char dir[128];
+
+	pin_dir(cgid, dir, sizeof(dir));
+	return attach_links(cgpath, dir, made, err, errlen);
+}
+
+int kstate_create(const char *cgpath, const char *rel, uint64_t cgid,
+		  const struct egr_attach_opts *o, char *errbuf, size_t errlen)
+{
+	struct egressctl_bpf *skel = NULL;
+	struct egr_kstate ks;
+	char dir[128], tmp[160], tag[32];
+	int err, made;
+
+	err = kstate_load(o, rel, cgid, &skel, &ks, errbuf, errlen);
+	if (err)
+		return err;
+	/* Maps and programs are pinned in a temporary directory renamed into
+	 * place whole; the links come last, in place. A killed attach leaves
+	 * either a temporary directory without links (cleaned up by the next
+	 * attach) or the directory without links (repaired by the next one).
+	 */
+	snprintf(tag, sizeof(tag), "%" PRIu64, cgid);
+	pin_dir(cgid, dir, sizeof(dir));
+	err = pindir_make_tmp(tag, tmp, sizeof(tmp));
+	if (err) {
+		seterr(errbuf, errlen, "creating %s: %s", tmp, strerror(-err));
+		goto out;
+	}
+	err = pin_all(skel, tmp);
+	if (err) {
+		seterr(errbuf, errlen, "pinning maps in %s: %s", tmp, strerror(-err));
+		pindir_remove(tmp, &kstate_pins);
+		goto out;
+	}
+	err = pindir_commit(tmp, dir, &kstate_pins);
+	if (err) {
+		seterr(errbuf, errlen, "renaming %s to %s: %s", tmp, dir, strerror(-err));
+		goto out;
+	}
+	err = attach_links(cgpath, dir, &made, errbuf, errlen);
+	if (err)
+		pindir_remove(dir, &kstate_pins);
+out:
+	egressctl_bpf__destroy(skel);
+	return err;
+}
+
+int kstate_link_missing(const struct egr_kstate *ks)
+{
+	char path[256];
+
+	pindir_path(ks->dir, "link_egress", path, sizeof(path));
+	return access(path, F_OK) != 0;
+}
+
+int kstate_open_pin(const struct egr_kstate *ks, const char *name)
+{
+	return pindir_open(ks->dir, name);
+}
+
+int kstate_open(uint64_t cgid, struct egr_kstate *ks)
+{
+	int *fds[] = { &ks->ctl_fd,   &ks->meta_fd, &ks->v4_fd,	   &ks->v6_fd,
+		       &ks->rules_fd, &ks->hits_fd, &ks->stats_fd, &ks->free_fd };
+	uint32_t k = 0;
+	size_t i;
+	int err;
+
+	memset(ks, 0, sizeof(*ks));
+	for (i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
+		*fds[i] = -1;
+	ks->cgid = cgid;
+	pin_dir(cgid, ks->dir, sizeof(ks->dir));
+	if (access(ks->dir, F_OK))
+		return -ENOENT;
+	for (i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
+		*fds[i] = pindir_open(ks->dir, fd_pins[i]);
+		if (*fds[i] < 0) {
+			err = -EPROTO;
+			goto fail;
+		}
+	}
+	if (bpf_map_lookup_elem(ks->meta_fd, &k, &ks->meta) || ks->meta.magic != EGR_MAGIC ||
+	    ks->meta.cgroup_id != cgid) {
+		err = -EPROTO;
+		goto fail;
+	}
+	if (ks->meta.abi != EGR_ABI_VERSION) {
+		/* made by another egressctl version: only detach may touch it */
+		err = -EPROTONOSUPPORT;
+		goto fail;
+	}
+	ks->ncpus = libbpf_num_possible_cpus();
+	if (ks->ncpus < 1) {
+		err = ks->ncpus ? ks->ncpus : -EINVAL;
+		goto fail;
+	}
+	return 0;
+fail:
+	kstate_close(ks);
+	return err;
+}
+
+void kstate_other_layout(const char *label, uint32_t abi, const char *spec, char *err,
+			 size_t errlen)
+{
+	seterr(err, errlen,
+	       "%s is attached by an egressctl with another map layout (ABI %u, this one %u): "
+	       "its filter stays in force; to upgrade: egressctl detach%s%s, then attach and apply again",
+	       label, abi, EGR_ABI_VERSION, spec ? " " : "", spec ? spec : "");
+}
+
+void kstate_close(struct egr_kstate *ks)
+{
+	int *fds[] = { &ks->ctl_fd,   &ks->meta_fd, &ks->v4_fd,	   &ks->v6_fd,
+		       &ks->rules_fd, &ks->hits_fd, &ks->stats_fd, &ks->free_fd };
+	size_t i;
+
+	kgen_unmap(ks);
+	for (i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
+		if (*fds[i] >= 0)
+			close(*fds[i]);
+		*fds[i] = -1;
+	}
+}
+
+int kstate_write_meta(const struct egr_kstate *ks)
+{
+	uint32_t k = 0;
+
+	return bpf_map_update_elem(ks->meta_fd, &k, &ks->meta, BPF_ANY) ? -errno : 0;
+}
+
+int kstate_remove(uint64_t cgid, char *errbuf, size_t errlen)
+{
+	char dir[128], dead[160], tag[32];
+	struct egr_kstate ks;
+	int err;
+
+	pin_dir(cgid, dir, sizeof(dir));
+	if (access(dir, F_OK))
+		return -ENOENT;
+	/* Only remove what egressctl made (its meta map says so). */
+	err = kstate_open(cgid, &ks);
+	if (err == -EPROTO) {
+		seterr(errbuf, errlen, "%s was not made by this egressctl; refusing to remove it",
+		       dir);
+		return err;
+	}
+	kstate_close(&ks);
+	/* One atomic step makes it detached: the directory leaves its name.
+	 * Its pins (the links first) go next; if this process dies before
+	 * that, the next egressctl command removes what is left.
+	 */
+	snprintf(tag, sizeof(tag), "%" PRIu64, cgid);
+	err = pindir_retire(dir, tag, dead, sizeof(dead));
+	if (err) {
+		seterr(errbuf, errlen, "renaming %s: %s", dir, strerror(-err));
+		return err;
+	}
+	if (pindir_remove(dead, &kstate_pins)) {
+		seterr(errbuf, errlen, "removing %s: directory not empty", dead);
+		return -ENOTEMPTY;
+	}
+	return 0;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+int kstate_list(uint64_t **ids, size_t *n)
+{
+	struct dirent *de;
+	size_t cap = 0;
+	DIR *d;
+
+	*ids = NULL;
+	*n = 0;
+	d = opendir(EGR_PIN_ROOT);
+	if (!d)
+		return errno == ENOENT ? 0 : -errno;
+	while ((de = readdir(d))) {
+		char *end;
+		uint64_t id = strtoull(de->d_name, &end, 10);
+
+		if (de->d_name[0] < '0' || de->d_name[0] > '9' || *end)
+			continue;
+		if (*n == cap) {
+			uint64_t *p = realloc(*ids, (cap = cap ? 2 * cap : 16) * sizeof(*p));
+
+			if (!p) {
+				closedir(d);
+				return -ENOMEM;
+			}
+			*ids = p;
+		}
+		(*ids)[(*n)++] = id;
+	}
+	closedir(d);
+	qsort(*ids, *n, sizeof(**ids), cmp_u64);
+	return 0;
+}
+
+int kstate_link_alive(const struct egr_kstate *ks)
+{
+	struct bpf_link_info info;
+	uint32_t len = sizeof(info);
+	int fd = pindir_open(ks->dir, "link_egress"), ret;
+
+	if (fd < 0)
+		return 0;
+	memset(&info, 0, sizeof(info));
+	ret = bpf_obj_get_info_by_fd(fd, &info, &len);
+	close(fd);
+	if (ret)
+		return 0;
+	/* A link whose cgroup was removed reports cgroup_id 0. */
+	return info.cgroup.cgroup_id != 0;
+}
+
+int kstate_stats(const struct egr_kstate *ks, struct egr_counter out[EGR_STAT_MAX])
+{
+	struct egr_counter *v = calloc(ks->ncpus, sizeof(*v));
+	uint32_t k;
+	int c;
+
+	if (!v)
+		return -ENOMEM;
+	memset(out, 0, sizeof(*out) * EGR_STAT_MAX);
+	for (k = 0; k < EGR_STAT_MAX; k++) {
+		if (bpf_map_lookup_elem(ks->stats_fd, &k, v)) {
+			free(v);
+			return -errno;
+		}
+		for (c = 0; c < ks->ncpus; c++) {
+			out[k].packets += v[c].packets;
+			out[k].bytes += v[c].bytes;
+		}
+	}
+	free(v);
+	return 0;
+}
+
+int kstate_lock(void)
+{
+	int fd = open(LOCK_PATH, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+
+	if (fd < 0)
+		return -errno;
+	if (flock(fd, LOCK_EX)) {
+		int err = -errno;
+
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
+void kstate_unlock(int fd)
+{
+	if (fd >= 0)
+		close(fd);
+}

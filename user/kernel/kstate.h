@@ -1,0 +1,109 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * The kernel side of one attached cgroup: its program instance, links and
+ * maps pinned under EGR_PIN_ROOT/<cgroup id>/. Every egressctl process
+ * opens the pins afresh; nothing is kept in userspace between commands.
+ * These are the primitives; attaching and detaching a target as a whole
+ * (with the packet-socket guard, the registry and strict mode) is
+ * user/ops/attach.c. Functions that fail with a message put it in err.
+ */
+#ifndef EGR_KSTATE_H
+#define EGR_KSTATE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "egressctl.h"
+
+struct egr_kstate {
+	uint64_t cgid;
+	char dir[128]; /* the pin directory */
+	int ctl_fd, meta_fd, v4_fd, v6_fd, rules_fd, hits_fd, stats_fd, free_fd;
+	int ncpus;
+	struct egr_meta meta;
+	struct egr_ctl *ctl_mm; /* egr_ctl mmap()ed on first use (kgen.c); NULL */
+};
+
+struct egr_attach_opts {
+	uint8_t dflt;	    /* EGR_ALLOW / EGR_DENY */
+	bool audit;
+	uint32_t max_rules; /* 0: EGR_DEFAULT_MAX_RULES */
+	bool no_verdict_cache; /* benchmarks only: judge every packet in full */
+};
+
+struct egressctl_bpf; /* the skeleton, build/egressctl.skel.h */
+
+/* Open and load one program instance sized for o->max_rules (0: the
+ * default) and initialise its maps: empty tries in both slots, egr_ctl with
+ * o's default and audit flag, egr_meta (label, cgid), egr_evcfg. ks gets
+ * the map fds and meta; the skeleton owns the fds (no kstate_close()). The
+ * caller destroys *skel. Nothing is pinned or attached.
+ */
+int kstate_load(const struct egr_attach_opts *o, const char *label, uint64_t cgid,
+		struct egressctl_bpf **skel, struct egr_kstate *ks, char *err, size_t errlen);
+
+/* Mount bpffs at /sys/fs/bpf if needed and create EGR_PIN_ROOT (0700). */
+int kstate_prepare(char *err, size_t errlen);
+
+/* Are there pins for cgroup cgid (attached, or an attach or detach
+ * interrupted)?
+ */
+bool kstate_pinned(uint64_t cgid);
+
+/* Load a program instance for the cgroup directory cgpath (id cgid; rel is
+ * its path below the cgroup v2 mount, kept for display), pin its maps and
+ * programs, attach and pin its links.
+ */
+int kstate_create(const char *cgpath, const char *rel, uint64_t cgid,
+		  const struct egr_attach_opts *o, char *err, size_t errlen);
+
+/* Attach the links an interrupted command left missing in the pins of cgid;
+ * *made counts them.
+ */
+int kstate_repair(const char *cgpath, uint64_t cgid, int *made, char *err, size_t errlen);
+
+/* Open the pins of an attached cgroup. -ENOENT when not attached; -EPROTO
+ * when the pins are not egressctl's; -EPROTONOSUPPORT when they are of
+ * another map layout (ks->meta.abi says which).
+ */
+int kstate_open(uint64_t cgid, struct egr_kstate *ks);
+
+/* The error line for a target of another map layout (abi), with how to
+ * upgrade it; spec: the target as the user wrote it, or NULL.
+ */
+void kstate_other_layout(const char *label, uint32_t abi, const char *spec, char *err,
+			 size_t errlen);
+void kstate_close(struct egr_kstate *ks);
+
+/* Open one more pin of an attached cgroup by name ("egr_events", ...). */
+int kstate_open_pin(const struct egr_kstate *ks, const char *name);
+
+/* Write ks->meta to egr_meta. 0 or -errno. */
+int kstate_write_meta(const struct egr_kstate *ks);
+
+/* Remove what attaches and detaches killed mid-way left (tmp-*, dead-*). */
+void kstate_clean_stale(void);
+
+/* Remove the pins of cgid (its links first: the kernel detaches the
+ * program) if egressctl made them. -ENOENT when there are none; once they
+ * have left their name (the target is detached) only -ENOTEMPTY.
+ */
+int kstate_remove(uint64_t cgid, char *err, size_t errlen);
+
+/* Cgroup ids with pins under EGR_PIN_ROOT. *ids is malloc'd. */
+int kstate_list(uint64_t **ids, size_t *n);
+
+/* Is the link pin gone (an interrupted attach or detach)? 1 yes. */
+int kstate_link_missing(const struct egr_kstate *ks);
+
+/* Is the egress link still attached to a live cgroup? 1 yes, 0 defunct. */
+int kstate_link_alive(const struct egr_kstate *ks);
+
+/* Sum the per-CPU counters. */
+int kstate_stats(const struct egr_kstate *ks, struct egr_counter out[EGR_STAT_MAX]);
+
+/* Serialize changes to pinned state across processes (flock). */
+int kstate_lock(void);
+void kstate_unlock(int fd);
+
+#endif /* EGR_KSTATE_H */

@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * Prometheus text exposition (format 0.0.4) of every attached cgroup, shared
+ * by `egressctl metrics` and `egressctl serve`. Reading the kernel
+ * (metrics_collect) and formatting (metrics_format) are separate so the
+ * formatting is testable without BPF.
+ */
+#ifndef EGR_METRICS_H
+#define EGR_METRICS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include "kernel/kread.h"
+#include "kernel/kstate.h"
+#include "util/err.h"
+
+/* A snapshot of one attached cgroup. */
+struct metrics_target {
+	char label[300]; /* target_label() */
+	char cgroup[256]; /* cgroup path (egr_meta.path) */
+	uint64_t cgid;
+	bool alive; /* the egress link is attached to a live cgroup */
+	bool audit;
+	struct egr_counter st[EGR_STAT_MAX];
+	uint32_t capacity; /* egr_meta.max_rules */
+	uint32_t nprefix[2]; /* prefixes with rules: [0] IPv4, [1] IPv6 */
+	struct egr_live_rule *rules; /* sorted as kpolicy_read() sorts */
+	size_t nrules;
+};
+
+/* Snapshot every attached target, or (nonly > 0) those among the cgroup ids
+ * only[0..nonly) (pins not made by egressctl are skipped; a target that
+ * cannot be read is left out, with a warning). *out is malloc'd; free with
+ * metrics_free(). 0 or -errno.
+ */
+int metrics_collect(const uint64_t *only, size_t nonly, struct metrics_target **out, size_t *n,
+		    struct egr_warn *warn);
+void metrics_free(struct metrics_target *t, size_t n);
+
+/* Write the exposition of n targets to f. version/libbpf go into
+ * egressctl_build_info. Of targets with the same label (a defunct cgroup
+ * and its live successor under one container name) only one is written,
+ * the live one, so no series repeats. 0, -ENOMEM, or -EIO if writing to f
+ * failed.
+ */
+int metrics_format(FILE *f, const struct metrics_target *t, size_t n, const char *version,
+		   const char *libbpf);
+
+/* metrics_collect() + metrics_format() into a malloc'd buffer. 0 or -errno. */
+int metrics_render(const uint64_t *only, size_t nonly, char **buf, size_t *len,
+		   struct egr_warn *warn);
+
+/* Write s as a label value: backslash, double quote and newline escaped as
+ * \\, \" and \n; bytes that are not UTF-8 replaced by U+FFFD (Prometheus
+ * refuses them); everything else as is. No quotes around it.
+ */
+void metrics_escape(FILE *f, const char *s);
+
+/* The rule as text: "allow 10.0.0.0/8 tcp:443" (the form `list` shows). */
+const char *metrics_rule_text(const struct egr_urule *r, char *buf, size_t len);
+
+#endif /* EGR_METRICS_H */

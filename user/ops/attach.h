@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * Attaching and detaching a target as a whole: the filter's pins
+ * (kernel/kstate.h), the packet-socket guard (kernel/lsm.h), the registry
+ * of managed cgroups (kernel/registry.h), the strict-mode guard's map
+ * (kernel/guard.h) and the rule-id cache (kernel/idcache.h). Callers hold
+ * kstate_lock(). err gets one line when there is something to say (it may
+ * stay empty: then the call said nothing more than its return value).
+ */
+#ifndef EGR_ATTACH_H
+#define EGR_ATTACH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "kernel/kstate.h"
+#include "util/err.h"
+
+/* Attach to the cgroup directory cgpath (id cgid; rel is its path below the
+ * cgroup v2 mount, kept for display). If the cgroup is attached already,
+ * changes nothing but missing links and sets *created = false. What the
+ * user must know although it worked (packet sockets not blocked, say) is
+ * added to warn.
+ */
+int attach_cgroup(const char *cgpath, const char *rel, uint64_t cgid,
+		  const struct egr_attach_opts *o, bool *created, struct egr_warn *warn, char *err,
+		  size_t errlen);
+
+/* Remove the filter's links (the kernel detaches the program) and every
+ * pin of cgid, and its entries. -ENOENT when it is not attached.
+ */
+int detach_cgroup(uint64_t cgid, char *err, size_t errlen);
+
+#endif /* EGR_ATTACH_H */

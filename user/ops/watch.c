@@ -1,0 +1,589 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* egressctl watch: what to do for each container (see watch.h). */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <jansson.h>
+#include "kernel/guard.h"
+#include "kernel/kapply.h"
+#include "kernel/kread.h"
+#include "kernel/kstate.h"
+#include "ops/attach.h"
+#include "ops/watch.h"
+#include "policy/addr.h"
+#include "runtime/docker.h"
+#include "runtime/docker_labels.h"
+#include "runtime/state.h"
+#include "util/cgroup.h"
+#include "util/err.h"
+#include "util/log.h"
+
+uint64_t watch_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+void watch_log(const struct watch_opts *o, const char *action, const char *id, const char *name,
+	       double ms, const char *fmt, ...)
+{
+	char msg[1024], when[32], line[1600];
+	struct tm tm;
+	time_t now = time(NULL);
+	size_t n = 0;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (o->json) {
+		json_t *j = json_pack("{s:s, s:s}", "event", action, "message", msg);
+		char *s;
+
+		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&now, &tm));
+		json_object_set_new(j, "time", json_string(when));
+		if (id && *id)
+			json_object_set_new(j, "id", json_string(id));
+		if (name && *name)
+			json_object_set_new(j, "container", json_string(name));
+		if (ms >= 0)
+			json_object_set_new(j, "ms", json_real(ms));
+		s = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
+		if (s)
+			o->out(WATCH_LOG, s);
+		free(s);
+		json_decref(j);
+		return;
+	}
+	if (id && *id && name && *name)
+		n = snprintf(line, sizeof(line), "%s %s (%.12s): %s", action, name, id, msg);
+	else if (id && *id)
+		n = snprintf(line, sizeof(line), "%s %.12s: %s", action, id, msg);
+	else
+		snprintf(line, sizeof(line), "%s: %s", action, msg);
+	if (id && *id && ms >= 0 && n < sizeof(line))
+		snprintf(line + n, sizeof(line) - n, " in %.1f ms", ms);
+	o->out(WATCH_LOG, line);
+}
+
+static void out_warning(const char *line, void *ctx)
+{
+	const struct watch_opts *o = ctx;
+
+	o->out(WATCH_WARN, line);
+}
+
+/* What a step below had to say: its warnings, then its error (if any). */
+static void report(const struct watch_opts *o, struct egr_warn *warn, const char *err)
+{
+	if (warn) {
+		warn_each(warn, out_warning, (void *)o);
+		warn_free(warn);
+	}
+	if (err && *err)
+		o->out(WATCH_ERR, err);
+}
+
+/* ---- one container ------------------------------------------------------- */
+
+static double ms_since(uint64_t t0)
+{
+	return (double)(watch_now_ns() - t0) / 1e6;
+}
+
+/* A container's cgroup v2 directory. */
+struct ccg {
+	char abs[4096]; /* absolute */
+	char rel[2048]; /* below the cgroup v2 mount */
+	uint64_t id;
+};
+
+static int container_cgroup(const struct docker_container *c, struct ccg *cg, char *err,
+			    size_t errlen)
+{
+	char mnt[2048], path[2048];
+	int ret;
+
+	if (cgroup2_host_mount(mnt, sizeof(mnt))) {
+		seterr(err, errlen, CGROUP2_MISSING);
+		return -ENOENT;
+	}
+	ret = cgroup_of_pid(c->pid, path, sizeof(path));
+	if (!ret)
+		ret = cgroup_resolve(mnt, path, cg->abs, sizeof(cg->abs));
+	if (!ret)
+		ret = cgroup_id(cg->abs, &cg->id);
+	if (ret) {
+		seterr(err, errlen, "finding the cgroup v2 of container '%s': %s", c->name,
+		       ret == -ENOENT ? "none (a cgroup v1 only host?)" : strerror(-ret));
+		return ret;
+	}
+	snprintf(cg->rel, sizeof(cg->rel), "%s", cg->abs[strlen(mnt)] ? cg->abs + strlen(mnt) : "/");
+	return 0;
+}
+
+static bool rule_in(const struct egr_urule *r, const struct egr_urule *v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (urule_equal(r, &v[i]))
+			return true;
+	return false;
+}
+
+/* Is exactly pol in force? */
+static bool in_force(const struct egr_kstate *ks, const struct egr_policy *pol)
+{
+	struct egr_live_rule *lr = NULL;
+	struct egr_policy k;
+	size_t n = 0, i;
+	bool same;
+
+	if (kpolicy_read(ks, &k, &lr, &n))
+		return false;
+	same = k.dflt == pol->dflt && k.audit == pol->audit && n <= pol->n;
+	for (i = 0; same && i < n; i++)
+		same = rule_in(&lr[i].rule, pol->rules, pol->n);
+	for (i = 0; same && i < pol->n; i++) {
+		size_t j;
+
+		same = false;
+		for (j = 0; j < n && !same; j++)
+			same = urule_equal(&pol->rules[i], &lr[j].rule);
+	}
+	free(lr);
+	policy_free(&k);
+	return same;
+}
+
+struct handled {
+	uint64_t cgid;
+	bool allow; /* unmanaged, allowed by the guard */
+};
+
+/* Attach to cg, saying what there is to say. */
+static int attach(const struct watch_opts *o, const struct ccg *cg,
+		  const struct egr_attach_opts *ao, bool *created)
+{
+	struct egr_warn warn = { 0 };
+	char err[512];
+	int ret = attach_cgroup(cg->abs, cg->rel, cg->id, ao, created, &warn, err, sizeof(err));
+
+	report(o, &warn, err);
+	return ret;
+}
+
+/* No policy: --unmanaged decides. Called under the lock. */
+static int unmanaged(const struct watch_opts *o, const struct docker_container *c,
+		     const struct ccg *cg, const char *event, uint64_t t0, bool quiet,
+		     struct handled *h)
+{
+	struct egr_attach_opts ao = { .dflt = EGR_DENY };
+	bool created = false;
+	char err[256] = "";
+	int ret;
+
+	if (o->strict && !o->unmanaged_deny) {
+		ret = guard_mark(cg->id, EGR_GUARD_ALLOW, err, sizeof(err));
+		report(o, NULL, err);
+		if (!ret && !quiet)
+			watch_log(o, event, c->id, c->name, ms_since(t0),
+				  "no policy: unmanaged, allowed by the guard");
+		h->allow = !ret;
+		return ret;
+	}
+	if (o->strict) {
+		if (!quiet)
+			watch_log(o, event, c->id, c->name, -1,
+				  "no policy: unmanaged, all egress denied by the guard");
+		return 0;
+	}
+	if (!o->unmanaged_deny) {
+		if (!quiet)
+			watch_log(o, event, c->id, c->name, -1, "no policy: left alone");
+		return 0;
+	}
+	ret = attach(o, cg, &ao, &created);
+	if (!ret && (created || !quiet))
+		watch_log(o, event, c->id, c->name, ms_since(t0),
+			  "no policy: unmanaged, all egress denied (filter %s)",
+			  created ? "attached" : "already attached");
+	return ret;
+}
+
+/* The policy of a container: saved, from its labels, or none. */
+struct cpolicy {
+	struct egr_policy pol;
+	struct egr_state st; /* saved: its state file */
+	const char *source; /* "saved", "label", "deny-all (bad policy)"; NULL: none */
+	bool saved, failed; /* failed: unreadable, so deny all (fail closed) */
+	uint32_t max_rules; /* the capacity saved with it; 0: the default */
+};
+
+static void policy_of(const struct watch_opts *o, const struct docker_container *c,
+		      struct cpolicy *cp)
+{
+	char err[512];
+	int ret = state_load(c->id, &cp->st, err, sizeof(err));
+
+	if (!ret) {
+		cp->pol = cp->st.pol;
+		memset(&cp->st.pol, 0, sizeof(cp->st.pol));
+		cp->source = "saved";
+		cp->saved = true;
+		cp->max_rules = cp->st.max_rules;
+	} else if (ret == -ENOENT) {
+		ret = docker_label_policy(c->labels_json, &cp->pol, err, sizeof(err));
+		if (ret > 0)
+			cp->source = "label";
+		else if (ret < 0)
+			cp->failed = true;
+	} else {
+		cp->failed = true;
+	}
+	if (!cp->failed)
+		return;
+	/* Fail closed: attached, nothing allowed. */
+	watch_log(o, "error", c->id, c->name, -1, "%s; egress stays denied", err);
+	memset(&cp->pol, 0, sizeof(cp->pol));
+	cp->pol.dflt = EGR_DENY;
+	cp->source = "deny-all (bad policy)";
+}
+
+/* When the steps of handling a container began (monotonic ns), for -vv. */
+struct steps {
+	uint64_t t0; /* the trigger was seen */
+	uint64_t inspect; /* the container was inspected */
+	uint64_t lock; /* the lock was taken */
+};
+
+/* Attach to cg and put cp in force unless it is; saved, so that list and
+ * status name the container. Called under the lock. *applied, *created:
+ * what it did.
+ */
+static int enforce(const struct watch_opts *o, const struct docker_container *c,
+		   const struct ccg *cg, const struct cpolicy *cp, const struct steps *t,
+		   bool *created, bool *applied)
+{
+	struct egr_attach_opts ao = { .dflt = EGR_DENY, .max_rules = cp->max_rules };
+	struct egr_kstate ks;
+	char err[512] = "";
+	uint64_t t_attach;
+	int ret = attach(o, cg, &ao, created);
+
+	t_attach = watch_now_ns();
+	if (!ret)
+		ret = kstate_open(cg->id, &ks);
+	if (ret) {
+		watch_log(o, "error", c->id, c->name, -1, "attaching to cgroup %s: %s", cg->rel,
+			  strerror(-ret));
+		return ret;
+	}
+	if (*created || !in_force(&ks, &cp->pol)) {
+		ret = kpolicy_apply(&ks, &cp->pol, err, sizeof(err));
+		if (ret)
+			watch_log(o, "error", c->id, c->name, -1,
+				  "applying its %s policy: %s; egress stays denied", cp->source, err);
+		*applied = !ret;
+	}
+	/* Label policies are saved so that list/status name the container. */
+	if (!ret && !cp->failed && (!cp->saved || strcmp(cp->st.name, c->name))) {
+		ret = state_save_kernel(&ks, c->id, c->name, cp->saved ? cp->st.source : "label",
+					err, sizeof(err));
+		report(o, NULL, ret ? err : NULL);
+	}
+	kstate_close(&ks);
+	pr_debug("%.12s: inspect %.1f ms, lock %.1f ms, attach %.1f ms, apply+save %.1f ms\n", c->id,
+		 (double)(t->inspect - t->t0) / 1e6, (double)(t->lock - t->inspect) / 1e6,
+		 (double)(t_attach - t->lock) / 1e6, ms_since(t_attach));
+	return ret;
+}
+
+/* One running container, its cgroup known: policy, lock, enforce, log. */
+static int handle_running(const struct watch_opts *o, const struct docker_container *c,
+			  const struct ccg *cg, const char *event, struct steps *t, bool quiet,
+			  struct handled *h)
+{
+	struct cpolicy cp = { 0 };
+	bool created = false, applied = false;
+	int ret, lock;
+
+	policy_of(o, c, &cp);
+	lock = kstate_lock();
+	if (lock < 0) {
+		watch_log(o, "error", c->id, c->name, -1, "taking the lock: %s", strerror(-lock));
+		ret = lock;
+		goto out;
+	}
+	if (!cp.source) {
+		ret = unmanaged(o, c, cg, event, t->t0, quiet, h);
+		kstate_unlock(lock);
+		goto out;
+	}
+	t->lock = watch_now_ns();
+	ret = enforce(o, c, cg, &cp, t, &created, &applied);
+	kstate_unlock(lock);
+	if (!ret && (applied || created || !quiet))
+		watch_log(o, event, c->id, c->name, ms_since(t->t0),
+			  "%s %s%s (%zu rule%s, default %s%s) on cgroup %s%s",
+			  applied ? "enforced" : "already in force:", cp.source,
+			  cp.failed ? "" : " policy", cp.pol.n, cp.pol.n == 1 ? "" : "s",
+			  cp.pol.dflt == EGR_ALLOW ? "allow" : "deny", cp.pol.audit ? ", audit" : "",
+			  cg->rel, created ? " (attached)" : "");
+out:
+	policy_free(&cp.pol);
+	state_free(&cp.st);
+	return ret;
+}
+
+static int handle(const struct watch_opts *o, const char *id, const char *event, uint64_t t0,
+		  bool quiet, struct handled *h)
+{
+	struct steps t = { .t0 = t0 };
+	struct docker_container c;
+	struct ccg cg;
+	char err[512];
+	int ret;
+
+	memset(h, 0, sizeof(*h));
+	ret = docker_inspect(o->docker_host, id, &c, err, sizeof(err));
+	if (ret == -ESRCH)
+		return 0; /* removed in the meantime */
+	if (ret) {
+		watch_log(o, "error", id, NULL, -1, "%s", err);
+		return ret;
+	}
+	ret = 0;
+	if (c.running && c.pid > 0) {
+		t.inspect = watch_now_ns();
+		ret = container_cgroup(&c, &cg, err, sizeof(err));
+		if (ret) {
+			watch_log(o, "error", c.id, c.name, -1, "%s", err);
+		} else {
+			h->cgid = cg.id;
+			ret = handle_running(o, &c, &cg, event, &t, quiet, h);
+		}
+	}
+	docker_container_free(&c);
+	return ret < 0 ? ret : 0;
+}
+
+int watch_container(const struct watch_opts *o, const char *id, const char *event, uint64_t t0)
+{
+	struct handled h;
+
+	return handle(o, id, event, t0, false, &h);
+}
+
+/* ---- cleanup ----------------------------------------------------------- */
+
+/* The cgroup a target was attached to is gone (or re-created). */
+static bool pin_stale(const struct egr_kstate *ks)
+{
+	char mnt[2048], path[2400];
+	struct stat sb;
+
+	if (!kstate_link_alive(ks))
+		return true;
+	if (cgroup2_host_mount(mnt, sizeof(mnt)))
+		return false;
+	snprintf(path, sizeof(path), "%s%s", mnt, ks->meta.path);
+	/* A removed cgroup's link stays attached while sockets hold it. */
+	return stat(path, &sb) || (uint64_t)sb.st_ino != ks->cgid;
+}
+
+static int detach(const struct watch_opts *o, uint64_t cgid)
+{
+	char err[512];
+	int ret = detach_cgroup(cgid, err, sizeof(err));
+
+	report(o, NULL, err);
+	return ret;
+}
+
+/* Detach pins: of container id (NULL: any), only stale ones unless all. */
+static int clean_pins(const struct watch_opts *o, const char *id, const char *name, bool all,
+		      const char *event)
+{
+	uint64_t *ids = NULL;
+	size_t n = 0, i;
+	int cleaned = 0;
+
+	if (kstate_list(&ids, &n))
+		return 0;
+	for (i = 0; i < n; i++) {
+		struct egr_kstate ks;
+		char pid[65], path[256];
+		bool match, stale;
+
+		if (kstate_open(ids[i], &ks))
+			continue; /* not ours: never touched */
+		match = !state_id_of_path(ks.meta.path, pid) && (!id || !strcmp(pid, id));
+		stale = match && (all || pin_stale(&ks));
+		snprintf(path, sizeof(path), "%s", ks.meta.path);
+		if (!id && !match)
+			stale = pin_stale(&ks);
+		kstate_close(&ks);
+		if (!stale || detach(o, ids[i]))
+			continue;
+		cleaned++;
+		if (id || match)
+			watch_log(o, event, id ? id : pid, name, -1,
+				  "removed the pins of its old cgroup %s (id %llu)", path,
+				  (unsigned long long)ids[i]);
+		else
+			watch_log(o, event, NULL, NULL, -1,
+				  "removed the pins of cgroup %s (id %llu): the cgroup is gone",
+				  path, (unsigned long long)ids[i]);
+	}
+	free(ids);
+	return cleaned;
+}
+
+int watch_cleanup_pins(const struct watch_opts *o)
+{
+	int lock = kstate_lock(), n;
+
+	if (lock < 0)
+		return lock;
+	n = clean_pins(o, NULL, NULL, false, "cleanup");
+	kstate_unlock(lock);
+	return n;
+}
+
+int watch_gone(const struct watch_opts *o, const char *id, bool destroyed)
+{
+	struct egr_state st;
+	char name[256] = "", err[64];
+	int lock;
+
+	if (!state_load(id, &st, err, sizeof(err))) {
+		snprintf(name, sizeof(name), "%s", st.name);
+		state_free(&st);
+	} else if (!destroyed) {
+		struct docker_container c;
+		char e[256];
+
+		if (!docker_inspect(o->docker_host, id, &c, e, sizeof(e))) {
+			snprintf(name, sizeof(name), "%s", c.name);
+			docker_container_free(&c);
+		}
+	}
+	lock = kstate_lock();
+	if (lock < 0)
+		return lock;
+	clean_pins(o, id, name, destroyed, destroyed ? "destroy" : "die");
+	if (destroyed && !state_delete(id))
+		watch_log(o, "destroy", id, name, -1,
+			  "container removed: its saved policy is deleted");
+	kstate_unlock(lock);
+	return 0;
+}
+
+/* ---- full pass --------------------------------------------------------- */
+
+static bool id_in(const char *id, char (*ids)[65], size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (!strcmp(ids[i], id))
+			return true;
+	return false;
+}
+
+/* Strict mode: the guard, installed if it is not. */
+static int strict_guard(const struct watch_opts *o)
+{
+	bool created = false;
+	char err[512];
+	int ret, lock = kstate_lock();
+
+	if (lock < 0)
+		return lock;
+	ret = guard_install(o->guard_cgroup, &created, err, sizeof(err));
+	kstate_unlock(lock);
+	if (ret) {
+		watch_log(o, "error", NULL, NULL, -1, "strict mode: %s", err);
+		return ret;
+	}
+	if (created)
+		watch_log(o, "guard", NULL, NULL, -1,
+			  "installed on cgroup %s: containers without a policy in force are denied",
+			  o->guard_cgroup);
+	return 0;
+}
+
+/* Saved policies of containers removed while nobody watched. */
+static void forget_removed(const struct watch_opts *o, char (*running)[65], size_t nrun)
+{
+	char(*saved)[65] = NULL, err[512];
+	size_t nsaved = 0, i;
+
+	if (state_list(&saved, &nsaved))
+		return;
+	for (i = 0; i < nsaved; i++) {
+		struct docker_container c;
+
+		if (id_in(saved[i], running, nrun))
+			continue;
+		if (docker_inspect(o->docker_host, saved[i], &c, err, sizeof(err)) == -ESRCH)
+			watch_gone(o, saved[i], true);
+		else
+			docker_container_free(&c);
+	}
+	free(saved);
+}
+
+int watch_reconcile(const struct watch_opts *o, const char *event, bool quiet)
+{
+	char(*running)[65] = NULL, err[512];
+	uint64_t *allow = NULL;
+	size_t nrun = 0, nallow = 0, i;
+	int ret, lock;
+
+	ret = o->strict ? strict_guard(o) : 0;
+	if (ret)
+		return ret;
+	ret = docker_list_running(o->docker_host, &running, &nrun, err, sizeof(err));
+	if (ret) {
+		if (!quiet)
+			watch_log(o, "error", NULL, NULL, -1, "%s", err);
+		watch_cleanup_pins(o);
+		return ret;
+	}
+	allow = calloc(nrun + 1, sizeof(*allow));
+	if (!allow) {
+		free(running);
+		return -ENOMEM;
+	}
+	for (i = 0; i < nrun; i++) {
+		struct handled h;
+
+		handle(o, running[i], event, watch_now_ns(), quiet, &h);
+		if (h.allow)
+			allow[nallow++] = h.cgid;
+	}
+	if (o->strict) {
+		lock = kstate_lock();
+		if (lock >= 0) {
+			guard_sync(allow, nallow);
+			kstate_unlock(lock);
+		}
+	}
+	forget_removed(o, running, nrun);
+	watch_cleanup_pins(o);
+	if (!quiet)
+		watch_log(o, "watch", NULL, NULL, -1, "reconciled %zu running container%s", nrun,
+			  nrun == 1 ? "" : "s");
+	free(running);
+	free(allow);
+	return 0;
+}

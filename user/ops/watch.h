@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * egressctl watch: keeps containers' policies in force across restarts.
+ * A container's cgroup is removed when it stops and re-created, with a new
+ * id, when it starts; the kernel drops the filter with the old cgroup. watch
+ * re-attaches and re-applies the saved (state.h) or label policy on every
+ * start, and cleans up pins and state when containers go.
+ */
+#ifndef EGR_WATCH_H
+#define EGR_WATCH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "policy/rule.h"
+
+/* What a line that watch has to say is: a log line (the CLI prints it on
+ * stdout), or a warning or an error of a step below (stderr).
+ */
+enum watch_line { WATCH_LOG, WATCH_WARN, WATCH_ERR };
+
+struct watch_opts {
+	const char *docker_host;
+	const char *guard_cgroup; /* strict: where the guard goes ("/docker") */
+	bool strict; /* keep the guard installed */
+	bool unmanaged_deny; /* containers without a policy: deny */
+	bool json; /* log lines as JSON objects */
+	/* Takes every line, without its newline, as it comes. */
+	void (*out)(enum watch_line kind, const char *line);
+};
+
+/* Monotonic clock in ns. */
+uint64_t watch_now_ns(void);
+
+/*
+ * Bring one container in line: attach + apply its policy if it is running
+ * and has one (the guard entry if not); t0 is when the trigger (the start
+ * event) was seen, for the logged start->enforced time. event names the
+ * trigger in the log ("start", "startup", "resync", "rename").
+ * 0, or -errno (logged).
+ */
+int watch_container(const struct watch_opts *o, const char *id, const char *event, uint64_t t0);
+
+/* The container died (destroyed = removed for good: its state goes too).
+ * Pins of its dead cgroups are removed.
+ */
+int watch_gone(const struct watch_opts *o, const char *id, bool destroyed);
+
+/*
+ * Full pass: the guard (strict), every running container, state files of
+ * containers that no longer exist, pins of cgroups that are gone. quiet:
+ * log only what changes. 0, or -errno when Docker could not be asked.
+ */
+int watch_reconcile(const struct watch_opts *o, const char *event, bool quiet);
+
+/* Remove pins of cgroups that are gone; returns how many. */
+int watch_cleanup_pins(const struct watch_opts *o);
+
+/* One log line to o->out: text, or with o->json a JSON object. */
+void watch_log(const struct watch_opts *o, const char *action, const char *id, const char *name,
+	       double ms, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+
+#endif /* EGR_WATCH_H */

@@ -1,0 +1,692 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * The Docker Engine API over its unix socket. Paths are unversioned, so the
+ * daemon answers in its own API version: Docker 20.10 (1.41) up to current
+ * releases, whose minimum API version rises over time, and Podman's
+ * compatible service all accept them. Only fields present in every version
+ * since 1.24 are read; events take Action/Actor.ID and fall back to the
+ * legacy status/id fields.
+ */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <jansson.h>
+#include "runtime/docker.h"
+#include "util/dl_curl.h"
+#include "util/err.h"
+
+#define DOCKER_DEFAULT_SOCK "/var/run/docker.sock"
+#define REPLY_MAX (64u << 20)     /* largest reply body kept */
+#define EVENT_PENDING_MAX (1u << 20) /* largest unparsed event text */
+#define AMBIGUOUS_SHOWN 8         /* candidates named in the error */
+#define UNREACHABLE "cannot reach the Docker daemon at %s: %s (is dockerd running?)"
+
+struct buf {
+	char *p;
+	size_t len, cap;
+};
+
+static int buf_add(struct buf *b, const char *data, size_t n, size_t max)
+{
+	if (b->len + n + 1 > max)
+		return -E2BIG;
+	if (b->len + n + 1 > b->cap) {
+		size_t cap = b->cap ? b->cap : 4096;
+		char *p;
+
+		while (cap < b->len + n + 1)
+			cap *= 2;
+		p = realloc(b->p, cap);
+		if (!p)
+			return -ENOMEM;
+		b->p = p;
+		b->cap = cap;
+	}
+	memcpy(b->p + b->len, data, n);
+	b->len += n;
+	b->p[b->len] = '\0';
+	return 0;
+}
+
+static void buf_free(struct buf *b)
+{
+	free(b->p);
+	b->p = NULL;
+	b->len = b->cap = 0;
+}
+
+static size_t body_write(char *ptr, size_t size, size_t nmemb, void *ud)
+{
+	size_t n = size * nmemb;
+
+	return buf_add(ud, ptr, n, REPLY_MAX) ? 0 : n;
+}
+
+const char *docker_socket(const char *host)
+{
+	const char *h = host && *host ? host : getenv("DOCKER_HOST");
+
+	if (!h || !*h)
+		return DOCKER_DEFAULT_SOCK;
+	if (strncmp(h, "unix://", 7) == 0)
+		return h + 7;
+	return h;
+}
+
+/*
+ * Before talking to the daemon: the socket path (-EINVAL for a tcp:// or
+ * ssh:// host) and libcurl, loaded here on first use (-ENOENT).
+ */
+static int docker_prepare(const char *host, const char **sock, char *err, size_t errlen)
+{
+	*sock = docker_socket(host);
+	if ((*sock)[0] != '/') {
+		seterr(err, errlen, "unsupported Docker host '%s': only unix sockets are supported",
+		       *sock);
+		return -EINVAL;
+	}
+	return dl_curl_load(err, errlen);
+}
+
+static bool valid_ref(const char *ref)
+{
+	const char *p;
+
+	if (!ref || !*ref || strlen(ref) > 255)
+		return false;
+	for (p = ref; *p; p++) {
+		char ch = *p;
+
+		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+		      (ch >= '0' && ch <= '9') || ch == '_' || ch == '.' || ch == '-'))
+			return false;
+	}
+	return true;
+}
+
+static bool is_hex(const char *s, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+			return false;
+	return true;
+}
+
+static bool valid_id(const char *s)
+{
+	return s && strlen(s) == 64 && is_hex(s, 64);
+}
+
+static CURL *docker_curl(const char *sock, const char *path, char *url, size_t urllen,
+			 char *curlerr)
+{
+	CURL *c = curl_dl.easy_init();
+
+	if (!c)
+		return NULL;
+	snprintf(url, urllen, "http://localhost%s", path);
+	curlerr[0] = '\0';
+	curl_dl.easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, sock);
+	curl_dl.easy_setopt(c, CURLOPT_URL, url);
+	curl_dl.easy_setopt(c, CURLOPT_ERRORBUFFER, curlerr);
+	curl_dl.easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_dl.easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 10L);
+	curl_dl.easy_setopt(c, CURLOPT_USERAGENT, "egressctl");
+	return c;
+}
+
+/* Map a failed transfer to -errno with one line in err. */
+static int curl_failure(CURL *c, CURLcode rc, const char *sock, const char *curlerr, char *err,
+			size_t errlen)
+{
+	const char *why = curlerr && *curlerr ? curlerr : curl_dl.easy_strerror(rc);
+	long oserr = 0;
+
+	curl_dl.easy_getinfo(c, CURLINFO_OS_ERRNO, &oserr);
+	if (rc == CURLE_COULDNT_CONNECT) {
+		switch (oserr) {
+		case EACCES:
+		case EPERM:
+			seterr(err, errlen, "permission denied on %s", sock);
+			return -EACCES;
+		case ENOENT:
+			seterr(err, errlen, UNREACHABLE, sock, "no such socket");
+			return -ENOENT;
+		case ECONNREFUSED:
+			seterr(err, errlen, UNREACHABLE, sock, "connection refused");
+			return -ECONNREFUSED;
+		default:
+			seterr(err, errlen, UNREACHABLE, sock, oserr ? strerror((int)oserr) : why);
+			return -ECONNREFUSED;
+		}
+	}
+	if (rc == CURLE_OPERATION_TIMEDOUT) {
+		seterr(err, errlen, "the Docker daemon at %s did not answer: %s", sock, why);
+		return -ETIMEDOUT;
+	}
+	if (rc == CURLE_OUT_OF_MEMORY) {
+		seterr(err, errlen, "out of memory talking to the Docker daemon");
+		return -ENOMEM;
+	}
+	seterr(err, errlen, "talking to the Docker daemon at %s: %s", sock, why);
+	return -EIO;
+}
+
+/* GET path; the body (any status) into body, the HTTP status into *status. */
+static int docker_get(const char *sock, const char *path, struct buf *body, long *status,
+		      char *err, size_t errlen)
+{
+	char url[1024], curlerr[CURL_ERROR_SIZE];
+	CURLcode rc;
+	CURL *c;
+	int ret = 0;
+
+	c = docker_curl(sock, path, url, sizeof(url), curlerr);
+	if (!c) {
+		seterr(err, errlen, "cannot set up an HTTP request (libcurl)");
+		return -ENOMEM;
+	}
+	curl_dl.easy_setopt(c, CURLOPT_TIMEOUT, 60L);
+	curl_dl.easy_setopt(c, CURLOPT_WRITEFUNCTION, body_write);
+	curl_dl.easy_setopt(c, CURLOPT_WRITEDATA, body);
+	rc = curl_dl.easy_perform(c);
+	if (rc != CURLE_OK) {
+		ret = curl_failure(c, rc, sock, curlerr, err, errlen);
+	} else {
+		*status = 0;
+		curl_dl.easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);
+	}
+	curl_dl.easy_cleanup(c);
+	return ret;
+}
+
+/* A non-2xx reply: "Docker daemon: <message> (HTTP 500)". */
+static int http_error(long status, const struct buf *body, char *err, size_t errlen)
+{
+	const char *msg = NULL;
+	json_t *j = NULL;
+
+	if (body->p) {
+		j = json_loadb(body->p, body->len, 0, NULL);
+		msg = json_string_value(json_object_get(j, "message"));
+	}
+	if (msg)
+		seterr(err, errlen, "Docker daemon: %s (HTTP %ld)", msg, status);
+	else
+		seterr(err, errlen, "Docker daemon answered HTTP %ld", status);
+	json_decref(j);
+	return status == 403 ? -EACCES : status == 404 ? -ENOENT : -EIO;
+}
+
+static json_t *parse_reply(const struct buf *body, const char *what, char *err, size_t errlen)
+{
+	json_error_t je;
+	json_t *j;
+
+	j = body->p ? json_loadb(body->p, body->len, 0, &je) : NULL;
+	if (!j)
+		seterr(err, errlen, "bad JSON from the Docker daemon (%s): %s", what,
+		       body->p ? je.text : "empty reply");
+	return j;
+}
+
+/* HostConfig.NetworkMode; "container:<64 hex>" does not fit, a short id does. */
+static void set_network_mode(struct docker_container *c, const char *mode)
+{
+	if (strlen(mode) >= sizeof(c->network_mode) && strncmp(mode, "container:", 10) == 0)
+		snprintf(c->network_mode, sizeof(c->network_mode), "container:%.12s", mode + 10);
+	else
+		snprintf(c->network_mode, sizeof(c->network_mode), "%s", mode);
+}
+
+static int parse_inspect(const struct buf *body, struct docker_container *c, char *err,
+			 size_t errlen)
+{
+	json_t *j, *state, *cfg, *hc, *labels;
+	const char *id, *name, *mode;
+	int ret = 0;
+
+	j = parse_reply(body, "container inspect", err, errlen);
+	if (!j)
+		return -EPROTO;
+	id = json_string_value(json_object_get(j, "Id"));
+	if (!valid_id(id)) {
+		seterr(err, errlen, "Docker daemon: container inspect reply has no valid Id");
+		ret = -EPROTO;
+		goto out;
+	}
+	memcpy(c->id, id, 65);
+	name = json_string_value(json_object_get(j, "Name"));
+	if (name) {
+		if (*name == '/')
+			name++;
+		snprintf(c->name, sizeof(c->name), "%s", name);
+	}
+	state = json_object_get(j, "State");
+	c->running = json_is_true(json_object_get(state, "Running"));
+	c->pid = c->running ? (pid_t)json_integer_value(json_object_get(state, "Pid")) : 0;
+	if (c->pid < 0)
+		c->pid = 0;
+	cfg = json_object_get(j, "Config");
+	labels = json_object_get(cfg, "Labels");
+	if (json_is_object(labels)) {
+		c->labels_json = json_dumps(labels, JSON_COMPACT | JSON_SORT_KEYS);
+		if (!c->labels_json) {
+			seterr(err, errlen, "out of memory reading container labels");
+			ret = -ENOMEM;
+			goto out;
+		}
+	}
+	hc = json_object_get(j, "HostConfig");
+	c->privileged = json_is_true(json_object_get(hc, "Privileged"));
+	mode = json_string_value(json_object_get(hc, "NetworkMode"));
+	set_network_mode(c, mode ? mode : "");
+out:
+	json_decref(j);
+	return ret;
+}
+
+/* GET /containers/<x>/json: 0 (filled), or the HTTP status as a positive number. */
+static int inspect_one(const char *sock, const char *x, struct docker_container *c, char *err,
+		       size_t errlen, struct buf *body)
+{
+	char path[512];
+	long status = 0;
+	char *esc;
+	int ret;
+
+	esc = curl_dl.easy_escape(NULL, x, 0);
+	if (!esc) {
+		seterr(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	snprintf(path, sizeof(path), "/containers/%s/json", esc);
+	curl_dl.free(esc);
+	buf_free(body);
+	ret = docker_get(sock, path, body, &status, err, errlen);
+	if (ret)
+		return ret;
+	if (status != 200)
+		return (int)status;
+	return parse_inspect(body, c, err, errlen);
+}
+
+/* Ids of all containers starting with prefix, from GET /containers/json?all=1. */
+static int find_prefix(const char *sock, const char *prefix, json_t **matches, char *err,
+		       size_t errlen)
+{
+	struct buf body = { 0 };
+	size_t i, plen = strlen(prefix);
+	json_t *list, *ent;
+	long status = 0;
+	int ret;
+
+	*matches = NULL;
+	ret = docker_get(sock, "/containers/json?all=1", &body, &status, err, errlen);
+	if (ret)
+		goto out;
+	if (status != 200) {
+		ret = http_error(status, &body, err, errlen);
+		goto out;
+	}
+	list = parse_reply(&body, "container list", err, errlen);
+	if (!list) {
+		ret = -EPROTO;
+		goto out;
+	}
+	*matches = json_array();
+	json_array_foreach(list, i, ent) {
+		const char *id = json_string_value(json_object_get(ent, "Id"));
+
+		if (valid_id(id) && strncmp(id, prefix, plen) == 0)
+			json_array_append(*matches, ent);
+	}
+	json_decref(list);
+	if (!*matches) {
+		seterr(err, errlen, "out of memory");
+		ret = -ENOMEM;
+	}
+out:
+	buf_free(&body);
+	return ret;
+}
+
+/* "container id prefix 'ab' is ambiguous: abcd12345678 (web), abff12345678 (db)" */
+static void ambiguous(const char *ref, json_t *matches, char *err, size_t errlen)
+{
+	size_t i, pos;
+	json_t *ent;
+
+	if (!err || !errlen)
+		return;
+	seterr(err, errlen, "container id prefix '%s' is ambiguous:", ref);
+	json_array_foreach(matches, i, ent) {
+		const char *id = json_string_value(json_object_get(ent, "Id"));
+		const char *name = json_string_value(json_array_get(json_object_get(ent, "Names"),
+								    0));
+
+		pos = strlen(err);
+		if (i == AMBIGUOUS_SHOWN) {
+			snprintf(err + pos, errlen - pos, ", ... (%zu in all)",
+				 json_array_size(matches));
+			break;
+		}
+		if (name && *name == '/')
+			name++;
+		snprintf(err + pos, errlen - pos, "%s %.12s%s%s%s", i ? "," : "", id,
+			 name ? " (" : "", name ? name : "", name ? ")" : "");
+	}
+}
+
+int docker_inspect(const char *host, const char *ref, struct docker_container *c, char *err,
+		   size_t errlen)
+{
+	struct buf body = { 0 };
+	json_t *matches = NULL;
+	const char *sock;
+	char id[65];
+	int ret;
+
+	memset(c, 0, sizeof(*c));
+	if (!valid_ref(ref)) {
+		seterr(err, errlen, "bad container name '%s'", ref ? ref : "");
+		return -EINVAL;
+	}
+	ret = docker_prepare(host, &sock, err, errlen);
+	if (ret)
+		return ret;
+	/*
+	 * The daemon itself resolves ids, names and unique id prefixes; an
+	 * ambiguous prefix is a 400 (Docker) or 500 (some Podman versions),
+	 * so every non-200 but 403 falls back to our own prefix search.
+	 */
+	ret = inspect_one(sock, ref, c, err, errlen, &body);
+	if (ret <= 0 || ret == 403) {
+		if (ret == 403)
+			ret = http_error(ret, &body, err, errlen);
+		goto out;
+	}
+	if (!is_hex(ref, strlen(ref))) {
+		if (ret == 404) {
+			seterr(err, errlen, "no such container '%s'", ref);
+			ret = -ESRCH;
+		} else {
+			ret = http_error(ret, &body, err, errlen);
+		}
+		goto out;
+	}
+	ret = find_prefix(sock, ref, &matches, err, errlen);
+	if (ret)
+		goto out;
+	switch (json_array_size(matches)) {
+	case 0:
+		seterr(err, errlen, "no such container '%s'", ref);
+		ret = -ESRCH;
+		break;
+	case 1:
+		snprintf(id, sizeof(id), "%s",
+			 json_string_value(json_object_get(json_array_get(matches, 0), "Id")));
+		ret = inspect_one(sock, id, c, err, errlen, &body);
+		if (ret == 404) {
+			/* Removed in between. */
+			seterr(err, errlen, "no such container '%s'", ref);
+			ret = -ESRCH;
+		} else if (ret > 0) {
+			ret = http_error(ret, &body, err, errlen);
+		}
+		break;
+	default:
+		ambiguous(ref, matches, err, errlen);
+		ret = -EEXIST;
+		break;
+	}
+out:
+	json_decref(matches);
+	buf_free(&body);
+	if (ret)
+		docker_container_free(c);
+	return ret;
+}
+
+void docker_container_free(struct docker_container *c)
+{
+	if (!c)
+		return;
+	free(c->labels_json);
+	c->labels_json = NULL;
+}
+
+int docker_list_running(const char *host, char (**ids)[65], size_t *n, char *err, size_t errlen)
+{
+	struct buf body = { 0 };
+	char(*out)[65] = NULL;
+	json_t *list = NULL, *ent;
+	const char *sock;
+	long status = 0;
+	size_t i, cnt = 0;
+	int ret;
+
+	*ids = NULL;
+	*n = 0;
+	ret = docker_prepare(host, &sock, err, errlen);
+	if (ret)
+		return ret;
+	ret = docker_get(sock, "/containers/json", &body, &status, err, errlen);
+	if (ret)
+		goto out;
+	if (status != 200) {
+		ret = http_error(status, &body, err, errlen);
+		goto out;
+	}
+	list = parse_reply(&body, "container list", err, errlen);
+	if (!json_is_array(list)) {
+		if (list)
+			seterr(err, errlen, "bad JSON from the Docker daemon (container list)");
+		ret = -EPROTO;
+		goto out;
+	}
+	out = calloc(json_array_size(list) + 1, sizeof(*out));
+	if (!out) {
+		seterr(err, errlen, "out of memory");
+		ret = -ENOMEM;
+		goto out;
+	}
+	json_array_foreach(list, i, ent) {
+		const char *id = json_string_value(json_object_get(ent, "Id"));
+
+		if (valid_id(id))
+			memcpy(out[cnt++], id, 65);
+	}
+	*ids = out;
+	*n = cnt;
+out:
+	json_decref(list);
+	buf_free(&body);
+	return ret;
+}
+
+/* The event stream. */
+
+struct ev_state {
+	CURL *curl;
+	docker_event_cb cb;
+	void *ctx;
+	volatile int *stop;
+	long status;      /* HTTP status, once the first body bytes arrive */
+	struct buf pending; /* stream text not yet parsed */
+	struct buf errbody; /* body of a non-200 reply */
+	int cb_ret;       /* non-zero value returned by cb */
+	int fail;         /* -errno that stopped the stream from inside */
+};
+
+static int event_dispatch(struct ev_state *st, json_t *ev)
+{
+	const char *type, *action, *id;
+	char act[64];
+
+	if (!json_is_object(ev))
+		return 0;
+	type = json_string_value(json_object_get(ev, "Type"));
+	if (type && strcmp(type, "container") != 0)
+		return 0;
+	action = json_string_value(json_object_get(ev, "Action"));
+	if (!action)
+		action = json_string_value(json_object_get(ev, "status"));
+	id = json_string_value(json_object_get(json_object_get(ev, "Actor"), "ID"));
+	if (!id || !*id)
+		id = json_string_value(json_object_get(ev, "id"));
+	if (!action || !id)
+		return 0;
+	/* "exec_start: sh -c ...", "health_status: healthy" -> the verb. */
+	snprintf(act, sizeof(act), "%.*s", (int)strcspn(action, ":"), action);
+	return st->cb(act, id, st->ctx);
+}
+
+/*
+ * Parse every complete JSON value in st->pending. Values are normally one per
+ * line, but need not be: each is read with JSON_DISABLE_EOF_CHECK, which
+ * reports how many bytes it used. An incomplete value at the end waits for
+ * the next chunk; a broken one is skipped up to its line end.
+ */
+static int events_parse(struct ev_state *st)
+{
+	struct buf *b = &st->pending;
+	size_t off = 0;
+	int ret = 0;
+
+	while (off < b->len) {
+		json_error_t je;
+		json_t *ev;
+
+		off += strspn(b->p + off, " \t\r\n");
+		if (off >= b->len)
+			break;
+		ev = json_loadb(b->p + off, b->len - off, JSON_DISABLE_EOF_CHECK, &je);
+		if (!ev) {
+			char *nl = memchr(b->p + off, '\n', b->len - off);
+
+			if (json_error_code(&je) == json_error_premature_end_of_input || !nl)
+				break; /* the rest is still on its way */
+			off = (size_t)(nl - b->p) + 1;
+			continue;
+		}
+		off += (size_t)je.position;
+		ret = event_dispatch(st, ev);
+		json_decref(ev);
+		if (ret) {
+			st->cb_ret = ret;
+			break;
+		}
+	}
+	memmove(b->p, b->p + off, b->len - off);
+	b->len -= off;
+	if (b->p)
+		b->p[b->len] = '\0';
+	return ret;
+}
+
+static size_t events_write(char *ptr, size_t size, size_t nmemb, void *ud)
+{
+	struct ev_state *st = ud;
+	size_t n = size * nmemb;
+
+	if (!st->status)
+		curl_dl.easy_getinfo(st->curl, CURLINFO_RESPONSE_CODE, &st->status);
+	if (st->status != 200)
+		return buf_add(&st->errbody, ptr, n, 65536) ? 0 : n;
+	if (buf_add(&st->pending, ptr, n, EVENT_PENDING_MAX)) {
+		st->fail = -EPROTO;
+		return 0;
+	}
+	if (events_parse(st))
+		return 0; /* abort: the callback asked to stop */
+	if (st->stop && *st->stop)
+		return 0;
+	return n;
+}
+
+static int events_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+			   curl_off_t ulnow)
+{
+	struct ev_state *st = ud;
+
+	(void)dltotal;
+	(void)dlnow;
+	(void)ultotal;
+	(void)ulnow;
+	return st->stop && *st->stop ? 1 : 0;
+}
+
+int docker_events(const char *host, docker_event_cb cb, void *ctx, volatile int *stop, char *err,
+		  size_t errlen)
+{
+	struct ev_state st = { .cb = cb, .ctx = ctx, .stop = stop };
+	char url[1024], path[256], curlerr[CURL_ERROR_SIZE];
+	const char *sock;
+	char *filters;
+	CURLcode rc;
+	int ret;
+
+	if (!cb)
+		return -EINVAL;
+	ret = docker_prepare(host, &sock, err, errlen);
+	if (ret)
+		return ret;
+	if (stop && *stop)
+		return 0;
+	filters = curl_dl.easy_escape(NULL, "{\"type\":[\"container\"]}", 0);
+	if (!filters) {
+		seterr(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	snprintf(path, sizeof(path), "/events?filters=%s", filters);
+	curl_dl.free(filters);
+	st.curl = docker_curl(sock, path, url, sizeof(url), curlerr);
+	if (!st.curl) {
+		seterr(err, errlen, "cannot set up an HTTP request (libcurl)");
+		return -ENOMEM;
+	}
+	/*
+	 * A quiet stream is normal: no total timeout and no low-speed limit.
+	 * The progress callback runs about once a second even when idle.
+	 */
+	curl_dl.easy_setopt(st.curl, CURLOPT_TIMEOUT, 0L);
+	curl_dl.easy_setopt(st.curl, CURLOPT_WRITEFUNCTION, events_write);
+	curl_dl.easy_setopt(st.curl, CURLOPT_WRITEDATA, &st);
+	curl_dl.easy_setopt(st.curl, CURLOPT_NOPROGRESS, 0L);
+	curl_dl.easy_setopt(st.curl, CURLOPT_XFERINFOFUNCTION, events_progress);
+	curl_dl.easy_setopt(st.curl, CURLOPT_XFERINFODATA, &st);
+	rc = curl_dl.easy_perform(st.curl);
+
+	if (!st.status)
+		curl_dl.easy_getinfo(st.curl, CURLINFO_RESPONSE_CODE, &st.status);
+	if (st.cb_ret) {
+		ret = st.cb_ret;
+	} else if (stop && *stop) {
+		ret = 0;
+	} else if (rc == CURLE_COULDNT_CONNECT || (rc != CURLE_OK && !st.status)) {
+		ret = curl_failure(st.curl, rc, sock, curlerr, err, errlen);
+	} else if (st.status != 200) {
+		ret = http_error(st.status, &st.errbody, err, errlen);
+	} else if (st.fail) {
+		seterr(err, errlen, "Docker event stream: an event larger than %u bytes",
+		       EVENT_PENDING_MAX);
+		ret = st.fail;
+	} else if (rc == CURLE_OK || rc == CURLE_PARTIAL_FILE) {
+		/* A daemon shutting down cuts the chunked reply short. */
+		seterr(err, errlen, "the Docker daemon at %s closed the event stream", sock);
+		ret = -ECONNRESET;
+	} else {
+		seterr(err, errlen, "the Docker event stream from %s broke: %s", sock,
+		       *curlerr ? curlerr : curl_dl.easy_strerror(rc));
+		ret = -ECONNRESET;
+	}
+	curl_dl.easy_cleanup(st.curl);
+	buf_free(&st.pending);
+	buf_free(&st.errbody);
+	return ret;
+}

@@ -1,0 +1,22 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* Policies in a container's labels (user/runtime/docker_labels.c). */
+#ifndef EGR_DOCKER_LABELS_H
+#define EGR_DOCKER_LABELS_H
+
+#include <stddef.h>
+#include "policy/rule.h"
+
+/*
+ * The policy a container's labels carry:
+ *   egressctl.policy   a policy document (YAML/JSON, as for `apply -f`)
+ *   egressctl.allow    "<dest> [<portspec>...], <dest> ..." allow rules
+ *   egressctl.deny     the same, deny rules
+ *   egressctl.default  deny|allow (default: deny)
+ *   egressctl.audit    true|false
+ * labels_json is Config.Labels as JSON text (or NULL). Returns 1 and p when
+ * there is a policy, 0 when no egressctl.* label is set, -EINVAL with one
+ * line in err when a label is bad (any other egressctl.* key too).
+ */
+int docker_label_policy(const char *labels_json, struct egr_policy *p, char *err, size_t errlen);
+
+#endif /* EGR_DOCKER_LABELS_H */
