@@ -121,6 +121,11 @@ struct walk_ctx {
 	__u32 rule;    /* deciding rule id, or EGR_RULE_DEFAULT */
 	__u32 state;   /* EGR_WALK_* */
 	__u32 audit;   /* the slot is in audit mode */
+	/* name rules (bpf/dns.bpf.h) */
+	__u32 grant_id, grant_inc; /* in: the socket's grant (inc 0: none) */
+	__u32 via;     /* out: EGR_VIA_* */
+	__u32 inc;     /* out, learned or grant: the rule's incarnation */
+	__u64 expires; /* out, learned: until when */
 };
 
 enum {
@@ -131,6 +136,8 @@ enum {
 };
 
 #define READ_ONCE(x) (*(const volatile typeof(x) *)&(x))
+#define WRITE_ONCE(x, v) (*(volatile typeof(x) *)&(x) = (v))
+#define barrier() asm volatile("" ::: "memory")
 
 /* The generation (low bit: the live slot), or 0 when the map is missing. */
 static __always_inline __u64 read_gen(void)
@@ -160,6 +167,10 @@ static __always_inline bool rule_match(const struct egr_rule *r, const struct eg
 		return deny;
 	return p->dport >= r->port_lo && p->dport <= r->port_hi;
 }
+
+__noinline int egr_judge(struct walk_ctx *out);
+
+#include "dns.bpf.h"
 
 static __always_inline struct egr_prefix *lookup_prefix(struct walk_ctx *c)
 {
@@ -249,6 +260,7 @@ static long judge(__u32 i, void *data)
 	c->plen = c->pkt.family == 4 ? 32 : 128;
 	c->rule = EGR_RULE_DEFAULT;
 	c->state = EGR_WALK_MORE;
+	c->via = EGR_VIA_RULE;
 	bpf_loop(EGR_MAX_WALK, walk_step, c, 0);
 	if (c->state != EGR_WALK_RULE && c->state != EGR_WALK_DEFAULT) {
 		c->state = EGR_WALK_FAIL;
@@ -260,8 +272,12 @@ static long judge(__u32 i, void *data)
 		c->state = EGR_WALK_FAIL;
 		return 1;
 	}
-	if (c->state == EGR_WALK_DEFAULT)
+	if (c->state == EGR_WALK_DEFAULT) {
 		c->verdict = READ_ONCE(cfg->dflt);
+		c->via = EGR_VIA_DEFAULT;
+		if (c->verdict == EGR_DENY && (READ_ONCE(cfg->flags) & EGR_SF_NAMES))
+			egr_judge_learned(c);
+	}
 	c->audit = READ_ONCE(cfg->flags) & EGR_SF_AUDIT;
 	if (read_gen() == c->gen)
 		return 1;
@@ -357,16 +373,17 @@ static __always_inline bool tcp_inbound(struct bpf_sock *sk, const struct egr_sk
 	return sk && sk->protocol == IPPROTO_TCP && sk->type == 1 /* SOCK_STREAM */;
 }
 
-#define barrier() asm volatile("" ::: "memory")
-
 /* Was this packet's key judged last on this socket, under generation gen?
- * Then *action and *rule are that judgement.
+ * Then *action and *rule are that judgement. A verdict of the default holds
+ * while no address was learned since (learn), one of a learned address
+ * until it expires too.
  */
 static __always_inline bool cache_hit(const struct egr_sk_state *st, const struct egr_pkt *p,
-				      __u64 gen, __u8 *action, __u32 *rule)
+				      __u64 gen, __u64 learn, __u8 *action, __u32 *rule)
 {
 	const __u32 *a = (const __u32 *)st->dst, *b = (const __u32 *)p->dst;
 	__u32 seq = READ_ONCE(st->seq);
+	__u8 via;
 
 	barrier();
 	if ((seq & 1) || st->generation != gen || st->family != p->family ||
@@ -375,6 +392,11 @@ static __always_inline bool cache_hit(const struct egr_sk_state *st, const struc
 		return false;
 	if (p->family == 6 && (a[1] != b[1] || a[2] != b[2] || a[3] != b[3]))
 		return false;
+	via = st->via;
+	if ((via == EGR_VIA_DEFAULT || via == EGR_VIA_LEARNED) && st->learn != learn)
+		return false;
+	if (via == EGR_VIA_LEARNED && bpf_ktime_get_coarse_ns() >= st->expires)
+		return false;
 	*action = st->action;
 	*rule = st->rule;
 	barrier();
@@ -382,7 +404,7 @@ static __always_inline bool cache_hit(const struct egr_sk_state *st, const struc
 }
 
 static __always_inline void cache_store(struct egr_sk_state *st, const struct walk_ctx *c,
-					__u8 action)
+					__u64 learn, __u8 action)
 {
 	__u32 seq = READ_ONCE(st->seq);
 
@@ -390,6 +412,9 @@ static __always_inline void cache_store(struct egr_sk_state *st, const struct wa
 	if ((seq & 1) || __sync_val_compare_and_swap(&st->seq, seq, seq + 1) != seq)
 		return;
 	st->generation = c->gen;
+	st->learn = learn;
+	st->expires = c->expires;
+	st->via = c->via;
 	st->family = c->pkt.family;
 	st->proto = c->pkt.proto;
 	st->pktflags = c->pkt.flags;
@@ -425,6 +450,30 @@ static __always_inline int egr_parse(struct __sk_buff *skb, struct egr_pkt *p)
 	return -1;
 }
 
+/* A TCP socket allowed by a learned address keeps a grant on it. */
+static __always_inline bool grant_applies(const struct egr_sk_state *st, const struct egr_pkt *p)
+{
+	return st->grant_inc && p->proto == IPPROTO_TCP && st->grant_family == p->family &&
+	       st->grant_dport == p->dport && dns_addr_eq(st->grant_dst, p->dst);
+}
+
+static __always_inline void grant_take(struct bpf_sock *sk, struct egr_sk_state *st,
+				       struct walk_ctx *c)
+{
+	if (c->via != EGR_VIA_LEARNED || c->pkt.proto != IPPROTO_TCP ||
+	    (c->pkt.flags & PKT_PORTS_UNKNOWN))
+		return;
+	sk = bpf_sk_fullsock(sk);
+	if (!sk || sk->protocol != IPPROTO_TCP || sk->type != 1 /* SOCK_STREAM */)
+		return;
+	st->grant_id = c->rule;
+	st->grant_inc = c->inc;
+	st->grant_family = c->pkt.family;
+	st->grant_dport = c->pkt.dport;
+	__builtin_memcpy(st->grant_dst, c->pkt.dst, 16);
+	c->via = EGR_VIA_GRANT; /* cached without an expiry */
+}
+
 SEC("cgroup_skb/egress")
 int egr_egress(struct __sk_buff *skb)
 {
@@ -432,6 +481,8 @@ int egr_egress(struct __sk_buff *skb)
 	struct egr_sk_state *st = NULL;
 	struct bpf_sock *sk;
 	__u32 len = skb->len;
+	struct egr_ctl *g0;
+	__u64 gen, learn;
 	__u8 action;
 	int err;
 
@@ -441,6 +492,10 @@ int egr_egress(struct __sk_buff *skb)
 		return SK_DROP;
 	}
 	unmap_v4mapped(&c.pkt);
+	if (dns_egress_early(skb, &c)) {
+		count(EGR_STAT_DENIED, len);
+		return SK_DROP;
+	}
 	if (is_loopback(skb, &c.pkt)) {
 		count(EGR_STAT_LOOPBACK, len);
 		return SK_PASS;
@@ -465,16 +520,27 @@ int egr_egress(struct __sk_buff *skb)
 	if (egr_no_cache)
 		st = NULL;
 
-	if (st && cache_hit(st, &c.pkt, read_gen(), &action, &c.rule))
+	g0 = dns_ctl0();
+	if (!g0)
+		goto fail;
+	gen = READ_ONCE(g0->generation);
+	learn = READ_ONCE(g0->learn);
+	if (st && cache_hit(st, &c.pkt, gen, learn, &action, &c.rule))
 		goto judged;
+	if (st && grant_applies(st, &c.pkt)) {
+		c.grant_id = st->grant_id;
+		c.grant_inc = st->grant_inc;
+	}
 	if (egr_judge(&c) || (c.state != EGR_WALK_RULE && c.state != EGR_WALK_DEFAULT))
 		goto fail;
 	if (c.verdict == EGR_ALLOW)
 		action = EGR_ACT_ALLOW;
 	else
 		action = c.audit ? EGR_ACT_AUDIT : EGR_ACT_DENY;
+	if (st && sk)
+		grant_take(sk, st, &c);
 	if (st)
-		cache_store(st, &c, action);
+		cache_store(st, &c, learn, action);
 judged:
 	if (c.rule != EGR_RULE_DEFAULT) {
 		__u64 *hits = bpf_map_lookup_elem(&egr_hits, &c.rule);
@@ -484,11 +550,13 @@ judged:
 	}
 	if (action == EGR_ACT_ALLOW) {
 		count(EGR_STAT_ALLOWED, len);
+		dns_egress_query(skb, &c.pkt);
 		return SK_PASS;
 	}
 	if (action == EGR_ACT_AUDIT) {
 		count(EGR_STAT_AUDIT, len);
 		emit_event(&c, EGR_EV_AUDIT, len);
+		dns_egress_query(skb, &c.pkt);
 		return SK_PASS;
 	}
 	count(EGR_STAT_DENIED, len);
@@ -498,6 +566,16 @@ fail:
 	/* A missing map or an unfinished walk: never pass an unjudged packet. */
 	count(EGR_STAT_NOPOLICY, len);
 	return SK_DROP;
+}
+
+/* DNS answers: learned from before the socket sees them (bpf/dns.bpf.h).
+ * Always passes.
+ */
+SEC("cgroup_skb/ingress")
+int egr_ingress(struct __sk_buff *skb)
+{
+	egr_dns_ingress(skb);
+	return SK_PASS;
 }
 
 /* Marks sockets accepted from outside so replies on them pass. */

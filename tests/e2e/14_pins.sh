@@ -30,7 +30,7 @@ cg_links() { bpftool link show -j | jq -r --argjson id "$1" '.[] | select(.type 
 
 # pin_names DIR: the names in DIR, sorted, on one line
 pin_names() { find "$1" -mindepth 1 -maxdepth 1 -printf '%f\n' | sort | tr '\n' ' ' | sed 's/ $//'; }
-REQUIRED_PINS="egr_ctl egr_events egr_evcfg egr_free egr_hits egr_meta egr_rules egr_sk egr_stats egr_v4 egr_v6 link_egress link_sockops prog_egress prog_sockops"
+REQUIRED_PINS="egr_ctl egr_events egr_evcfg egr_free egr_hits egr_meta egr_rules egr_sk egr_stats egr_v4 egr_v6 link_egress link_sockops prog_egress prog_sockops egr_names egr_nlive egr_dnsq egr_learn egr_lring link_ingress prog_ingress"
 
 # ---- setup --------------------------------------------------------------------
 pick_nets 1
@@ -84,6 +84,7 @@ assert_eq "prog_egress: cgroup_skb egr_egress" "cgroup_skb egr_egress" \
 assert_eq "prog_sockops: sock_ops egr_sockops" "sock_ops egr_sockops" \
 	"$(jq -r '"\(.type) \(.name)"' <<<"$ps")"
 pe_id=$(jq -r .id <<<"$pe") ps_id=$(jq -r .id <<<"$ps")
+pi_id=$(bpftool prog show pinned "$D/prog_ingress" -j | jq -r .id)
 le=$(bpftool link show pinned "$D/link_egress" -j)
 assert_eq "link_egress: cgroup link, egress, this cgroup, prog_egress" \
 	"cgroup cgroup_inet_egress $id $pe_id" \
@@ -91,8 +92,9 @@ assert_eq "link_egress: cgroup link, egress, this cgroup, prog_egress" \
 assert_eq "link_sockops: cgroup link, sock_ops, this cgroup, prog_sockops" \
 	"cgroup cgroup_sock_ops $id $ps_id" \
 	"$(bpftool link show pinned "$D/link_sockops" -j | jq -r '"\(.type) \(.attach_type) \(.cgroup_id) \(.prog_id)"')"
-assert_eq "bpftool link show: exactly these two cgroup links for the cgroup" \
+assert_eq "bpftool link show: exactly these three cgroup links for the cgroup" \
 	"cgroup_inet_egress $pe_id
+cgroup_inet_ingress $pi_id
 cgroup_sock_ops $ps_id" "$(cg_links "$id")"
 assert_eq "bpftool cgroup show: egr_egress (the pinned program) on the cgroup" "$pe_id egr_egress" \
 	"$(cg_progs "$cg" cgroup_inet_egress)"
@@ -165,6 +167,7 @@ assert_eq "after the kills: default deny" deny "$("$EGR" list "$CG" -j | jq -r '
 assert_eq "after the kills: the same pinned program on the cgroup" "$pe_id egr_egress" \
 	"$(cg_progs "$cg" cgroup_inet_egress)"
 assert_eq "after the kills: the same links" "cgroup_inet_egress $pe_id
+cgroup_inet_ingress $pi_id
 cgroup_sock_ops $ps_id" "$(cg_links "$id")"
 assert_eq "after the kills: the same pins" "$pins" "$(pin_names "$D")"
 enforce_ok "after 60 SIGKILLed commands"

@@ -15,6 +15,7 @@
 
 static const char attach_usage[] =
 	"Usage: egressctl attach <target> [--default deny|allow] [--audit] [--max-rules N]\n"
+	"                        [--max-learned N]\n"
 	"\n"
 	"Attach the egress filter to a target's cgroup. Enforcement starts at once:\n"
 	"with no rules, the default decides (deny unless --default allow).\n"
@@ -26,7 +27,10 @@ static const char attach_usage[] =
 	"  --default deny|allow  verdict when no rule matches (default: deny)\n"
 	"  --audit               count and report would-be drops, drop nothing\n"
 	"  --max-rules N         capacity: rules and prefixes per family (default 16384,\n"
-	"                        64..4194304); fixed at first attach\n";
+	"                        64..4194304); fixed at first attach\n"
+	"  --max-learned N       addresses learned from DNS answers for name rules, the\n"
+	"                        oldest going first (default 16384, 64..1048576); fixed\n"
+	"                        at first attach\n";
 
 static const char detach_usage[] =
 	"Usage: egressctl detach <target>\n"
@@ -41,6 +45,7 @@ static int attach_args(int argc, char **argv, struct egr_attach_opts *o, int *df
 	static const struct option opts[] = { { "default", required_argument, NULL, 'd' },
 					      { "audit", no_argument, NULL, 'a' },
 					      { "max-rules", required_argument, NULL, 'm' },
+					      { "max-learned", required_argument, NULL, 'l' },
 					      HELP_OPT,
 					      { 0 } };
 	char *end;
@@ -68,6 +73,16 @@ static int attach_args(int argc, char **argv, struct egr_attach_opts *o, int *df
 			    o->max_rules > EGR_MAX_MAX_RULES) {
 				pr_err("bad --max-rules '%s': use %d-%u\n", optarg, EGR_MIN_MAX_RULES,
 				       EGR_MAX_MAX_RULES);
+				return 2;
+			}
+			break;
+		case 'l':
+			errno = 0;
+			o->max_learned = strtoul(optarg, &end, 10);
+			if (errno || *end || !*optarg || o->max_learned < EGR_MIN_MAX_LEARNED ||
+			    o->max_learned > EGR_MAX_MAX_LEARNED) {
+				pr_err("bad --max-learned '%s': use %d-%u\n", optarg,
+				       EGR_MIN_MAX_LEARNED, EGR_MAX_MAX_LEARNED);
 				return 2;
 			}
 			break;

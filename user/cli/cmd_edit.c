@@ -21,7 +21,9 @@ static const char allow_usage[] =
 	"       egressctl deny  <target> <dest> [<portspec>...]\n"
 	"\n"
 	"Add rules to an attached target's policy, live.\n"
-	"  <dest>      IPv4/IPv6 address or CIDR; 'any' = 0.0.0.0/0 and ::/0\n"
+	"  <dest>      IPv4/IPv6 address or CIDR; 'any' = 0.0.0.0/0 and ::/0; or (allow\n"
+	"              only) a domain name: api.example.com, *.example.com, whose\n"
+	"              addresses are learned from the target's DNS answers\n"
 	"  <portspec>  tcp, udp, icmp, tcp:443, udp:53, tcp:8000-8999;\n"
 	"              none = every protocol and port; several = several rules\n";
 

@@ -46,10 +46,11 @@ static json_t *target_json(const struct egr_kstate *ks)
 
 	target_label(ks, label, sizeof(label));
 	kgen_slot_cfg(ks, &cfg);
-	return json_pack("{s:s, s:s, s:I, s:s, s:b}", "target", label, "cgroup", ks->meta.path,
-			 "cgroup_id", (json_int_t)ks->cgid, "default",
+	return json_pack("{s:s, s:s, s:I, s:s, s:b, s:{s:I, s:I}}", "target", label, "cgroup",
+			 ks->meta.path, "cgroup_id", (json_int_t)ks->cgid, "default",
 			 cfg.dflt == EGR_ALLOW ? "allow" : "deny", "audit",
-			 !!(cfg.flags & EGR_SF_AUDIT));
+			 !!(cfg.flags & EGR_SF_AUDIT), "dns", "min_ttl", (json_int_t)cfg.min_ttl,
+			 "max_per_name", (json_int_t)cfg.max_per_name);
 }
 
 static int list_one(const struct egr_kstate *ks, json_t *arr)
@@ -57,7 +58,7 @@ static int list_one(const struct egr_kstate *ks, json_t *arr)
 	struct egr_live_rule *lr;
 	struct egr_policy pol;
 	size_t n, i;
-	char label[300], d[64], ps[32];
+	char label[300], d[EGR_DEST_STRLEN], ps[32];
 	int err = kpolicy_read(ks, &pol, &lr, &n);
 
 	if (err) {

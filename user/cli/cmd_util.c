@@ -6,6 +6,7 @@
 #include <unistd.h>
 #include "cli/cmd_util.h"
 #include "policy/addr.h"
+#include "policy/name.h"
 #include "util/log.h"
 
 struct egr_globals egr_g;
@@ -54,7 +55,7 @@ int open_target(const char *spec, struct egr_target *t, struct egr_kstate *ks)
 int parse_rule_args(int argc, char **argv, int action, struct egr_policy *out)
 {
 	struct egr_dest d[2];
-	char err[256];
+	char err[512];
 	int nd, i, j;
 
 	memset(out, 0, sizeof(*out));
@@ -64,6 +65,11 @@ int parse_rule_args(int argc, char **argv, int action, struct egr_policy *out)
 	}
 	nd = parse_dests(argv[0], d, err, sizeof(err));
 	if (nd < 0) {
+		pr_err("%s\n", err);
+		return 1;
+	}
+	if (action == EGR_DENY && dest_is_name(&d[0])) {
+		name_deny_error(dest_name(&d[0]), err, sizeof(err));
 		pr_err("%s\n", err);
 		return 1;
 	}

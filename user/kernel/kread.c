@@ -12,6 +12,7 @@
 #include <bpf/bpf.h>
 #include "kernel/kgen.h"
 #include "kernel/kmap.h"
+#include "kernel/knames.h"
 #include "kernel/kread.h"
 #include "kernel/ktries.h"
 #include "policy/addr.h"
@@ -111,7 +112,7 @@ static int dump_map(int fd, size_t ksz, size_t vsz, const void *start, size_t ma
 		    struct dump *d)
 {
 	LIBBPF_OPTS(bpf_map_batch_opts, o);
-	uint8_t in[64], out[64];
+	uint8_t in[sizeof(struct egr_lpm_name)], out[sizeof(struct egr_lpm_name)];
 	const void *pin = start;
 	int err;
 
@@ -335,6 +336,56 @@ out:
 	return err;
 }
 
+static int cmp_kname(const void *a, const void *b)
+{
+	return compile_dest_cmp(&((const struct kname_ent *)a)->dest,
+				&((const struct kname_ent *)b)->dest);
+}
+
+/* The live name rules of slot, appended to lr in the order of cmp_live(). */
+static int read_names(const struct egr_kstate *ks, uint32_t slot, struct egr_live_rule **lr,
+		      size_t *n, uint32_t *maxid)
+{
+	struct dump t = { 0 }, r = { 0 };
+	struct kname_ent *e = NULL;
+	size_t ne = 0, total, i;
+	uint32_t lo;
+	int err;
+	void *p;
+
+	err = knames_read(ks, slot, &e, &ne);
+	if (err || !ne)
+		goto out;
+	qsort(e, ne, sizeof(*e), cmp_kname);
+	t.vals = malloc(ne * sizeof(struct egr_prefix));
+	if (!t.vals) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (i = 0; i < ne; i++)
+		((struct egr_prefix *)t.vals)[i] = e[i].pv;
+	t.n = ne;
+	err = read_slices(ks, &t, &r, &lo, &total);
+	if (err)
+		goto out;
+	p = realloc(*lr, (*n + total ? *n + total : 1) * sizeof(**lr));
+	if (!p) {
+		err = -ENOMEM;
+		goto out;
+	}
+	*lr = p;
+	for (i = 0; i < ne; i++) {
+		slice_rules(&e[i].pv, (struct egr_rule *)r.vals + e[i].pv.first - lo, &e[i].dest,
+			    *lr + *n, maxid);
+		*n += e[i].pv.count;
+	}
+out:
+	free(e);
+	dump_free(&t);
+	dump_free(&r);
+	return err;
+}
+
 /* Per-CPU hit counters of ids below maxid, summed. */
 static int read_hits(const struct egr_kstate *ks, uint32_t maxid, uint64_t **hits)
 {
@@ -387,6 +438,8 @@ int kpolicy_read_ex(const struct egr_kstate *ks, struct egr_policy *pol,
 		err = ktries_open(ks, cfg.slot, &tr);
 	for (f = 0; !err && f < 2; f++)
 		err = read_family(ks, &tr, f, &lr, &n, &maxid);
+	if (!err)
+		err = read_names(ks, cfg.slot, &lr, &n, &maxid);
 	ktries_close(&tr);
 	if (!err && with_hits)
 		err = read_hits(ks, maxid, &hits);
@@ -397,6 +450,8 @@ int kpolicy_read_ex(const struct egr_kstate *ks, struct egr_policy *pol,
 	if (pol) {
 		pol->dflt = cfg.dflt;
 		pol->audit = cfg.flags & EGR_SF_AUDIT;
+		pol->min_ttl = cfg.min_ttl;
+		pol->max_per_name = cfg.max_per_name;
 		if (n && !(pol->rules = malloc(n * sizeof(*pol->rules)))) {
 			err = -ENOMEM;
 			goto fail;
@@ -417,18 +472,31 @@ fail:
 	return err;
 }
 
-/* The live slot's prefixes (t[family]) and rules (r), checked to lie in
- * the slot's half [base, base + cap) of egr_rules; *end: the slot's use.
+/* The live slot's prefixes (t[family], t[2]: names) and rules (r),
+ * checked to lie in the slot's half [base, base + cap) of egr_rules;
+ * *end: the slot's use.
  */
-static int dump_slot(const struct egr_kstate *ks, const struct egr_tries *tr, uint32_t base,
-		     struct dump t[2], struct dump *r, uint32_t *end)
+static int dump_slot(const struct egr_kstate *ks, const struct egr_tries *tr, uint32_t slot,
+		     uint32_t base, struct dump t[3], struct dump *r, uint32_t *end)
 {
 	uint32_t cap = ks->meta.max_rules, start = base - 1, i;
+	struct kname_ent *e;
+	size_t ne;
 	int err, f;
 
 	*end = 0;
-	for (f = 0; f < 2; f++) {
-		err = dump_tries(tr, f, &t[f]);
+	err = knames_read(ks, slot, &e, &ne);
+	if (err)
+		return err;
+	t[2].vals = malloc((ne ? ne : 1) * sizeof(struct egr_prefix));
+	for (i = 0; t[2].vals && i < ne; i++)
+		((struct egr_prefix *)t[2].vals)[i] = e[i].pv;
+	t[2].n = ne;
+	free(e);
+	if (!t[2].vals)
+		return -ENOMEM;
+	for (f = 0; f < 3; f++) {
+		err = f < 2 ? dump_tries(tr, f, &t[f]) : 0;
 		if (err)
 			return err;
 		for (i = 0; i < t[f].n; i++) {
@@ -449,12 +517,12 @@ static int dump_slot(const struct egr_kstate *ks, const struct egr_tries *tr, ui
 /* Mark the ids the slot's rules use; *hi: one above the highest,
  * *nrules: the rules.
  */
-static int mark_ids(const struct dump t[2], const struct dump *r, uint32_t base, uint32_t cap,
+static int mark_ids(const struct dump t[3], const struct dump *r, uint32_t base, uint32_t cap,
 		    uint8_t *used, uint32_t *hi, uint32_t *nrules)
 {
 	uint32_t i, j, f;
 
-	for (f = 0; f < 2; f++) {
+	for (f = 0; f < 3; f++) {
 		for (i = 0; i < t[f].n; i++) {
 			struct egr_prefix *pv = (struct egr_prefix *)t[f].vals + i;
 
@@ -503,7 +571,7 @@ int kpolicy_recover(struct egr_kstate *ks)
 {
 	uint32_t cap = ks->meta.max_rules, end = 0, nrules = 0, hi = 0, nfree = 0;
 	uint8_t *used = calloc(cap, 1);
-	struct dump t[2] = { 0 }, r = { 0 };
+	struct dump t[3] = { 0 }, r = { 0 };
 	struct egr_tries tr;
 	struct egr_ctl cfg;
 	int err;
@@ -517,7 +585,12 @@ int kpolicy_recover(struct egr_kstate *ks)
 	if (!err)
 		err = ktries_sync_zero(&tr);
 	if (!err)
-		err = dump_slot(ks, &tr, cfg.slot * cap, t, &r, &end);
+		err = dump_slot(ks, &tr, cfg.slot, cfg.slot * cap, t, &r, &end);
+	/* what an interrupted apply left in the other slot's names */
+	if (!err)
+		err = knames_clear_slot(ks, !cfg.slot);
+	if (!err)
+		err = knlive_clear(ks, !cfg.slot);
 	if (!err)
 		err = mark_ids(t, &r, cfg.slot * cap, cap, used, &hi, &nrules);
 	if (!err)
@@ -530,6 +603,7 @@ int kpolicy_recover(struct egr_kstate *ks)
 	ks->meta.nrules = nrules;
 	ks->meta.nprefix[0] = t[0].n;
 	ks->meta.nprefix[1] = t[1].n;
+	ks->meta.nnames = t[2].n;
 	ks->meta.used[cfg.slot] = end;
 	ks->meta.used[!cfg.slot] = 0;
 	ks->meta.dirty = 0;
@@ -543,6 +617,7 @@ out:
 	ktries_close(&tr);
 	dump_free(&t[0]);
 	dump_free(&t[1]);
+	dump_free(&t[2]);
 	dump_free(&r);
 	free(used);
 	return err;

@@ -31,14 +31,18 @@
 #define LOCK_PATH "/run/egressctl.lock"
 
 /* The map pins kstate_open() opens, in the order of its fds. */
-static const char *const fd_pins[] = { "egr_ctl",   "egr_meta", "egr_v4",	 "egr_v6",
-				       "egr_rules", "egr_hits", "egr_stats", "egr_free" };
+static const char *const fd_pins[] = { "egr_ctl",   "egr_meta",	 "egr_v4",    "egr_v6",
+				       "egr_rules", "egr_hits",	 "egr_stats", "egr_free",
+				       "egr_names", "egr_nlive", "egr_learn" };
+#define NFDS (sizeof(fd_pins) / sizeof(fd_pins[0]))
 /* Every pin, the links first: removing them detaches the program. */
-static const char *const all_pins[] = { "link_egress", "link_sockops", "prog_egress",
-					"prog_sockops", "egr_ctl",     "egr_meta",
-					"egr_v4",	"egr_v6",      "egr_rules",
-					"egr_hits",	"egr_stats",   "egr_free",
-					"egr_sk",	"egr_evcfg",   "egr_events" };
+static const char *const all_pins[] = {
+	"link_egress", "link_sockops", "link_ingress", "prog_egress", "prog_sockops",
+	"prog_ingress", "egr_ctl",	"egr_meta",	"egr_v4",	"egr_v6",
+	"egr_rules",   "egr_hits",	"egr_stats",	"egr_free",	"egr_sk",
+	"egr_evcfg",   "egr_events",	"egr_names",	"egr_nlive",	"egr_dnsq",
+	"egr_learn",   "egr_lring",	"egr_dscr",	"egr_qscr",
+};
 static const struct pinset kstate_pins = { all_pins, sizeof(all_pins) / sizeof(all_pins[0]),
 					    NULL };
 
@@ -99,7 +103,7 @@ static int new_empty_tries(const struct egr_kstate *ks, uint32_t cap)
 
 /* ks from a loaded skeleton: its map fds and a fresh egr_meta. */
 static void loaded_kstate(struct egressctl_bpf *skel, const char *label, uint64_t cgid,
-			  uint32_t cap, struct egr_kstate *ks)
+			  uint32_t cap, uint32_t learned, struct egr_kstate *ks)
 {
 	memset(ks, 0, sizeof(*ks));
 	ks->cgid = cgid;
@@ -111,10 +115,15 @@ static void loaded_kstate(struct egressctl_bpf *skel, const char *label, uint64_
 	ks->hits_fd = bpf_map__fd(skel->maps.egr_hits);
 	ks->stats_fd = bpf_map__fd(skel->maps.egr_stats);
 	ks->free_fd = bpf_map__fd(skel->maps.egr_free);
+	ks->names_fd = bpf_map__fd(skel->maps.egr_names);
+	ks->nlive_fd = bpf_map__fd(skel->maps.egr_nlive);
+	ks->learn_fd = bpf_map__fd(skel->maps.egr_learn);
 	ks->ncpus = libbpf_num_possible_cpus();
 	ks->meta.magic = EGR_MAGIC;
 	ks->meta.abi = EGR_ABI_VERSION;
 	ks->meta.max_rules = cap;
+	ks->meta.next_inc = 1;
+	ks->meta.max_learned = learned;
 	ks->meta.cgroup_id = cgid;
 	ks->meta.created = time(NULL);
 	snprintf(ks->meta.path, sizeof(ks->meta.path), "%s", label);
@@ -127,7 +136,10 @@ static int init_maps(struct egressctl_bpf *skel, const struct egr_attach_opts *o
 		     const struct egr_kstate *ks)
 {
 	struct egr_evcfg ev = { .rate = EGR_EV_DEFAULT_RATE, .burst = EGR_EV_DEFAULT_BURST };
-	struct egr_ctl ctl = { .dflt = o->dflt, .flags = o->audit ? EGR_SF_AUDIT : 0 };
+	struct egr_ctl ctl = { .dflt = o->dflt,
+			       .flags = o->audit ? EGR_SF_AUDIT : 0,
+			       .min_ttl = EGR_DEFAULT_MIN_TTL,
+			       .max_per_name = EGR_DEFAULT_MAX_PER_NAME };
 	uint32_t k;
 	int err = new_empty_tries(ks, ks->meta.max_rules);
 
@@ -148,6 +160,7 @@ int kstate_load(const struct egr_attach_opts *o, const char *label, uint64_t cgi
 		struct egressctl_bpf **out, struct egr_kstate *ks, char *errbuf, size_t errlen)
 {
 	uint32_t cap = o->max_rules ? o->max_rules : EGR_DEFAULT_MAX_RULES;
+	uint32_t learned = o->max_learned ? o->max_learned : EGR_DEFAULT_MAX_LEARNED;
 	struct egressctl_bpf *skel;
 	int err;
 
@@ -161,7 +174,13 @@ int kstate_load(const struct egr_attach_opts *o, const char *label, uint64_t cgi
 	bpf_map__set_max_entries(skel->maps.egr_rules, 2 * cap);
 	bpf_map__set_max_entries(skel->maps.egr_hits, cap);
 	bpf_map__set_max_entries(skel->maps.egr_free, cap);
+	bpf_map__set_max_entries(skel->maps.egr_names, 2 * cap);
+	bpf_map__set_max_entries(skel->maps.egr_nlive, 2 * cap);
+	bpf_map__set_max_entries(skel->maps.egr_learn, learned + 64);
+	bpf_map__set_max_entries(skel->maps.egr_lring, learned);
 	skel->rodata->egr_no_cache = o->no_verdict_cache;
+	skel->rodata->egr_cap = cap;
+	skel->rodata->egr_learn_cap = learned;
 	err = egressctl_bpf__load(skel);
 	if (err) {
 		seterr(errbuf, errlen,
@@ -169,7 +188,7 @@ int kstate_load(const struct egr_attach_opts *o, const char *label, uint64_t cgi
 		       strerror(-err));
 		goto fail;
 	}
-	loaded_kstate(skel, label, cgid, cap, ks);
+	loaded_kstate(skel, label, cgid, cap, learned, ks);
 	err = init_maps(skel, o, ks);
 	if (err) {
 		seterr(errbuf, errlen, "creating policy maps (%u rules): %s", cap, strerror(-err));
@@ -201,7 +220,11 @@ static int pin_all(struct egressctl_bpf *skel, const char *dir)
 	if (err)
 		return err;
 	pindir_path(dir, "prog_sockops", path, sizeof(path));
-	return bpf_program__pin(skel->progs.egr_sockops, path);
+	err = bpf_program__pin(skel->progs.egr_sockops, path);
+	if (err)
+		return err;
+	pindir_path(dir, "prog_ingress", path, sizeof(path));
+	return bpf_program__pin(skel->progs.egr_ingress, path);
 }
 
 static void pin_dir(uint64_t cgid, char *buf, size_t len)
@@ -267,7 +290,8 @@ static int attach_links(const char *cgpath, const char *dir, int *made, char *er
 		const char *link, *prog;
 		enum bpf_attach_type type;
 	} l[] = { { "link_egress", "prog_egress", BPF_CGROUP_INET_EGRESS },
-		  { "link_sockops", "prog_sockops", BPF_CGROUP_SOCK_OPS } };
+		  { "link_sockops", "prog_sockops", BPF_CGROUP_SOCK_OPS },
+		  { "link_ingress", "prog_ingress", BPF_CGROUP_INET_INGRESS } };
 	char path[256];
 	size_t i;
 	int err = 0;
@@ -359,36 +383,50 @@ int kstate_open_pin(const struct egr_kstate *ks, const char *name)
 	return pindir_open(ks->dir, name);
 }
 
+/* The fds of ks, in the order of fd_pins. */
+static void kstate_fds(struct egr_kstate *ks, int *fds[NFDS])
+{
+	int *all[NFDS] = { &ks->ctl_fd,	  &ks->meta_fd,	 &ks->v4_fd,	&ks->v6_fd,
+			   &ks->rules_fd, &ks->hits_fd,	 &ks->stats_fd, &ks->free_fd,
+			   &ks->names_fd, &ks->nlive_fd, &ks->learn_fd };
+
+	memcpy(fds, all, sizeof(all));
+}
+
 int kstate_open(uint64_t cgid, struct egr_kstate *ks)
 {
-	int *fds[] = { &ks->ctl_fd,   &ks->meta_fd, &ks->v4_fd,	   &ks->v6_fd,
-		       &ks->rules_fd, &ks->hits_fd, &ks->stats_fd, &ks->free_fd };
+	int *fds[NFDS];
 	uint32_t k = 0;
+	bool missing;
 	size_t i;
 	int err;
 
 	memset(ks, 0, sizeof(*ks));
-	for (i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
+	kstate_fds(ks, fds);
+	for (i = 0; i < NFDS; i++)
 		*fds[i] = -1;
 	ks->cgid = cgid;
 	pin_dir(cgid, ks->dir, sizeof(ks->dir));
 	if (access(ks->dir, F_OK))
 		return -ENOENT;
-	for (i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
+	for (i = 0, missing = false; i < NFDS; i++) {
 		*fds[i] = pindir_open(ks->dir, fd_pins[i]);
-		if (*fds[i] < 0) {
-			err = -EPROTO;
-			goto fail;
-		}
+		missing |= *fds[i] < 0;
 	}
-	if (bpf_map_lookup_elem(ks->meta_fd, &k, &ks->meta) || ks->meta.magic != EGR_MAGIC ||
-	    ks->meta.cgroup_id != cgid) {
+	if (ks->meta_fd < 0 || bpf_map_lookup_elem(ks->meta_fd, &k, &ks->meta) ||
+	    ks->meta.magic != EGR_MAGIC || ks->meta.cgroup_id != cgid) {
 		err = -EPROTO;
 		goto fail;
 	}
 	if (ks->meta.abi != EGR_ABI_VERSION) {
-		/* made by another egressctl version: only detach may touch it */
+		/* made by another egressctl version (other pins, maybe): only
+		 * detach may touch it
+		 */
 		err = -EPROTONOSUPPORT;
+		goto fail;
+	}
+	if (missing) {
+		err = -EPROTO;
 		goto fail;
 	}
 	ks->ncpus = libbpf_num_possible_cpus();
@@ -413,12 +451,12 @@ void kstate_other_layout(const char *label, uint32_t abi, const char *spec, char
 
 void kstate_close(struct egr_kstate *ks)
 {
-	int *fds[] = { &ks->ctl_fd,   &ks->meta_fd, &ks->v4_fd,	   &ks->v6_fd,
-		       &ks->rules_fd, &ks->hits_fd, &ks->stats_fd, &ks->free_fd };
+	int *fds[NFDS];
 	size_t i;
 
+	kstate_fds(ks, fds);
 	kgen_unmap(ks);
-	for (i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
+	for (i = 0; i < NFDS; i++) {
 		if (*fds[i] >= 0)
 			close(*fds[i]);
 		*fds[i] = -1;
