@@ -5,7 +5,7 @@
  * code on a per-CPU work area (struct egr_dns_parse): no maps of its own, so
  * the test object tests/bpf/dns_parse.bpf.c runs exactly this code on
  * crafted and fuzzed answers and compares it with the reference parser
- * (tests/lib/dnsref.c).
+ * (tests/lib/dnsref.c), which reads the types below from here.
  *
  * What an answer yields (egr_dns_answer()): the chain of names, starting at
  * the question name, each CNAME in the answer section whose owner is a name
@@ -79,6 +79,8 @@ struct egr_dns_parse {
 	__s32 x_done; /* 1 done, -1 bad, 0 going */
 	__u32 pad;
 };
+
+#ifdef __bpf__ /* (the types above are also the tests') */
 
 struct dns_lctx {
 	struct egr_dns_parse *s;
@@ -208,6 +210,24 @@ static __always_inline bool dns_name_eq(const __u8 *a, const __u8 *b)
 	return !d;
 }
 
+/* The place in the chain (of s->nchain names) of the name in buffer sel
+ * (just expanded: its length in s->x_olen), or -1.
+ */
+__noinline int egr_dns_in_chain(struct egr_dns_parse *s, __u32 sel)
+{
+	__u32 k, n;
+	int at = -1;
+
+	if (!s)
+		return -1;
+	n = s->nchain;
+	for (k = 0; k < EGR_DNS_CHAIN; k++)
+		if (k < n && k != sel && s->clen[k] == s->x_olen &&
+		    dns_name_eq(s->chain[k], dns_buf(s, sel)))
+			at = k;
+	return at;
+}
+
 /* The chain slot of the owner name at pos into s->owner (-1: not in the
  * chain); returns the offset after the name, or -1 for a bad name.
  */
@@ -232,9 +252,7 @@ __noinline int egr_dns_owner(struct egr_dns_parse *s, __u32 pos)
 	e = egr_dns_expand(s, pos, DNS_SEL_TMP);
 	if (e < 0)
 		return -1;
-	for (k = 0; k < EGR_DNS_CHAIN; k++)
-		if (k < n && s->clen[k] == s->x_olen && dns_name_eq(s->chain[k], s->tmp))
-			s->owner = k;
+	s->owner = egr_dns_in_chain(s, DNS_SEL_TMP);
 	return e;
 }
 
@@ -271,6 +289,11 @@ static long dns_rr(__u64 i, void *data)
 		e = egr_dns_expand(s, rdata, n);
 		if (e < 0 || e > rdata + rdlen)
 			goto bad;
+		/* a loop adds no name: the names of the chain stay distinct, so
+		 * an owner is at one place only
+		 */
+		if (egr_dns_in_chain(s, n) >= 0)
+			return 0;
 		s->clen[n & (EGR_DNS_CHAIN - 1)] = s->x_olen;
 		s->coff[n & (EGR_DNS_CHAIN - 1)] = rdata;
 		s->nchain = n + 1;
@@ -336,4 +359,5 @@ __noinline int egr_dns_answer(struct egr_dns_parse *s)
 	return 0;
 }
 
+#endif /* __bpf__ */
 #endif /* DNS_PARSE_BPF_H */

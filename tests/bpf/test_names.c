@@ -17,6 +17,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <arpa/inet.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "egressctl.skel.h"
@@ -275,12 +276,139 @@ static void test_recover(void **state)
 	policy_free(&p);
 }
 
+/* --- the judge: learned addresses (seeded here) --- */
+
+static int run(struct fix *f, const struct pktspec *ps)
+{
+	uint8_t buf[512];
+	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = buf, .repeat = 1);
+
+	o.data_size_in = build_pkt(buf, sizeof(buf), ps);
+	if (bpf_prog_test_run_opts(f->prog, &o))
+		fail_msg("test run: %s", strerror(errno));
+	return o.retval & 1;
+}
+
+/* addr learned for rule id (its live incarnation) with proto/ports, for
+ * ttl seconds from now (negative: expired).
+ */
+static void learn(struct fix *f, const char *addr, long id, int proto, int port, long ttl)
+{
+	struct egr_learn_key k = { 0 };
+	struct egr_learned v;
+	uint64_t now = klearn_now();
+
+	memset(&v, 0, sizeof(v));
+	k.family = strchr(addr, ':') ? 6 : 4;
+	assert_int_equal(inet_pton(k.family == 4 ? AF_INET : AF_INET6, addr, k.addr), 1);
+	v.ref[2].id = id;
+	v.ref[2].inc = inc_of(f, live_slot(f), id);
+	v.ref[2].expires = ttl >= 0 ? now + ttl * 1000000000ull : now - 1000000000ull;
+	v.ref[2].proto = proto;
+	if (port) {
+		v.ref[2].flags = EGR_RF_PORTS;
+		v.ref[2].port_lo = v.ref[2].port_hi = port;
+	}
+	assert_int_equal(bpf_map_update_elem(f->ks.learn_fd, &k, &v, BPF_ANY), 0);
+}
+
+static uint64_t hits_of(struct fix *f, long id)
+{
+	struct egr_live_rule *lr;
+	uint64_t h = 0;
+	size_t n, i;
+
+	assert_int_equal(kpolicy_read(&f->ks, NULL, &lr, &n), 0);
+	for (i = 0; i < n; i++)
+		if (lr[i].id == id)
+			h = lr[i].hits;
+	free(lr);
+	return h;
+}
+
+#define V4(d, pr, port) ((struct pktspec){ .family = 4, .dst = d, .proto = pr, .dport = port })
+#define V6(d, pr, port) ((struct pktspec){ .family = 6, .dst = d, .proto = pr, .dport = port })
+
+static void test_judge(void **state)
+{
+	struct fix *f = *state;
+	struct egr_policy p = { .dflt = EGR_DENY };
+	long a, any;
+
+	rule(&p, EGR_ALLOW, "api.example.com", "tcp:443");
+	rule(&p, EGR_ALLOW, "ping.example.com", "icmp");
+	rule(&p, EGR_DENY, "10.0.0.0/8", NULL);
+	rule(&p, EGR_DENY, "198.18.66.0/24", NULL);
+	apply(f, &p);
+	a = rule_id(f, "api.example.com", "tcp:443");
+	any = rule_id(f, "ping.example.com", "icmp");
+	assert_int_equal(run(f, &V4("198.18.5.5", IPPROTO_TCP, 443)), 0); /* not learned yet */
+	learn(f, "198.18.5.5", a, IPPROTO_TCP, 443, 60);
+	assert_int_equal(run(f, &V4("198.18.5.5", IPPROTO_TCP, 443)), 1);
+	assert_int_equal(hits_of(f, a), 1);
+	assert_int_equal(run(f, &V4("198.18.5.5", IPPROTO_TCP, 80)), 0);  /* the rule's port */
+	assert_int_equal(run(f, &V4("198.18.5.5", IPPROTO_UDP, 443)), 0); /* and protocol */
+	assert_int_equal(run(f, &V4("198.18.5.6", IPPROTO_TCP, 443)), 0); /* another address */
+	/* DNS rebinding: a deny rule covering the address wins */
+	learn(f, "10.1.2.3", a, IPPROTO_TCP, 443, 60);
+	assert_int_equal(run(f, &V4("10.1.2.3", IPPROTO_TCP, 443)), 0);
+	learn(f, "198.18.66.7", a, IPPROTO_TCP, 443, 60);
+	assert_int_equal(run(f, &V4("198.18.66.7", IPPROTO_TCP, 443)), 0);
+	/* expired */
+	learn(f, "198.18.5.7", a, IPPROTO_TCP, 443, -1);
+	assert_int_equal(run(f, &V4("198.18.5.7", IPPROTO_TCP, 443)), 0);
+	/* IPv6, ICMPv6 for an icmp rule */
+	learn(f, "2001:db8::7", any, IPPROTO_ICMPV6, 0, 60);
+	assert_int_equal(run(f, &V6("2001:db8::7", IPPROTO_ICMPV6, 0)), 1);
+	assert_int_equal(run(f, &V6("2001:db8::7", IPPROTO_TCP, 443)), 0);
+	/* the rule removed: what it learned no longer counts */
+	edit(f, false, "api.example.com", "tcp:443");
+	assert_int_equal(run(f, &V4("198.18.5.5", IPPROTO_TCP, 443)), 0);
+	/* added again: a new incarnation, the old address still not allowed */
+	edit(f, true, "api.example.com", "tcp:443");
+	assert_int_equal(run(f, &V4("198.18.5.5", IPPROTO_TCP, 443)), 0);
+	policy_free(&p);
+}
+
+/* Learned addresses only matter under a default deny; in audit mode a
+ * learned address is allowed, not audited.
+ */
+static void test_judge_default(void **state)
+{
+	struct fix *f = *state;
+	struct egr_policy p = { .dflt = EGR_DENY, .audit = true };
+	struct egr_counter st[EGR_STAT_MAX];
+	long a;
+
+	rule(&p, EGR_ALLOW, "api.example.com", "tcp:443");
+	apply(f, &p);
+	a = rule_id(f, "api.example.com", "tcp:443");
+	learn(f, "198.18.5.5", a, IPPROTO_TCP, 443, 60);
+	assert_int_equal(kstate_stats(&f->ks, st), 0);
+	assert_int_equal(run(f, &V4("198.18.5.5", IPPROTO_TCP, 443)), 1);
+	assert_int_equal(run(f, &V4("198.18.5.6", IPPROTO_TCP, 443)), 1); /* audit */
+	{
+		struct egr_counter st2[EGR_STAT_MAX];
+
+		assert_int_equal(kstate_stats(&f->ks, st2), 0);
+		assert_int_equal(st2[EGR_STAT_ALLOWED].packets - st[EGR_STAT_ALLOWED].packets, 1);
+		assert_int_equal(st2[EGR_STAT_AUDIT].packets - st[EGR_STAT_AUDIT].packets, 1);
+	}
+	p.audit = false;
+	p.dflt = EGR_ALLOW;
+	apply(f, &p);
+	assert_int_equal(run(f, &V4("198.18.5.6", IPPROTO_TCP, 80)), 1);
+	policy_free(&p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_apply, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_live_edits, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_recover, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_judge, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_judge_default, setup, teardown),
 	};
 
 	if (geteuid() != 0) {

@@ -91,6 +91,21 @@ assert_rc "min_ttl 0" 1 "$EGR" apply "$CG" -f "$T/ttl.yaml"
 assert_match "... one line" "ttl\.yaml:1: bad min_ttl '0': a whole number from 1 to 86400" "$LAST_ERR"
 assert_eq "nothing changed" "$before" "$("$EGR" list "$CG" -j)"
 
+# DoT and DoH: not learned from; a policy with names that allows them by
+# address gets a warning (map contents only: nothing is sent to them)
+printf 'rules:\n  - allow: api.example.com\n  - allow: 1.1.1.1\n    ports: [tcp:443]\n' >"$T/doh.yaml"
+assert_rc "apply names + a DoH server by address" 0 "$EGR" apply "$CG" -f "$T/doh.yaml"
+assert_match "... warns about DNS over HTTPS" \
+	"warning: $CG: the policy has name rules and allows a DNS-over-HTTPS server by address \(1\.1\.1\.1 tcp:443\)" \
+	"$LAST_ERR"
+assert_rc "allow tcp:853 live" 0 "$EGR" allow "$CG" 198.18.0.0/16 tcp:853
+assert_match "... warns about DNS over TLS" "allows tcp:853 \(DNS over TLS\) by address" "$LAST_ERR"
+assert_rc "attach again: the warnings" 0 "$EGR" attach "$CG"
+assert_match "... both" "DNS over TLS.*DNS-over-HTTPS" "$(printf '%s' "$LAST_ERR" | tr '\n' ' ')"
+printf 'rules:\n  - allow: 1.1.1.1\n    ports: [tcp:443]\n' >"$T/nonames.yaml"
+assert_rc "the same without names" 0 "$EGR" apply "$CG" -f "$T/nonames.yaml"
+assert_eq "... no warning" "" "$LAST_ERR"
+
 assert_rc "attach --max-learned 10 refused" 1 "$EGR" attach "$CG" --max-learned 10
 assert_eq "... one line" "egressctl: bad --max-learned '10': use 64-1048576" "$LAST_ERR"
 e2e_done

@@ -12,11 +12,12 @@
  *   dnsq resolve SERVER NAME [-t] [-e] [-6] [-s SPORT] [-w MS]
  *        prints the A (-6: AAAA) addresses of the answer, one a line; exit 0
  *        if there is one, 1 if none (rcode on stderr), 2 on a timeout
- *   dnsq race SERVER PATTERN PORT COUNT [-t] [-e] [-w MS]
- *        COUNT times: resolve PATTERN (its %d replaced by the round), then at
- *        once connect() to the first address at PORT (TCP, waiting at most
- *        MS, default 3000) and close. Prints "resolved R connected C failed
- *        F"; every failure on stderr. Exit 0 when F is 0.
+ *   dnsq race SERVER PATTERN PORT COUNT [-t] [-e] [-w MS] [-l] [-o OFFSET]
+ *        COUNT times: resolve PATTERN (its %d replaced by the round + OFFSET),
+ *        then at once connect() to the first address at PORT (TCP, waiting
+ *        at most MS, default 3000) and close. Prints "resolved R connected C
+ *        failed F"; every failure on stderr. Exit 0 when F is 0. -l: also a
+ *        line "lat ROUND US" per round (resolve + connect, microseconds)
  *   dnsq hold SERVER NAME PORT SECONDS [-w MS]
  *        resolve, connect, then write one byte every 100 ms for SECONDS and
  *        read it echoed back: prints "sent N echoed M" (the connection kept)
@@ -106,8 +107,8 @@ static double now(void)
 /* --- options: -x VALUE or -x anywhere after the subcommand --- */
 
 struct opts {
-	bool tcp, edns, v6;
-	int sport, wait_ms;
+	bool tcp, edns, v6, lat;
+	int sport, wait_ms, offset;
 	const char *via, *src, *answer, *name, *to, *bind;
 	char *pos[8];
 	int npos;
@@ -138,6 +139,9 @@ static void parse(int argc, char **argv, struct opts *o)
 		case '6':
 			o->v6 = true;
 			continue;
+		case 'l':
+			o->lat = true;
+			continue;
 		}
 		if (i + 1 >= argc)
 			usage();
@@ -165,6 +169,9 @@ static void parse(int argc, char **argv, struct opts *o)
 			break;
 		case 'b':
 			o->bind = argv[++i];
+			break;
+		case 'o':
+			o->offset = atoi(argv[++i]);
 			break;
 		default:
 			usage();
@@ -504,10 +511,11 @@ static int cmd_race(struct opts *o)
 	port = atoi(o->pos[2]);
 	count = atol(o->pos[3]);
 	for (i = 0; i < count; i++) {
+		double t0 = now();
 		ssize_t n;
 		int k;
 
-		snprintf(name, sizeof(name), o->pos[1], (int)i);
+		snprintf(name, sizeof(name), o->pos[1], (int)i + o->offset);
 		n = exchange(o->pos[0], name, T_A, o, ans);
 		k = n > 0 ? answer_addrs(ans, n, T_A, out, sizeof(out)) : -1;
 		if (k <= 0) {
@@ -525,6 +533,8 @@ static int cmd_race(struct opts *o)
 			continue;
 		}
 		ok++;
+		if (o->lat)
+			printf("lat %ld %.1f\n", i, (now() - t0) * 1e6);
 	}
 	printf("resolved %ld connected %ld failed %ld\n", resolved, ok, failed);
 	return failed ? 1 : 0;

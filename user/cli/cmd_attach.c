@@ -169,6 +169,14 @@ int cmd_attach(int argc, char **argv)
 	if (!ret)
 		printf("%s %s (cgroup %s, id %llu)\n", created ? "attached to" : "already attached to",
 		       t.label, t.rel, (unsigned long long)t.cgid);
+	if (!ret && !created) {
+		struct egr_kstate ks;
+
+		if (!kstate_open(t.cgid, &ks)) {
+			warn_dot_doh(&ks, t.label);
+			kstate_close(&ks);
+		}
+	}
 	kstate_unlock(lock);
 	return ret ? 1 : 0;
 }

@@ -20,6 +20,7 @@
 #include "cli/cmd.h"
 #include "cli/cmd_util.h"
 #include "obs/events.h"
+#include "policy/addr.h"
 #include "util/log.h"
 
 #define POLL_MS 100
@@ -120,9 +121,10 @@ static int print_event(struct events_target *w, const struct egr_event *e, void 
 {
 	struct evout *es = ctx;
 	char when[64], src[64], dst[64], sa[INET6_ADDRSTRLEN], da[INET6_ADDRSTRLEN], pb[16];
-	char rb[128], cgshown[300];
+	char rb[EGR_DEST_STRLEN + 64], cgshown[300], nb[EGR_DEST_STRLEN];
 	const char *verdict = e->verdict == EGR_EV_AUDIT ? "audit" : "denied";
 	const char *rule = events_rule_text(w, e->rule, rb, sizeof(rb));
+	const char *name = events_learned_name(w, e, nb, sizeof(nb));
 	const char *proto = e->pktflags & EGR_PKT_PROTO_UNKNOWN ?
 				    "unknown" :
 				    proto_name(e->proto, pb, sizeof(pb));
@@ -144,6 +146,8 @@ static int print_event(struct events_target *w, const struct egr_event *e, void 
 			      "verdict", verdict, "rule", rule, "rule_id",
 			      e->rule == EGR_RULE_DEFAULT ? json_null() : json_integer(e->rule),
 			      "len", (int)e->len, "fragment", !!(e->pktflags & EGR_PKT_FRAGMENT));
+		if (o)
+			json_object_set_new(o, "name", name ? json_string(name) : json_null());
 		s = o ? json_dumps(o, JSON_COMPACT) : NULL;
 		json_decref(o);
 		if (!s)
@@ -154,9 +158,9 @@ static int print_event(struct events_target *w, const struct egr_event *e, void 
 		cgshown[0] = '\0';
 		if (strncmp(w->label, "cgroup:", 7) || strcmp(w->label + 7, w->cgroup))
 			snprintf(cgshown, sizeof(cgshown), " (cgroup %s)", w->cgroup);
-		printf("%s %s%s %s%s %s -> %s %s [%s] %u bytes\n", when, w->label, cgshown, proto,
-		       e->pktflags & EGR_PKT_FRAGMENT ? " fragment" : "", src, dst, verdict, rule,
-		       e->len);
+		printf("%s %s%s %s%s %s -> %s%s%s%s %s [%s] %u bytes\n", when, w->label, cgshown,
+		       proto, e->pktflags & EGR_PKT_FRAGMENT ? " fragment" : "", src, dst,
+		       name ? " (" : "", name ? name : "", name ? ")" : "", verdict, rule, e->len);
 	}
 	if (ferror(stdout)) {
 		es->out_err = errno ? errno : EIO;

@@ -7,6 +7,7 @@
 #include "cli/cmd_util.h"
 #include "policy/addr.h"
 #include "policy/name.h"
+#include "kernel/kread.h"
 #include "util/log.h"
 
 struct egr_globals egr_g;
@@ -135,6 +136,21 @@ void pr_warnings(struct egr_warn *w)
 {
 	warn_each(w, pr_warning, NULL);
 	warn_free(w);
+}
+
+void warn_dot_doh(const struct egr_kstate *ks, const char *label)
+{
+	struct egr_warn w = { 0 };
+	struct egr_live_rule *lr;
+	struct egr_policy p;
+	size_t n;
+
+	if (!ks->meta.nnames || kpolicy_read_ex(ks, &p, &lr, &n, false))
+		return;
+	names_dot_doh_warn(&p, label, &w);
+	pr_warnings(&w);
+	free(lr);
+	policy_free(&p);
 }
 
 void pr_err_line(const char *err)

@@ -41,4 +41,9 @@ void pr_warnings(struct egr_warn *w);
 /* Print err (pr_err) unless it is empty. */
 void pr_err_line(const char *err);
 
+/* Warn (pr_warnings) when the policy in force has name rules and allows
+ * DNS over TLS or HTTPS by address (policy/name.h).
+ */
+void warn_dot_doh(const struct egr_kstate *ks, const char *label);
+
 #endif /* EGR_CMD_UTIL_H */

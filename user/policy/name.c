@@ -5,6 +5,7 @@
  * resolver answers, spelled in letters, digits and hyphens (international
  * names in their punycode form, xn--...).
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdint.h>
@@ -303,4 +304,72 @@ void name_deny_error(const char *name, char *err, size_t errlen)
 	       "deny the addresses instead (deny <target> 10.0.0.0/8), or leave the name out of the allow rules "
 	       "(the default denies it)",
 	       quote_text(name, q, sizeof(q)));
+}
+
+/* Well-known public resolvers that serve DNS over TLS and over HTTPS. */
+static const char *const doh_servers[] = {
+	"1.1.1.1",	       "1.0.0.1",	       "8.8.8.8",	       "8.8.4.4",
+	"9.9.9.9",	       "149.112.112.112",      "208.67.222.222",       "208.67.220.220",
+	"94.140.14.14",	       "2606:4700:4700::1111", "2606:4700:4700::1001", "2001:4860:4860::8888",
+	"2001:4860:4860::8844", "2620:fe::fe",	       "2620:fe::9",
+};
+
+/* Does allow rule u cover tcp:port to addr (family f)? */
+static bool allow_covers(const struct egr_urule *u, int f, const uint8_t *addr, uint16_t port)
+{
+	const struct egr_dest *d = &u->dest;
+	unsigned int i, bits = d->plen;
+
+	if (u->action != EGR_ALLOW || d->family != f)
+		return false;
+	if (u->ps.proto != EGR_UP_ANY && u->ps.proto != EGR_UP_TCP)
+		return false;
+	if (u->ps.proto == EGR_UP_TCP && u->ps.has_ports && (port < u->ps.lo || port > u->ps.hi))
+		return false;
+	for (i = 0; i < bits / 8; i++)
+		if (d->addr[i] != addr[i])
+			return false;
+	return bits % 8 == 0 || !((d->addr[i] ^ addr[i]) & (0xff << (8 - bits % 8)));
+}
+
+void names_dot_doh_warn(const struct egr_policy *p, const char *label, struct egr_warn *w)
+{
+	uint8_t a[16];
+	size_t i, k;
+	bool names = false, dot = false, doh = false;
+	const char *first = NULL;
+
+	for (i = 0; i < p->n && !names; i++)
+		names = dest_is_name(&p->rules[i].dest);
+	if (!names)
+		return;
+	for (i = 0; i < p->n; i++) {
+		const struct egr_urule *u = &p->rules[i];
+
+		/* tcp:853 named, to anywhere */
+		if (u->action == EGR_ALLOW && !dest_is_name(&u->dest) && u->ps.proto == EGR_UP_TCP &&
+		    u->ps.has_ports && u->ps.lo <= 853 && 853 <= u->ps.hi)
+			dot = true;
+		/* a public resolver, on 853 (DoT) or 443 (DoH) */
+		for (k = 0; k < sizeof(doh_servers) / sizeof(doh_servers[0]); k++) {
+			int f = strchr(doh_servers[k], ':') ? 6 : 4;
+
+			if (inet_pton(f == 4 ? AF_INET : AF_INET6, doh_servers[k], a) != 1)
+				continue;
+			if (allow_covers(u, f, a, 853))
+				dot = true;
+			if (!doh && allow_covers(u, f, a, 443)) {
+				doh = true;
+				first = doh_servers[k];
+			}
+		}
+	}
+	if (dot)
+		warn_add(w,
+			 "%s: the policy has name rules and allows tcp:853 (DNS over TLS) by address: answers over TLS are not learned from, so names resolved that way stay denied",
+			 label);
+	if (doh)
+		warn_add(w,
+			 "%s: the policy has name rules and allows a DNS-over-HTTPS server by address (%s tcp:443): answers over HTTPS are not learned from, so names resolved that way stay denied",
+			 label, first);
 }

@@ -69,6 +69,14 @@ uint32_t name_key(uint32_t slot, const char *pattern, struct egr_lpm_name *key);
  */
 int name_of_key(const struct egr_lpm_name *key, uint32_t *slot, char *out);
 
+struct egr_warn;
+
+/* A policy with name rules that also allows DNS over TLS (tcp:853) or a
+ * well-known DNS-over-HTTPS server (tcp:443) by address: a warning line in
+ * w (label names the target), for each.
+ */
+void names_dot_doh_warn(const struct egr_policy *p, const char *label, struct egr_warn *w);
+
 /* The message refusing `deny` with a name, into err. */
 void name_deny_error(const char *name, char *err, size_t errlen);
 
