@@ -222,18 +222,24 @@ static __always_inline void unmap_v4mapped(struct egr_pkt *p)
 	w[2] = 0;
 }
 
+/* A loopback destination: 127.0.0.0/8 (mapped ones are unmapped first) or ::1. */
+static __always_inline bool dst_is_loopback(const struct egr_pkt *p)
+{
+	const __u32 *w = (const __u32 *)p->dst;
+
+	if (p->family == 4)
+		return p->dst[0] == 127;
+	return !w[0] && !w[1] && !w[2] && w[3] == bpf_htonl(1);
+}
+
 /* Loopback traffic: a loopback destination on the loopback device. A
  * loopback header leaving by another device was hand-made (raw socket).
  */
 static __always_inline bool is_loopback(const struct __sk_buff *skb, const struct egr_pkt *p)
 {
-	const __u32 *w = (const __u32 *)p->dst;
-
 	if (skb->ifindex != 1) /* LOOPBACK_IFINDEX */
 		return false;
-	if (p->family == 4)
-		return p->dst[0] == 127;
-	return !w[0] && !w[1] && !w[2] && w[3] == bpf_htonl(1);
+	return dst_is_loopback(p);
 }
 
 /* IPv6 neighbour discovery (RS, RA, NS, NA, redirect: ICMPv6 133-137) with

@@ -3,9 +3,9 @@
 # Core enforcement, counted at the receiver: processes in test cgroups send
 # TCP/UDP/ICMP over IPv4 and IPv6 to hosts in namespaces. Allowed traffic
 # arrives exactly (10 sent -> 10 counted), denied traffic does not arrive at
-# all (0 counted, the UDP sender gets EPERM). Covers longest-prefix
-# matching, deny /32 inside an allow /24, port and port-range rules, icmp,
-# IPv4-only policies vs IPv6 destinations, --default allow, loopback under
+# all (0 counted, the UDP sender gets EPERM, a TCP connect ECONNREFUSED).
+# Covers longest-prefix matching, deny /32 inside an allow /24, port and
+# port-range rules, icmp, IPv4-only policies vs IPv6 destinations, --default allow, loopback under
 # default deny, deny winning a tie, pid: and relative cgroup: targets,
 # exact status/list counters, and a server in the cgroup answering a client
 # no rule allows while the cgroup itself cannot reach that client.
@@ -169,11 +169,11 @@ assert_match "v4only: v6 sender sees EPERM" "Operation not permitted" "$LAST_ERR
 # --default allow, no rules yet
 assert_rc "default allow: udp send ok" 0 cg_run "$cgd" "$PEER" udp-send "$B4" 5011 10
 
-assert_eq "tcp to .77 (denied): connect times out" "connect: Connection timed out" \
+assert_eq "tcp to .77 (denied): connect refused at once" "connect: Connection refused" \
 	"$(wait_bg "$T/c-t77")"
-assert_eq "tcp to B:9000 (outside the range): connect times out" \
-	"connect: Connection timed out" "$(wait_bg "$T/c-t9000")"
-assert_eq "v4only: tcp v6 connect times out" "connect: Connection timed out" \
+assert_eq "tcp to B:9000 (outside the range): connect refused at once" \
+	"connect: Connection refused" "$(wait_bg "$T/c-t9000")"
+assert_eq "v4only: tcp v6 connect refused at once" "connect: Connection refused" \
 	"$(wait_bg "$T/c4-t6")"
 
 assert_eq "receiver: udp v4 to A (allow /24) 10" 10 "$(wait_bg "$T/a-u4")"
@@ -259,8 +259,8 @@ assert_eq "dallow receiver: tcp:5012 1 conn" "1 1000" "$(wait_bg "$T/d-t5012")"
 assert_eq "dallow receiver: any udp:5015 v4 0" 0 "$(wait_bg "$T/d-u5015")"
 assert_eq "dallow receiver: any udp:5015 v6 0" 0 "$(wait_bg "$T/d-u6-5015")"
 assert_eq "dallow receiver: udp:5016 10" 10 "$(wait_bg "$T/d-u5016")"
-assert_eq "tie allow/deny tcp:5019: deny wins, connect times out" \
-	"connect: Connection timed out" "$(wait_bg "$T/t-c5019")"
+assert_eq "tie allow/deny tcp:5019: deny wins, connect refused at once" \
+	"connect: Connection refused" "$(wait_bg "$T/t-c5019")"
 assert_eq "tie receiver: udp:5017 0" 0 "$(wait_bg "$T/t-u5017")"
 assert_eq "tie receiver: udp:5018 10" 10 "$(wait_bg "$T/t-u5018")"
 assert_eq "tie receiver: tcp:5019 0 conns" "0 0" "$(wait_bg "$T/t-t5019")"
@@ -299,8 +299,8 @@ assert_eq "count receiver: loopback 5" 5 "$(wait_bg "$T/n-lo")"
 st=$(egr_status "$cgcid")
 assert_eq "status -j: allowed packets/bytes" "10 920" \
 	"$(jq -r '.counters.allowed | "\(.packets) \(.bytes)"' <<<"$st")"
-assert_eq "status -j: denied packets/bytes (7+3 v4, 4 v6)" "14 1368" \
-	"$(jq -r '.counters.denied | "\(.packets) \(.bytes)"' <<<"$st")"
+assert_eq "status -j: denied packets/bytes (7+3 v4, 4 v6, all refused at sendto: 0 bytes)" \
+	"14 0 14" "$(jq -r '.counters | "\(.denied.packets) \(.denied.bytes) \(.refused.packets)"' <<<"$st")"
 assert_eq "status -j: loopback packets/bytes" "5 460" \
 	"$(jq -r '.counters.loopback | "\(.packets) \(.bytes)"' <<<"$st")"
 assert_eq "status -j: audit/inbound/malformed/nopolicy all 0" "0 0 0 0" \
@@ -329,7 +329,7 @@ assert_eq "v6 client gets the whole echo" "connected
 sent 20000 reply 20000" "$LAST_OUT"
 assert_rc "server cgroup -> client address: tcp connect fails" 1 \
 	cg_run "$cgs" "$PEER" tcp-send "$C4" 5040 -t 1.5
-assert_eq "server cgroup -> client: connect times out" "connect: Connection timed out" "$LAST_OUT"
+assert_eq "server cgroup -> client: connect refused at once" "connect: Connection refused" "$LAST_OUT"
 assert_rc "server cgroup -> client address: udp fails" 1 cg_run "$cgs" "$PEER" udp-send "$C4" 5041 5
 assert_eq "server v4 counted 1 conn, 20000 bytes" "1 20000" "$(wait_bg "$T/srv4")"
 assert_eq "server v6 counted 1 conn, 20000 bytes" "1 20000" "$(wait_bg "$T/srv6")"
@@ -338,7 +338,7 @@ assert_eq "client ns receiver: outbound udp from the cgroup 0" 0 "$(wait_bg "$T/
 st=$(egr_status "$cgsid")
 assert_range "server status: inbound packets counted" 1 100000 \
 	"$(jq -r '.counters.inbound.packets' <<<"$st")"
-assert_range "server status: outbound SYNs + udp denied" 6 100 \
+assert_range "server status: outbound connect + udp denied" 6 100 \
 	"$(jq -r '.counters.denied.packets' <<<"$st")"
 assert_eq "server status: nothing allowed by policy" 0 "$(jq -r '.counters.allowed.packets' <<<"$st")"
 

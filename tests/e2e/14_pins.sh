@@ -30,7 +30,7 @@ cg_links() { bpftool link show -j | jq -r --argjson id "$1" '.[] | select(.type 
 
 # pin_names DIR: the names in DIR, sorted, on one line
 pin_names() { find "$1" -mindepth 1 -maxdepth 1 -printf '%f\n' | sort | tr '\n' ' ' | sed 's/ $//'; }
-REQUIRED_PINS="egr_ctl egr_events egr_evcfg egr_free egr_hits egr_meta egr_rules egr_sk egr_stats egr_v4 egr_v6 link_egress link_sockops prog_egress prog_sockops"
+REQUIRED_PINS="egr_audit egr_comm egr_ctl egr_events egr_evcfg egr_free egr_hits egr_meta egr_rules egr_sk egr_stats egr_v4 egr_v6 link_connect4 link_connect6 link_egress link_sendmsg4 link_sendmsg6 link_sockops prog_connect4 prog_connect6 prog_egress prog_sendmsg4 prog_sendmsg6 prog_sockops"
 
 # ---- setup --------------------------------------------------------------------
 pick_nets 1
@@ -70,7 +70,7 @@ missing=
 for p in $REQUIRED_PINS; do [ -e "$D/$p" ] || missing+=" $p"; done
 assert_eq "all required pins present" "" "$missing"
 assert_eq "nothing but link_*, prog_*, egr_* pins" "" \
-	"$(pin_names "$D" | tr ' ' '\n' | grep -Ev '^(link_[a-z]+|prog_[a-z]+|egr_[a-z0-9_]+)$')"
+	"$(pin_names "$D" | tr ' ' '\n' | grep -Ev '^(link_[a-z0-9]+|prog_[a-z0-9]+|egr_[a-z0-9_]+)$')"
 assert_eq "no temporary directory left by attach" "" "$(ls -1d "$EGR_PINS"/tmp-"$id"-* 2>/dev/null)"
 badmaps=
 for p in "$D"/egr_*; do
@@ -91,9 +91,20 @@ assert_eq "link_egress: cgroup link, egress, this cgroup, prog_egress" \
 assert_eq "link_sockops: cgroup link, sock_ops, this cgroup, prog_sockops" \
 	"cgroup cgroup_sock_ops $id $ps_id" \
 	"$(bpftool link show pinned "$D/link_sockops" -j | jq -r '"\(.type) \(.attach_type) \(.cgroup_id) \(.prog_id)"')"
-assert_eq "bpftool link show: exactly these two cgroup links for the cgroup" \
-	"cgroup_inet_egress $pe_id
-cgroup_sock_ops $ps_id" "$(cg_links "$id")"
+# the socket hooks: cgroup_inet4_connect ... cgroup_udp6_sendmsg
+sock_links() {
+	local h t
+	for h in connect4:inet4_connect connect6:inet6_connect sendmsg4:udp4_sendmsg \
+		sendmsg6:udp6_sendmsg; do
+		t=${h#*:}
+		echo "cgroup_$t $(bpftool prog show pinned "$D/prog_${h%%:*}" -j | jq -r .id)"
+	done
+}
+all_links=$(sort <<<"cgroup_inet_egress $pe_id
+cgroup_sock_ops $ps_id
+$(sock_links)")
+assert_eq "bpftool link show: exactly these six cgroup links for the cgroup" \
+	"$all_links" "$(cg_links "$id")"
 assert_eq "bpftool cgroup show: egr_egress (the pinned program) on the cgroup" "$pe_id egr_egress" \
 	"$(cg_progs "$cg" cgroup_inet_egress)"
 map_ids=$(jq -r '.map_ids[]' <<<"$pe" | sort -n | tr '\n' ' ')
@@ -164,8 +175,7 @@ assert_eq "after the kills: the same rules for a new process" "$rules0" "$(egr_r
 assert_eq "after the kills: default deny" deny "$("$EGR" list "$CG" -j | jq -r '.[0].default')"
 assert_eq "after the kills: the same pinned program on the cgroup" "$pe_id egr_egress" \
 	"$(cg_progs "$cg" cgroup_inet_egress)"
-assert_eq "after the kills: the same links" "cgroup_inet_egress $pe_id
-cgroup_sock_ops $ps_id" "$(cg_links "$id")"
+assert_eq "after the kills: the same links" "$all_links" "$(cg_links "$id")"
 assert_eq "after the kills: the same pins" "$pins" "$(pin_names "$D")"
 enforce_ok "after 60 SIGKILLed commands"
 

@@ -37,6 +37,7 @@ static const char *const stat_names[EGR_STAT_MAX] = {
 	[EGR_STAT_AUDIT] = "audit",	    [EGR_STAT_LOOPBACK] = "loopback",
 	[EGR_STAT_INBOUND] = "inbound",	    [EGR_STAT_MALFORMED] = "malformed",
 	[EGR_STAT_NOPOLICY] = "nopolicy",   [EGR_STAT_NDP] = "ndp",
+	[EGR_STAT_REFUSED] = "refused",	    [EGR_STAT_AUDIT_FULL] = "audit_unrecorded",
 };
 
 static json_t *target_json(const struct egr_kstate *ks)
@@ -273,10 +274,16 @@ static void status_text(const struct egr_kstate *ks, int alive,
 
 	printf("  rules %u/%u, prefixes v4 %u v6 %u\n", ks->meta.nrules, ks->meta.max_rules,
 	       ks->meta.nprefix[0], ks->meta.nprefix[1]);
-	for (k = 0; k < EGR_STAT_MAX; k++)
-		if (stat_names[k] && (st[k].packets || k <= EGR_STAT_AUDIT))
+	for (k = 0; k < EGR_STAT_MAX; k++) {
+		if (!stat_names[k] || (!st[k].packets && k > EGR_STAT_AUDIT))
+			continue;
+		if (k == EGR_STAT_REFUSED)
+			printf("  %-9s %llu connect()/sendmsg() calls (in denied as 0 bytes)\n",
+			       stat_names[k], (unsigned long long)st[k].packets);
+		else
 			printf("  %-9s %llu packets, %llu bytes\n", stat_names[k],
 			       (unsigned long long)st[k].packets, (unsigned long long)st[k].bytes);
+	}
 }
 
 /* One attached target (ids[i]) in status: text, or an object in targets. */
