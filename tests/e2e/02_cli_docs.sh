@@ -16,7 +16,7 @@ else
 fi
 assert_rc "--version" 0 "$EGR" --version
 assert_match "--version names libbpf" 'egressctl [0-9.]+ \(libbpf v?[0-9.]+\)' "$LAST_OUT"
-for c in attach detach allow deny remove apply list status metrics serve events watch; do
+for c in attach detach allow deny remove apply explain suggest list status metrics serve events watch; do
 	assert_rc "$c --help exits 0" 0 "$EGR" "$c" --help
 	assert_match "$c --help shows its usage" "egressctl $c" "$LAST_OUT"
 done
