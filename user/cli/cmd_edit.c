@@ -8,6 +8,7 @@
 #include "cli/cmd.h"
 #include "cli/cmd_util.h"
 #include "kernel/kapply.h"
+#include "kernel/kgrow.h"
 #include "kernel/kpolicy.h"
 #include "kernel/kstate.h"
 #include "policy/addr.h"
@@ -162,7 +163,7 @@ int cmd_apply(int argc, char **argv)
 	}
 	if (!p.has_dflt)
 		p.dflt = EGR_DENY;
-	ret = kpolicy_apply_prefetched(&ks, &p, pf, err, sizeof(err));
+	ret = kpolicy_apply_grow(&ks, &p, pf, err, sizeof(err));
 	helpers_done();
 	if (ret)
 		pr_err("%s: %s\n", t.label, err);

@@ -212,7 +212,7 @@ static void status_lsm(json_t *j)
 			 EGR_PKTGUARD_DIR);
 	else if (!li.guard_loaded)
 		snprintf(why, sizeof(why), "NOT blocked: %s",
-			 li.available ? "guard not loaded (attach loads it)" :
+			 li.available ? "guard not loaded (egressctl attach <target> loads it)" :
 					"BPF LSM unavailable (boot with lsm=...,bpf)");
 	else
 		snprintf(why, sizeof(why),
@@ -267,7 +267,8 @@ static void status_text(const struct egr_kstate *ks, int alive,
 	target_label(ks, label, sizeof(label));
 	printf("\n%s (id %llu)\n", label, (unsigned long long)ks->cgid);
 	if (!alive && kstate_link_missing(ks))
-		printf("  NOT ENFORCING: its link is missing (an interrupted command); run attach to repair it, or detach\n");
+		printf("  NOT ENFORCING: its link is missing (an interrupted command); repair it with: egressctl attach cgroup:%s (or remove it: egressctl detach cgid:%llu)\n",
+		       ks->meta.path, (unsigned long long)ks->cgid);
 	else if (!alive)
 		printf("  DEFUNCT: the cgroup is gone; remove with: egressctl detach cgid:%llu\n",
 		       (unsigned long long)ks->cgid);
@@ -296,7 +297,7 @@ static void status_target(uint64_t id, json_t *targets)
 	k = kstate_open(id, &ks);
 	if (k) {
 		const char *why = k == -EPROTONOSUPPORT ?
-					  "attached by an egressctl with another map layout: detach and attach again to upgrade" :
+					  "attached by an egressctl with another map layout: to upgrade, egressctl detach cgid:<id>, then egressctl attach and egressctl apply again" :
 					  "pins not made by egressctl";
 
 		if (targets)

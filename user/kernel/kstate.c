@@ -389,7 +389,9 @@ static int attach_link(const char *cgpath, const char *dir, const char *link, co
 	pfd = bpf_obj_get(path);
 	if (pfd < 0) {
 		err = -errno;
-		seterr(errbuf, errlen, "%s: %s (run detach, then attach)", path, strerror(-err));
+		seterr(errbuf, errlen,
+		       "%s: %s (run egressctl detach cgroup:%s, then egressctl attach cgroup:%s)",
+		       path, strerror(-err), cgpath, cgpath);
 		return err;
 	}
 	cgfd = open(cgpath, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -574,8 +576,10 @@ void kstate_other_layout(const char *label, uint32_t abi, const char *spec, char
 {
 	seterr(err, errlen,
 	       "%s is attached by an egressctl with another map layout (ABI %u, this one %u): "
-	       "its filter stays in force; to upgrade: egressctl detach%s%s, then attach and apply again",
-	       label, abi, EGR_ABI_VERSION, spec ? " " : "", spec ? spec : "");
+	       "its filter stays in force; to upgrade: egressctl detach %s, then egressctl attach "
+	       "%s and egressctl apply %s -f <policy file>",
+	       label, abi, EGR_ABI_VERSION, spec ? spec : label, spec ? spec : label,
+	       spec ? spec : label);
 }
 
 void kstate_close(struct egr_kstate *ks)

@@ -115,8 +115,9 @@ int kstate_repair(const char *cgpath, uint64_t cgid, int *made, char *err, size_
  */
 int kstate_open(uint64_t cgid, struct egr_kstate *ks);
 
-/* The error line for a target of another map layout (abi), with how to
- * upgrade it; spec: the target as the user wrote it, or NULL.
+/* The error line for a target of another map layout (abi), with the
+ * commands that upgrade it; spec: the target as the user wrote it (NULL:
+ * label).
  */
 void kstate_other_layout(const char *label, uint32_t abi, const char *spec, char *err,
 			 size_t errlen);

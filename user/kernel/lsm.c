@@ -653,12 +653,17 @@ int lsm_ensure(const char *cgpath, uint64_t cgid, struct egr_warn *warn)
 	}
 	if (!bpf_lsm_active())
 		warn_add(warn, "%s", EGR_LSM_WARNING);
+	else if (veths == -ESRCH)
+		warn_add(warn,
+			 "packet sockets (AF_PACKET) are NOT blocked: BPF LSM unavailable (the "
+			 "kernel refuses BPF LSM programs) and the target has no process yet (run "
+			 "egressctl attach cgroup:%s again once it has one)",
+			 cgpath);
 	else
 		warn_add(warn,
 			 "packet sockets (AF_PACKET) are NOT blocked: BPF LSM unavailable (the "
 			 "kernel refuses BPF LSM programs) and %s",
 			 veths == -EEXIST ? "the target shares the host's network namespace" :
-			 veths == -ESRCH  ? "the target has no process yet (attach again later)" :
 			 veths == -ENODEV ? "the target has no veth" :
 					    strerror(-veths));
 	return veths < 0 ? veths : -ENODEV;

@@ -21,7 +21,10 @@ static int reattach(const char *cgpath, uint64_t cgid, struct egr_warn *warn, ch
 	ret = kstate_open(cgid, &ks);
 	kstate_close(&ks);
 	if (ret == -EPROTONOSUPPORT) {
-		kstate_other_layout(cgpath, ks.meta.abi, NULL, err, errlen);
+		char spec[300];
+
+		snprintf(spec, sizeof(spec), "cgroup:%s", cgpath);
+		kstate_other_layout(cgpath, ks.meta.abi, spec, err, errlen);
 		return ret;
 	}
 	ret = kstate_repair(cgpath, cgid, &made, err, errlen);
