@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 # The benchmark harness (bench/run.sh, `make bench`) at smoke size: tiny N,
 # one repetition, every phase once, so the harness never rots. Checks that
-# each phase produced data, that every filter let the bench traffic through,
+# each phase produced data, that every filter let the bench traffic through
+# (and refused the denied connects),
 # that the report came out with its targets table and plots, and that the
 # run left nothing behind. The numbers themselves are not judged here.
 set -u
@@ -28,8 +29,8 @@ else
 fi
 assert_range "bench smoke: finishes in < 60 s" 0 59 $((t1 - t0))
 
-for f in prog_ns.csv udp.csv tcp.csv bpfstats.csv edit_kernel.csv edit_cmd.csv bulk.csv \
-	attach.csv setup.csv; do
+for f in prog_ns.csv udp.csv tcp.csv crr.csv connlat.csv bpfstats.csv edit_kernel.csv \
+	edit_cmd.csv bulk.csv attach.csv setup.csv; do
 	n=$(wc -l <"$OUT/$f" 2>/dev/null || echo 0)
 	assert_range "bench smoke: $f has data" 2 100000000 "$n"
 done
@@ -43,9 +44,13 @@ assert_eq "bench smoke: every edit phase row is add/remove/trie_update" "" \
 	"$(awk -F, 'NR > 1 && $4 !~ /^(add|remove|trie_update)$/' "$OUT/edit_kernel.csv" 2>/dev/null)"
 assert_match "bench smoke: attach became enforcing" '^16384,1,[0-9]+,[0-9]+$' \
 	"$(sed -n 2p "$OUT/attach.csv" 2>/dev/null)"
+assert_eq "bench smoke: every connect of the rate loop went through" "" \
+	"$(awk -F, 'NR > 1 && ($4 <= 0 || $5 != 0) { print $1 }' "$OUT/crr.csv" 2>/dev/null | tr '\n' ' ')"
+assert_eq "bench smoke: every denied connect was refused at once" "" \
+	"$(awk -F, 'NR > 1 && $4 != $5 { print $1 }' "$OUT/connlat.csv" 2>/dev/null | tr '\n' ' ')"
 
 md=$OUT/BENCHMARKS.md
-assert_eq "bench smoke: report has 7 target rows with PASS/FAIL" 7 \
+assert_eq "bench smoke: report has 10 target rows with PASS/FAIL" 10 \
 	"$(grep -cE '^\| .* \| \*\*(PASS|FAIL)\*\* \|$' "$md" 2>/dev/null)"
 assert_match "bench smoke: apply is atomic (probe saw old policy, then new, never neither)" \
 	'\| \*\*PASS\*\* \|$' "$(grep 'old policy enforced' "$md" 2>/dev/null)"
