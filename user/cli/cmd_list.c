@@ -16,6 +16,7 @@
 #include "kernel/kread.h"
 #include "kernel/kstate.h"
 #include "kernel/lsm.h"
+#include "kernel/vethguard.h"
 #include "policy/addr.h"
 #include "runtime/label.h"
 #include "util/cgroup.h"
@@ -193,39 +194,39 @@ static void status_lsm(json_t *j)
 	json_t *uncovered = json_array();
 	uint64_t *ids = NULL, refused = 0;
 	size_t n = 0, i, k;
-	char why[200];
+	char why[400], reason[160];
 
 	lsm_info(&li);
+	lsm_reason(&li, reason, sizeof(reason));
 	for (k = 0; k < EGR_LSM_STAT_MAX; k++)
 		refused += li.refused[k];
 	kstate_list(&ids, &n);
-	for (i = 0; i < n && !li.lsm_loaded; i++)
-		if (lsm_target_guarded(ids[i]) <= 0)
+	for (i = 0; i < n && li.state != EGR_LSM_ACTIVE; i++)
+		if (vguard_count(ids[i]) <= 0)
 			json_array_append_new(uncovered, json_integer((json_int_t)ids[i]));
 	free(ids);
-	if (li.lsm_loaded)
+	if (li.state == EGR_LSM_ACTIVE)
 		snprintf(why, sizeof(why), "blocked (BPF LSM), %llu refused",
 			 (unsigned long long)refused);
 	else if (li.foreign)
 		snprintf(why, sizeof(why), "NOT blocked: %s holds pins not made by egressctl",
 			 EGR_PKTGUARD_DIR);
 	else if (!li.guard_loaded)
-		snprintf(why, sizeof(why), "NOT blocked: %s",
-			 li.available ? "guard not loaded (attach loads it)" :
-					"BPF LSM unavailable (boot with lsm=...,bpf)");
+		snprintf(why, sizeof(why), "NOT blocked: BPF LSM unavailable (%s), veth guard not loaded (attach loads it)",
+			 reason);
 	else
 		snprintf(why, sizeof(why),
 			 "BPF LSM unavailable (%s); blocked at the veth of %zu of %zu targets, "
 			 "%llu frames dropped",
-			 !li.available ? "boot with lsm=...,bpf" : strerror(-li.lsm_err ?: EPERM),
-			 n - json_array_size(uncovered), n,
+			 reason, n - json_array_size(uncovered), n,
 			 (unsigned long long)li.refused[EGR_LSM_STAT_VETH]);
 	if (j) {
 		json_object_set_new(
 			json_object_get(j, "kernel"), "packet_sockets",
-			json_pack("{s:b, s:b, s:b, s:s, s:I, s:o}", "bpf_lsm", li.lsm_loaded,
-				  "veth_guard", li.guard_loaded, "bpf_lsm_listed", li.available,
-				  "text", why, "refused", (json_int_t)refused, "uncovered_cgroup_ids",
+			json_pack("{s:b, s:s, s:b, s:b, s:s, s:I, s:o}", "bpf_lsm",
+				  li.state == EGR_LSM_ACTIVE, "bpf_lsm_state", lsm_state_name(li.state),
+				  "veth_guard", li.guard_loaded, "bpf_lsm_listed",
+				  li.state == EGR_LSM_ACTIVE || li.state == EGR_LSM_REFUSED, "text", why, "refused", (json_int_t)refused, "uncovered_cgroup_ids",
 				  uncovered));
 		return;
 	}

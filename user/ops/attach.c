@@ -8,6 +8,7 @@
 #include "kernel/idcache.h"
 #include "kernel/kstate.h"
 #include "kernel/lsm.h"
+#include "kernel/vethguard.h"
 #include "kernel/registry.h"
 #include "ops/attach.h"
 
@@ -84,6 +85,6 @@ int detach_cgroup(uint64_t cgid, char *err, size_t errlen)
 		return ret;
 	/* Strict mode: the guard denies the cgroup again. */
 	guard_unmark(cgid);
-	lsm_release(cgid);
+	vguard_release(cgid);
 	return registry_del(cgid);
 }
