@@ -9,7 +9,10 @@ UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 BPFT_SRCS := $(wildcard tests/bpf/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/unit_%,$(UNIT_SRCS))
 BPFT_BINS := $(patsubst tests/bpf/%.c,$(OUTPUT)/tests/bpf_%,$(BPFT_SRCS))
-TEST_HELPERS := $(patsubst tests/e2e/%.c,$(OUTPUT)/tests/%,$(wildcard tests/e2e/*.c))
+# One static helper per sub-folder of tests/e2e/: tests/e2e/peer/*.c is
+# $(OUTPUT)/tests/peer.
+HELPER_DIRS := $(patsubst tests/e2e/%/,%,$(sort $(dir $(wildcard tests/e2e/*/*.c))))
+TEST_HELPERS := $(addprefix $(OUTPUT)/tests/,$(HELPER_DIRS))
 
 $(OUTPUT)/tests/unit_%: tests/unit/%.c $(USER_OBJS) $(OUTPUT)/ldflags | $(OUTPUT)/tests
 	$(call msg,TEST,$@)
@@ -20,9 +23,10 @@ $(OUTPUT)/tests/bpf_%: tests/bpf/%.c $(USER_OBJS) $(SKEL) $(OUTPUT)/ldflags | $(
 	$(Q)$(CC) $(CFLAGS) -Itests $< $(USER_OBJS) $(PKG_LIBS) -lcmocka -o $@
 
 # Small static traffic helpers, also copied into containers.
-$(OUTPUT)/tests/%: tests/e2e/%.c | $(OUTPUT)/tests
+$(foreach h,$(HELPER_DIRS),$(eval $(OUTPUT)/tests/$(h): $(wildcard tests/e2e/$(h)/*.[ch])))
+$(TEST_HELPERS): $(OUTPUT)/tests/%: | $(OUTPUT)/tests
 	$(call msg,HELPER,$@)
-	$(Q)$(CC) -O2 -Wall -Wextra -Werror -static $< -o $@
+	$(Q)$(CC) -O2 -Wall -Wextra -Werror -static $(filter %.c,$^) -o $@
 
 test-build: $(OUTPUT)/egressctl $(UNIT_BINS) $(BPFT_BINS) $(TEST_HELPERS)
 
