@@ -5,15 +5,28 @@
 # "not ok - NAME" lines are what tests/run.sh counts; everything else a test
 # prints should start with "# ".
 #
-# Typical use:
+# A script reads like xdp-tools' tests (xdp-filter/tests/test-xdp-filter.sh):
 #   . "$(dirname "$0")/lib.sh"
-#   e2e_init
+#   e2e_start egr jq                  # set -u, LC_ALL=C, root, needs (below)
+#   ALL_TESTS="test_default_deny test_ports"
 #   netns_up srv 198.18.1.2/24 2001:db8:1::2/64   # host side gets .1 / ::1
-#   cg=$(cg_new client)
-#   peer_bg srv "$E2E_TMP/u4" udp-recv 5000 3
-#   cg_run "$cg" "$PEER" udp-send "$(ns_ip4 srv)" 5000 10
-#   assert_eq "udp delivered" 10 "$(wait_bg "$E2E_TMP/u4")"
-#   e2e_done
+#   test_default_deny() {
+#           local cg
+#           cg=$(cg_new deny)
+#           assert_rc "attach" 0 egr_attach "$cg"
+#           expect_udp drop 198.18.1.2 5000 --from "$cg"
+#   }
+#   run_tests
+# Each case runs in a subshell: its first failed assertion ends it (not ok),
+# the next case starts anyway; what a case started in the background, and
+# what it attached, is stopped and detached when it ends. E2E_TESTS="a b"
+# runs only those cases.
+#
+# Flow checks count at a receiver, never over a time window:
+#   expect_udp pass|drop DEST PORT [--from CG] ...  (also expect_tcp, expect_ping)
+# Streams for live edits wait for events (the receiver has seen a datagram,
+# the sender got EPERM), never for a time: stream_start / stream_wait /
+# stream_stop.
 #
 # Traffic rule: tests only ever address loopback, 198.18.0.0/15 and
 # 2001:db8::/32 on namespaces they created. Every wait here is bounded.
@@ -27,6 +40,9 @@ E2E_PASS=0
 E2E_FAIL=0
 E2E_TMP=
 E2E_CG_MOUNTED=
+E2E_IN_CASE=
+E2E_EXIT_HOOKS=()
+E2E_CASE_HOOKS=()
 
 # ---- output and assertions -------------------------------------------------
 
@@ -39,16 +55,45 @@ diag() {
 	fi
 }
 
+# The counts live in files (one byte per result), so that cases, which run
+# in subshells, add to them.
+_tally() {
+	if [ -n "$E2E_TMP" ] && [ -d "$E2E_TMP" ]; then
+		printf x >>"$E2E_TMP/.n$1"
+	elif [ "$1" = pass ]; then
+		E2E_PASS=$((E2E_PASS + 1))
+	else
+		E2E_FAIL=$((E2E_FAIL + 1))
+	fi
+}
+_count() {
+	local n=0
+	[ -n "$E2E_TMP" ] && [ -f "$E2E_TMP/.n$1" ] && n=$(stat -c %s "$E2E_TMP/.n$1")
+	if [ "$1" = pass ]; then echo $((n + E2E_PASS)); else echo $((n + E2E_FAIL)); fi
+}
+
 pass() {
-	E2E_PASS=$((E2E_PASS + 1))
+	_tally pass
 	echo "ok - $1"
 }
 
-# fail NAME [detail...]
+# fail NAME [detail...]: not ok; inside a case (run_tests) it ends the case.
 fail() {
 	local name=$1
 	shift
-	E2E_FAIL=$((E2E_FAIL + 1))
+	_tally fail
+	echo "not ok - $name"
+	[ $# -gt 0 ] && diag "$@"
+	[ -n "$E2E_IN_CASE" ] && [ "${BASH_SUBSHELL:-0}" -gt 0 ] && exit 1
+	return 0
+}
+
+# fail_next NAME [detail...]: not ok, but the case goes on (for loops that
+# judge many items of one kind: every item gets its line).
+fail_next() {
+	local name=$1
+	shift
+	_tally fail
 	echo "not ok - $name"
 	[ $# -gt 0 ] && diag "$@"
 	return 0
@@ -56,7 +101,7 @@ fail() {
 
 # skip NAME REASON: counts as passed for run.sh (TAP "# SKIP" directive).
 skip() {
-	E2E_PASS=$((E2E_PASS + 1))
+	_tally pass
 	echo "ok - $1 # SKIP ${2:-}"
 }
 
@@ -111,6 +156,18 @@ assert_range() {
 	fi
 }
 
+# assert_true NAME CMD...: CMD succeeds (its output is not shown).
+assert_true() {
+	local name=$1
+	shift
+	if "$@" >/dev/null 2>&1; then
+		pass "$name"
+	else
+		fail "$name" "command failed: $*"
+		return 1
+	fi
+}
+
 # wait_for TIMEOUT_SECONDS CMD...: retries CMD every 0.1 s until it succeeds.
 wait_for() {
 	local tries=$(($1 * 10))
@@ -123,7 +180,8 @@ wait_for() {
 	return 1
 }
 
-# bail REASON: not ok + stop the script (cleanup runs from the EXIT trap).
+# bail REASON: not ok + stop the script (cleanup runs from the EXIT trap);
+# inside a case, stop the case.
 bail() {
 	fail "$E2E_NAME: $1"
 	exit 1
@@ -131,9 +189,99 @@ bail() {
 
 # e2e_done: summary comment, exit status 0 only if nothing failed.
 e2e_done() {
-	diag "$E2E_NAME: $E2E_PASS ok, $E2E_FAIL not ok"
-	[ "$E2E_FAIL" -eq 0 ] && exit 0
+	local p f
+	p=$(_count pass) f=$(_count fail)
+	diag "$E2E_NAME: $p ok, $f not ok"
+	[ "$f" -eq 0 ] && exit 0
 	exit 1
+}
+
+# ---- cases ---------------------------------------------------------------------
+
+# e2e_on_case FUNC: FUNC begin|end runs (in the script's shell) around each
+# case, to bring the next case back to a known state.
+e2e_on_case() { E2E_CASE_HOOKS+=("$1"); }
+
+# Background jobs a case left running: TERM (receivers print and exit), then
+# KILL.
+_bg_case_hook() {
+	case $1 in
+	begin) _BG_MARK=$(wc -l <"$E2E_TMP/.bg") ;;
+	end)
+		tail -n +$((_BG_MARK + 1)) "$E2E_TMP/.bg" >"$E2E_TMP/.bg.case"
+		_stop_jobs "$E2E_TMP/.bg.case"
+		;;
+	esac
+}
+
+# run_tests: every case of E2E_TESTS (default ALL_TESTS) in turn, each in a
+# subshell; then e2e_done. A case that ends with a status other than 0
+# without a failed assertion (an unset variable, a helper that exited) is
+# reported as not ok too.
+run_tests() {
+	local t h rc f0
+	for t in ${E2E_TESTS:-${ALL_TESTS:-}}; do
+		if [ "$(type -t "$t")" != function ]; then
+			fail "$t: no such case"
+			continue
+		fi
+		diag "--- $t"
+		for h in "${E2E_CASE_HOOKS[@]}"; do "$h" begin; done
+		f0=$(_count fail)
+		(
+			E2E_IN_CASE=$t
+			"$t"
+			exit 0
+		)
+		rc=$?
+		if [ "$rc" -ne 0 ] && [ "$(_count fail)" -eq "$f0" ]; then
+			fail "$t: ended with status $rc"
+		fi
+		for ((h = ${#E2E_CASE_HOOKS[@]} - 1; h >= 0; h--)); do
+			"${E2E_CASE_HOOKS[h]}" end
+		done
+	done
+	e2e_done
+}
+
+# e2e_start [NEED...]: the preamble of every script: set -u, LC_ALL=C,
+# e2e_init, then each NEED: egr (the binary under test, egr_lib.sh),
+# docker (dockerd, the test image, docker_lib.sh's helpers), or a command
+# that must be installed (jq, gdb, promtool...).
+e2e_start() {
+	local n
+	set -u
+	export LC_ALL=C
+	e2e_init
+	for n in "$@"; do
+		case $n in
+		egr)
+			need_egr
+			# shellcheck source=tests/e2e/egr_lib.sh
+			. "$E2E_LIB_DIR/egr_lib.sh"
+			;;
+		docker)
+			# shellcheck source=tests/e2e/docker_lib.sh
+			. "$E2E_LIB_DIR/docker_lib.sh"
+			dk_setup
+			;;
+		*) command -v "$n" >/dev/null || bail "$n missing (tools/install-deps.sh)" ;;
+		esac
+	done
+}
+
+# e2e_on_exit FUNC: FUNC runs at exit (last registered first), before the
+# namespaces and cgroups go.
+e2e_on_exit() { E2E_EXIT_HOOKS+=("$1"); }
+
+_e2e_exit() {
+	local rc=$? i
+	for ((i = ${#E2E_EXIT_HOOKS[@]} - 1; i >= 0; i--)); do
+		"${E2E_EXIT_HOOKS[i]}"
+	done
+	E2E_EXIT_HOOKS=()
+	(exit "$rc")
+	e2e_cleanup
 }
 
 # ---- setup and teardown ------------------------------------------------------
@@ -169,8 +317,10 @@ e2e_init() {
 	: >"$E2E_TMP/.netns"
 	: >"$E2E_TMP/.cgroups"
 	: >"$E2E_TMP/.bg"
+	: >"$E2E_TMP/.addr"
 	export EGR PEER E2E_ID E2E_TMP
-	trap e2e_cleanup EXIT
+	trap _e2e_exit EXIT
+	e2e_on_case _bg_case_hook
 	trap 'exit 130' INT
 	trap 'exit 143' TERM
 
@@ -201,28 +351,11 @@ need_egr() {
 # e2e_cleanup: kills background jobs, deletes this run's namespaces, veths
 # and cgroups. Idempotent; runs from the EXIT trap.
 e2e_cleanup() {
-	local rc=$? pidf pid ns cg d i
+	local rc=$? pid ns cg d i
 	[ -n "$E2E_TMP" ] && [ -d "$E2E_TMP" ] || return "$rc"
 
 	# background jobs: TERM (receivers print and exit), then KILL
-	while read -r pidf; do
-		if [ ! -f "$pidf" ] || [ -e "${pidf%.pid}.rc" ]; then continue; fi
-		pid=$(cat "$pidf")
-		[ -n "$pid" ] && _kill_tree TERM "$pid"
-	done <"$E2E_TMP/.bg"
-	for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15; do
-		local alive=0
-		while read -r pidf; do
-			[ -f "$pidf" ] && [ ! -e "${pidf%.pid}.rc" ] && alive=1
-		done <"$E2E_TMP/.bg"
-		[ "$alive" -eq 0 ] && break
-		sleep 0.1
-	done
-	while read -r pidf; do
-		if [ ! -f "$pidf" ] || [ -e "${pidf%.pid}.rc" ]; then continue; fi
-		pid=$(cat "$pidf")
-		[ -n "$pid" ] && _kill_tree KILL "$pid"
-	done <"$E2E_TMP/.bg"
+	_stop_jobs "$E2E_TMP/.bg"
 
 	# any other background job of the script (cmd &)
 	for pid in $(jobs -p); do
@@ -457,10 +590,17 @@ netns_up() {
 
 	# remember the addresses (files: works from subshells too)
 	local st=$E2E_TMP/.ns.$ns
-	if [ "$a4" != - ]; then echo "${a4%/*}" >"$st.ip4"; echo "$h4" >"$st.host4"; fi
+	if [ "$a4" != - ]; then
+		echo "${a4%/*}" >"$st.ip4"
+		echo "$h4" >"$st.host4"
+		addr_register "${a4%/*}" "$ns" "$h4"
+		addr_register "$h4" - "${a4%/*}"
+	fi
 	if [ "$a6" != - ]; then
 		_ip6_norm "${a6%/*}" >"$st.ip6"
 		echo "$h6" >"$st.host6"
+		addr_register "${a6%/*}" "$ns" "$h6"
+		addr_register "$h6" - "${a6%/*}"
 	fi
 
 	# bounded wait: 20 x (ping -W 1)
@@ -499,6 +639,7 @@ netns_addr() {
 				bail "netns_addr: route to $addr"
 		fi
 		wait_for 10 ping -6 -c 1 -W 1 -q "$addr" || bail "netns_addr: $addr not reachable"
+		addr_register "$addr" "$ns" "$(cat "$E2E_TMP/.ns.$ns.host6")"
 	else
 		ip netns exec "$ns" ip addr add "$a" dev eth0 || bail "netns_addr: $a in $ns"
 		if ! ip -o route get "$addr" 2>/dev/null | grep -q " dev h-$ns "; then
@@ -507,7 +648,23 @@ netns_addr() {
 				bail "netns_addr: route to $addr"
 		fi
 		wait_for 10 ping -c 1 -W 1 -q "$addr" || bail "netns_addr: $addr not reachable"
+		addr_register "$addr" "$ns" "$(cat "$E2E_TMP/.ns.$ns.host4")"
 	fi
+}
+
+# addr_register ADDR NS SRC: ADDR lives in netns NS ("-": this one); SRC is
+# the address a sender in this namespace has there (for icmp-recv -s).
+addr_register() {
+	local a=$1
+	[[ $a == *:* ]] && a=$(_ip6_norm "$a")
+	echo "$a $2 $3" >>"$E2E_TMP/.addr"
+}
+
+# addr_where ADDR: "NS SRC" of a registered address, nothing if unknown.
+addr_where() {
+	local a=$1
+	[[ $a == *:* ]] && a=$(_ip6_norm "$a")
+	awk -v a="$a" '$1 == a { r = $2 " " $3 } END { if (r != "") print r }' "$E2E_TMP/.addr"
 }
 
 # Addresses of a namespace made by netns_up (no prefix length).
@@ -543,6 +700,31 @@ cg_run() {
 }
 
 # ---- background jobs ---------------------------------------------------------
+
+# _running PIDFILE...: a run_bg job of these is still running
+_running() {
+	local pidf
+	for pidf in "$@"; do
+		[ -f "$pidf" ] && [ ! -e "${pidf%.pid}.rc" ] && return 0
+	done
+	return 1
+}
+
+# _stop_jobs LIST: the run_bg jobs whose pid files LIST names: TERM
+# (receivers print and exit), a bounded wait, then KILL.
+_stop_jobs() {
+	local pidf sig
+	local -a pids=()
+	mapfile -t pids <"$1"
+	[ ${#pids[@]} -gt 0 ] || return 0
+	for sig in TERM KILL; do
+		for pidf in "${pids[@]}"; do
+			_running "$pidf" && _kill_tree "$sig" "$(cat "$pidf")"
+		done
+		[ "$sig" = TERM ] && wait_for 3 eval '! _running "${pids[@]}"'
+	done
+	return 0
+}
 
 # _kill_tree SIGNAL PID: signals PID and, first, all its descendants.
 _kill_tree() {
@@ -587,12 +769,12 @@ run_bg() {
 }
 
 # peer_bg NS OUT SUBCOMMAND ARGS...: runs "$PEER SUBCOMMAND ARGS" like run_bg
-# and waits (max 5 s) until its socket is bound (peer -r). Returns 1 if not.
+# and waits (bounded, 15 s) until its socket is bound (peer -r). Returns 1 if not.
 peer_bg() {
 	local ns=$1 out=$2
 	shift 2
 	run_bg "$ns" "$out" "$PEER" "$@" -r "$out.ready"
-	wait_for 5 test -e "$out.ready" && return 0
+	wait_for 15 test -e "$out.ready" && return 0
 	diag "peer_bg: $* not ready: $(cat "$out.err" 2>/dev/null)"
 	return 1
 }
@@ -625,4 +807,273 @@ wait_bg() {
 	local rc
 	rc=$(cat "$out.rc" 2>/dev/null)
 	return "${rc:-124}"
+}
+
+# ---- flow checks -----------------------------------------------------------------
+# One line per flow, counted at a receiver in the destination's namespace
+# (known from netns_up / netns_addr / addr_register):
+#   expect_udp  pass|drop DEST PORT [OPTS]   udp-send of -n N (10) datagrams
+#   expect_tcp  pass|drop DEST PORT [OPTS]   one tcp-send of -l LEN (1000) bytes
+#   expect_ping pass|drop DEST [OPTS]        ping -c N (3)
+# OPTS: --from CG|docker:NAME|- (the sender; default: expect_from's), --in NS
+# (the sender runs in netns NS), -n N, -l LEN, -i USEC (udp), -t SECS (tcp),
+# -m NAME (the name of the ok lines; default "PROTO to DEST:PORT from X").
+# pass: the sender got everything out, the receiver counted exactly that.
+# drop: the sender was refused (EPERM for udp, a connect that times out for
+# tcp, no reply for ping), and the receiver counted nothing. For udp and tcp
+# "nothing" is an event too: after the refused sends, a fence (1 byte, from
+# this shell, unfiltered) is sent the same way, and the receiver must count
+# the fence alone.
+
+EXPECT_FROM=-
+# expect_from CG|docker:NAME|-: the default sender of the flow checks.
+expect_from() { EXPECT_FROM=$1; }
+
+_x_opts() {
+	X_FROM=$EXPECT_FROM X_IN='' X_N='' X_LEN='' X_I='' X_T='' X_NAME=''
+	while [ $# -gt 0 ]; do
+		case $1 in
+		--from) X_FROM=$2 ;;
+		--in) X_IN=$2 ;;
+		-n) X_N=$2 ;;
+		-l) X_LEN=$2 ;;
+		-i) X_I=$2 ;;
+		-t) X_T=$2 ;;
+		-m) X_NAME=$2 ;;
+		*)
+			fail "flow check: unknown option '$1'"
+			return 1
+			;;
+		esac
+		shift 2
+	done
+}
+
+# _x_cmd PROGRAM: X_CMD, the command line that runs PROGRAM (peer or ping)
+# as the sender X_FROM / X_IN.
+_x_cmd() {
+	local prog=$1
+	case $X_FROM in
+	docker:*)
+		X_CMD=(timeout 60 docker exec "${X_FROM#docker:}" "$prog")
+		return
+		;;
+	esac
+	[ "$prog" = peer ] && prog=$PEER
+	X_CMD=()
+	[ "$X_FROM" != - ] && X_CMD=(cg_run "$X_FROM")
+	[ -n "$X_IN" ] && X_CMD+=(ip netns exec "$X_IN")
+	X_CMD+=("$prog")
+}
+
+_x_label() {
+	case $X_FROM in
+	-) echo "${X_IN:-host}" ;;
+	docker:*) echo "${X_FROM#docker:}" ;;
+	*) echo "${X_FROM##*/egr-e2e-"$E2E_ID"-}" ;;
+	esac
+}
+
+# _x_where DEST: X_NS, the namespace of DEST's receiver, and X_SRC, the
+# sender's address as the receiver sees it (for icmp-recv -s).
+_x_where() {
+	local w
+	case $1 in
+	127.* | ::1)
+		[[ $X_FROM == docker:* ]] && return 1
+		X_NS=${X_IN:--} X_SRC=$1
+		return 0
+		;;
+	esac
+	w=$(addr_where "$1")
+	[ -n "$w" ] || return 1
+	X_NS=${w% *} X_SRC=${w#* }
+}
+
+# _x_send ARGS...: the sender (X_CMD) with ARGS; X_OUT, X_ERR, X_RC.
+_x_send() {
+	local errf
+	errf=$(mktemp "$E2E_TMP/send.XXXXXX")
+	X_OUT=$("${X_CMD[@]}" "$@" 2>"$errf")
+	X_RC=$?
+	X_ERR=$(cat "$errf")
+	rm -f "$errf"
+}
+
+# _x_fence DEST ARGS...: the fence, from this shell (in X_NS for a loopback
+# destination).
+_x_fence() {
+	local ns=-
+	case $1 in 127.* | ::1) ns=$X_NS ;; esac
+	nsx "$ns" "$PEER" "${@:2}" >/dev/null 2>&1
+}
+
+# _x_begin LABEL DEST [OPTS...]: the options, then X_NAME (default "LABEL
+# from SENDER"), X_NS / X_SRC (_x_where), X_V6 (-6 for an IPv6 DEST) and
+# X_RX (the receiver's output file). 1, with a not ok line, if DEST has no
+# receiver.
+_x_begin() {
+	local label=$1 dest=$2
+	shift 2
+	_x_opts "$@" || return 1
+	X_NAME=${X_NAME:-"$label from $(_x_label)"}
+	_x_where "$dest" || { fail "$X_NAME: no receiver for $dest"; return 1; }
+	X_V6=''
+	[[ $dest == *:* ]] && X_V6=-6
+	X_RX=$(mktemp -u "$E2E_TMP/rx.XXXXXX")
+}
+
+# _x_recv ARGS...: the receiver (peer ARGS, with -6 for IPv6) in X_NS.
+_x_recv() {
+	peer_bg "$X_NS" "$X_RX" "$1" $X_V6 "${@:2}" && return 0
+	fail "$X_NAME: receiver ready"
+}
+
+expect_udp() {
+	local verdict=$1 dest=$2 port=$3 got eperm
+	shift 3
+	_x_begin "udp to $dest:$port" "$dest" "$@" || return 1
+	X_N=${X_N:-10} X_LEN=${X_LEN:-64}
+	# pass: it stops by itself at N; drop: at the fence
+	_x_recv udp-recv "$port" 60 -b -n "$([ "$verdict" = pass ] && echo "$X_N" || echo 1)" || return 1
+	_x_cmd peer
+	local -a opt=(-l "$X_LEN")
+	[ -n "$X_I" ] && opt+=(-i "$X_I")
+	_x_send udp-send "$dest" "$port" "$X_N" "${opt[@]}"
+	if [ "$verdict" = pass ]; then
+		assert_eq "$X_NAME: sent $X_N" "sent $X_N errors 0" "$X_OUT" || return 1
+		got=$(wait_bg "$X_RX" 30)
+		assert_eq "$X_NAME: received $X_N" "$X_N $((X_N * X_LEN))" "$got"
+	else
+		eperm=no
+		[[ $X_ERR == *"Operation not permitted"* ]] && eperm=EPERM
+		assert_eq "$X_NAME: $X_N sends refused (EPERM)" "sent 0 errors $X_N EPERM" "$X_OUT $eperm" ||
+			return 1
+		_x_fence "$dest" udp-send "$dest" "$port" 1 -l 1
+		got=$(wait_bg "$X_RX" 30)
+		assert_eq "$X_NAME: nothing received (the fence alone)" "1 1" "$got"
+	fi
+}
+
+expect_tcp() {
+	local verdict=$1 dest=$2 port=$3 got
+	shift 3
+	_x_begin "tcp to $dest:$port" "$dest" "$@" || return 1
+	X_LEN=${X_LEN:-1000}
+	_x_recv tcp-recv "$port" 60 -n 1 || return 1
+	_x_cmd peer
+	if [ "$verdict" = pass ]; then
+		_x_send tcp-send "$dest" "$port" -l "$X_LEN" -t "${X_T:-10}"
+		assert_eq "$X_NAME: connected, sent $X_LEN bytes" "0 connected" "$X_RC $X_OUT" || return 1
+		got=$(wait_bg "$X_RX" 30)
+		assert_eq "$X_NAME: received 1 connection, $X_LEN bytes" "1 $X_LEN" "$got"
+	else
+		_x_send tcp-send "$dest" "$port" -l "$X_LEN" -t "${X_T:-1.5}"
+		assert_eq "$X_NAME: connect times out" "connect: Connection timed out" "$X_OUT" || return 1
+		_x_fence "$dest" tcp-send "$dest" "$port" -l 1 -t 10
+		got=$(wait_bg "$X_RX" 30)
+		assert_eq "$X_NAME: no connection received (the fence alone)" "1 1" "$got"
+	fi
+}
+
+expect_ping() {
+	local verdict=$1 dest=$2 got
+	shift 2
+	_x_begin "ping $dest" "$dest" "$@" || return 1
+	X_N=${X_N:-3}
+	if [ "$verdict" = pass ]; then
+		_x_recv icmp-recv 60 -s "$X_SRC" -n "$X_N" || return 1
+	else
+		_x_recv icmp-recv 60 -s "$X_SRC" || return 1
+	fi
+	_x_cmd ping
+	_x_send $X_V6 -c "$X_N" -i 0.2 -W 2 -q "$dest"
+	if [ "$verdict" = pass ]; then
+		assert_eq "$X_NAME: $X_N replies" "0 $X_N received" \
+			"$X_RC $(grep -o '[0-9]* received' <<<"$X_OUT")" || return 1
+		got=$(wait_bg "$X_RX" 30)
+		assert_eq "$X_NAME: $X_N echo requests received" "$X_N" "$got"
+	else
+		assert_eq "$X_NAME: no reply" "1 0 received" \
+			"$X_RC $(grep -o '[0-9]* received' <<<"$X_OUT")" || return 1
+		# ping waited for the replies: a request that got out has arrived
+		_kill_tree TERM "$(cat "$X_RX.pid")"
+		got=$(wait_bg "$X_RX" 10)
+		assert_eq "$X_NAME: no echo request received" 0 "$got"
+	fi
+}
+
+# ---- streams -----------------------------------------------------------------------
+# One UDP socket sending to a receiver until stopped, both writing their
+# counts as they change (peer -p), for live edits under traffic: a test
+# waits for events (stream_wait), never for a time.
+
+# stream_start NAME DEST PORT [--from CG] [-i USEC (10000)]
+stream_start() {
+	local name=$1 dest=$2 port=$3 f
+	shift 3
+	f=$E2E_TMP/stream.$name
+	_x_begin "stream $name" "$dest" "$@" || return 1
+	X_RX=$f.rx
+	_x_recv udp-recv "$port" 900 -p "$f.rxp" || return 1
+	_x_cmd peer
+	run_bg - "$f.tx" "${X_CMD[@]}" udp-send "$dest" "$port" 100000000 -i "${X_I:-10000}" \
+		-t 600 -p "$f.txp"
+	wait_for 10 test -e "$f.txp" || { fail "stream $name: sender started"; return 1; }
+}
+
+# stream_count NAME sent|errors|rx: the count so far.
+stream_count() {
+	local f=$E2E_TMP/stream.$1 l='' w
+	if [ "$2" = rx ]; then
+		read -r l _ <"$f.rxp" 2>/dev/null
+		echo "${l:-0}"
+		return
+	fi
+	read -r l <"$f.txp" 2>/dev/null
+	read -r -a w <<<"${l:-sent 0 errors 0}"
+	if [ "$2" = sent ]; then echo "${w[1]}"; else echo "${w[3]}"; fi
+}
+
+_stream_ge() { [ "$(stream_count "$1" "$2")" -ge "$3" ]; }
+
+# stream_wait NAME sent|errors|rx MIN [SECONDS=30]: until that count is at
+# least MIN; 1 if it never was.
+stream_wait() {
+	wait_for "${4:-30}" _stream_ge "$1" "$2" "$3" && return 0
+	diag "stream $1: $2 never reached $3 (sender: $(cat "$E2E_TMP/stream.$1.txp" 2>/dev/null), receiver: $(cat "$E2E_TMP/stream.$1.rxp" 2>/dev/null))"
+	return 1
+}
+
+# stream_stop NAME: stops the sender, waits (bounded) until the receiver
+# has counted what it got through, stops the receiver. STREAM_SENT,
+# STREAM_ERRORS, STREAM_RX: the final counts.
+stream_stop() {
+	local f=$E2E_TMP/stream.$1 out
+	_kill_tree TERM "$(cat "$f.tx.pid")"
+	out=$(wait_bg "$f.tx" 15)
+	read -r _ STREAM_SENT _ STREAM_ERRORS <<<"$out"
+	STREAM_SENT=${STREAM_SENT:-0} STREAM_ERRORS=${STREAM_ERRORS:-0}
+	wait_for 15 _stream_ge "$1" rx "$STREAM_SENT"
+	_kill_tree TERM "$(cat "$f.rx.pid")"
+	STREAM_RX=$(wait_bg "$f.rx" 15)
+	diag "stream $1: sent $STREAM_SENT, refused $STREAM_ERRORS, received $STREAM_RX"
+}
+
+# recv_done OUT DEST PORT COUNT: ends a udp-recv started with -b -p OUT.p
+# that should have counted COUNT datagrams: a 1-byte fence from this shell
+# to DEST:PORT, a bounded wait until the receiver counted COUNT + 1, then it
+# is stopped; prints its "COUNT BYTES". A datagram that should not have
+# arrived shows in the bytes (or in the count).
+recv_done() {
+	local out=$1 dest=$2 port=$3 want=$(($4 + 1))
+	"$PEER" udp-send "$dest" "$port" 1 -l 1 >/dev/null 2>&1
+	wait_for 15 _recv_ge "$out.p" "$want"
+	_kill_tree TERM "$(cat "$out.pid")"
+	wait_bg "$out" 15
+}
+_recv_ge() {
+	local n=0
+	read -r n _ <"$1" 2>/dev/null
+	[ "${n:-0}" -ge "$2" ]
 }

@@ -31,7 +31,7 @@ int cmd_udp_recv(int argc, char **argv)
 	if (fd < 0)
 		return 1;
 	big_rcvbuf(fd);
-	progress(o.progress, "0\n");
+	progress(o.progress, o.bytes ? "0 0\n" : "0\n");
 	mark_ready(o.ready);
 	while (!stop_flag && (o.n == 0 || count < o.n)) {
 		int ms = ms_left(deadline);
@@ -49,7 +49,10 @@ int cmd_udp_recv(int argc, char **argv)
 			continue;
 		count++;
 		bytes += (unsigned long long)n;
-		progress(o.progress, "%lu\n", count);
+		if (o.bytes)
+			progress(o.progress, "%lu %llu\n", count, bytes);
+		else
+			progress(o.progress, "%lu\n", count);
 	}
 	if (o.bytes)
 		printf("%lu %llu\n", count, bytes);
