@@ -25,6 +25,7 @@ egr_new() {
 	TCG=$CGROOT/egr-e2e-$E2E_ID-$name
 	mkdir "$TCG" || bail "mkdir $TCG"
 	echo "$TCG" >>"$E2E_TMP/.cgroups"
+	# shellcheck disable=SC2034 # TID, TGT: for the sourcing script
 	TID=$(stat -c %i "$TCG") TGT=cgroup:$TCG
 	assert_rc "attach $name${*:+ $*}" 0 egr_attach "$TCG" "$@"
 	expect_from "$TCG"
@@ -91,8 +92,8 @@ egr_hit() { egr_hits "$1" | awk -v r="$2" -F= '$1 == r { print $2 }'; }
 # that concurrent runs (of this very script too) never share addresses.
 # Sets NET1.. ("198.19.N") and NET6_1.. ("2001:db8:e0NN").
 pick_nets() {
-	local c i n busy=1
-	for c in $(seq 50); do
+	local i n busy=1
+	for _ in $(seq 50); do
 		n=$((64 + RANDOM % (190 - 64 - $1)))
 		busy=0
 		for ((i = 0; i < $1; i++)); do
@@ -116,15 +117,16 @@ pick_nets() {
 # addresses; T the run's temporary directory.
 egr_topology() {
 	local i u ns n4 n6 s=${E2E_ID:2:6}
-	local -a l=(a b c) U=(A B C)
+	local -a lower=(a b c) upper=(A B C)
 	pick_nets "$2"
 	for ((i = 0; i < $2; i++)); do
-		u=${U[i]} ns=$1${l[i]}$s n4=NET$((i + 1)) n6=NET6_$((i + 1))
+		u=${upper[i]} ns=$1${lower[i]}$s n4=NET$((i + 1)) n6=NET6_$((i + 1))
 		netns_up "$ns" "${!n4}.2/24" "${!n6}::2/64"
 		printf -v "N$u" '%s' "$ns"
 		printf -v "${u}4" '%s' "$(ns_ip4 "$ns")"
 		printf -v "${u}6" '%s' "$(ns_ip6 "$ns")"
 	done
+	# shellcheck disable=SC2034 # for the sourcing script
 	T=$E2E_TMP
 }
 
