@@ -562,7 +562,7 @@ phase_tcp() {
 phase_conn() {
 	local r c line
 	log "conn: connect rate ($CONN_ROUNDS rounds x ${CONN_SECS}s), denied connect latency"
-	rcv_bg "$WORK/sink-crr" "$BLAST" sink-crr $PORT_C 900
+	rcv_bg "$WORK/sink-crr" "$BLAST" sink-crr $PORT_C 600
 	sleep 0.2
 	echo "config,n,round,conns,errors,secs,cps,cpu_s" >"$OUT/crr.csv"
 	echo "config,n,round,count,refused,median_ns,p99_ns,max_ns" >"$OUT/connlat.csv"

@@ -93,7 +93,7 @@ static int edit(int argc, char **argv, int action, const char *text)
 	else if (t.container)
 		ret = save_state(&t, &ks);
 	if (!ret && ks.meta.max_rules != cap)
-		pr_info("%s: the policy was full: capacity grown from %u to %u rules\n", t.label,
+		pr_warn("%s: the policy was full: capacity grown from %u to %u rules\n", t.label,
 			cap, ks.meta.max_rules);
 	kstate_unlock(lock);
 	kstate_close(&ks);

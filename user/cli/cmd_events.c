@@ -159,7 +159,7 @@ static const char *hook_name(uint8_t hook)
 	return hook == EGR_HOOK_CONNECT ? "connect" : hook == EGR_HOOK_SENDMSG ? "sendmsg" : "packet";
 }
 
-static int print_json(struct events_target *w, const struct egr_event *e, struct evout *es,
+static int event_json(struct events_target *w, const struct egr_event *e, struct evout *es,
 		      const char *container, const char *proto, const char *rule)
 {
 	char when[64], sa[INET6_ADDRSTRLEN], da[INET6_ADDRSTRLEN], comm[49];
@@ -233,7 +233,7 @@ static int print_event(struct events_target *w, const struct egr_event *e, void 
 	const char *container = container_of(es, w, e->cgroup_id);
 
 	if (es->json) {
-		if (print_json(w, e, es, container, proto, rule))
+		if (event_json(w, e, es, container, proto, rule))
 			return -ENOMEM;
 	} else {
 		print_line(w, e, es, container, proto, rule);

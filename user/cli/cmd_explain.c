@@ -160,22 +160,17 @@ static json_t *result_json(uint8_t proto, const char *ports, const struct kx_res
 			 rule ? json_integer((json_int_t)r->hits) : json_null());
 }
 
-static int print_json(const struct egr_target *t, const struct egr_kstate *ks, const char *addr,
+static int explain_json(const struct egr_target *t, const struct egr_kstate *ks, const char *addr,
 		      json_t *results, uint64_t gen, bool audit)
 {
 	json_t *o = json_pack("{s:s, s:s, s:I, s:s, s:I, s:b, s:o}", "target", t->label, "cgroup",
 			      ks->meta.path, "cgroup_id", (json_int_t)ks->cgid, "address", addr,
 			      "generation", (json_int_t)gen, "audit", audit, "results", results);
-	char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
 
-	json_decref(o);
-	if (!s) {
-		pr_err("explain: %s\n", strerror(ENOMEM));
-		return 1;
-	}
-	puts(s);
-	free(s);
-	return 0;
+	if (o && !print_json(o))
+		return 0;
+	pr_err("explain: %s\n", strerror(ENOMEM));
+	return 1;
 }
 
 /* One packet. */
@@ -193,7 +188,7 @@ static int explain_one(const struct egr_target *t, const struct egr_kstate *ks,
 	if (p->proto == IPPROTO_TCP || p->proto == IPPROTO_UDP)
 		snprintf(ports, sizeof(ports), "%u", p->dport);
 	if (json)
-		return print_json(t, ks, addr, json_pack("[o]", result_json(p->proto, ports, &r)),
+		return explain_json(t, ks, addr, json_pack("[o]", result_json(p->proto, ports, &r)),
 				  r.generation, r.audit);
 	why(&r, w, sizeof(w));
 	if (*ports)
@@ -234,7 +229,7 @@ static int explain_all(const struct egr_target *t, const struct egr_kstate *ks,
 		printf("  %-24s %s\n", what, w);
 	}
 	if (json)
-		ret = print_json(t, ks, addr, results, n ? c[0].r.generation : 0,
+		ret = explain_json(t, ks, addr, results, n ? c[0].r.generation : 0,
 				 n && c[0].r.audit);
 	else
 		json_decref(results);

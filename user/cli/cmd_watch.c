@@ -12,6 +12,7 @@
 #include <jansson.h>
 #include "cli/cmd.h"
 #include "cli/cmd_util.h"
+#include "cli/guard_view.h"
 #include "kernel/guard.h"
 #include "kernel/kstate.h"
 #include "ops/watch.h"
@@ -219,53 +220,12 @@ static int run(const struct watch_opts *o, unsigned int resync_s)
 
 static int guard_status(bool json)
 {
-	static const char *const names[EGR_GSTAT_MAX] = { "managed", "allowed", "denied",
-							  "loopback", "malformed" };
-	struct egr_guard_info gi;
-	int ret = guard_info(&gi), k;
-
-	if (ret == -ENOENT) {
-		if (json)
-			puts("{\"guard\": null}");
-		else
-			puts("no guard installed");
-		return 0;
-	}
-	if (ret) {
-		pr_err("reading the guard in " EGR_GUARD_DIR ": %s\n",
-		       ret == -EPROTO ? "pins not made by this egressctl" : strerror(-ret));
-		return 1;
-	}
 	if (json) {
-		json_t *c = json_object(), *j;
-		char *s;
+		json_t *g = guard_view_json();
 
-		for (k = 0; k < EGR_GSTAT_MAX; k++)
-			json_object_set_new(c, names[k],
-					    json_pack("{s:I, s:I}", "packets",
-						      (json_int_t)gi.stats[k].packets, "bytes",
-						      (json_int_t)gi.stats[k].bytes));
-		j = json_pack("{s:{s:s, s:I, s:b, s:I, s:I, s:o}}", "guard", "cgroup", gi.meta.path,
-			      "cgroup_id", (json_int_t)gi.meta.cgroup_id, "attached", gi.alive,
-			      "cgroups", (json_int_t)gi.entries, "managed", (json_int_t)gi.managed,
-			      "counters", c);
-		s = json_dumps(j, JSON_INDENT(2));
-		json_decref(j);
-		if (s)
-			puts(s);
-		free(s);
-		return 0;
+		return print_json(json_pack("{s:o}", "guard", g));
 	}
-	printf("guard on cgroup %s (id %llu)%s\n", gi.meta.path,
-	       (unsigned long long)gi.meta.cgroup_id,
-	       gi.alive ? "" : "  DEFUNCT: the cgroup is gone");
-	printf("  cgroups passed: %zu (%zu with a filter, %zu unmanaged allowed)\n", gi.entries,
-	       gi.managed, gi.entries - gi.managed);
-	for (k = 0; k < EGR_GSTAT_MAX; k++)
-		printf("  %-9s %llu packets, %llu bytes\n", names[k],
-		       (unsigned long long)gi.stats[k].packets,
-		       (unsigned long long)gi.stats[k].bytes);
-	return 0;
+	return guard_view_print() ? 1 : 0;
 }
 
 /* The guard, under the lock. 0 or 1 (error printed). */

@@ -17,7 +17,7 @@ static const char main_usage[] =
 	"\n"
 	"Commands:\n"
 	"  attach  <target> [--default deny|allow] [--audit] [--max-rules N]\n"
-	"  detach  <target>\n"
+	"  detach  <target> | --gone\n"
 	"  allow   <target> <dest> [<portspec>...]\n"
 	"  deny    <target> <dest> [<portspec>...]\n"
 	"  remove  <target> <dest> [<portspec>...]\n"

@@ -34,3 +34,12 @@ uint32_t kmap_id(int fd)
 	memset(&info, 0, sizeof(info));
 	return bpf_obj_get_info_by_fd(fd, &info, &len) ? 0 : info.id;
 }
+
+bool kmap_prog_is(int prog_fd, uint32_t type, const char *name)
+{
+	struct bpf_prog_info pi = { 0 };
+	uint32_t len = sizeof(pi);
+
+	return !bpf_obj_get_info_by_fd(prog_fd, &pi, &len) && pi.type == type &&
+	       !strncmp(pi.name, name, sizeof(pi.name));
+}

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <bpf/libbpf.h>
+#include "kernel/guard.h"
 #include "kernel/kgen.h"
 #include "kernel/kread.h"
 #include "obs/metrics.h"
@@ -525,6 +526,61 @@ out:
 	return err;
 }
 
+int metrics_format_guard(FILE *f, const struct egr_guard_info *gi, size_t held)
+{
+	static const char *const verdicts[EGR_GSTAT_MAX] = { "managed", "allowed", "denied",
+							      "loopback", "malformed" };
+	int k;
+
+	family(f, "egressctl_guard_installed", "gauge",
+	       "1 while a strict-mode guard is pinned (watch --strict), else 0.");
+	fprintf(f, "egressctl_guard_installed %d\n", gi != NULL);
+	if (!gi)
+		return ferror(f) ? -EIO : 0;
+	family(f, "egressctl_guard_attached", "gauge",
+	       "1 while the guard is attached to a live cgroup, 0 once its cgroup is gone.");
+	fputs("egressctl_guard_attached{cgroup=\"", f);
+	metrics_escape(f, gi->meta.path);
+	fprintf(f, "\"} %d\n", gi->alive);
+	family(f, "egressctl_guard_cgroups", "gauge",
+	       "Cgroups under the guard: managed (their filter decides), allowed (watch found no "
+	       "policy and lets them out), held (a process and no policy: all traffic but "
+	       "loopback dropped).");
+	fputs("egressctl_guard_cgroups{cgroup=\"", f);
+	metrics_escape(f, gi->meta.path);
+	fprintf(f, "\",state=\"managed\"} %zu\n", gi->managed);
+	fputs("egressctl_guard_cgroups{cgroup=\"", f);
+	metrics_escape(f, gi->meta.path);
+	fprintf(f, "\",state=\"allowed\"} %zu\n", gi->entries - gi->managed);
+	fputs("egressctl_guard_cgroups{cgroup=\"", f);
+	metrics_escape(f, gi->meta.path);
+	fprintf(f, "\",state=\"held\"} %zu\n", held);
+	family(f, "egressctl_guard_packets_total", "counter",
+	       "Packets the guard judged, by verdict (denied: dropped, no policy in force).");
+	for (k = 0; k < EGR_GSTAT_MAX; k++) {
+		fputs("egressctl_guard_packets_total{cgroup=\"", f);
+		metrics_escape(f, gi->meta.path);
+		fprintf(f, "\",verdict=\"%s\"} %llu\n", verdicts[k],
+			(unsigned long long)gi->stats[k].packets);
+	}
+	return ferror(f) ? -EIO : 0;
+}
+
+/* The guard's families, from the pins (none pinned: installed 0). */
+static int render_guard(FILE *f)
+{
+	struct egr_guard_info gi;
+	struct egr_guard_held h;
+	int err;
+
+	if (guard_info(&gi))
+		return metrics_format_guard(f, NULL, 0);
+	guard_held(&h);
+	err = metrics_format_guard(f, &gi, h.count);
+	guard_held_free(&h);
+	return err;
+}
+
 int metrics_render(const uint64_t *only, size_t nonly, char **buf, size_t *len,
 		   struct egr_warn *warn)
 {
@@ -544,6 +600,8 @@ int metrics_render(const uint64_t *only, size_t nonly, char **buf, size_t *len,
 		return err;
 	}
 	err = metrics_format(f, t, n, EGR_VERSION, libbpf_version_string());
+	if (!err && !nonly)
+		err = render_guard(f);
 	if (fclose(f) && !err)
 		err = -EIO;
 	metrics_free(t, n);

@@ -50,7 +50,16 @@ void metrics_free(struct metrics_target *t, size_t n);
 int metrics_format(FILE *f, const struct metrics_target *t, size_t n, const char *version,
 		   const char *libbpf);
 
-/* metrics_collect() + metrics_format() into a malloc'd buffer. 0 or -errno. */
+/* The strict-mode guard's families: egressctl_guard_installed always; with
+ * gi (NULL: none pinned) where it is attached, its cgroups by state (held:
+ * live cgroups it drops everything of) and its packets by verdict.
+ */
+struct egr_guard_info;
+int metrics_format_guard(FILE *f, const struct egr_guard_info *gi, size_t held);
+
+/* metrics_collect() + metrics_format() (+ the guard's families when every
+ * target is asked for) into a malloc'd buffer. 0 or -errno.
+ */
 int metrics_render(const uint64_t *only, size_t nonly, char **buf, size_t *len,
 		   struct egr_warn *warn);
 

@@ -8,6 +8,7 @@
 #include "kernel/idcache.h"
 #include "kernel/kstate.h"
 #include "kernel/lsm.h"
+#include "kernel/vethguard.h"
 #include "kernel/registry.h"
 #include "ops/attach.h"
 
@@ -47,9 +48,10 @@ int attach_cgroup(const char *cgpath, const char *rel, uint64_t cgid,
 	if (ret)
 		return ret;
 	lsm_ensure(cgpath, cgid, warn); /* packet-socket guard; warns loudly when it cannot */
+	/* what killed attaches, detaches and growths left (tmp-*, dead-*) */
+	kstate_clean_stale();
 	if (kstate_pinned(cgid))
 		return reattach(cgpath, cgid, warn, err, errlen);
-	kstate_clean_stale();
 	/* Registered first: programs that act for all managed cgroups (the
 	 * packet-socket hook) cover this one before its filter is in place.
 	 */
@@ -87,6 +89,6 @@ int detach_cgroup(uint64_t cgid, char *err, size_t errlen)
 		return ret;
 	/* Strict mode: the guard denies the cgroup again. */
 	guard_unmark(cgid);
-	lsm_release(cgid);
+	vguard_release(cgid);
 	return registry_del(cgid);
 }
