@@ -126,8 +126,11 @@ cgroup_demo() {
 container_demo() {
 	# shellcheck source=../tests/e2e/docker_lib.sh
 	. "$top/tests/e2e/docker_lib.sh" || return 1
+	local mine=1
+	DOCKER_HOST=unix://$EGR_DOCKER_SOCK docker version >/dev/null 2>&1 && mine=0
 	docker_up || return 1
-	cleanup_cmds+=("docker_down")
+	# stop dockerd afterwards only if the demo started it
+	[ "$mine" = 1 ] && cleanup_cmds+=("docker_down")
 	if [ "${DOCKER_TRAFFIC_OK:-1}" = 0 ]; then
 		echo "demo: the running dockerd does not use 198.19.0.0/16; using the cgroup demo" >&2
 		return 2

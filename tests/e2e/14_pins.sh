@@ -18,7 +18,7 @@ e2e_start egr jq
 
 ALL_TESTS="test_attach_pins test_sigkill_mid_command test_attach_killed test_detach_killed
 	test_killed_at_worst_moment test_detach_leaves_nothing test_cgroup_removed_while_attached
-	test_other_map_layout"
+	test_detach_gone test_other_map_layout"
 
 egr_topology k14 1
 
@@ -346,10 +346,44 @@ test_cgroup_removed_while_attached() {
 	rmdir "$TCG"
 	wait_for 15 _defunct "$TID"
 	assert_eq "gone: status -j says not attached" false "$(egr_status "$TID" | jq -r .attached)"
-	assert_match "gone: status tells to run detach" "DEFUNCT.*egressctl detach cgid:$TID" \
+	assert_match "gone: status marks it and names the command" \
+		"DEFUNCT: the cgroup is gone \(egressctl detach --gone removes it\)" \
 		"$("$EGR" status | grep -A1 "(id $TID)" | tr "\n" " ")"
-	assert_rc "gone: detach cgroup:<its old path> (as status advises)" 0 "$EGR" detach "$TGT"
+	assert_rc "gone: detach cgroup:<its old path>" 0 "$EGR" detach "$TGT"
 	assert_eq "gone: its pins are removed" no "$([ -e "$EGR_PINS/$TID" ] && echo yes || echo no)"
+}
+
+# Defunct targets are told once per command, and `detach --gone` removes
+# every one of them (and nothing else).
+test_detach_gone() {
+	local a aid b bid n kid
+	egr_new keep
+	kid=$TID
+	egr_new gone1
+	a=$TCG aid=$TID
+	egr_new gone2
+	b=$TCG bid=$TID
+	rmdir "$a" "$b"
+	wait_for 15 _defunct "$aid" && wait_for 15 _defunct "$bid"
+	assert_rc "gone: list works" 0 "$EGR" list
+	n=$(grep -c 'defunct' <<<"$LAST_ERR")
+	assert_eq "gone: list says it once" 1 "$n"
+	assert_match "gone: ... naming the command" \
+		"^egressctl: warning: [0-9]+ attached targets are defunct: .*egressctl detach --gone removes them$" \
+		"$LAST_ERR"
+	assert_match "gone: status ends with the same line" \
+		"attached targets are defunct: .*egressctl detach --gone removes them$" "$("$EGR" status)"
+	assert_rc "detach --gone" 0 "$EGR" detach --gone
+	assert_match "detach --gone: names the first" "detached cgid:$aid \(its cgroup is gone\)" "$LAST_OUT"
+	assert_match "detach --gone: names the second" "detached cgid:$bid \(its cgroup is gone\)" "$LAST_OUT"
+	assert_eq "detach --gone: their pins are removed" "no no" \
+		"$([ -e "$EGR_PINS/$aid" ] && echo yes || echo no) $([ -e "$EGR_PINS/$bid" ] && echo yes || echo no)"
+	assert_eq "detach --gone: the live target stays" true "$(egr_status "$kid" | jq -r .attached)"
+	assert_rc "detach --gone again" 0 "$EGR" detach --gone
+	assert_eq "detach --gone again: nothing to do" "no defunct targets" "$LAST_OUT"
+	assert_rc "list: no defunct line any more" 0 "$EGR" list
+	assert_eq "list: stderr empty" "" "$LAST_ERR"
+	assert_rc "detach --gone with a target: usage" 1 "$EGR" detach --gone "$TGT"
 }
 
 # An instance made by another egressctl version (upgrade): its egr_meta says
