@@ -16,7 +16,7 @@
 e2e_start egr docker python3
 
 ALL_TESTS="test_restart_watch_running test_sigterm test_restart_watch_down test_labels
-	test_docker_rm test_dockerd_restart test_compose"
+	test_json_lines test_docker_rm test_dockerd_restart test_compose"
 
 netns_up d51rx 198.18.52.2/24 -
 netns_addr d51rx 198.18.53.7/32
@@ -142,6 +142,31 @@ test_labels() {
 		"$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d["name"], d["source"])' "$EGRESSCTL_STATE_DIR/$W2.json")"
 	assert_rc "list by name" 0 "$EGR" list "$N2"
 	assert_match "list: label policy under the container's name" "^$N2 \(id [0-9]+\): default deny, audit off, 2 rules" "$LAST_OUT"
+}
+
+# watch -j: every line it writes parses, warnings included (a host-network
+# container's attach warns that packet sockets are not blocked for it); a
+# warning of the same text is written once
+test_json_lines() {
+	local out=$E2E_TMP/j.out errf=$E2E_TMP/j.err bad
+	dk_run wh1 --network host --label "egressctl.allow=$RX udp:5104" egressctl-test:busybox sleep 3600 >/dev/null
+	dk_run wh2 --network host --label "egressctl.allow=$RX udp:5104" egressctl-test:busybox sleep 3600 >/dev/null
+	assert_rc "watch --once -j" 0 "$EGR" watch --once -j
+	printf '%s\n' "$LAST_OUT" >"$out"
+	printf '%s\n' "$LAST_ERR" >"$errf"
+	bad=$(cat "$out" "$errf" | while IFS= read -r l; do
+		[ -z "$l" ] || jq -e 'type == "object"' <<<"$l" >/dev/null 2>&1 || echo "$l"
+	done)
+	assert_eq "watch -j: no line on stdout or stderr that is not a JSON object" "" "$bad"
+	assert_match "watch -j: both host-network containers enforced" \
+		"$(dk_name wh1).*enforced.*$(dk_name wh2).*enforced|$(dk_name wh2).*enforced.*$(dk_name wh1).*enforced" \
+		"$(jq -r 'select(.event == "startup") | "\(.container) \(.message)"' "$out" | tr '\n' ' ')"
+	assert_match "watch -j: the warning that packet sockets are not blocked, as a JSON warning" \
+		'^warning packet sockets \(AF_PACKET\) are NOT blocked for this target' \
+		"$(jq -r 'select(.event == "warning") | "\(.event) \(.message)"' "$errf")"
+	assert_eq "watch -j: the same warning text once" \
+		"$(jq -r 'select(.event == "warning") | .message' "$errf" | wc -l)" \
+		"$(jq -r 'select(.event == "warning") | .message' "$errf" | sort -u | wc -l)"
 }
 
 # docker rm: state and pins gone

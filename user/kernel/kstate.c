@@ -278,6 +278,11 @@ int kstate_load_ex(const struct egr_attach_opts *o, const char *label, uint64_t 
 	err = init_maps(skel, o, ks, !from);
 	if (!err)
 		err = init_comm(skel);
+	/* init_maps() published the generation through an mmap() of egr_ctl;
+	 * a mapping holds its map, so it must not outlive the load (it did:
+	 * one egr_ctl per attach stayed alive in a long-running watch).
+	 */
+	kgen_unmap(ks);
 	if (err) {
 		seterr(errbuf, errlen, "creating policy maps (%u rules): %s", cap, strerror(-err));
 		goto fail;
