@@ -120,7 +120,21 @@ static __always_inline int sock_pkt(struct bpf_sock_addr *ctx, bool v6, struct e
 	return 0;
 }
 
-/* Judge one connect() or sendmsg(). 1 lets it go on, 0 refuses it. */
+/* 0.0.0.0, :: (and ::ffff:0.0.0.0, unmapped by now): the kernel sends to
+ * the host itself, by the loopback device, where egress passes it.
+ */
+static __always_inline bool dst_is_unspec(const struct egr_pkt *p)
+{
+	const __u32 *w = (const __u32 *)p->dst;
+
+	if (p->family == 4)
+		return !w[0];
+	return !w[0] && !w[1] && !w[2] && !w[3];
+}
+
+/* Judge one connect() or sendmsg(). 1 lets it go on, 0 refuses it: only
+ * ever what egress would drop (egress stays the authority).
+ */
 static __always_inline int sock_judge(struct bpf_sock_addr *ctx, bool v6, __u8 hook)
 {
 	struct walk_ctx c = { .rule = EGR_RULE_DEFAULT };
@@ -133,7 +147,7 @@ static __always_inline int sock_judge(struct bpf_sock_addr *ctx, bool v6, __u8 h
 	if (sock_pkt(ctx, v6, &c.pkt))
 		return 1;
 	/* Its packets leave by the loopback device: egress passes them. */
-	if (dst_is_loopback(&c.pkt))
+	if (dst_is_loopback(&c.pkt) || dst_is_unspec(&c.pkt))
 		return 1;
 	pid_tgid = bpf_get_current_pid_tgid();
 	st = bpf_sk_storage_get(&egr_sk, ctx->sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
@@ -150,11 +164,12 @@ static __always_inline int sock_judge(struct bpf_sock_addr *ctx, bool v6, __u8 h
 	 * SYN, the datagram) then reuses it instead of judging again.
 	 */
 	cst = egr_no_cache ? NULL : st;
-	if (verdict_of(&c, cst, &action)) {
-		/* as at egress: nothing unjudged goes out (EPERM) */
-		count(EGR_STAT_NOPOLICY, 0);
-		return 0;
-	}
+	/* No verdict (the policy kept changing under the walk): egress
+	 * judges the packets, and drops what it cannot judge; refusing here
+	 * would fail a connect() that egress lets through on a retransmit.
+	 */
+	if (verdict_of(&c, cst, &action))
+		return 1;
 	if (action == EGR_ACT_ALLOW)
 		return 1;
 	bpf_get_current_comm(comm, sizeof(comm));

@@ -286,6 +286,14 @@ static void test_errno(void **state, bool forced_eperm)
 	assert_int_equal(call(f, OP_TCP_CONNECT, 4, "127.0.0.1", 443, false), ENETUNREACH);
 	assert_int_equal(call(f, OP_TCP_CONNECT, 6, "::1", 443, false), EADDRNOTAVAIL);
 	assert_int_equal(call(f, OP_UDP_SENDTO, 4, "127.0.0.9", 53, true), ENETUNREACH);
+	/* 0.0.0.0 and :: mean this host (the kernel sends by lo): let through */
+	assert_int_equal(verdict_of(call(f, OP_TCP_CONNECT, 4, "0.0.0.0", 443, false),
+				    OP_TCP_CONNECT, "connect 0.0.0.0"), 1);
+	assert_int_equal(verdict_of(call(f, OP_TCP_CONNECT, 4, "0.0.0.0", 443, true),
+				    OP_TCP_CONNECT, "connect ::ffff:0.0.0.0"), 1);
+	assert_int_equal(verdict_of(call(f, OP_TCP_CONNECT, 6, "::", 443, false),
+				    OP_TCP_CONNECT, "connect ::"), 1);
+	assert_int_not_equal(call(f, OP_UDP_SENDTO, 4, "0.0.0.0", 53, false), EPERM);
 	/* allowed: let through */
 	add_rule(&p, "allow", "198.18.7.0/24", "tcp:443");
 	apply_ks(&f->ks, &p);

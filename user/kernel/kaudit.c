@@ -41,6 +41,23 @@ int kaudit_read(const struct egr_kstate *ks, struct kaudit_entry **out, size_t *
 	return 0;
 }
 
+/* What did not fit in egr_audit is forgotten with it: the count of those
+ * packets (EGR_STAT_AUDIT_FULL) goes back to 0 on every CPU.
+ */
+static int reset_unrecorded(const struct egr_kstate *ks)
+{
+	struct egr_counter *v = calloc(ks->ncpus, sizeof(*v));
+	uint32_t k = EGR_STAT_AUDIT_FULL;
+	int err = 0;
+
+	if (!v)
+		return -ENOMEM;
+	if (bpf_map_update_elem(ks->stats_fd, &k, v, BPF_EXIST))
+		err = -errno;
+	free(v);
+	return err;
+}
+
 int kaudit_reset(const struct egr_kstate *ks, const struct kaudit_entry *e, size_t n)
 {
 	int fd = kstate_open_pin(ks, "egr_audit"), err = 0;
@@ -52,5 +69,5 @@ int kaudit_reset(const struct egr_kstate *ks, const struct kaudit_entry *e, size
 		if (bpf_map_delete_elem(fd, &e[i].k) && errno != ENOENT)
 			err = -errno;
 	close(fd);
-	return err;
+	return err ? err : reset_unrecorded(ks);
 }

@@ -16,7 +16,9 @@ struct kaudit_entry {
 /* Every entry of egr_audit (at most EGR_AUDIT_MAX). *out is malloc'd. */
 int kaudit_read(const struct egr_kstate *ks, struct kaudit_entry **out, size_t *n);
 
-/* Delete the entries e[0..n) (what was read: entries made since stay). */
+/* Delete the entries e[0..n) (what was read: entries made since stay) and
+ * zero the count of packets that did not fit (audit_unrecorded).
+ */
 int kaudit_reset(const struct egr_kstate *ks, const struct kaudit_entry *e, size_t n);
 
 #endif /* EGR_KAUDIT_H */

@@ -176,8 +176,11 @@ static int build(struct grow *g, uint32_t cap, char *err, size_t errlen)
 	g->nks.meta.created = ks->meta.created;
 	g->what = "filling the new instance";
 	ret = kgen_publish(&g->nks, (gen | 1) + 1); /* slot 0, above every old tag */
-	pf = ret ? NULL : kpolicy_prefetch_of(live, n);
-	live = NULL;
+	pf = NULL;
+	if (!ret) {
+		pf = kpolicy_prefetch_of(live, n); /* takes live */
+		live = NULL;
+	}
 	if (!ret && !pf)
 		ret = -ENOMEM;
 	if (!ret) {
@@ -353,6 +356,7 @@ out:
 		seterr(err, errlen, "growing the capacity to %u: %s: %s", cap, g.what,
 		       strerror(-ret));
 	free(g.hits);
+	kgen_unmap(&g.nks); /* a mapping would keep the new egr_ctl alive */
 	egressctl_bpf__destroy(g.skel);
 	return ret;
 }
