@@ -79,9 +79,16 @@ docker_up() {
 		fi
 		log=$(mktemp "$EGR_TEST_RUN/dockerd.XXXXXX.log") || return 1
 		echo "$log" >"$EGR_DOCKER_LOGREF"
-		dockerd --storage-driver=vfs --bip=198.19.0.1/24 \
-			--default-address-pool base=198.19.0.0/16,size=24 \
-			</dev/null >"$log" 2>&1 &
+		# dockerd outlives this script: it must not inherit its file
+		# descriptors (a lock held on one, flock(1)'s, would stay held)
+		(
+			for fd in /proc/$BASHPID/fd/*; do
+				fd=${fd##*/}
+				[ "$fd" -gt 2 ] && eval "exec $fd>&-" 2>/dev/null
+			done
+			exec dockerd --storage-driver=vfs --bip=198.19.0.1/24 \
+				--default-address-pool base=198.19.0.0/16,size=24
+		) </dev/null >"$log" 2>&1 &
 		pid=$!
 		echo "$pid" >"$EGR_DOCKER_PIDFILE"
 		disown "$pid" 2>/dev/null || true
