@@ -726,11 +726,28 @@ _stop_jobs() {
 	return 0
 }
 
+# _alive PID: running (a zombie has exited)
+_alive() {
+	local l
+	{ read -r l <"/proc/$1/stat"; } 2>/dev/null || return 1
+	l=${l##*) } # after "pid (comm) ": the state
+	[ "${l%% *}" != Z ]
+}
 # _kill_tree SIGNAL PID: signals PID and, first, all its descendants.
 _kill_tree() {
-	local sig=$1 pid=$2 c
-	for c in $(pgrep -P "$pid" 2>/dev/null); do
+	local sig=$1 pid=$2 c i kids
+	kids=$(pgrep -P "$pid" 2>/dev/null)
+	for c in $kids; do
 		_kill_tree "$sig" "$c"
+	done
+	# the children first, gone (bounded) before their parent is told: a
+	# subshell running a function dies at once on TERM, and its .rc would
+	# come before the child has written its last line
+	for c in $kids; do
+		for i in $(seq 50); do
+			_alive "$c" || break
+			sleep 0.1
+		done
 	done
 	kill "-$sig" "$pid" 2>/dev/null
 }
