@@ -3,7 +3,8 @@
 # Core enforcement, counted at the receiver: processes in test cgroups send
 # TCP/UDP/ICMP over IPv4 and IPv6 to hosts in namespaces. Allowed traffic
 # arrives exactly (10 sent -> 10 counted), denied traffic does not arrive at
-# all (0 counted, the UDP sender gets EPERM). Covers longest-prefix
+# all (0 counted, the UDP sender gets EPERM, a TCP connect is refused at
+# once). Covers longest-prefix
 # matching, deny /32 inside an allow /24, port and port-range rules, icmp,
 # IPv4-only policies vs IPv6 destinations, --default allow, loopback under
 # default deny, deny winning a tie, pid: and relative cgroup: targets,
@@ -164,8 +165,8 @@ test_exact_counters() {
 	st=$(egr_status "$TID")
 	assert_eq "status -j: allowed packets/bytes" "10 920" \
 		"$(jq -r '.counters.allowed | "\(.packets) \(.bytes)"' <<<"$st")"
-	assert_eq "status -j: denied packets/bytes (7+3 v4, 4 v6)" "14 1368" \
-		"$(jq -r '.counters.denied | "\(.packets) \(.bytes)"' <<<"$st")"
+	assert_eq "status -j: denied packets/bytes (7+3 v4, 4 v6, all refused at sendto: 0 bytes)" \
+		"14 0 14" "$(jq -r '.counters | "\(.denied.packets) \(.denied.bytes) \(.refused.packets)"' <<<"$st")"
 	assert_eq "status -j: loopback packets/bytes" "5 460" \
 		"$(jq -r '.counters.loopback | "\(.packets) \(.bytes)"' <<<"$st")"
 	assert_eq "status -j: audit/inbound/malformed/nopolicy all 0" "0 0 0 0" \
@@ -197,9 +198,9 @@ sent 20000 reply 20000" "$LAST_OUT"
 	st=$(egr_status "$TID")
 	assert_range "server status: inbound packets counted" 1 100000 \
 		"$(jq -r '.counters.inbound.packets' <<<"$st")"
-	# 5 udp datagrams + the connect's SYN (and its retransmits)
-	assert_range "server status: outbound SYNs + udp denied" 6 100 \
-		"$(jq -r '.counters.denied.packets' <<<"$st")"
+	# 5 udp datagrams and the connect, refused at the socket
+	assert_eq "server status: outbound connect + udp refused" "6 6" \
+		"$(jq -r '"\(.counters.denied.packets) \(.counters.refused.packets)"' <<<"$st")"
 	assert_eq "server status: nothing allowed by policy" 0 "$(jq -r '.counters.allowed.packets' <<<"$st")"
 }
 

@@ -26,12 +26,20 @@ egr_topology k14 1
 cg_progs() { bpftool cgroup show "$1" -j 2>/dev/null | jq -r --arg t "$2" '.[]? | select(.attach_type == $t) | "\(.id) \(.name)"'; }
 # links of a cgroup id, "attach_type prog_id" lines
 cg_links() { bpftool link show -j | jq -r --argjson id "$1" '.[] | select(.type == "cgroup" and .cgroup_id == $id) | "\(.attach_type) \(.prog_id)"' | sort; }
+# the six links a pin directory's programs should have, as cg_links prints them
+want_links() {
+	local h
+	for h in egress:inet_egress sockops:sock_ops connect4:inet4_connect connect6:inet6_connect \
+		sendmsg4:udp4_sendmsg sendmsg6:udp6_sendmsg; do
+		echo "cgroup_${h#*:} $(bpftool prog show pinned "$1/prog_${h%%:*}" -j | jq -r .id)"
+	done | sort
+}
 # the number of egr_egress programs on a cgroup
 n_egress() { cg_progs "$1" cgroup_inet_egress | grep -c egr_egress; }
 
 # pin_names DIR: the names in DIR, sorted, on one line
 pin_names() { find "$1" -mindepth 1 -maxdepth 1 -printf '%f\n' | sort | tr '\n' ' ' | sed 's/ $//'; }
-REQUIRED_PINS="egr_ctl egr_events egr_evcfg egr_free egr_hits egr_meta egr_rules egr_sk egr_stats egr_v4 egr_v6 link_egress link_sockops prog_egress prog_sockops"
+REQUIRED_PINS="egr_audit egr_comm egr_ctl egr_events egr_evcfg egr_free egr_hits egr_meta egr_rules egr_sk egr_stats egr_v4 egr_v6 link_connect4 link_connect6 link_egress link_sendmsg4 link_sendmsg6 link_sockops prog_connect4 prog_connect6 prog_egress prog_sendmsg4 prog_sendmsg6 prog_sockops"
 # missing_pins DIR: the required pins DIR lacks
 missing_pins() {
 	local p m=''
@@ -75,7 +83,7 @@ test_attach_pins() {
 	diag "pins: $pins"
 	assert_eq "all required pins present" "" "$(missing_pins "$D")"
 	assert_eq "nothing but link_*, prog_*, egr_* pins" "" \
-		"$(pin_names "$D" | tr ' ' '\n' | grep -Ev '^(link_[a-z]+|prog_[a-z]+|egr_[a-z0-9_]+)$')"
+		"$(pin_names "$D" | tr ' ' '\n' | grep -Ev '^(link_[a-z0-9]+|prog_[a-z0-9]+|egr_[a-z0-9_]+)$')"
 	assert_eq "no temporary directory left by attach" "" "$(ls -1d "$EGR_PINS"/tmp-"$TID"-* 2>/dev/null)"
 	badmaps=
 	for p in "$D"/egr_*; do
@@ -96,9 +104,8 @@ test_attach_pins() {
 	assert_eq "link_sockops: cgroup link, sock_ops, this cgroup, prog_sockops" \
 		"cgroup cgroup_sock_ops $TID $ps_id" \
 		"$(bpftool link show pinned "$D/link_sockops" -j | jq -r '"\(.type) \(.attach_type) \(.cgroup_id) \(.prog_id)"')"
-	assert_eq "bpftool link show: exactly these two cgroup links for the cgroup" \
-		"cgroup_inet_egress $pe_id
-cgroup_sock_ops $ps_id" "$(cg_links "$TID")"
+	assert_eq "bpftool link show: exactly these six cgroup links for the cgroup" \
+		"$(want_links "$D")" "$(cg_links "$TID")"
 	assert_eq "bpftool cgroup show: egr_egress (the pinned program) on the cgroup" "$pe_id egr_egress" \
 		"$(cg_progs "$TCG" cgroup_inet_egress)"
 	assert_eq "status -j: bpffs mounted" true "$("$EGR" status -j | jq -r .kernel.bpffs)"
@@ -153,8 +160,7 @@ test_sigkill_mid_command() {
 	assert_eq "after the kills: default deny" deny "$("$EGR" list "$TGT" -j | jq -r '.[0].default')"
 	assert_eq "after the kills: the same pinned program on the cgroup" "$pe_id egr_egress" \
 		"$(cg_progs "$TCG" cgroup_inet_egress)"
-	assert_eq "after the kills: the same links" "cgroup_inet_egress $pe_id
-cgroup_sock_ops $ps_id" "$(cg_links "$TID")"
+	assert_eq "after the kills: the same links" "$(want_links "$D")" "$(cg_links "$TID")"
 	assert_eq "after the kills: the same pins" "$pins" "$(pin_names "$D")"
 	enforce_ok "after 60 SIGKILLed commands" "$TCG"
 }

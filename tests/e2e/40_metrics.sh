@@ -116,7 +116,9 @@ test_exact_counters() {
 	assert_eq "allowed packets = 7 + 3" 10 "$(pk "$T/m2" allowed)"
 	assert_eq "allowed bytes = 7 x (20+8+100) + 3 x (40+8+50)" $((7 * 128 + 3 * 98)) "$(by "$T/m2" allowed)"
 	assert_eq "denied packets = 5 + 2" 7 "$(pk "$T/m2" denied)"
-	assert_eq "denied bytes = 5 x (20+8+200) + 2 x (40+8+10)" $((5 * 228 + 2 * 58)) "$(by "$T/m2" denied)"
+	assert_eq "denied bytes = 0 (refused at sendto: no packet was built)" 0 "$(by "$T/m2" denied)"
+	assert_eq "refused calls by process name: peer 7" 7 \
+		"$(mval "$T/m2" "egressctl_denied_connections_total{$TL,comm=\"peer\"}")"
 	assert_eq "audit packets 0" 0 "$(pk "$T/m2" audit)"
 	assert_eq "rule hits v4 7, v6 3" "7 3" \
 		"$(hits "$T/m2" allow 198.18.240.0/24 udp:5000) $(hits "$T/m2" allow 2001:db8:240::/64 udp:5000)"
@@ -188,6 +190,8 @@ test_audit_mode() {
 	assert_eq "audit packets +4" 4 "$(pk "$T/m5" audit)"
 	assert_eq "audit bytes 4 x (28+72)" 400 "$(by "$T/m5" audit)"
 	assert_eq "denied unchanged in audit mode" 0 "$(pk "$T/m5" denied)"
+	assert_eq "audit mode: calls let through by process name: peer 4" 4 \
+		"$(mval "$T/m5" "egressctl_audit_connections_total{$TL,comm=\"peer\"}")"
 	cat >"$T/pol-noaudit.yaml" <<EOF
 audit: false
 rules:

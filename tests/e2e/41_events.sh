@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 # `egressctl events`: each denied probe (UDP v4 by a rule, UDP v6 and ICMP by
-# the default) appears exactly once with the right 5-tuple, verdict, rule,
-# length, target and cgroup, in JSON (-j) and in the human format; allowed
+# the default) appears exactly once with the right destination, verdict,
+# rule, length, hook, process, target and cgroup, in JSON (-j) and in the
+# human format (UDP refused at the socket, ICMP dropped at egress); allowed
 # traffic yields nothing. The reader turns events on in the kernel while it
 # runs and off again however it stops (SIGTERM, SIGINT, --count, --timeout,
 # a closed stdout). A flood of 100k denied packets: every one is denied and
@@ -98,20 +99,22 @@ test_denied_probes_json() {
 	assert_eq "every line is one JSON object" 3 "$(jq -c . <<<"$ev" 2>/dev/null | grep -c '^{')"
 	assert_eq "events off again after SIGTERM" 0 "$(evcfg "$TID" enabled)"
 	e4=$(jq -c 'select(.dport == 6000)' <<<"$ev")
-	assert_eq "udp v4 event: 5-tuple, verdict, rule, len" \
-		"4 udp $H4 $A4 6000 denied $RULE 61" \
-		"$(jq -r '"\(.family) \(.proto) \(.src) \(.dst) \(.dport) \(.verdict) \(.rule) \(.len)"' <<<"$e4")"
+	assert_eq "udp v4 event: refused at sendmsg: no source, no packet built, the rule" \
+		"4 udp null $A4 6000 denied $RULE 0 sendmsg" \
+		"$(jq -r '"\(.family) \(.proto) \(.src) \(.dst) \(.dport) \(.verdict) \(.rule) \(.len) \(.hook)"' <<<"$e4")"
 	assert_eq "udp v4 event: target, cgroup, cgroup_id" "cgroup:$rel $rel $TID" \
 		"$(jq -r '"\(.target) \(.cgroup) \(.cgroup_id)"' <<<"$e4")"
-	assert_eq "udp v4 event: ephemeral source port, numeric rule id" "true true" \
-		"$(jq -r '"\(.sport >= 1024) \(.rule_id | type == "number")"' <<<"$e4")"
+	assert_eq "udp v4 event: the process (pid = tgid, comm peer, a socket cookie), rule id" \
+		"true peer true true" \
+		"$(jq -r '"\(.pid == .tgid and .pid > 1) \(.comm) \(.cookie > 0) \(.rule_id | type == "number")"' <<<"$e4")"
 	e6=$(jq -c 'select(.family == 6)' <<<"$ev")
-	assert_eq "udp v6 event: 5-tuple, default rule, len 40+8+21" \
-		"udp $H6 $A6 6003 denied default null 69" \
-		"$(jq -r '"\(.proto) \(.src) \(.dst) \(.dport) \(.verdict) \(.rule) \(.rule_id) \(.len)"' <<<"$e6")"
+	assert_eq "udp v6 event: refused at sendmsg, default rule" \
+		"udp null $A6 6003 denied default null 0 sendmsg peer" \
+		"$(jq -r '"\(.proto) \(.src) \(.dst) \(.dport) \(.verdict) \(.rule) \(.rule_id) \(.len) \(.hook) \(.comm)"' <<<"$e6")"
 	ei=$(jq -c 'select(.proto == "icmp")' <<<"$ev")
-	assert_eq "icmp event: no ports, default, 84 bytes" "$H4 $A4 null null denied default 84" \
-		"$(jq -r '"\(.src) \(.dst) \(.sport) \(.dport) \(.verdict) \(.rule) \(.len)"' <<<"$ei")"
+	assert_eq "icmp event (raw socket: only egress sees it): no ports, default, 84 bytes, no process" \
+		"$H4 $A4 null null denied default 84 packet null" \
+		"$(jq -r '"\(.src) \(.dst) \(.sport) \(.dport) \(.verdict) \(.rule) \(.len) \(.hook) \(.pid)"' <<<"$ei")"
 	ts=$(jq -r '.time' <<<"$e4")
 	assert_match "time is ISO 8601 UTC with microseconds" \
 		'^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}Z$' "$ts"
@@ -122,15 +125,15 @@ test_denied_probes_json() {
 
 # human format, --count
 test_human_format_count() {
-	local re4 reh4
+	local re4
 	target human
 	run_bg - "$T/ev2" "$EGR" events "$TGT" --count 1 --timeout 120
 	reader_up "$T/ev2" "$TID" || fail "reader (--count) did not start"
 	probe "$A4" 6000 1 -l 33
 	assert_rc "--count 1: stops by itself, exit 0" 0 wait_bg "$T/ev2" 60
-	re4=${A4//./\\.} reh4=${H4//./\\.}
-	assert_match "human line: time target proto src -> dst verdict [rule] len" \
-		"^[0-9-]{10}T[0-9:]{8}\.[0-9]{6}Z cgroup:$rel udp $reh4:[0-9]+ -> $re4:6000 denied \[deny 198\.18\.241\.2/32 udp:6000\] 61 bytes\$" \
+	re4=${A4//./\\.}
+	assert_match "human line: time target pid comm proto dst:port denied by rule id \"text\"" \
+		"^[0-9]{2}:[0-9]{2}:[0-9]{2} cgroup:$rel pid [0-9]+ peer udp $re4:6000 denied by rule [0-9]+ \"deny 198\\.18\\.241\\.2/32 udp:6000\"\$" \
 		"$LAST_OUT"
 	assert_eq "events off again after --count" 0 "$(evcfg "$TID" enabled)"
 }
@@ -160,7 +163,7 @@ test_sigint_second_reader() {
 	probe "$A4" 6000 1 -l 33
 	wait_lines "$T/ev-int" 1
 	assert_rc "reader stops on SIGINT, exit 0" 0 stop_bg "$T/ev-int" INT
-	assert_match "... having printed the probe sent meanwhile" ' -> 198\.18\.241\.2:6000 denied ' \
+	assert_match "... having printed the probe sent meanwhile" ' 198\.18\.241\.2:6000 denied by ' \
 		"$LAST_OUT"
 	assert_eq "events off again after SIGINT" 0 "$(evcfg "$TID" enabled)"
 }

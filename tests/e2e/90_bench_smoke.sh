@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 # The benchmark harness (bench/run.sh, `make bench`) at smoke size: tiny N,
 # one repetition, every phase once, so the harness never rots. Checks that
-# each phase produced data, that every filter let the bench traffic through,
+# each phase produced data, that every filter let the bench traffic through
+# (and refused the denied connects at once),
 # that the report came out with its targets table and plots, that the
 # apply probe never saw neither policy, and that the run left nothing
 # behind. The numbers themselves (and how long the run took) are not judged
@@ -38,8 +39,8 @@ test_smoke_run() {
 
 test_data() {
 	local f n bad nconf
-	for f in prog_ns.csv udp.csv tcp.csv bpfstats.csv edit_kernel.csv edit_cmd.csv bulk.csv \
-		attach.csv setup.csv; do
+	for f in prog_ns.csv udp.csv tcp.csv crr.csv connlat.csv bpfstats.csv edit_kernel.csv \
+		edit_cmd.csv bulk.csv attach.csv setup.csv; do
 		n=$(wc -l <"$OUT/$f" 2>/dev/null || echo 0)
 		assert_range "bench smoke: $f has data" 2 100000000 "$n"
 	done
@@ -52,6 +53,10 @@ test_data() {
 		"$(awk -F, 'NR > 1 && $4 !~ /^(add|remove|trie_update)$/' "$OUT/edit_kernel.csv" 2>/dev/null)"
 	assert_match "bench smoke: attach became enforcing" '^16384,1,[0-9]+,[0-9]+$' \
 		"$(sed -n 2p "$OUT/attach.csv" 2>/dev/null)"
+	assert_eq "bench smoke: every connect of the rate loop went through" "" \
+		"$(awk -F, 'NR > 1 && ($4 <= 0 || $5 != 0) { print $1 }' "$OUT/crr.csv" 2>/dev/null | tr '\n' ' ')"
+	assert_eq "bench smoke: every denied connect was refused at once" "" \
+		"$(awk -F, 'NR > 1 && $4 != $5 { print $1 }' "$OUT/connlat.csv" 2>/dev/null | tr '\n' ' ')"
 	# atomic.txt: the probe's states during one apply ("state OLD/NEW ...");
 	# whether it caught both sides depends on timing (the report's PASS),
 	# that it never saw neither policy does not
@@ -62,7 +67,7 @@ test_data() {
 
 test_report() {
 	local p
-	assert_eq "bench smoke: report has 7 target rows with PASS/FAIL" 7 \
+	assert_eq "bench smoke: report has 10 target rows with PASS/FAIL" 10 \
 		"$(grep -cE '^\| .* \| \*\*(PASS|FAIL)\*\* \|$' "$MD" 2>/dev/null)"
 	diag "the report's atomic-apply row: $(grep 'old policy enforced' "$MD" 2>/dev/null)"
 	if command -v gnuplot >/dev/null; then

@@ -16,8 +16,9 @@
 # (the sender runs in netns NS), -n N, -l LEN, -i USEC (udp), -t SECS (tcp),
 # -m NAME (the name of the ok lines; default "PROTO to DEST:PORT from X").
 # pass: the sender got everything out, the receiver counted exactly that.
-# drop: the sender was refused (EPERM for udp, a connect that times out for
-# tcp, no reply for ping), and the receiver counted nothing. For udp and tcp
+# drop: the sender was refused (EPERM for udp, a connect refused at once by
+# the socket hook for tcp, no reply for ping), and the receiver counted
+# nothing. For udp and tcp
 # "nothing" is an event too: after the refused sends, a fence (1 byte, from
 # this shell, unfiltered) is sent the same way, and the receiver must count
 # the fence alone.
@@ -166,7 +167,8 @@ expect_tcp() {
 		assert_eq "$X_NAME: received 1 connection, $X_LEN bytes" "1 $X_LEN" "$got"
 	else
 		_x_send tcp-send "$dest" "$port" -l "$X_LEN" -t "${X_T:-1.5}"
-		assert_eq "$X_NAME: connect times out" "connect: Connection timed out" "$X_OUT" || return 1
+		assert_eq "$X_NAME: connect refused at once" "connect: Connection refused" "$X_OUT" ||
+			return 1
 		_x_fence "$dest" tcp-send "$dest" "$port" -l 1 -t 10
 		got=$(wait_bg "$X_RX" 30)
 		assert_eq "$X_NAME: no connection received (the fence alone)" "1 1" "$got"

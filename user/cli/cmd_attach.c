@@ -25,9 +25,11 @@ static const char attach_usage[] =
 	"`egressctl watch` re-applies it when the container restarts.\n"
 	"\n"
 	"  --default deny|allow  verdict when no rule matches (default: deny)\n"
-	"  --audit               count and report would-be drops, drop nothing\n"
-	"  --max-rules N         capacity: rules and prefixes per family (default 16384,\n"
-	"                        64..4194304); fixed at first attach\n";
+	"  --audit               count and report would-be drops, drop nothing;\n"
+	"                        collect them for `egressctl suggest`\n"
+	"  --max-rules N         initial capacity: rules and prefixes per family\n"
+	"                        (default 16384, 64..4194304); a change that needs\n"
+	"                        more grows it, without detaching\n";
 
 static const char detach_usage[] =
 	"Usage: egressctl detach <target>\n"

@@ -8,6 +8,7 @@
 #include "cli/cmd.h"
 #include "cli/cmd_util.h"
 #include "kernel/kapply.h"
+#include "kernel/kgrow.h"
 #include "kernel/kpolicy.h"
 #include "kernel/kstate.h"
 #include "policy/addr.h"
@@ -36,7 +37,8 @@ static const char apply_usage[] =
 	"\n"
 	"Replace the whole policy (default, audit, rules) atomically from a YAML or\n"
 	"JSON file; a missing 'default:' means deny. Each packet is judged by the\n"
-	"old policy or the new one, never a mix.\n";
+	"old policy or the new one, never a mix. A policy bigger than the target's\n"
+	"capacity grows it (a bigger instance is swapped in; never detached).\n";
 
 /* A container's policy outlives its cgroup: save what is in force. */
 static int save_state(const struct egr_target *t, const struct egr_kstate *ks)
@@ -56,6 +58,7 @@ static int edit(int argc, char **argv, int action, const char *text)
 	struct egr_kstate ks;
 	char err[512];
 	int c, lock, ret;
+	uint32_t cap;
 
 	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1)
 		return usage(text, c != 'h');
@@ -80,6 +83,7 @@ static int edit(int argc, char **argv, int action, const char *text)
 		policy_free(&p);
 		return 1;
 	}
+	cap = ks.meta.max_rules;
 	if (action < 0)
 		ret = kpolicy_remove(&ks, p.rules, p.n, err, sizeof(err));
 	else
@@ -88,6 +92,9 @@ static int edit(int argc, char **argv, int action, const char *text)
 		pr_err("%s: %s\n", t.label, err);
 	else if (t.container)
 		ret = save_state(&t, &ks);
+	if (!ret && ks.meta.max_rules != cap)
+		pr_warn("%s: the policy was full: capacity grown from %u to %u rules\n", t.label,
+			cap, ks.meta.max_rules);
 	kstate_unlock(lock);
 	kstate_close(&ks);
 	policy_free(&p);
@@ -116,6 +123,7 @@ int cmd_apply(int argc, char **argv)
 					      { 0 } };
 	struct egr_prefetch *pf = NULL;
 	const char *file = NULL;
+	uint32_t cap;
 	struct egr_policy p = { 0 };
 	struct egr_target t;
 	struct egr_kstate ks;
@@ -154,6 +162,7 @@ int cmd_apply(int argc, char **argv)
 		pr_err("%s: reading the policy: %s\n", t.label, strerror(-ret));
 		goto out;
 	}
+	cap = ks.meta.max_rules;
 	ret = policy_parse_file(file, &p, err, sizeof(err));
 	if (ret) {
 		pr_err("%s\n", err);
@@ -162,13 +171,17 @@ int cmd_apply(int argc, char **argv)
 	}
 	if (!p.has_dflt)
 		p.dflt = EGR_DENY;
-	ret = kpolicy_apply_prefetched(&ks, &p, pf, err, sizeof(err));
+	ret = kpolicy_apply_grow(&ks, &p, pf, err, sizeof(err));
 	helpers_done();
 	if (ret)
 		pr_err("%s: %s\n", t.label, err);
 	else if (t.container)
 		ret = save_state(&t, &ks);
-	if (!ret)
+	if (!ret && ks.meta.max_rules != cap)
+		printf("applied %zu rules to %s (default %s%s; capacity grown from %u to %u)\n", p.n,
+		       t.label, p.dflt == EGR_ALLOW ? "allow" : "deny", p.audit ? ", audit" : "", cap,
+		       ks.meta.max_rules);
+	else if (!ret)
 		printf("applied %zu rules to %s (default %s%s)\n", p.n, t.label,
 		       p.dflt == EGR_ALLOW ? "allow" : "deny", p.audit ? ", audit" : "");
 out:

@@ -33,6 +33,7 @@ static const char *const stat_names[EGR_STAT_MAX] = {
 	[EGR_STAT_AUDIT] = "audit",	    [EGR_STAT_LOOPBACK] = "loopback",
 	[EGR_STAT_INBOUND] = "inbound",	    [EGR_STAT_MALFORMED] = "malformed",
 	[EGR_STAT_NOPOLICY] = "nopolicy",   [EGR_STAT_NDP] = "ndp",
+	[EGR_STAT_REFUSED] = "refused",	    [EGR_STAT_AUDIT_FULL] = "audit_unrecorded",
 };
 
 static bool have_btf(void)
@@ -74,7 +75,7 @@ static void status_lsm(json_t *j)
 		snprintf(why, sizeof(why), "NOT blocked: %s holds pins not made by egressctl",
 			 EGR_PKTGUARD_DIR);
 	else if (!li.guard_loaded)
-		snprintf(why, sizeof(why), "NOT blocked: BPF LSM unavailable (%s), veth guard not loaded (attach loads it)",
+		snprintf(why, sizeof(why), "NOT blocked: BPF LSM unavailable (%s), veth guard not loaded (egressctl attach <target> loads it)",
 			 reason);
 	else
 		snprintf(why, sizeof(why),
@@ -129,16 +130,23 @@ static void status_text(const struct egr_kstate *ks, int alive,
 	target_label(ks, label, sizeof(label));
 	printf("\n%s (id %llu)\n", label, (unsigned long long)ks->cgid);
 	if (!alive && kstate_link_missing(ks))
-		printf("  NOT ENFORCING: its link is missing (an interrupted command); run attach to repair it, or detach\n");
+		printf("  NOT ENFORCING: its link is missing (an interrupted command); repair it with: egressctl attach cgroup:%s (or remove it: egressctl detach cgid:%llu)\n",
+		       ks->meta.path, (unsigned long long)ks->cgid);
 	else if (!alive)
 		printf("  DEFUNCT: the cgroup is gone (egressctl detach --gone removes it)\n");
 
 	printf("  rules %u/%u, prefixes v4 %u v6 %u\n", ks->meta.nrules, ks->meta.max_rules,
 	       ks->meta.nprefix[0], ks->meta.nprefix[1]);
-	for (k = 0; k < EGR_STAT_MAX; k++)
-		if (stat_names[k] && (st[k].packets || k <= EGR_STAT_AUDIT))
+	for (k = 0; k < EGR_STAT_MAX; k++) {
+		if (!stat_names[k] || (!st[k].packets && k > EGR_STAT_AUDIT))
+			continue;
+		if (k == EGR_STAT_REFUSED)
+			printf("  %-9s %llu connect()/sendmsg() calls (in denied as 0 bytes)\n",
+			       stat_names[k], (unsigned long long)st[k].packets);
+		else
 			printf("  %-9s %llu packets, %llu bytes\n", stat_names[k],
 			       (unsigned long long)st[k].packets, (unsigned long long)st[k].bytes);
+	}
 }
 
 /* One attached target (ids[i]) in status: text, or an object in targets.
@@ -153,7 +161,7 @@ static int status_target(uint64_t id, json_t *targets)
 	k = kstate_open(id, &ks);
 	if (k) {
 		const char *why = k == -EPROTONOSUPPORT ?
-					  "attached by an egressctl with another map layout: detach and attach again to upgrade" :
+					  "attached by an egressctl with another map layout: to upgrade, egressctl detach cgid:<id>, then egressctl attach and egressctl apply again" :
 					  "pins not made by egressctl";
 
 		if (targets)

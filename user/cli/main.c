@@ -22,6 +22,8 @@ static const char main_usage[] =
 	"  deny    <target> <dest> [<portspec>...]\n"
 	"  remove  <target> <dest> [<portspec>...]\n"
 	"  apply   <target> -f <file>\n"
+	"  explain <target> <address> [<portspec>] [--inbound] [-j]\n"
+	"  suggest <target> [-o FILE] [--group N] [--group6 N] [--reset]\n"
 	"  list    [<target>] [-j]\n"
 	"  status  [-j]\n"
 	"  metrics [-o FILE] [<target>...]\n"
@@ -46,6 +48,7 @@ static const struct {
 	{ "deny", cmd_deny },	  { "remove", cmd_remove }, { "apply", cmd_apply },
 	{ "list", cmd_list },	  { "status", cmd_status }, { "metrics", cmd_metrics },
 	{ "serve", cmd_serve },	  { "events", cmd_events }, { "watch", cmd_watch },
+	{ "explain", cmd_explain }, { "suggest", cmd_suggest },
 };
 
 int main(int argc, char **argv)

@@ -477,7 +477,7 @@ static const char *uncovered_why(int veths)
 	case -EEXIST:
 		return "it shares the host's network namespace, so there is no veth to guard";
 	case -ESRCH:
-		return "it has no process yet, so its veths cannot be found (attach again once it runs)";
+		return "it has no process yet, so its veths cannot be found (run egressctl attach on it again once it runs)";
 	case -ENODEV:
 		return "its network namespace has no veth to the host to guard";
 	default:

@@ -75,6 +75,8 @@ static int collect_one(uint64_t cgid, struct metrics_target *t)
 		err = kstate_stats(&ks, t->st);
 	if (!err)
 		err = read_rules(&ks, t);
+	if (!err)
+		err = kread_comm(&ks, &t->comm, &t->ncomm);
 	kstate_close(&ks);
 	return err;
 }
@@ -116,6 +118,7 @@ int metrics_collect(const uint64_t *only, size_t nonly, struct metrics_target **
 			warn_add(warn, "metrics: reading cgroup id %" PRIu64 ": %s", ids[i],
 				 strerror(-err));
 			free(t[k].rules);
+			free(t[k].comm);
 			continue;
 		}
 		k++;
@@ -130,8 +133,10 @@ void metrics_free(struct metrics_target *t, size_t n)
 {
 	size_t i;
 
-	for (i = 0; t && i < n; i++)
+	for (i = 0; t && i < n; i++) {
 		free(t[i].rules);
+		free(t[i].comm);
+	}
 	free(t);
 }
 
@@ -212,6 +217,22 @@ static char *escape_dup(const char *s)
 		free(buf);
 		return NULL;
 	}
+	return buf;
+}
+
+const char *metrics_comm_text(const char *comm, char *buf, size_t len)
+{
+	size_t i, o = 0;
+
+	for (i = 0; i < 16 && comm[i] && o + 4 <= len; i++) {
+		unsigned char c = comm[i];
+
+		if (c >= 0x20 && c < 0x7f && c != '%' && c != '"' && c != '\\')
+			buf[o++] = c;
+		else
+			o += snprintf(buf + o, len - o, "%%%02X", c);
+	}
+	buf[o < len ? o : len - 1] = '\0';
 	return buf;
 }
 
@@ -394,6 +415,33 @@ static void rule_family(FILE *f, const struct metrics_target *t, size_t n, const
 	}
 }
 
+/* egressctl_denied_connections_total (audit false) or
+ * egressctl_audit_connections_total: one series per process name, at most
+ * EGR_COMM_MAX and comm="_other" per target.
+ */
+static void comm_family(FILE *f, const struct metrics_target *t, size_t n, const struct tlabels *l,
+			bool audit)
+{
+	char name[3 * 16 + 1];
+	size_t i, c;
+
+	for (i = 0; i < n; i++) {
+		for (c = 0; !l[i].skip && c < t[i].ncomm; c++) {
+			const struct egr_comm_stat *s = &t[i].comm[c];
+
+			if (!(audit ? s->audit : s->denied) && s->other)
+				continue; /* the overflow row, unused */
+			fprintf(f, "%s{target=\"%s\",comm=\"",
+				audit ? "egressctl_audit_connections_total" :
+					"egressctl_denied_connections_total",
+				l[i].target);
+			fprintf(f, "%s\"} %" PRIu64 "\n",
+				s->other ? METRICS_COMM_OTHER : metrics_comm_text(s->comm, name, sizeof(name)),
+				audit ? s->audit : s->denied);
+		}
+	}
+}
+
 int metrics_format(FILE *f, const struct metrics_target *t, size_t n, const char *version,
 		   const char *libbpf)
 {
@@ -437,6 +485,15 @@ int metrics_format(FILE *f, const struct metrics_target *t, size_t n, const char
 	family(f, "egressctl_rule_hits_total", "counter",
 	       "Packets decided by each rule in force (kept across edits while the rule stays).");
 	rule_family(f, t, n, l);
+
+	family(f, "egressctl_denied_connections_total", "counter",
+	       "connect() and sendmsg() calls refused at the socket, by process name (at most "
+	       "64 names per target, the rest under comm=\"" METRICS_COMM_OTHER "\").");
+	comm_family(f, t, n, l, false);
+	family(f, "egressctl_audit_connections_total", "counter",
+	       "connect() and sendmsg() calls audit mode let through that the policy denies, by "
+	       "process name (bounded as egressctl_denied_connections_total).");
+	comm_family(f, t, n, l, true);
 
 	family(f, "egressctl_policy_rules", "gauge", "Rules in force.");
 	per_target(f, t, n, l, "egressctl_policy_rules", false, get_nrules);

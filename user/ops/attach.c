@@ -22,7 +22,10 @@ static int reattach(const char *cgpath, uint64_t cgid, struct egr_warn *warn, ch
 	ret = kstate_open(cgid, &ks);
 	kstate_close(&ks);
 	if (ret == -EPROTONOSUPPORT) {
-		kstate_other_layout(cgpath, ks.meta.abi, NULL, err, errlen);
+		char spec[300];
+
+		snprintf(spec, sizeof(spec), "cgroup:%s", cgpath);
+		kstate_other_layout(cgpath, ks.meta.abi, spec, err, errlen);
 		return ret;
 	}
 	ret = kstate_repair(cgpath, cgid, &made, err, errlen);
@@ -45,9 +48,10 @@ int attach_cgroup(const char *cgpath, const char *rel, uint64_t cgid,
 	if (ret)
 		return ret;
 	lsm_ensure(cgpath, cgid, warn); /* packet-socket guard; warns loudly when it cannot */
+	/* what killed attaches, detaches and growths left (tmp-*, dead-*) */
+	kstate_clean_stale();
 	if (kstate_pinned(cgid))
 		return reattach(cgpath, cgid, warn, err, errlen);
-	kstate_clean_stale();
 	/* Registered first: programs that act for all managed cgroups (the
 	 * packet-socket hook) cover this one before its filter is in place.
 	 */

@@ -40,4 +40,10 @@ int cgroup_resolve(const char *mount, const char *path, char *out, size_t len);
  */
 int cgroup_id(const char *abs_path, uint64_t *id);
 
+/* The path below the cgroup v2 mount of the cgroup with that id (a file
+ * handle opened with open_by_handle_at(): needs CAP_DAC_READ_SEARCH). 0,
+ * or -errno (-ESTALE: no such cgroup).
+ */
+int cgroup_path_of_id(uint64_t id, char *out, size_t len);
+
 #endif /* EGR_CGROUP_H */
