@@ -118,13 +118,12 @@ test_attach_pins() {
 # SIGKILL in the middle of commands: every policy the commands can leave
 # allows udp:9000 to A and denies udp:9002; two streams run through it all.
 test_sigkill_mid_command() {
-	local D pins rules0 pe_id ps_id killed=0 states='' d c r
+	local D pins rules0 pe_id pe_now killed=0 states='' d c r
 	pins_new kills
 	D=$EGR_PINS/$TID
 	pins=$(pin_names "$D")
 	rules0=$(egr_rules "$TGT")
 	pe_id=$(bpftool prog show pinned "$D/prog_egress" -j | jq -r .id)
-	ps_id=$(bpftool prog show pinned "$D/prog_sockops" -j | jq -r .id)
 	awk 'BEGIN { print "default: deny"; print "rules:";
 		printf "  - allow: %s\n    ports: [udp:9000]\n", "'"$A4"'";
 		for (i = 0; i < 20000; i++)
@@ -158,7 +157,11 @@ test_sigkill_mid_command() {
 	assert_eq "stream udp:9002 during the kills: nothing arrived" 0 "$STREAM_RX"
 	assert_eq "after the kills: the same rules for a new process" "$rules0" "$(egr_rules "$TGT")"
 	assert_eq "after the kills: default deny" deny "$("$EGR" list "$TGT" -j | jq -r '.[0].default')"
-	assert_eq "after the kills: the same pinned program on the cgroup" "$pe_id egr_egress" \
+	# big.yaml is over the capacity: an apply of it that got far enough
+	# swapped in a bigger instance (same links, updated)
+	pe_now=$(bpftool prog show pinned "$D/prog_egress" -j | jq -r .id)
+	[ "$pe_now" = "$pe_id" ] || diag "the capacity grew during the kills (program $pe_id -> $pe_now)"
+	assert_eq "after the kills: the pinned program on the cgroup" "$pe_now egr_egress" \
 		"$(cg_progs "$TCG" cgroup_inet_egress)"
 	assert_eq "after the kills: the same links" "$(want_links "$D")" "$(cg_links "$TID")"
 	assert_eq "after the kills: the same pins" "$pins" "$(pin_names "$D")"
