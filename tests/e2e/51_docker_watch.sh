@@ -161,9 +161,10 @@ test_json_lines() {
 	assert_match "watch -j: both host-network containers enforced" \
 		"$(dk_name wh1).*enforced.*$(dk_name wh2).*enforced|$(dk_name wh2).*enforced.*$(dk_name wh1).*enforced" \
 		"$(jq -r 'select(.event == "startup") | "\(.container) \(.message)"' "$out" | tr '\n' ' ')"
-	assert_match "watch -j: the warning that packet sockets are not blocked, as a JSON warning" \
-		'^warning packet sockets \(AF_PACKET\) are NOT blocked for this target' \
-		"$(jq -r 'select(.event == "warning") | "\(.event) \(.message)"' "$errf")"
+	assert_eq "watch -j: the warning that packet sockets are not blocked, for each, as JSON" \
+		"$(printf '%s\n' "$(dk_cgpath "$(dk_name wh1)")" "$(dk_cgpath "$(dk_name wh2)")" | sort | xargs)" \
+		"$(jq -r 'select(.event == "warning") | .message' "$errf" |
+			sed -nE 's/^packet sockets \(AF_PACKET\) are NOT blocked for cgroup ([^:]+):.*/\1/p' | sort | xargs)"
 	assert_eq "watch -j: the same warning text once" \
 		"$(jq -r 'select(.event == "warning") | .message' "$errf" | wc -l)" \
 		"$(jq -r 'select(.event == "warning") | .message' "$errf" | sort -u | wc -l)"

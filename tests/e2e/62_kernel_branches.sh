@@ -53,7 +53,7 @@ test_lsm_forced_host_netns() {
 		assert_rc "$st: attach a target in the host's network namespace" 0 \
 			env EGRESSCTL_TEST_LSM=$st "$EGR" attach "$TGT"
 		assert_match "$st: attach says packet sockets are NOT blocked for it, and why" \
-			"packet sockets \(AF_PACKET\) are NOT blocked for this target: it shares the host's network namespace, so there is no veth to guard, and BPF LSM unavailable \(${WHY[$st]}" \
+			"packet sockets \(AF_PACKET\) are NOT blocked for cgroup ${TCG#"$CGROOT"}: it shares the host's network namespace, so there is no veth to guard, and BPF LSM unavailable \(${WHY[$st]}" \
 			"$LAST_ERR"
 		assert_match "$st: status says why BPF LSM is not used" \
 			"^packet sockets: BPF LSM unavailable \(${WHY[$st]}" \
@@ -98,7 +98,7 @@ test_lsm_as_the_kernel_has_it() {
 			"$("$EGR" status | grep '^packet sockets:')"
 	else
 		assert_match "$st: attach says packet sockets are NOT blocked for it, and why" \
-			"NOT blocked for this target: it shares the host's network namespace.*BPF LSM unavailable \(${WHY[$st]}" \
+			"NOT blocked for cgroup ${TCG#"$CGROOT"}: it shares the host's network namespace.*BPF LSM unavailable \(${WHY[$st]}" \
 			"$LAST_ERR"
 	fi
 	assert_rc "detach" 0 "$EGR" detach "$TGT"

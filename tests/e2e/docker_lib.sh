@@ -350,6 +350,13 @@ dk_cgid() {
 	stat -c %i "$CGROOT$path"
 }
 
+# dk_cgpath CONTAINER: its v2 cgroup's path under the mount (/docker/ID)
+dk_cgpath() {
+	local pid
+	pid=$(_egr_docker inspect -f '{{.State.Pid}}' "$1" 2>/dev/null) || return 1
+	sed -n 's/^0:://p' "/proc/$pid/cgroup"
+}
+
 # dk_attached CONTAINER: its current cgroup has egressctl pins.
 dk_attached() {
 	local id

@@ -485,7 +485,7 @@ static const char *uncovered_why(int veths)
 	}
 }
 
-int lsm_ensure(const char *cgpath, uint64_t cgid, struct egr_warn *warn)
+int lsm_ensure(const char *cgpath, const char *rel, uint64_t cgid, struct egr_warn *warn)
 {
 	struct egr_lsm_info li;
 	char reason[160];
@@ -512,14 +512,14 @@ int lsm_ensure(const char *cgpath, uint64_t cgid, struct egr_warn *warn)
 	why = uncovered_why(veths);
 	if (why)
 		warn_add(warn,
-			 "packet sockets (AF_PACKET) are NOT blocked for this target: %s, and BPF LSM "
+			 "packet sockets (AF_PACKET) are NOT blocked for cgroup %s: %s, and BPF LSM "
 			 "unavailable (%s)",
-			 why, reason);
+			 rel, why, reason);
 	else
 		warn_add(warn,
-			 "packet sockets (AF_PACKET) are NOT blocked for this target: guarding its veth "
+			 "packet sockets (AF_PACKET) are NOT blocked for cgroup %s: guarding its veth "
 			 "failed (%s), and BPF LSM unavailable (%s)",
-			 strerror(-veths), reason);
+			 rel, strerror(-veths), reason);
 	return veths < 0 ? veths : -ENODEV;
 }
 

@@ -37,14 +37,16 @@ const char *lsm_reason(const struct egr_lsm_info *li, char *buf, size_t len);
 const char *lsm_state_name(enum egr_lsm_state st);
 
 /*
- * Make sure the guard covers the cgroup cgpath (id cgid): load and pin the
- * programs once per host, attach the veth guard to the target's veths.
+ * Make sure the guard covers the cgroup cgpath (id cgid; rel, its path under
+ * the cgroup v2 mount, names it in the warnings that are about it alone):
+ * load and pin the programs once per host, attach the veth guard to the
+ * target's veths.
  * Idempotent; callers hold kstate_lock(). Returns 0 when packet sockets are
  * blocked for the target (by BPF LSM, or by the veth guard), else -errno
  * with a loud warning added to warn; a warning also says when only the
  * veth guard covers it.
  */
-int lsm_ensure(const char *cgpath, uint64_t cgid, struct egr_warn *warn);
+int lsm_ensure(const char *cgpath, const char *rel, uint64_t cgid, struct egr_warn *warn);
 
 /* What status shows. Never fails; fields say what could be found. Reads
  * only (it does not mount securityfs: attach does).

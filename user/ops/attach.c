@@ -47,7 +47,7 @@ int attach_cgroup(const char *cgpath, const char *rel, uint64_t cgid,
 	ret = kstate_prepare(err, errlen);
 	if (ret)
 		return ret;
-	lsm_ensure(cgpath, cgid, warn); /* packet-socket guard; warns loudly when it cannot */
+	lsm_ensure(cgpath, rel, cgid, warn); /* packet-socket guard; warns loudly when it cannot */
 	/* what killed attaches, detaches and growths left (tmp-*, dead-*) */
 	kstate_clean_stale();
 	if (kstate_pinned(cgid))
