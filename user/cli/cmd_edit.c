@@ -33,7 +33,7 @@ static const char remove_usage[] =
 	"deny), live. Fails, changing nothing, if one of them is not in force.\n";
 
 static const char apply_usage[] =
-	"Usage: egressctl apply <target> -f <file>\n"
+	"Usage: egressctl apply <target> -f|--file <file>\n"
 	"\n"
 	"Replace the whole policy (default, audit, rules) atomically from a YAML or\n"
 	"JSON file; a missing 'default:' means deny. Each packet is judged by the\n"

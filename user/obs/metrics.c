@@ -475,8 +475,9 @@ int metrics_format(FILE *f, const struct metrics_target *t, size_t n, const char
 	stat_family(f, t, n, l, "egressctl_bytes_total", true, true);
 
 	family(f, "egressctl_unjudged_packets_total", "counter",
-	       "Outgoing packets decided before the policy, by reason: loopback and inbound "
-	       "(replies on accepted connections) pass; malformed and nopolicy are dropped.");
+	       "Outgoing packets decided before the policy, by reason: loopback, inbound "
+	       "(replies on accepted connections) and ndp (IPv6 neighbour discovery) pass; "
+	       "malformed and nopolicy are dropped.");
 	stat_family(f, t, n, l, "egressctl_unjudged_packets_total", false, false);
 	family(f, "egressctl_unjudged_bytes_total", "counter",
 	       "Bytes of outgoing packets decided before the policy, by reason.");
