@@ -428,21 +428,6 @@ struct held_walk {
 	struct egr_guard_held *h;
 };
 
-static bool has_procs(const char *dir)
-{
-	char path[4200], c;
-	ssize_t n;
-	int fd;
-
-	snprintf(path, sizeof(path), "%s/cgroup.procs", dir);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return false;
-	n = read(fd, &c, 1);
-	close(fd);
-	return n == 1;
-}
-
 static void held_add(struct held_walk *w, const char *dir)
 {
 	struct egr_guard_held *h = w->h;
@@ -474,7 +459,7 @@ static void held_walk(struct held_walk *w, const char *dir, int depth)
 	if (stat(dir, &sb))
 		return;
 	id = sb.st_ino; /* a cgroup v2 directory's inode number is its id */
-	if (has_procs(dir) && bpf_map_lookup_elem(w->map_fd, &id, &val))
+	if (cgroup_first_pid(dir) > 0 && bpf_map_lookup_elem(w->map_fd, &id, &val))
 		held_add(w, dir);
 	if (depth >= EGR_GUARD_HELD_DEPTH)
 		return;

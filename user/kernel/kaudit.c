@@ -6,6 +6,7 @@
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include "kernel/kaudit.h"
+#include "kernel/kmap.h"
 
 int kaudit_read(const struct egr_kstate *ks, struct kaudit_entry **out, size_t *n)
 {
@@ -46,16 +47,10 @@ int kaudit_read(const struct egr_kstate *ks, struct kaudit_entry **out, size_t *
  */
 static int reset_unrecorded(const struct egr_kstate *ks)
 {
-	struct egr_counter *v = calloc(ks->ncpus, sizeof(*v));
 	uint32_t k = EGR_STAT_AUDIT_FULL;
-	int err = 0;
 
-	if (!v)
-		return -ENOMEM;
-	if (bpf_map_update_elem(ks->stats_fd, &k, v, BPF_EXIST))
-		err = -errno;
-	free(v);
-	return err;
+	return kmap_zero_percpu(ks->stats_fd, &k, sizeof(struct egr_counter), ks->ncpus,
+				BPF_EXIST);
 }
 
 int kaudit_reset(const struct egr_kstate *ks, const struct kaudit_entry *e, size_t n)

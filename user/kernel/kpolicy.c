@@ -22,6 +22,7 @@
 #include "kernel/kapply.h"
 #include "kernel/kgrow.h"
 #include "kernel/kgen.h"
+#include "kernel/kmap.h"
 #include "kernel/kpolicy.h"
 #include "kernel/kread.h"
 #include "kernel/ktries.h"
@@ -210,15 +211,7 @@ out:
 
 static int zero_hits(struct egr_kstate *ks, uint32_t id)
 {
-	uint64_t *z = calloc(ks->ncpus, sizeof(uint64_t));
-	int err = 0;
-
-	if (!z)
-		return -ENOMEM;
-	if (bpf_map_update_elem(ks->hits_fd, &id, z, BPF_ANY))
-		err = -errno;
-	free(z);
-	return err;
+	return kmap_zero_percpu(ks->hits_fd, &id, sizeof(uint64_t), ks->ncpus, BPF_ANY);
 }
 
 static int alloc_id(struct egr_kstate *ks, uint32_t *id)

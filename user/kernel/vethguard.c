@@ -28,6 +28,7 @@
 #include "kernel/kmap.h"
 #include "kernel/pindir.h"
 #include "kernel/vethguard.h"
+#include "util/cgroup.h"
 
 #define PROG_PIN "prog_veth"
 #define PROG_NAME "egr_veth_guard"
@@ -136,23 +137,6 @@ out:
 	return n;
 }
 
-/* The first process of the cgroup, or -ESRCH. */
-static int cgroup_pid(const char *cgpath)
-{
-	char path[4200];
-	FILE *f;
-	int pid = -ESRCH;
-
-	snprintf(path, sizeof(path), "%s/cgroup.procs", cgpath);
-	f = fopen(path, "re");
-	if (!f)
-		return -errno;
-	if (fscanf(f, "%d", &pid) != 1)
-		pid = -ESRCH;
-	fclose(f);
-	return pid;
-}
-
 /* dump_links() in the network namespace ns, on a thread of its own: setns()
  * moves only the calling thread, and this one ends there.
  */
@@ -192,7 +176,7 @@ static int target_peers(const char *cgpath, int *peers, int max)
 	pthread_t th;
 	int pid, nhost, i, j, n = 0, err;
 
-	pid = cgroup_pid(cgpath);
+	pid = cgroup_first_pid(cgpath);
 	if (pid < 0)
 		return pid;
 	snprintf(nspath, sizeof(nspath), "/proc/%d/ns/net", pid);

@@ -252,6 +252,22 @@ int cgroup_resolve(const char *mount, const char *path, char *out, size_t len)
 	return 0;
 }
 
+int cgroup_first_pid(const char *abs_path)
+{
+	char path[4200];
+	FILE *f;
+	int pid = -ESRCH;
+
+	snprintf(path, sizeof(path), "%s/cgroup.procs", abs_path);
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	if (fscanf(f, "%d", &pid) != 1)
+		pid = -ESRCH;
+	fclose(f);
+	return pid;
+}
+
 int cgroup_id(const char *abs_path, uint64_t *id)
 {
 	struct stat st;

@@ -35,6 +35,11 @@ int cgroup_of_pid(pid_t pid, char *out, size_t len);
  */
 int cgroup_resolve(const char *mount, const char *path, char *out, size_t len);
 
+/* The first process of the cgroup v2 directory abs_path (its
+ * cgroup.procs), or -ESRCH when it has none, or -errno.
+ */
+int cgroup_first_pid(const char *abs_path);
+
 /* The cgroup id (inode number of the directory, as bpf_get_current_cgroup_id
  * reports it). 0 or -errno.
  */
