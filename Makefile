@@ -107,7 +107,7 @@ demo: deps
 include tests/tests.mk
 
 format:
-	clang-format -i bpf/*.c bpf/*.h user/*/*.c user/*/*.h include/*.h tests/*/*.c
+	clang-format -i bpf/*.c bpf/*.h user/*/*.c user/*/*.h include/*.h tests/*/*.c tests/e2e/*/*.[ch]
 
 clean:
 	rm -rf $(OUTPUT)

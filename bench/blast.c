@@ -20,6 +20,16 @@
  *   blast sink-udp PORT SECONDS        bind and hold, never read (the
  *       socket's receive buffer fills and the kernel drops at the socket)
  *   blast sink-tcp PORT SECONDS        accept and discard -> "bytes B"
+ *   blast crr ADDR PORT SECONDS
+ *       TCP_CRR-like: a new socket, connect(), one byte, close() (with
+ *       SO_LINGER 0: an RST, so no TIME_WAIT exhausts the ports), again
+ *       -> "conns N errors E secs S cps R cpu_s C"
+ *   blast sink-crr PORT SECONDS        accept and close at once (backlog
+ *       4096) -> "conns N"
+ *   blast connlat ADDR PORT COUNT
+ *       COUNT connect()s to a destination the filter refuses, each timed
+ *       -> "n N refused R median_ns M p99_ns P max_ns X"; R counts the
+ *       connects that failed with ECONNREFUSED or EPERM at once
  *   blast probe OLD NEW PORT SECONDS STOPFILE
  *       every ~50 us one datagram to OLD, then one to NEW; a send refused
  *       (EPERM: dropped by the cgroup filter) counts as blocked. Stops at
@@ -334,6 +344,124 @@ static int cmd_sink_tcp(int argc, char **argv)
 	return 0;
 }
 
+static int cmd_crr(int argc, char **argv)
+{
+	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+	unsigned long long conns = 0, errors = 0;
+	struct addr a;
+	uint64_t t0, dl, t1;
+	double c0;
+
+	if (argc != 3)
+		die("usage: blast crr ADDR PORT SECONDS");
+	parse_addr(argv[0], argv[1], &a);
+	dl = (uint64_t)(seconds(argv[2]) * 1e9);
+	c0 = cpu_s();
+	t0 = now_ns();
+	dl += t0;
+	for (t1 = t0; t1 < dl; t1 = now_ns()) {
+		int fd = socket(a.family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+		if (fd < 0) {
+			perror("blast: socket");
+			return 1;
+		}
+		setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+		if (!connect(fd, (struct sockaddr *)&a.ss, a.len) &&
+		    send(fd, "c", 1, MSG_NOSIGNAL) == 1)
+			conns++;
+		else
+			errors++;
+		close(fd);
+		if (errors > 1000 && errors > conns)
+			break; /* something is wrong: stop early */
+	}
+	printf("conns %llu errors %llu secs %.6f cps %.1f cpu_s %.6f\n", conns, errors,
+	       (t1 - t0) / 1e9, conns / ((t1 - t0) / 1e9), cpu_s() - c0);
+	return 0;
+}
+
+static int cmd_sink_crr(int argc, char **argv)
+{
+	struct sigaction sa = { .sa_handler = on_alarm };
+	unsigned long long conns = 0;
+	int fd, one = 4096;
+
+	if (argc != 2)
+		die("usage: blast sink-crr PORT SECONDS");
+	sigaction(SIGALRM, &sa, NULL); /* no SA_RESTART: accept returns EINTR */
+	alarm((unsigned int)seconds(argv[1]) + 1);
+	fd = listen_any(SOCK_STREAM, argv[0]);
+	if (fd < 0 || listen(fd, one)) {
+		perror("blast: sink-crr");
+		return 1;
+	}
+	printf("ready\n");
+	fflush(stdout);
+	while (!sink_stop) {
+		int c = accept(fd, NULL, NULL);
+
+		if (c < 0)
+			continue;
+		conns++;
+		close(c);
+	}
+	printf("conns %llu\n", conns);
+	close(fd);
+	return 0;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static int cmd_connlat(int argc, char **argv)
+{
+	unsigned long n, i, refused = 0;
+	uint64_t *t;
+	struct addr a;
+
+	if (argc != 3)
+		die("usage: blast connlat ADDR PORT COUNT");
+	parse_addr(argv[0], argv[1], &a);
+	n = strtoul(argv[2], NULL, 10);
+	if (n < 1 || n > 1000000)
+		die("COUNT must be in [1, 1000000]");
+	t = calloc(n, sizeof(*t));
+	if (!t)
+		die("out of memory");
+	for (i = 0; i < n; i++) {
+		int fd = socket(a.family, SOCK_STREAM | SOCK_CLOEXEC, 0), r;
+		struct timeval tv = { .tv_sec = 1 };
+		uint64_t t0;
+
+		if (fd < 0) {
+			perror("blast: socket");
+			return 1;
+		}
+		/* bounded: a connect the filter lets through waits at most 1 s */
+		setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+		t0 = now_ns();
+		r = connect(fd, (struct sockaddr *)&a.ss, a.len);
+		t[i] = now_ns() - t0;
+		if (r && (errno == ECONNREFUSED || errno == EPERM))
+			refused++;
+		close(fd);
+		if (t[i] > 500000000ull && i > 3)
+			break; /* not refused at once: a few are enough to say so */
+	}
+	n = i < n ? i + 1 : n;
+	qsort(t, n, sizeof(*t), cmp_u64);
+	printf("n %lu refused %lu median_ns %llu p99_ns %llu max_ns %llu\n", n, refused,
+	       (unsigned long long)t[n / 2], (unsigned long long)t[n * 99 / 100],
+	       (unsigned long long)t[n - 1]);
+	free(t);
+	return 0;
+}
+
 static int udp_to(const struct addr *a)
 {
 	int fd = socket(a->family, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
@@ -491,7 +619,7 @@ static int cmd_run(int argc, char **argv)
 int main(int argc, char **argv)
 {
 	if (argc < 2)
-		die("usage: blast udp|tcp|sink-udp|sink-tcp|probe|attach-lat|now ...");
+		die("usage: blast udp|tcp|crr|connlat|sink-udp|sink-tcp|sink-crr|probe|attach-lat|now ...");
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	signal(SIGPIPE, SIG_IGN);
 	if (!strcmp(argv[1], "udp"))
@@ -502,6 +630,12 @@ int main(int argc, char **argv)
 		return cmd_sink_udp(argc - 2, argv + 2);
 	if (!strcmp(argv[1], "sink-tcp"))
 		return cmd_sink_tcp(argc - 2, argv + 2);
+	if (!strcmp(argv[1], "crr"))
+		return cmd_crr(argc - 2, argv + 2);
+	if (!strcmp(argv[1], "sink-crr"))
+		return cmd_sink_crr(argc - 2, argv + 2);
+	if (!strcmp(argv[1], "connlat"))
+		return cmd_connlat(argc - 2, argv + 2);
 	if (!strcmp(argv[1], "probe"))
 		return cmd_probe(argc - 2, argv + 2);
 	if (!strcmp(argv[1], "attach-lat"))

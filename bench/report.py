@@ -211,11 +211,12 @@ def per_round(rows, value):
     return p
 
 
-def to_none(p, fn):
-    """(config, fn(its value, no filter's)) per round where both are > 0."""
+def to_none(p, fn, ref="none"):
+    """(config, fn(its value, no filter's)) per round where both are > 0;
+    ref: another configuration to compare with instead (noop: the floor)."""
     out = []
     for (c, rnd), x in p.items():
-        base = p.get(("none", rnd))
+        base = p.get((ref, rnd))
         if base is not None and base > 0 and x > 0:
             out.append((c, fn(x, base)))
     return out
@@ -257,6 +258,8 @@ def cpu_rates(st, rows, p):
     st.add(p + "cpu", pairs(rows, config, ratio("sent", "cpu_s")))
     rate = per_round(rows, ratio("sent", "cpu_s"))
     st.add(p + "cpur", to_none(rate, lambda x, b: x / b))
+    st.add(p + "cpuf", to_none(rate, lambda x, b: x / b, "noop"))  # of the empty program
+    st.add(p + "udpf", to_none(per_round(rows, lambda r: field(r, "pps")), lambda x, b: x / b, "noop"))
     st.add(p + "cpuo", to_none(rate, lambda x, b: 1e9 / x - 1e9 / b))
     st.add(p + "cpuns", pairs(rows, config, lambda r: 1e9 * field(r, "cpu_s") / field(r, "sent")
                                  if field(r, "cpu_s") > 0 and field(r, "sent") != 0 else None))
@@ -317,10 +320,27 @@ def load_other(run, st):
                     lambda r: field(r, "enforce_ns") / 1e6 if field(r, "enforce_ns") >= 0 else None))
 
 
+def load_conn(run, st):
+    """connect() rate (crr.csv) and the latency of a denied connect() (connlat.csv)."""
+    rows = run.rows("crr.csv")
+    st.add("crr", pairs(rows, config, column("cps")))
+    st.add("crrr", to_none(per_round(rows, lambda r: field(r, "cps")), lambda x, b: x / b))
+    per_cpu = lambda r: field(r, "conns") / field(r, "cpu_s") if field(r, "cpu_s") > 0 else None
+    st.add("crrc", pairs(rows, config, per_cpu))
+    st.add("crrcr", to_none(per_round(rows, per_cpu), lambda x, b: x / b))
+    st.add("crrerr", pairs(rows, config, column("errors")))
+    lat = run.rows("connlat.csv")
+    st.add("clmed", pairs(lat, config, lambda r: field(r, "median_ns") / 1000))
+    st.add("clp99", pairs(lat, config, lambda r: field(r, "p99_ns") / 1000))
+    st.add("clmax", pairs(lat, config, lambda r: field(r, "max_ns") / 1000))
+    st.add("clref", pairs(lat, config, ratio("refused", "count")))
+
+
 def load(run):
     st = Stats()
     load_udp(run, st)
     load_tcp(run, st)
+    load_conn(run, st)
     load_other(run, st)
     return st
 
@@ -421,6 +441,18 @@ def targets(run, st, g, at, t3):
          "%s → %s ns = %sx" % (st.num("bstm:" + N0, 1, 1), st.num("bstm:" + E, 1, 1), na(g["bstm"])), ""),
         ("(rate at %s, every datagram to another address, of no filter on that flow; informational)" % H,
          "%s%%" % st.fmt("mdcpur:" + E, 100, 1), ""),
+        ("cached-verdict packet path at %s within 1.5%% of the empty cgroup_skb program "
+         "(its UDP rate ≥ 98.5%% of the floor's, same run)" % H,
+         "%s%% (wall clock: %s%%)" % (st.fmt("cpuf:" + E, 100, 1), st.num("udpf:" + E, 100, 1)),
+         pf(ge(st.med("cpuf:" + E), 0.985))),
+        ("a denied TCP connect() fails in < 1 ms (refused at the socket, at %s)" % H,
+         "median %s µs, p99 %s µs, max %s µs; refused %s%%" % (
+             st.num("clmed:" + E, 1, 1), st.num("clp99:" + E, 1, 1), st.num("clmax:" + E, 1, 0),
+             st.num("clref:" + E, 100, 1)),
+         pf(lt(st.med("clp99:" + E), 1000) and ge(st.med("clref:" + E), 1))),
+        ("connect() rate (connect, one byte, close) at %s ≥ 97%% of no filter" % H,
+         "%s%% (wall clock: %s%%)" % (st.fmt("crrcr:" + E, 100, 1), st.num("crrr:" + E, 100, 1)),
+         pf(ge(st.med("crrcr:" + E), 0.97))),
         ("egressctl beats every netfilter configuration at N ≥ 1k (rate, update, bulk load)",
          "see table below", t3),
         ("one live edit at %s: kernel operation < 50 µs median (add / remove)" % H,
@@ -488,6 +520,22 @@ def sec_tcp(run, st, ctx):
         fam(c), hum(cfg_n(c)), st.fmt("tcpc:" + c, 1, 2), st.fmt("tcpcr:" + c, 100, 1),
         st.fmt("tcp:" + c, 1, 2), st.num("tcpr:" + c, 100, 1)) for c in run.configs]
     return {"TCP_ROWS": rows}
+
+
+def sec_conn(run, st, ctx):
+    if not run.has("crr.csv"):
+        return None
+    cfgs = [c for c in run.configs if c == "none" or c.startswith("egr-")] or \
+        first_seen(run.rows("crr.csv"))
+    rows = ["| %s | %s | %s | %s%% | %s | %s%% | %s |" % (
+        fam(c), hum(cfg_n(c)), st.fmt("crrc:" + c, 1e-3, 1), st.fmt("crrcr:" + c, 100, 1),
+        st.fmt("crr:" + c, 1e-3, 1), st.num("crrr:" + c, 100, 1), st.num("crrerr:" + c, 1, 0))
+        for c in cfgs if st.has("crr:" + c)]
+    lat = ["| %s | %s | %s | %s | %s | %s%% |" % (
+        fam(c), hum(cfg_n(c)), st.fmt("clmed:" + c, 1, 1), st.fmt("clp99:" + c, 1, 1),
+        st.fmt("clmax:" + c, 1, 0), st.num("clref:" + c, 100, 1))
+        for c in first_seen(run.rows("connlat.csv"))]
+    return {"CRR_ROWS": rows, "CONNLAT_ROWS": lat}
 
 
 def bst_rows(run, st, p):
@@ -698,7 +746,7 @@ def sec_atomic(run, st, ctx):
 
 SECTIONS = {
     "title": None, "smoke": sec_smoke, "head": sec_head, "targets": sec_targets, "udp": sec_udp,
-    "udp_md": sec_udp_md, "tcp": sec_tcp, "bpfstats": sec_bpfstats, "bpfstats_md": sec_bpfstats_md,
+    "udp_md": sec_udp_md, "tcp": sec_tcp, "conn": sec_conn, "bpfstats": sec_bpfstats, "bpfstats_md": sec_bpfstats_md,
     "prog": sec_prog, "update": None, "edit_kernel": sec_edit_kernel, "edit_cmd": sec_edit_cmd,
     "bulk": sec_bulk, "phases": sec_phases, "perf": sec_perf, "startup": sec_startup,
     "attach_head": None, "attach": sec_attach, "memory_head": None,

@@ -25,7 +25,7 @@
 # configuration once, in the same order; the report computes per-round
 # ratios and prints median (min-max) over the rounds.
 #
-# PHASES (comma list, default all): prog udp stats tcp perf mem edit
+# PHASES (comma list, default all): prog udp stats tcp conn perf mem edit
 # startup attach atomic phases bulk (perf is skipped without perf(1))
 set -u
 umask 022
@@ -74,6 +74,7 @@ if [ "$SMOKE" -eq 1 ]; then
 	ATTACH_REPS=1
 	ATOMIC_N=100
 	PERF_SECS=0.8 PERF_REC=0.3 STARTUP_RUNS=5
+	CONN_ROUNDS=1 CONN_SECS=0.2 CONNLAT_N=50
 	: "${OUT:=$BUILD/bench/smoke}"
 else
 	NS="10 1000 100000 1000000"
@@ -94,6 +95,7 @@ else
 	ATTACH_REPS=5
 	ATOMIC_N=1000000
 	PERF_SECS=2.5 PERF_REC=1.5 STARTUP_RUNS=40
+	CONN_ROUNDS=7 CONN_SECS=1 CONNLAT_N=2000
 	: "${OUT:=$ROOT/bench/results}"
 fi
 # A quicker look at fewer rule counts: EGR_BENCH_NS="10 1000000" (and
@@ -119,6 +121,7 @@ fi
 UDP_MAX=50000000 # packet bound of one UDP run (the time bound comes first)
 PORT_U=9000
 PORT_T=9001
+PORT_C=9002
 DST4=198.19.0.1
 DST4B=198.19.1.1
 EDIT4=198.19.7.0/24 # the prefix the edit benchmarks add and remove
@@ -373,6 +376,10 @@ load_cfg() {
 	log "loaded $c: $(((t1 - t0) / 1000000)) ms, kernel memory $((k / 1024)) KiB"
 }
 
+# The netfilter configurations' N: none with EGR_BENCH_EGR_ONLY=1 (a quicker
+# look at egressctl against no filter and the floor; not for the committed run).
+nf_ns() { [ -n "${EGR_BENCH_EGR_ONLY:-}" ] || echo "$1"; }
+
 CONFIGS=()
 setup_traffic() {
 	local n c
@@ -389,17 +396,19 @@ setup_traffic() {
 		load_cfg "egr-$n" "$WORK/a$n"
 		CONFIGS+=("egr-$n")
 	done
-	for n in $IPT_NS; do
+	# EGR_BENCH_EGR_ONLY=1: no netfilter configurations (a quicker look at
+	# egressctl against no filter and the floor; not for the committed run)
+	for n in $(nf_ns "$IPT_NS"); do
 		mk_sender "ipt-$n"
 		load_cfg "ipt-$n" "$WORK/a$n"
 		CONFIGS+=("ipt-$n")
 	done
-	for n in $NS; do
+	for n in $(nf_ns "$NS"); do
 		mk_sender "ips-$n"
 		load_cfg "ips-$n" "$WORK/a$n"
 		CONFIGS+=("ips-$n")
 	done
-	for n in $NS; do
+	for n in $(nf_ns "$NS"); do
 		mk_sender "nft-$n"
 		load_cfg "nft-$n" "$WORK/a$n"
 		CONFIGS+=("nft-$n")
@@ -542,6 +551,34 @@ phase_tcp() {
 			echo "$c,$(cfg_n "$c"),$r,$2,$4,$6,$8,$(awk -v d=$((r1 - r0)) 'BEGIN { printf "%.6f", d / 1e9 }')" >>"$OUT/tcp.csv"
 		done
 		log "tcp round $r/$TCP_ROUNDS done"
+	done
+	stop_bg
+}
+
+# connect(): the rate of a TCP_CRR-like loop (connect, one byte, close) to
+# the allowed receiver, no filter and egressctl at every N, interleaved; and
+# how long a connect() to a destination the policy denies takes (refused at
+# the socket: 198.19.1.1 is outside the "a" policies).
+phase_conn() {
+	local r c line
+	log "conn: connect rate ($CONN_ROUNDS rounds x ${CONN_SECS}s), denied connect latency"
+	rcv_bg "$WORK/sink-crr" "$BLAST" sink-crr $PORT_C 600
+	sleep 0.2
+	echo "config,n,round,conns,errors,secs,cps,cpu_s" >"$OUT/crr.csv"
+	echo "config,n,round,count,refused,median_ns,p99_ns,max_ns" >"$OUT/connlat.csv"
+	for ((r = 1; r <= CONN_ROUNDS; r++)); do
+		for c in "${CONFIGS[@]}"; do
+			case $c in none | egr-*) ;; *) continue ;; esac
+			line=$(cgx "$(cfg_cg "$c")" "$(cfg_ns "$c")" "$BLAST" crr $DST4 $PORT_C "$CONN_SECS")
+			set -- $line
+			echo "$c,$(cfg_n "$c"),$r,$2,$4,$6,$8,${10}" >>"$OUT/crr.csv"
+		done
+		for c in "egr-$NMIN" "egr-$NEMAX"; do
+			line=$(cgx "$(cfg_cg "$c")" "$(cfg_ns "$c")" "$BLAST" connlat $DST4B $PORT_C "$CONNLAT_N")
+			set -- $line
+			echo "$c,$(cfg_n "$c"),$r,$2,$4,$6,$8,${10}" >>"$OUT/connlat.csv"
+		done
+		log "conn round $r/$CONN_ROUNDS done"
 	done
 	stop_bg
 }
@@ -795,19 +832,20 @@ START=$("$BLAST" now)
 	echo "smoke $SMOKE"
 	echo "ns $NS"
 	echo "ipt_ns $IPT_NS"
-	echo "rounds udp $ROUNDS x ${UDP_SECS}s, tcp $TCP_ROUNDS x ${TCP_SECS}s, stats $STATS_ROUNDS, prog $PROG_REPS x $PROG_REPEAT, kedit $KEDIT_ROUNDS x $KEDIT_REPS, cedit $CEDIT_ROUNDS x $CEDIT_RUNS, bulk $BULK_ROUNDS (N <= 10k: $BULK_SMALL_ROUNDS), attach $ATTACH_REPS"
+	echo "rounds udp $ROUNDS x ${UDP_SECS}s, tcp $TCP_ROUNDS x ${TCP_SECS}s, conn $CONN_ROUNDS x ${CONN_SECS}s, stats $STATS_ROUNDS, prog $PROG_REPS x $PROG_REPEAT, kedit $KEDIT_ROUNDS x $KEDIT_REPS, cedit $CEDIT_ROUNDS x $CEDIT_RUNS, bulk $BULK_ROUNDS (N <= 10k: $BULK_SMALL_ROUNDS), attach $ATTACH_REPS"
 	echo "git $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null) (+ uncommitted changes: $(git -C "$ROOT" status --porcelain 2>/dev/null | grep -vc '^??') files)"
 } >"$OUT/env.txt"
 
 log "bench: id $P, out $OUT, work $WORK, N = $NS, iptables N = $IPT_NS"
 gen_all
 phase prog && phase_prog
-if phase udp || phase stats || phase tcp || phase perf || phase edit || phase mem; then
+if phase udp || phase stats || phase tcp || phase conn || phase perf || phase edit || phase mem; then
 	setup_traffic
 fi
 phase udp && phase_udp
 phase stats && phase_stats
 phase tcp && phase_tcp
+phase conn && phase_conn
 phase perf && phase_perf
 phase mem && phase_mem
 phase edit && phase_edit

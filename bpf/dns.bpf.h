@@ -24,8 +24,8 @@
  * Judge (dns_judge_learned()): only when the address walk ended in a
  * default deny.
  *
- * Included by bpf/egressctl.bpf.c after struct walk_ctx, read_gen() and
- * rule_match().
+ * Included by bpf/egressctl.bpf.c after struct walk_ctx, read_gen(),
+ * rule_match() and walk_init().
  */
 #ifndef DNS_BPF_H
 #define DNS_BPF_H
@@ -411,6 +411,7 @@ static __always_inline int dns_egress_early(struct __sk_buff *skb, struct walk_c
 			dport = p->dport;
 			__builtin_memcpy(p->dst, p->src, 16);
 			p->dport = EGR_DNS_PORT;
+			walk_init(c);
 			forged = !egr_judge(c) && c->state == EGR_WALK_RULE &&
 				 c->verdict == EGR_ALLOW;
 			__builtin_memcpy(p->dst, dst, 16);

@@ -117,6 +117,7 @@ struct walk_ctx {
 	__u64 gen;     /* generation this judgement started under */
 	__u32 slot;
 	__u32 plen;    /* next lookup's prefix length */
+	__u32 first;   /* the prefix found: its first rule */
 	__u32 verdict; /* EGR_ALLOW / EGR_DENY when decided */
 	__u32 rule;    /* deciding rule id, or EGR_RULE_DEFAULT */
 	__u32 state;   /* EGR_WALK_* */
@@ -170,6 +171,24 @@ static __always_inline bool rule_match(const struct egr_rule *r, const struct eg
 
 __noinline int egr_judge(struct walk_ctx *out);
 
+/* The judge's part of c, before egr_judge() copies all of it. */
+static __always_inline void walk_init(struct walk_ctx *c)
+{
+	c->gen = 0;
+	c->slot = 0;
+	c->plen = 0;
+	c->first = 0;
+	c->verdict = 0;
+	c->rule = EGR_RULE_DEFAULT;
+	c->state = 0;
+	c->audit = 0;
+	c->grant_id = 0;
+	c->grant_inc = 0;
+	c->via = EGR_VIA_RULE;
+	c->inc = 0;
+	c->expires = 0;
+}
+
 #include "dns.bpf.h"
 
 static __always_inline struct egr_prefix *lookup_prefix(struct walk_ctx *c)
@@ -196,12 +215,34 @@ static __always_inline struct egr_prefix *lookup_prefix(struct walk_ctx *c)
 	}
 }
 
+/* One rule of the prefix found: does it decide? (bpf_loop callback: the
+ * verifier checks it once, not once per rule.)
+ */
+static long rule_step(__u32 j, void *data)
+{
+	struct walk_ctx *c = data;
+	struct egr_rule *r;
+	__u32 idx = c->first + j;
+
+	r = bpf_map_lookup_elem(&egr_rules, &idx);
+	if (!r) {
+		c->state = EGR_WALK_FAIL;
+		return 1;
+	}
+	if (!rule_match(r, &c->pkt))
+		return 0;
+	c->verdict = r->action;
+	c->rule = r->id;
+	c->state = EGR_WALK_RULE;
+	return 1;
+}
+
 /* One step of the walk: the longest prefix of length <= c->plen. */
 static long walk_step(__u32 i, void *data)
 {
 	struct walk_ctx *c = data;
 	struct egr_prefix *pv;
-	__u32 j, idx, count, first;
+	__u32 count, plen;
 
 	pv = lookup_prefix(c);
 	if (pv == (void *)-1L) {
@@ -213,30 +254,18 @@ static long walk_step(__u32 i, void *data)
 		return 1;
 	}
 	count = pv->count;
-	first = pv->first;
-	for (j = 0; j < EGR_MAX_PREFIX_RULES; j++) {
-		struct egr_rule *r;
-
-		if (j >= count)
-			break;
-		idx = first + j;
-		r = bpf_map_lookup_elem(&egr_rules, &idx);
-		if (!r) {
-			c->state = EGR_WALK_FAIL;
-			return 1;
-		}
-		if (rule_match(r, &c->pkt)) {
-			c->verdict = r->action;
-			c->rule = r->id;
-			c->state = EGR_WALK_RULE;
-			return 1;
-		}
-	}
-	if (pv->plen == 0) {
+	plen = pv->plen;
+	c->first = pv->first;
+	if (count > EGR_MAX_PREFIX_RULES)
+		count = EGR_MAX_PREFIX_RULES;
+	bpf_loop(count, rule_step, c, 0);
+	if (c->state != EGR_WALK_MORE)
+		return 1;
+	if (plen == 0) {
 		c->state = EGR_WALK_DEFAULT;
 		return 1;
 	}
-	c->plen = pv->plen - 1;
+	c->plen = plen - 1;
 	return 0;
 }
 
@@ -317,8 +346,13 @@ static __always_inline bool ev_token(struct egr_evcfg *ec)
 	return ok;
 }
 
-/* Report a denied (or audited) packet. Never changes the verdict. */
-static __always_inline void emit_event(const struct walk_ctx *c, __u8 verdict, __u32 len)
+/* An event for a denied (or audited) packet or call, filled from the walk;
+ * NULL when none is sent (no reader, over the rate limit, ring buffer
+ * full). The caller adds who sent it and submits it with ev_submit().
+ * Never changes the verdict.
+ */
+static __always_inline struct egr_event *ev_reserve(const struct walk_ctx *c, __u8 verdict,
+						    __u32 len, __u8 hook)
 {
 	struct egr_evcfg *ec;
 	struct egr_event *e;
@@ -326,18 +360,17 @@ static __always_inline void emit_event(const struct walk_ctx *c, __u8 verdict, _
 
 	ec = bpf_map_lookup_elem(&egr_evcfg, &k);
 	if (!ec || !ec->enabled || !ec->rate)
-		return; /* no reader: costs one array lookup */
+		return NULL; /* no reader: costs one array lookup */
 	if (!ev_token(ec)) {
 		count(EGR_STAT_EV_SUPPRESSED, 0);
-		return;
+		return NULL;
 	}
 	e = bpf_ringbuf_reserve(&egr_events, sizeof(*e), 0);
 	if (!e) {
 		count(EGR_STAT_EV_LOST, 0);
-		return;
+		return NULL;
 	}
 	e->ts_ns = bpf_ktime_get_ns();
-	e->cgroup_id = 0; /* the reader knows which cgroup's buffer it reads */
 	e->rule = c->rule;
 	e->len = len;
 	e->family = c->pkt.family;
@@ -346,10 +379,39 @@ static __always_inline void emit_event(const struct walk_ctx *c, __u8 verdict, _
 	e->pktflags = c->pkt.flags;
 	e->sport = c->pkt.sport;
 	e->dport = c->pkt.dport;
+	e->hook = hook;
 	__builtin_memcpy(e->src, c->pkt.src, 16);
 	__builtin_memcpy(e->dst, c->pkt.dst, 16);
+	return e;
+}
+
+static __always_inline void ev_submit(struct egr_event *e)
+{
 	bpf_ringbuf_submit(e, 0);
 	count(EGR_STAT_EV_SENT, 0);
+}
+
+/* A packet's event: the owner its socket's storage remembers. */
+static __always_inline void emit_event(struct __sk_buff *skb, const struct walk_ctx *c,
+				       const struct egr_sk_state *st, __u8 verdict, __u32 len)
+{
+	struct egr_event *e = ev_reserve(c, verdict, len, EGR_HOOK_PACKET);
+
+	if (!e)
+		return;
+	e->cgroup_id = bpf_skb_cgroup_id(skb);
+	e->cookie = bpf_get_socket_cookie(skb);
+	if (st) {
+		e->pid = st->owner_pid;
+		e->tgid = st->owner_tgid;
+		__builtin_memcpy(e->comm, st->owner_comm, sizeof(e->comm));
+	} else {
+		e->pid = 0;
+		e->tgid = 0;
+		__builtin_memset(e->comm, 0, sizeof(e->comm));
+	}
+	__builtin_memset(e->pad, 0, sizeof(e->pad));
+	ev_submit(e);
 }
 
 /* The SYN-ACK a listener sends for a connection from outside. */
@@ -370,6 +432,14 @@ static __always_inline bool tcp_inbound(struct bpf_sock *sk, const struct egr_sk
 	    (p->flags & (PKT_PORTS_UNKNOWN | PKT_PROTO_UNKNOWN)))
 		return false;
 	sk = bpf_sk_fullsock(sk);
+	return sk && sk->protocol == IPPROTO_TCP && sk->type == 1 /* SOCK_STREAM */;
+}
+
+/* A TCP stream socket (a full socket: NULL is not). */
+static __always_inline bool sk_tcp_stream(struct bpf_sock *sk)
+{
+	if (sk)
+		sk = bpf_sk_fullsock(sk);
 	return sk && sk->protocol == IPPROTO_TCP && sk->type == 1 /* SOCK_STREAM */;
 }
 
@@ -426,6 +496,7 @@ static __always_inline void cache_store(struct egr_sk_state *st, const struct wa
 	*(volatile __u32 *)&st->seq = seq + 2;
 }
 
+
 /* Judging is a global function too: verified once, whatever the caller's
  * paths to it. bpf_loop() wants its context on this function's stack.
  */
@@ -441,14 +512,7 @@ __noinline int egr_judge(struct walk_ctx *out)
 	return 0;
 }
 
-static __always_inline int egr_parse(struct __sk_buff *skb, struct egr_pkt *p)
-{
-	if (skb->protocol == bpf_htons(ETH_P_IP))
-		return parse_ipv4(skb, p);
-	if (skb->protocol == bpf_htons(ETH_P_IPV6))
-		return parse_ipv6(skb, p);
-	return -1;
-}
+#include "audit.bpf.h"
 
 /* A TCP socket allowed by a learned address keeps a grant on it. */
 static __always_inline bool grant_applies(const struct egr_sk_state *st, const struct egr_pkt *p)
@@ -457,14 +521,11 @@ static __always_inline bool grant_applies(const struct egr_sk_state *st, const s
 	       st->grant_dport == p->dport && dns_addr_eq(st->grant_dst, p->dst);
 }
 
-static __always_inline void grant_take(struct bpf_sock *sk, struct egr_sk_state *st,
-				       struct walk_ctx *c)
+/* stream: the socket is a TCP stream socket (the caller checked). */
+static __always_inline void grant_take(struct egr_sk_state *st, struct walk_ctx *c)
 {
 	if (c->via != EGR_VIA_LEARNED || c->pkt.proto != IPPROTO_TCP ||
 	    (c->pkt.flags & PKT_PORTS_UNKNOWN))
-		return;
-	sk = bpf_sk_fullsock(sk);
-	if (!sk || sk->protocol != IPPROTO_TCP || sk->type != 1 /* SOCK_STREAM */)
 		return;
 	st->grant_id = c->rule;
 	st->grant_inc = c->inc;
@@ -474,18 +535,68 @@ static __always_inline void grant_take(struct bpf_sock *sk, struct egr_sk_state 
 	c->via = EGR_VIA_GRANT; /* cached without an expiry */
 }
 
+/* The verdict for c->pkt: the one cached in the socket's storage (cst;
+ * NULL: no cache), else judged in full and cached there. A TCP stream
+ * socket keeps a grant on an address a name rule learned (grant_take()):
+ * sk is the packet's socket (egress), or NULL and stream says whether it
+ * is one (socket hooks). The socket hooks (sock.bpf.h) go through
+ * here too. 0, or -1: unjudged (a missing map, an unfinished walk).
+ */
+static __always_inline int verdict_of(struct walk_ctx *c, struct egr_sk_state *cst,
+				      struct bpf_sock *sk, bool stream, __u8 *action)
+{
+	struct egr_ctl *g0 = dns_ctl0();
+	__u64 gen, learn;
+
+	if (!g0)
+		return -1;
+	gen = READ_ONCE(g0->generation);
+	learn = READ_ONCE(g0->learn);
+	if (cst && cache_hit(cst, &c->pkt, gen, learn, action, &c->rule))
+		return 0;
+	walk_init(c);
+	if (cst && grant_applies(cst, &c->pkt)) {
+		c->grant_id = cst->grant_id;
+		c->grant_inc = cst->grant_inc;
+	}
+	if (egr_judge(c) || (c->state != EGR_WALK_RULE && c->state != EGR_WALK_DEFAULT))
+		return -1;
+	if (c->verdict == EGR_ALLOW)
+		*action = EGR_ACT_ALLOW;
+	else
+		*action = c->audit ? EGR_ACT_AUDIT : EGR_ACT_DENY;
+	if (cst) {
+		if (c->via == EGR_VIA_LEARNED && (sk ? sk_tcp_stream(sk) : stream))
+			grant_take(cst, c);
+		cache_store(cst, c, learn, *action);
+	}
+	return 0;
+}
+
+static __always_inline int egr_parse(struct __sk_buff *skb, struct egr_pkt *p)
+{
+	if (skb->protocol == bpf_htons(ETH_P_IP))
+		return parse_ipv4(skb, p);
+	if (skb->protocol == bpf_htons(ETH_P_IPV6))
+		return parse_ipv6(skb, p);
+	return -1;
+}
+
 SEC("cgroup_skb/egress")
 int egr_egress(struct __sk_buff *skb)
 {
-	struct walk_ctx c = { .rule = EGR_RULE_DEFAULT };
-	struct egr_sk_state *st = NULL;
+	struct walk_ctx c;
+	struct egr_sk_state *st = NULL, *cst;
 	struct bpf_sock *sk;
 	__u32 len = skb->len;
-	struct egr_ctl *g0;
-	__u64 gen, learn;
 	__u8 action;
 	int err;
 
+	/* Only the packet is zeroed here: the rest of c is set on the way
+	 * to the judge, which the cached path does not take.
+	 */
+	__builtin_memset(&c.pkt, 0, sizeof(c.pkt));
+	c.rule = EGR_RULE_DEFAULT;
 	err = egr_parse(skb, &c.pkt);
 	if (err) {
 		count(EGR_STAT_MALFORMED, len);
@@ -517,31 +628,9 @@ int egr_egress(struct __sk_buff *skb)
 			return SK_PASS;
 		}
 	}
-	if (egr_no_cache)
-		st = NULL;
-
-	g0 = dns_ctl0();
-	if (!g0)
+	cst = egr_no_cache ? NULL : st;
+	if (verdict_of(&c, cst, sk, false, &action))
 		goto fail;
-	gen = READ_ONCE(g0->generation);
-	learn = READ_ONCE(g0->learn);
-	if (st && cache_hit(st, &c.pkt, gen, learn, &action, &c.rule))
-		goto judged;
-	if (st && grant_applies(st, &c.pkt)) {
-		c.grant_id = st->grant_id;
-		c.grant_inc = st->grant_inc;
-	}
-	if (egr_judge(&c) || (c.state != EGR_WALK_RULE && c.state != EGR_WALK_DEFAULT))
-		goto fail;
-	if (c.verdict == EGR_ALLOW)
-		action = EGR_ACT_ALLOW;
-	else
-		action = c.audit ? EGR_ACT_AUDIT : EGR_ACT_DENY;
-	if (st && sk)
-		grant_take(sk, st, &c);
-	if (st)
-		cache_store(st, &c, learn, action);
-judged:
 	if (c.rule != EGR_RULE_DEFAULT) {
 		__u64 *hits = bpf_map_lookup_elem(&egr_hits, &c.rule);
 
@@ -555,12 +644,13 @@ judged:
 	}
 	if (action == EGR_ACT_AUDIT) {
 		count(EGR_STAT_AUDIT, len);
-		emit_event(&c, EGR_EV_AUDIT, len);
+		audit_record(&c);
+		emit_event(skb, &c, st, EGR_EV_AUDIT, len);
 		dns_egress_query(skb, &c.pkt);
 		return SK_PASS;
 	}
 	count(EGR_STAT_DENIED, len);
-	emit_event(&c, EGR_DENY, len);
+	emit_event(skb, &c, st, EGR_DENY, len);
 	return SK_DROP;
 fail:
 	/* A missing map or an unfinished walk: never pass an unjudged packet. */
@@ -595,5 +685,7 @@ int egr_sockops(struct bpf_sock_ops *ops)
 		st->flags |= EGR_SK_INBOUND;
 	return 1;
 }
+
+#include "sock.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

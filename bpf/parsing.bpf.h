@@ -130,24 +130,32 @@ unknown:
 /* Returns 0, or -1 when not even the destination address can be read. */
 static __always_inline int parse_ipv4(struct __sk_buff *skb, struct egr_pkt *p)
 {
-	struct iphdr ip;
+	struct iphdr *iph = (void *)(long)skb->data, copy;
 	__u32 ihl;
 
-	if (load_direct(skb, 0, &ip, sizeof(ip)) < 0 || ip.version != 4)
+	/* The header in place when it is in the linear area (the common
+	 * case): its fields are read once, not copied first.
+	 */
+	if ((void *)(iph + 1) > (void *)(long)skb->data_end) {
+		if (bpf_skb_load_bytes(skb, 0, &copy, sizeof(copy)) < 0)
+			return -1;
+		iph = &copy;
+	}
+	if (iph->version != 4)
 		return -1;
 	p->family = 4;
-	__builtin_memcpy(p->dst, &ip.daddr, 4);
-	__builtin_memcpy(p->src, &ip.saddr, 4);
-	p->proto = ip.protocol;
-	ihl = ip.ihl * 4;
-	if (ihl < sizeof(ip)) {
+	__builtin_memcpy(p->dst, &iph->daddr, 4);
+	__builtin_memcpy(p->src, &iph->saddr, 4);
+	p->proto = iph->protocol;
+	ihl = iph->ihl * 4;
+	if (ihl < sizeof(*iph)) {
 		p->flags |= PKT_PROTO_UNKNOWN | PKT_PORTS_UNKNOWN;
 		return 0;
 	}
 	/* Locally built packets are fragmented after this hook, so a fragment
 	 * here was hand-made (raw socket): its ports cannot be trusted.
 	 */
-	if (ip.frag_off & bpf_htons(IP_MF | IP_OFFSET))
+	if (iph->frag_off & bpf_htons(IP_MF | IP_OFFSET))
 		p->flags |= PKT_FRAGMENT | PKT_PORTS_UNKNOWN;
 	parse_l4(skb, ihl, p, true);
 	return 0;
@@ -223,18 +231,24 @@ static __always_inline void unmap_v4mapped(struct egr_pkt *p)
 	w[2] = 0;
 }
 
+/* A loopback destination: 127.0.0.0/8 (mapped ones are unmapped first) or ::1. */
+static __always_inline bool dst_is_loopback(const struct egr_pkt *p)
+{
+	const __u32 *w = (const __u32 *)p->dst;
+
+	if (p->family == 4)
+		return p->dst[0] == 127;
+	return !w[0] && !w[1] && !w[2] && w[3] == bpf_htonl(1);
+}
+
 /* Loopback traffic: a loopback destination on the loopback device. A
  * loopback header leaving by another device was hand-made (raw socket).
  */
 static __always_inline bool is_loopback(const struct __sk_buff *skb, const struct egr_pkt *p)
 {
-	const __u32 *w = (const __u32 *)p->dst;
-
 	if (skb->ifindex != 1) /* LOOPBACK_IFINDEX */
 		return false;
-	if (p->family == 4)
-		return p->dst[0] == 127;
-	return !w[0] && !w[1] && !w[2] && w[3] == bpf_htonl(1);
+	return dst_is_loopback(p);
 }
 
 /* IPv6 neighbour discovery (RS, RA, NS, NA, redirect: ICMPv6 133-137) with

@@ -90,7 +90,7 @@
 #include <linux/bpf.h> /* struct bpf_spin_lock */
 #endif
 
-#define EGR_ABI_VERSION 3
+#define EGR_ABI_VERSION 4
 #define EGR_MAGIC 0x45475231u /* "EGR1" */
 
 #define EGR_PIN_ROOT "/sys/fs/bpf/egressctl"
@@ -151,23 +151,30 @@ enum egr_stat {
 	EGR_STAT_EV_SUPPRESSED = 8, /* events over the rate limit, not sent */
 	EGR_STAT_EV_LOST = 9, /* events lost: ring buffer full */
 	EGR_STAT_NDP = 10, /* passed: IPv6 neighbour discovery, link scope */
+	/* Socket hooks: connect()/sendmsg() calls refused. Each is also counted
+	 * in EGR_STAT_DENIED as one packet of 0 bytes (the SYN or datagram
+	 * that was never built), so the denied counter covers both paths.
+	 */
+	EGR_STAT_REFUSED = 11,
+	/* audit mode: packets to a destination egr_audit had no room for */
+	EGR_STAT_AUDIT_FULL = 12,
 	/* DNS (name rules; packets = answers or addresses, bytes unused) */
-	EGR_STAT_DNS_QUERIES = 11,   /* queries recorded (to a trusted resolver) */
-	EGR_STAT_DNS_ANSWERS = 12,   /* answers accepted: trusted, matching, well formed */
-	EGR_STAT_DNS_UNTRUSTED = 13, /* ignored: no query of this socket with that id,
+	EGR_STAT_DNS_QUERIES = 13,   /* queries recorded (to a trusted resolver) */
+	EGR_STAT_DNS_ANSWERS = 14,   /* answers accepted: trusted, matching, well formed */
+	EGR_STAT_DNS_UNTRUSTED = 15, /* ignored: no query of this socket with that id,
 				      * or from another source or device */
-	EGR_STAT_DNS_MISMATCH = 14,  /* ignored: the question is not the one asked */
-	EGR_STAT_DNS_MALFORMED = 15, /* ignored: the message does not parse */
-	EGR_STAT_DNS_TRUNCATED = 16, /* ignored: TC set, larger than EGR_DNS_MSG_MAX,
+	EGR_STAT_DNS_MISMATCH = 16,  /* ignored: the question is not the one asked */
+	EGR_STAT_DNS_MALFORMED = 17, /* ignored: the message does not parse */
+	EGR_STAT_DNS_TRUNCATED = 18, /* ignored: TC set, larger than EGR_DNS_MSG_MAX,
 				      * or a TCP answer not whole in one segment */
-	EGR_STAT_DNS_LEARNED = 17,   /* addresses learned or refreshed */
-	EGR_STAT_DNS_CAPACITY = 18,  /* addresses not learned: over max_per_name, or a
+	EGR_STAT_DNS_LEARNED = 19,   /* addresses learned or refreshed */
+	EGR_STAT_DNS_CAPACITY = 20,  /* addresses not learned: over max_per_name, or a
 				      * rule reference pushed out (EGR_LEARN_REFS) */
-	EGR_STAT_DNS_EVICTED = 19,   /* learned addresses dropped, oldest first, to
+	EGR_STAT_DNS_EVICTED = 21,   /* learned addresses dropped, oldest first, to
 				      * make room (--max-learned) */
-	EGR_STAT_DNS_FORGED = 20,    /* dropped: the cgroup sent from its resolver's
+	EGR_STAT_DNS_FORGED = 22,    /* dropped: the cgroup sent from its resolver's
 				      * address and port 53 */
-	EGR_STAT_MAX = 21,
+	EGR_STAT_MAX = 23,
 };
 
 /* Denied/audited packet events, egr_events ring buffer. Rate-limited per
@@ -179,20 +186,35 @@ enum egr_stat {
 
 struct egr_event {
 	__u64 ts_ns;	 /* bpf_ktime_get_ns() (CLOCK_MONOTONIC) */
-	__u64 cgroup_id;
+	__u64 cgroup_id; /* packets: the socket's cgroup; socket hooks: the caller's */
 	__u32 rule;	 /* deciding rule id or EGR_RULE_DEFAULT */
-	__u32 len;	 /* packet bytes */
+	__u32 len;	 /* packet bytes; 0 at the socket hooks (nothing was built) */
 	__u8 family;	 /* 4 or 6 */
 	__u8 proto;
 	__u8 verdict;	 /* EGR_DENY, or EGR_EV_AUDIT */
 	__u8 pktflags;	 /* EGR_PKT_* */
-	__u16 sport;	 /* host order */
+	__u16 sport;	 /* host order; 0 at the socket hooks */
 	__u16 dport;
-	__u8 src[16];	 /* network order; IPv4 in the first 4 bytes */
+	__u8 src[16];	 /* network order; IPv4 in the first 4 bytes; zero at the hooks */
 	__u8 dst[16];
+	/* Who (issue 16): the process that called connect()/sendmsg(), or
+	 * for a packet the one that last did on its socket (egr_sk_state's
+	 * owner). pid 0: not known (a socket no hook ran for).
+	 */
+	__u64 cookie;	 /* socket cookie (bpf_get_socket_cookie), 0 unknown */
+	__u32 pid;	 /* thread id */
+	__u32 tgid;	 /* process id */
+	char comm[16];
+	__u8 hook;	 /* EGR_HOOK_* */
+	__u8 pad[7];
 };
 
 #define EGR_EV_AUDIT 2
+
+/* egr_event.hook: where the verdict was made. */
+#define EGR_HOOK_PACKET 0  /* cgroup_skb/egress */
+#define EGR_HOOK_CONNECT 1 /* cgroup/connect4, cgroup/connect6 */
+#define EGR_HOOK_SENDMSG 2 /* cgroup/sendmsg4, cgroup/sendmsg6 */
 
 /* egr_evcfg[0]: event settings and the token bucket (under .lock; a map
  * update from userspace leaves .lock alone).
@@ -302,6 +324,13 @@ struct egr_sk_state {
 	__u16 pad;
 	__u8 dst[16];
 	__u32 pad2;
+	/* Owner (issue 16): written by the socket hooks at every connect()
+	 * and sendmsg() with an address, read by the egress program for the
+	 * events of later packets. owner_pid 0: no hook ran for this socket.
+	 */
+	__u32 owner_pid;  /* thread id */
+	__u32 owner_tgid; /* process id */
+	char owner_comm[16];
 	/* Name rules (learned addresses). A cached verdict of the default
 	 * (via EGR_VIA_DEFAULT) holds while egr_ctl[0].learn is still .learn;
 	 * one of a learned address (EGR_VIA_LEARNED) also only until .expires.
@@ -352,7 +381,7 @@ struct egr_meta {
 	__u32 next_inc;  /* name rule incarnations below this were handed out */
 	__u32 nnames;    /* live name trie entries in the active slot */
 	__u32 max_learned; /* capacity of egr_learn / egr_lring (attach) */
-	__u32 pad;
+	__u32 flags;     /* EGR_MF_*: how the instance was loaded (kept when it grows) */
 };
 
 /* --- DNS: queries, answers, learned addresses (bpf/dns.bpf.h) --- */
@@ -430,6 +459,56 @@ struct egr_lslot {
 	struct egr_learn_key key;
 	__u32 pad;
 	__u64 seq; /* 0: empty */
+};
+
+/* egr_meta.flags */
+#define EGR_MF_NO_SET_RETVAL 0x01 /* socket hooks refuse with EPERM only (test hook
+				   * EGRESSCTL_TEST_NO_SET_RETVAL, or no bpf_set_retval) */
+#define EGR_MF_NO_CACHE 0x02	  /* benchmarks: no verdict cache */
+#define EGR_MF_SWAP 0x04	  /* this instance is being swapped in (kgrow.c): until the
+				   * flag is gone, its links may still run the old one */
+
+/* egr_comm: refused (and, in audit mode, would-be refused) connect() and
+ * sendmsg() calls per process name, counted by the socket hooks. At most
+ * EGR_COMM_MAX names; once full, further names count under one overflow
+ * key that no process name can be (comm[0] == 0, comm[15] == 1), put in
+ * by userspace at load.
+ */
+#define EGR_COMM_MAX 64
+
+struct egr_comm_key {
+	char comm[16];
+};
+
+struct egr_comm_count {
+	__u64 denied; /* calls refused */
+	__u64 audit;  /* calls audit mode let through that would be refused */
+};
+
+/* egr_audit: what audit mode let through that the policy denies, collected
+ * by the egress program per destination, protocol and port (no reader
+ * needed), for `egressctl suggest`. At most EGR_AUDIT_MAX destinations;
+ * packets to further ones are counted in EGR_STAT_AUDIT_FULL. Emptied by
+ * `suggest --reset` (userspace deletes).
+ */
+#define EGR_AUDIT_MAX 4096
+
+struct egr_audit_key {
+	__u8 family;   /* 4 or 6 */
+	__u8 proto;
+	__u8 pktflags; /* EGR_PKT_*: ports unknown (fragments) are their own entries */
+	__u8 pad;
+	__u16 dport;   /* host order; 0 without ports */
+	__u16 pad2;
+	__u8 dst[16];  /* network order; IPv4 in the first 4 bytes */
+};
+
+struct egr_audit_val {
+	__u64 packets;
+	__u64 first_ns; /* bpf_ktime_get_coarse_ns() of the first and the last */
+	__u64 last_ns;
+	__u32 rule;	/* the deciding rule id or EGR_RULE_DEFAULT (the last packet's) */
+	__u32 name_hint; /* reserved for learned names (issue 15); 0 */
 };
 
 

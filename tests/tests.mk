@@ -10,7 +10,6 @@ UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 BPFT_SRCS := $(wildcard tests/bpf/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/unit_%,$(UNIT_SRCS))
 BPFT_BINS := $(patsubst tests/bpf/%.c,$(OUTPUT)/tests/bpf_%,$(BPFT_SRCS))
-TEST_HELPERS := $(patsubst tests/e2e/%.c,$(OUTPUT)/tests/%,$(wildcard tests/e2e/*.c))
 TEST_LIB_SRCS := $(wildcard tests/lib/*.c)
 # BPF test objects (tests/bpf/<name>.bpf.c -> <name>.skel.h): code of bpf/
 # run on its own under bpf_prog_test_run_opts()
@@ -18,6 +17,11 @@ TEST_SKEL := $(patsubst tests/bpf/%.bpf.c,$(OUTPUT)/tests/%.skel.h,$(wildcard te
 .SECONDARY: $(TEST_SKEL) $(TEST_SKEL:.skel.h=.bpf.o) $(TEST_SKEL:.skel.h=.tmp.bpf.o)
 TEST_LIB_OBJS := $(patsubst tests/lib/%.c,$(OUTPUT)/tests/lib/%.o,$(TEST_LIB_SRCS))
 .SECONDARY: $(TEST_LIB_OBJS)
+# One static helper per sub-folder of tests/e2e/ (tests/e2e/peer/*.c is
+# $(OUTPUT)/tests/peer) and per single file tests/e2e/*.c.
+HELPER_DIRS := $(patsubst tests/e2e/%/,%,$(sort $(dir $(wildcard tests/e2e/*/*.c))))
+HELPER_FILES := $(patsubst tests/e2e/%.c,%,$(wildcard tests/e2e/*.c))
+TEST_HELPERS := $(addprefix $(OUTPUT)/tests/,$(HELPER_DIRS) $(HELPER_FILES))
 
 $(OUTPUT)/tests/lib/%.o: tests/lib/%.c | $(SKEL) $(OUTPUT)/tests
 	$(call msg,CC,$@)
@@ -42,9 +46,11 @@ $(OUTPUT)/tests/bpf_%: tests/bpf/%.c $(USER_OBJS) $(TEST_LIB_OBJS) $(OUTPUT)/ldf
 	$(Q)$(CC) $(CFLAGS) -Itests -Ibpf -I$(OUTPUT)/tests $< $(USER_OBJS) $(TEST_LIB_OBJS) $(PKG_LIBS) -lcmocka -o $@
 
 # Small static traffic helpers, also copied into containers.
-$(OUTPUT)/tests/%: tests/e2e/%.c | $(OUTPUT)/tests
+$(foreach h,$(HELPER_DIRS),$(eval $(OUTPUT)/tests/$(h): $(wildcard tests/e2e/$(h)/*.[ch])))
+$(foreach h,$(HELPER_FILES),$(eval $(OUTPUT)/tests/$(h): tests/e2e/$(h).c))
+$(TEST_HELPERS): $(OUTPUT)/tests/%: | $(OUTPUT)/tests
 	$(call msg,HELPER,$@)
-	$(Q)$(CC) -O2 -Wall -Wextra -Werror -static $< -o $@
+	$(Q)$(CC) -O2 -Wall -Wextra -Werror -static $(filter %.c,$^) -o $@
 
 # Dependencies between the userspace objects go one way, down the layers
 # (README, "Layout"): tools/check-layers.py fails on a cycle, an arrow

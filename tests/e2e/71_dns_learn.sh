@@ -57,7 +57,7 @@ dns_up "$NSD" "$R" --addn-hosts="$T/race.hosts" --addn-hosts="$T/many.hosts" --l
 	--host-record=api.test,"$SRV" \
 	--host-record=origin.test,"$M.2" --cname=edge.test,origin.test --cname=www.test,edge.test \
 	--address=/wild.test/"$M.3" --host-record=rebind.test,"$M.4" --host-record=tcp.test,"$M.5" \
-	--host-record=short.test,"$M.6",2 --host-record=aaaa.test,"$NET6_2::2" \
+	--host-record=short.test,"$M.6",2 --host-record=aaaa.test,"$NET6_2::2" --edns-packet-max=4096 \
 	--host-record=other.test,"$M.7"
 P=8443
 peer_bg "$NSS" "$T/srv" tcp-recv "$P" 600 -e || bail "server"
@@ -103,6 +103,12 @@ assert_eq "... connected" "resolved 1 connected 1 failed 0" "$LAST_OUT"
 assert_match "list: api.test holds $SRV with its TTL" "^$SRV (29[0-9]|300)\$" \
 	"$(dns_learned "$CG" api.test)"
 assert_match "list (text) shows it" "learned: $SRV \\((29[0-9]|300) s\\)" "$("$EGR" list "$CG")"
+assert_match "explain: allowed by the name rule, learned" \
+	"^cgroup:[^ ]*-learn: tcp $SRV:$P allowed by rule [0-9]+ \"allow api.test tcp:$P\" \([1-9][0-9]* hits\): learned from a DNS answer, (29[0-9]|300) s left\$" \
+	"$("$EGR" explain "$CG" "$SRV" tcp:$P)"
+assert_eq "explain -j: every protocol and port, by outcome" \
+	"tcp 1-8442,8444-65535 denied default null|tcp $P allowed learned allow api.test tcp:$P|udp null denied default null" \
+	"$("$EGR" explain "$CG" "$SRV" -j | jq -r '[.results[] | select(.proto == "tcp" or .proto == "udp") | "\(.proto) \(.ports) \(.verdict) \(.reason) \(.rule)"] | join("|")')"
 assert_rc "another port of $SRV: denied" 1 inc "$PEER" tcp-send "$SRV" 9 -t 1
 assert_rc "UDP to it: denied" 1 inc "$PEER" udp-send "$SRV" "$P" 1
 
@@ -195,4 +201,24 @@ assert_rc "names are learned after the kills ($name)" 0 cg_run "$cg3" "$DNSQ" ra
 assert_eq "... held by its rule" "$addr" "$(dns_learned "cgroup:$cg3" "$name" | cut -d' ' -f1)"
 assert_rc "apply the big one whole" 0 "$EGR" apply "cgroup:$cg3" -f "$T/big.yaml"
 assert_rc "... other.test learned" 0 cg_run "$cg3" "$DNSQ" race "$R" other.test "$P" 1
+# ---- growing the capacity keeps what was learned --------------------------------------
+cg4=$(cg_new grow)
+assert_rc "attach --max-rules 64" 0 egr_attach "$cg4" --max-rules 64
+printf 'rules:\n  - allow: %s\n    ports: [udp:53]\n  - allow: api.test\n    ports: [tcp:%s]\n' \
+	"$R" "$P" >"$T/g1.yaml"
+assert_rc "apply two rules" 0 "$EGR" apply "cgroup:$cg4" -f "$T/g1.yaml"
+run_bg - "$T/ghold" cg_run "$cg4" "$DNSQ" hold "$R" api.test "$P" 4
+wait_for 5 test -n "$(dns_learned "cgroup:$cg4" api.test)"
+{
+	cat "$T/g1.yaml"
+	for i in $(seq 1 100); do echo "  - allow: 198.18.200.$i"; done
+} >"$T/g2.yaml"
+assert_match "apply 102 rules: the capacity grows" "capacity grown from 64 to" \
+	"$("$EGR" apply "cgroup:$cg4" -f "$T/g2.yaml")"
+assert_eq "after the growth: api.test still holds $SRV" "$SRV" \
+	"$(dns_learned "cgroup:$cg4" api.test | cut -d' ' -f1)"
+assert_rc "... a new connection to it, without asking again" 0 \
+	cg_run "$cg4" "$PEER" tcp-send "$SRV" "$P" -t 2
+assert_match "... the connection open across the growth: kept" "^connected $SRV
+sent ([0-9]+) echoed \\1\$" "$(wait_bg "$T/ghold" 20)"
 e2e_done

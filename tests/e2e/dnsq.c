@@ -38,8 +38,8 @@
  *                     destination is this host)
  *          hairpin    IP_HDRINCL, sent to VIA (the gateway), which routes
  *                     it back
- *          bind       a UDP socket bound to SRC:53 (IP_TRANSPARENT when SRC
- *                     is not local)
+ *          bind       a UDP socket bound to SRC:53 (IP_FREEBIND, which needs
+ *                     no capability, when SRC is not local)
  *          packet     AF_PACKET on lo (bypasses every egress hook)
  *          wrongid / wrongport / wrongq: raw, with the id + 1, to the query's
  *                     port + 1, or for the question "x" + NAME
@@ -799,7 +799,7 @@ static int cmd_forge(struct opts *o)
 					 .sin_addr = s4 };
 		int bfd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), one = 1;
 
-		setsockopt(bfd, SOL_IP, IP_TRANSPARENT, &one, sizeof(one)); /* if allowed */
+		setsockopt(bfd, SOL_IP, IP_FREEBIND, &one, sizeof(one));
 		setsockopt(bfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 		if (bfd < 0 || bind(bfd, (struct sockaddr *)&b, sizeof(b)))
 			die("bind");

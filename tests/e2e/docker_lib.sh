@@ -79,9 +79,16 @@ docker_up() {
 		fi
 		log=$(mktemp "$EGR_TEST_RUN/dockerd.XXXXXX.log") || return 1
 		echo "$log" >"$EGR_DOCKER_LOGREF"
-		dockerd --storage-driver=vfs --bip=198.19.0.1/24 \
-			--default-address-pool base=198.19.0.0/16,size=24 \
-			</dev/null >"$log" 2>&1 &
+		# dockerd outlives this script: it must not inherit its file
+		# descriptors (a lock held on one, flock(1)'s, would stay held)
+		(
+			for fd in /proc/$BASHPID/fd/*; do
+				fd=${fd##*/}
+				[ "$fd" -gt 2 ] && eval "exec $fd>&-" 2>/dev/null
+			done
+			exec dockerd --storage-driver=vfs --bip=198.19.0.1/24 \
+				--default-address-pool base=198.19.0.0/16,size=24
+		) </dev/null >"$log" 2>&1 &
 		pid=$!
 		echo "$pid" >"$EGR_DOCKER_PIDFILE"
 		disown "$pid" 2>/dev/null || true
@@ -207,14 +214,16 @@ docker_image() {
 }
 
 # ---- helpers of the egressctl Docker tests (tests/e2e/5*.sh) ---------------
-# Need lib.sh's e2e_init first. Containers and networks made with dk_run /
-# dk_net are removed by dk_cleanup (installed as part of the EXIT trap by
-# dk_setup), and so are watch daemons started by dk_watch_bg.
+# Need lib.sh's e2e_init first (lib.sh's e2e_start docker sources this file
+# and runs dk_setup). Containers and networks made with dk_run / dk_net are
+# removed by dk_cleanup at exit; watch daemons started by dk_watch_bg are
+# stopped at the end of the case that started them, and at exit. A
+# container sends with `expect_udp ... --from docker:NAME` (lib.sh).
 
 # dk_setup: docker_up (DK_STARTED=1 if this script started dockerd), the
 # test image with the peer helper, a private state directory
-# (EGRESSCTL_STATE_DIR) and the cleanup trap. Bails when traffic tests are
-# impossible (no dockerd, or a bridge outside 198.19.0.0/16).
+# (EGRESSCTL_STATE_DIR) and the cleanup at exit. Bails when traffic tests
+# are impossible (no dockerd, or a bridge outside 198.19.0.0/16).
 dk_setup() {
 	DK_STARTED=0
 	_egr_docker_answers || DK_STARTED=1
@@ -226,14 +235,30 @@ dk_setup() {
 	: >"$E2E_TMP/.dk_containers"
 	: >"$E2E_TMP/.dk_networks"
 	: >"$E2E_TMP/.dk_watch"
-	trap _dk_exit EXIT
+	e2e_on_exit dk_cleanup
+	e2e_on_case _dk_case_hook
 }
 
-_dk_exit() {
-	local rc=$?
-	dk_cleanup
-	(exit "$rc")
-	e2e_cleanup
+# When a case ends, the watch daemons it left running are stopped and every
+# container of ours is detached (its saved policy deleted): the next case
+# starts with unfiltered containers.
+_dk_case_hook() {
+	local pid c
+	case $1 in
+	begin) _DK_MARK=$(($(wc -l <"$E2E_TMP/.dk_watch") + 1)) ;;
+	end)
+		while read -r pid; do
+			[ -n "$pid" ] || continue
+			kill -TERM "$pid" 2>/dev/null
+			kill -CONT "$pid" 2>/dev/null # a case may have stopped it
+			wait_for 15 sh -c '! kill -0 "$1" 2>/dev/null' sh "$pid"
+		done < <(tail -n +"$_DK_MARK" "$E2E_TMP/.dk_watch")
+		while read -r c; do
+			[ -n "$c" ] && dk_attached "$c" && "$EGR" detach "docker:$c" >/dev/null 2>&1
+		done <"$E2E_TMP/.dk_containers"
+		rm -f "${EGRESSCTL_STATE_DIR:?}"/*.json 2>/dev/null
+		;;
+	esac
 }
 
 # dk_cleanup: watch daemons, containers (filter detached first), networks,
@@ -262,6 +287,7 @@ dk_cleanup() {
 	"$EGR" watch --once --resync 0 >/dev/null 2>&1
 	[ -n "${EGRESSCTL_STATE_DIR:-}" ] && rm -rf "$EGRESSCTL_STATE_DIR"
 	: >"$E2E_TMP/.dk_containers"
+	: >"$E2E_TMP/.dk_watch"
 	if [ "${DK_STARTED:-0}" = 1 ]; then
 		docker_down
 		DK_STARTED=0
@@ -296,22 +322,8 @@ dk_net() {
 	_egr_docker network create --subnet "$2" "$name" >/dev/null
 }
 
-# dk_udp CONTAINER NS ADDR PORT COUNT [SECONDS=2]: COUNT datagrams from
-# inside CONTAINER to ADDR:PORT; prints how many the receiver in netns NS
-# (udp-recv PORT, any address) counted.
-dk_udp() {
-	local c=$1 ns=$2 a=$3 p=$4 n=$5 s=${6:-2} out
-	out=$E2E_TMP/dk-udp.$p.$RANDOM
-	if ! peer_bg "$ns" "$out" udp-recv "$p" "$s" -n "$n"; then
-		echo "receiver-failed"
-		return 1
-	fi
-	timeout 20 docker exec "$c" peer udp-send "$a" "$p" "$n" -i 500 >/dev/null 2>&1
-	wait_bg "$out" $((s + 5))
-}
-
 # dk_watch_bg LOG [watch options...]: egressctl watch in the background,
-# stdout+stderr to LOG; DK_WATCH_PID is its pid. Waits (max 10 s) until it
+# stdout+stderr to LOG; DK_WATCH_PID is its pid. Waits (bounded, 60 s) until it
 # has done its startup pass.
 dk_watch_bg() {
 	local log=$1 i
@@ -319,7 +331,7 @@ dk_watch_bg() {
 	"$EGR" watch "$@" >"$log" 2>&1 &
 	DK_WATCH_PID=$!
 	echo "$DK_WATCH_PID" >>"$E2E_TMP/.dk_watch"
-	for i in $(seq 100); do
+	for i in $(seq 600); do
 		grep -q '^watch: reconciled' "$log" 2>/dev/null && return 0
 		kill -0 "$DK_WATCH_PID" 2>/dev/null || break
 		sleep 0.1
@@ -336,6 +348,13 @@ dk_cgid() {
 	[ -n "$pid" ] && [ "$pid" != 0 ] || return 1
 	path=$(sed -n 's/^0:://p' "/proc/$pid/cgroup") || return 1
 	stat -c %i "$CGROOT$path"
+}
+
+# dk_cgpath CONTAINER: its v2 cgroup's path under the mount (/docker/ID)
+dk_cgpath() {
+	local pid
+	pid=$(_egr_docker inspect -f '{{.State.Pid}}' "$1" 2>/dev/null) || return 1
+	sed -n 's/^0:://p' "/proc/$pid/cgroup"
 }
 
 # dk_attached CONTAINER: its current cgroup has egressctl pins.

@@ -5,15 +5,28 @@
 # "not ok - NAME" lines are what tests/run.sh counts; everything else a test
 # prints should start with "# ".
 #
-# Typical use:
+# A script reads like xdp-tools' tests (xdp-filter/tests/test-xdp-filter.sh):
 #   . "$(dirname "$0")/lib.sh"
-#   e2e_init
+#   e2e_start egr jq                  # set -u, LC_ALL=C, root, needs (below)
+#   ALL_TESTS="test_default_deny test_ports"
 #   netns_up srv 198.18.1.2/24 2001:db8:1::2/64   # host side gets .1 / ::1
-#   cg=$(cg_new client)
-#   peer_bg srv "$E2E_TMP/u4" udp-recv 5000 3
-#   cg_run "$cg" "$PEER" udp-send "$(ns_ip4 srv)" 5000 10
-#   assert_eq "udp delivered" 10 "$(wait_bg "$E2E_TMP/u4")"
-#   e2e_done
+#   test_default_deny() {
+#           local cg
+#           cg=$(cg_new deny)
+#           assert_rc "attach" 0 egr_attach "$cg"
+#           expect_udp drop 198.18.1.2 5000 --from "$cg"
+#   }
+#   run_tests
+# Each case runs in a subshell: its first failed assertion ends it (not ok),
+# the next case starts anyway; what a case started in the background, and
+# what it attached, is stopped and detached when it ends. E2E_TESTS="a b"
+# runs only those cases.
+#
+# Flow checks count at a receiver, never over a time window:
+#   expect_udp pass|drop DEST PORT [--from CG] ...  (also expect_tcp, expect_ping)
+# Streams for live edits wait for events (the receiver has seen a datagram,
+# the sender got EPERM), never for a time: stream_start / stream_wait /
+# stream_stop.
 #
 # Traffic rule: tests only ever address loopback, 198.18.0.0/15 and
 # 2001:db8::/32 on namespaces they created. Every wait here is bounded.
@@ -27,6 +40,9 @@ E2E_PASS=0
 E2E_FAIL=0
 E2E_TMP=
 E2E_CG_MOUNTED=
+E2E_IN_CASE=
+E2E_EXIT_HOOKS=()
+E2E_CASE_HOOKS=()
 
 # ---- output and assertions -------------------------------------------------
 
@@ -39,16 +55,45 @@ diag() {
 	fi
 }
 
+# The counts live in files (one byte per result), so that cases, which run
+# in subshells, add to them.
+_tally() {
+	if [ -n "$E2E_TMP" ] && [ -d "$E2E_TMP" ]; then
+		printf x >>"$E2E_TMP/.n$1"
+	elif [ "$1" = pass ]; then
+		E2E_PASS=$((E2E_PASS + 1))
+	else
+		E2E_FAIL=$((E2E_FAIL + 1))
+	fi
+}
+_count() {
+	local n=0
+	[ -n "$E2E_TMP" ] && [ -f "$E2E_TMP/.n$1" ] && n=$(stat -c %s "$E2E_TMP/.n$1")
+	if [ "$1" = pass ]; then echo $((n + E2E_PASS)); else echo $((n + E2E_FAIL)); fi
+}
+
 pass() {
-	E2E_PASS=$((E2E_PASS + 1))
+	_tally pass
 	echo "ok - $1"
 }
 
-# fail NAME [detail...]
+# fail NAME [detail...]: not ok; inside a case (run_tests) it ends the case.
 fail() {
 	local name=$1
 	shift
-	E2E_FAIL=$((E2E_FAIL + 1))
+	_tally fail
+	echo "not ok - $name"
+	[ $# -gt 0 ] && diag "$@"
+	[ -n "$E2E_IN_CASE" ] && [ "${BASH_SUBSHELL:-0}" -gt 0 ] && exit 1
+	return 0
+}
+
+# fail_next NAME [detail...]: not ok, but the case goes on (for loops that
+# judge many items of one kind: every item gets its line).
+fail_next() {
+	local name=$1
+	shift
+	_tally fail
 	echo "not ok - $name"
 	[ $# -gt 0 ] && diag "$@"
 	return 0
@@ -56,7 +101,7 @@ fail() {
 
 # skip NAME REASON: counts as passed for run.sh (TAP "# SKIP" directive).
 skip() {
-	E2E_PASS=$((E2E_PASS + 1))
+	_tally pass
 	echo "ok - $1 # SKIP ${2:-}"
 }
 
@@ -111,6 +156,18 @@ assert_range() {
 	fi
 }
 
+# assert_true NAME CMD...: CMD succeeds (its output is not shown).
+assert_true() {
+	local name=$1
+	shift
+	if "$@" >/dev/null 2>&1; then
+		pass "$name"
+	else
+		fail "$name" "command failed: $*"
+		return 1
+	fi
+}
+
 # wait_for TIMEOUT_SECONDS CMD...: retries CMD every 0.1 s until it succeeds.
 wait_for() {
 	local tries=$(($1 * 10))
@@ -123,7 +180,8 @@ wait_for() {
 	return 1
 }
 
-# bail REASON: not ok + stop the script (cleanup runs from the EXIT trap).
+# bail REASON: not ok + stop the script (cleanup runs from the EXIT trap);
+# inside a case, stop the case.
 bail() {
 	fail "$E2E_NAME: $1"
 	exit 1
@@ -131,9 +189,99 @@ bail() {
 
 # e2e_done: summary comment, exit status 0 only if nothing failed.
 e2e_done() {
-	diag "$E2E_NAME: $E2E_PASS ok, $E2E_FAIL not ok"
-	[ "$E2E_FAIL" -eq 0 ] && exit 0
+	local p f
+	p=$(_count pass) f=$(_count fail)
+	diag "$E2E_NAME: $p ok, $f not ok"
+	[ "$f" -eq 0 ] && exit 0
 	exit 1
+}
+
+# ---- cases ---------------------------------------------------------------------
+
+# e2e_on_case FUNC: FUNC begin|end runs (in the script's shell) around each
+# case, to bring the next case back to a known state.
+e2e_on_case() { E2E_CASE_HOOKS+=("$1"); }
+
+# Background jobs a case left running: TERM (receivers print and exit), then
+# KILL.
+_bg_case_hook() {
+	case $1 in
+	begin) _BG_MARK=$(wc -l <"$E2E_TMP/.bg") ;;
+	end)
+		tail -n +$((_BG_MARK + 1)) "$E2E_TMP/.bg" >"$E2E_TMP/.bg.case"
+		_stop_jobs "$E2E_TMP/.bg.case"
+		;;
+	esac
+}
+
+# run_tests: every case of E2E_TESTS (default ALL_TESTS) in turn, each in a
+# subshell; then e2e_done. A case that ends with a status other than 0
+# without a failed assertion (an unset variable, a helper that exited) is
+# reported as not ok too.
+run_tests() {
+	local t h rc f0
+	for t in ${E2E_TESTS:-${ALL_TESTS:-}}; do
+		if [ "$(type -t "$t")" != function ]; then
+			fail "$t: no such case"
+			continue
+		fi
+		diag "--- $t"
+		for h in "${E2E_CASE_HOOKS[@]}"; do "$h" begin; done
+		f0=$(_count fail)
+		(
+			E2E_IN_CASE=$t
+			"$t"
+			exit 0
+		)
+		rc=$?
+		if [ "$rc" -ne 0 ] && [ "$(_count fail)" -eq "$f0" ]; then
+			fail "$t: ended with status $rc"
+		fi
+		for ((h = ${#E2E_CASE_HOOKS[@]} - 1; h >= 0; h--)); do
+			"${E2E_CASE_HOOKS[h]}" end
+		done
+	done
+	e2e_done
+}
+
+# e2e_start [NEED...]: the preamble of every script: set -u, LC_ALL=C,
+# e2e_init, then each NEED: egr (the binary under test, egr_lib.sh),
+# docker (dockerd, the test image, docker_lib.sh's helpers), or a command
+# that must be installed (jq, gdb, promtool...).
+e2e_start() {
+	local n
+	set -u
+	export LC_ALL=C
+	e2e_init
+	for n in "$@"; do
+		case $n in
+		egr)
+			need_egr
+			# shellcheck source=tests/e2e/egr_lib.sh
+			. "$E2E_LIB_DIR/egr_lib.sh"
+			;;
+		docker)
+			# shellcheck source=tests/e2e/docker_lib.sh
+			. "$E2E_LIB_DIR/docker_lib.sh"
+			dk_setup
+			;;
+		*) command -v "$n" >/dev/null || bail "$n missing (tools/install-deps.sh)" ;;
+		esac
+	done
+}
+
+# e2e_on_exit FUNC: FUNC runs at exit (last registered first), before the
+# namespaces and cgroups go.
+e2e_on_exit() { E2E_EXIT_HOOKS+=("$1"); }
+
+_e2e_exit() {
+	local rc=$? i
+	for ((i = ${#E2E_EXIT_HOOKS[@]} - 1; i >= 0; i--)); do
+		"${E2E_EXIT_HOOKS[i]}"
+	done
+	E2E_EXIT_HOOKS=()
+	(exit "$rc")
+	e2e_cleanup
 }
 
 # ---- setup and teardown ------------------------------------------------------
@@ -169,8 +317,10 @@ e2e_init() {
 	: >"$E2E_TMP/.netns"
 	: >"$E2E_TMP/.cgroups"
 	: >"$E2E_TMP/.bg"
+	: >"$E2E_TMP/.addr"
 	export EGR PEER E2E_ID E2E_TMP
-	trap e2e_cleanup EXIT
+	trap _e2e_exit EXIT
+	e2e_on_case _bg_case_hook
 	trap 'exit 130' INT
 	trap 'exit 143' TERM
 
@@ -201,28 +351,11 @@ need_egr() {
 # e2e_cleanup: kills background jobs, deletes this run's namespaces, veths
 # and cgroups. Idempotent; runs from the EXIT trap.
 e2e_cleanup() {
-	local rc=$? pidf pid ns cg d i
+	local rc=$? pid ns cg d i
 	[ -n "$E2E_TMP" ] && [ -d "$E2E_TMP" ] || return "$rc"
 
 	# background jobs: TERM (receivers print and exit), then KILL
-	while read -r pidf; do
-		if [ ! -f "$pidf" ] || [ -e "${pidf%.pid}.rc" ]; then continue; fi
-		pid=$(cat "$pidf")
-		[ -n "$pid" ] && _kill_tree TERM "$pid"
-	done <"$E2E_TMP/.bg"
-	for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15; do
-		local alive=0
-		while read -r pidf; do
-			[ -f "$pidf" ] && [ ! -e "${pidf%.pid}.rc" ] && alive=1
-		done <"$E2E_TMP/.bg"
-		[ "$alive" -eq 0 ] && break
-		sleep 0.1
-	done
-	while read -r pidf; do
-		if [ ! -f "$pidf" ] || [ -e "${pidf%.pid}.rc" ]; then continue; fi
-		pid=$(cat "$pidf")
-		[ -n "$pid" ] && _kill_tree KILL "$pid"
-	done <"$E2E_TMP/.bg"
+	_stop_jobs "$E2E_TMP/.bg"
 
 	# any other background job of the script (cmd &)
 	for pid in $(jobs -p); do
@@ -457,10 +590,17 @@ netns_up() {
 
 	# remember the addresses (files: works from subshells too)
 	local st=$E2E_TMP/.ns.$ns
-	if [ "$a4" != - ]; then echo "${a4%/*}" >"$st.ip4"; echo "$h4" >"$st.host4"; fi
+	if [ "$a4" != - ]; then
+		echo "${a4%/*}" >"$st.ip4"
+		echo "$h4" >"$st.host4"
+		addr_register "${a4%/*}" "$ns" "$h4"
+		addr_register "$h4" - "${a4%/*}"
+	fi
 	if [ "$a6" != - ]; then
 		_ip6_norm "${a6%/*}" >"$st.ip6"
 		echo "$h6" >"$st.host6"
+		addr_register "${a6%/*}" "$ns" "$h6"
+		addr_register "$h6" - "${a6%/*}"
 	fi
 
 	# bounded wait: 20 x (ping -W 1)
@@ -499,6 +639,7 @@ netns_addr() {
 				bail "netns_addr: route to $addr"
 		fi
 		wait_for 10 ping -6 -c 1 -W 1 -q "$addr" || bail "netns_addr: $addr not reachable"
+		addr_register "$addr" "$ns" "$(cat "$E2E_TMP/.ns.$ns.host6")"
 	else
 		ip netns exec "$ns" ip addr add "$a" dev eth0 || bail "netns_addr: $a in $ns"
 		if ! ip -o route get "$addr" 2>/dev/null | grep -q " dev h-$ns "; then
@@ -507,7 +648,23 @@ netns_addr() {
 				bail "netns_addr: route to $addr"
 		fi
 		wait_for 10 ping -c 1 -W 1 -q "$addr" || bail "netns_addr: $addr not reachable"
+		addr_register "$addr" "$ns" "$(cat "$E2E_TMP/.ns.$ns.host4")"
 	fi
+}
+
+# addr_register ADDR NS SRC: ADDR lives in netns NS ("-": this one); SRC is
+# the address a sender in this namespace has there (for icmp-recv -s).
+addr_register() {
+	local a=$1
+	[[ $a == *:* ]] && a=$(_ip6_norm "$a")
+	echo "$a $2 $3" >>"$E2E_TMP/.addr"
+}
+
+# addr_where ADDR: "NS SRC" of a registered address, nothing if unknown.
+addr_where() {
+	local a=$1
+	[[ $a == *:* ]] && a=$(_ip6_norm "$a")
+	awk -v a="$a" '$1 == a { r = $2 " " $3 } END { if (r != "") print r }' "$E2E_TMP/.addr"
 }
 
 # Addresses of a namespace made by netns_up (no prefix length).
@@ -544,11 +701,53 @@ cg_run() {
 
 # ---- background jobs ---------------------------------------------------------
 
+# _running PIDFILE...: a run_bg job of these is still running
+_running() {
+	local pidf
+	for pidf in "$@"; do
+		[ -f "$pidf" ] && [ ! -e "${pidf%.pid}.rc" ] && return 0
+	done
+	return 1
+}
+
+# _stop_jobs LIST: the run_bg jobs whose pid files LIST names: TERM
+# (receivers print and exit), a bounded wait, then KILL.
+_stop_jobs() {
+	local pidf sig
+	local -a pids=()
+	mapfile -t pids <"$1"
+	[ ${#pids[@]} -gt 0 ] || return 0
+	for sig in TERM KILL; do
+		for pidf in "${pids[@]}"; do
+			_running "$pidf" && _kill_tree "$sig" "$(cat "$pidf")"
+		done
+		[ "$sig" = TERM ] && wait_for 3 eval '! _running "${pids[@]}"'
+	done
+	return 0
+}
+
+# _alive PID: running (a zombie has exited)
+_alive() {
+	local l
+	{ read -r l <"/proc/$1/stat"; } 2>/dev/null || return 1
+	l=${l##*) } # after "pid (comm) ": the state
+	[ "${l%% *}" != Z ]
+}
 # _kill_tree SIGNAL PID: signals PID and, first, all its descendants.
 _kill_tree() {
-	local sig=$1 pid=$2 c
-	for c in $(pgrep -P "$pid" 2>/dev/null); do
+	local sig=$1 pid=$2 c i kids
+	kids=$(pgrep -P "$pid" 2>/dev/null)
+	for c in $kids; do
 		_kill_tree "$sig" "$c"
+	done
+	# the children first, gone (bounded) before their parent is told: a
+	# subshell running a function dies at once on TERM, and its .rc would
+	# come before the child has written its last line
+	for c in $kids; do
+		for i in $(seq 50); do
+			_alive "$c" || break
+			sleep 0.1
+		done
 	done
 	kill "-$sig" "$pid" 2>/dev/null
 }
@@ -587,12 +786,12 @@ run_bg() {
 }
 
 # peer_bg NS OUT SUBCOMMAND ARGS...: runs "$PEER SUBCOMMAND ARGS" like run_bg
-# and waits (max 5 s) until its socket is bound (peer -r). Returns 1 if not.
+# and waits (bounded, 15 s) until its socket is bound (peer -r). Returns 1 if not.
 peer_bg() {
 	local ns=$1 out=$2
 	shift 2
 	run_bg "$ns" "$out" "$PEER" "$@" -r "$out.ready"
-	wait_for 5 test -e "$out.ready" && return 0
+	wait_for 15 test -e "$out.ready" && return 0
 	diag "peer_bg: $* not ready: $(cat "$out.err" 2>/dev/null)"
 	return 1
 }
@@ -626,3 +825,7 @@ wait_bg() {
 	rc=$(cat "$out.rc" 2>/dev/null)
 	return "${rc:-124}"
 }
+
+# flow checks and streams
+# shellcheck source=tests/e2e/flow_lib.sh
+. "$E2E_LIB_DIR/flow_lib.sh"

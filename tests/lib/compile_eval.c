@@ -24,24 +24,6 @@ static void mask_addr(uint8_t *out, const uint8_t *in, unsigned int plen)
 	}
 }
 
-/* The kernel rule matcher; keep in sync with rule_match() in the BPF. */
-static bool krule_match(const struct egr_rule *r, const struct egr_tpkt *p)
-{
-	bool deny = r->action == EGR_DENY;
-
-	if (r->proto == EGR_PROTO_ANY)
-		return true;
-	if (p->flags & EGR_PKT_PROTO_UNKNOWN)
-		return deny;
-	if (r->proto != p->proto)
-		return false;
-	if (!(r->flags & EGR_RF_PORTS))
-		return true;
-	if (p->flags & EGR_PKT_PORTS_UNKNOWN)
-		return deny;
-	return p->dport >= r->port_lo && p->dport <= r->port_hi;
-}
-
 static int cmp_cprefix(const void *key, const void *elem)
 {
 	return compile_dest_cmp(key, &((const struct egr_cprefix *)elem)->dest);
@@ -85,7 +67,7 @@ int compile_eval(const struct egr_compiled *c, const struct egr_tpkt *pkt, uint3
 		for (j = 0; j < cp->count && j < EGR_MAX_PREFIX_RULES; j++) {
 			const struct egr_rule *r = &c->rules[cp->first + j];
 
-			if (krule_match(r, pkt)) {
+			if (compile_rule_matches(r, pkt->proto, pkt->flags, pkt->dport)) {
 				*rule_id = r->id;
 				return r->action;
 			}

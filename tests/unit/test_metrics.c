@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "egressctl.h"
+#include "kernel/guard.h"
 #include "obs/metrics.h"
 #include "policy/addr.h"
 
@@ -334,6 +335,51 @@ static void test_format_write_error(void **state)
 	metrics_free(t, n);
 }
 
+static char *format_guard(const struct egr_guard_info *gi, size_t held)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	assert_non_null(f);
+	assert_int_equal(metrics_format_guard(f, gi, held), 0);
+	assert_int_equal(fclose(f), 0);
+	return buf;
+}
+
+static void test_format_guard(void **state)
+{
+	struct egr_guard_info gi = { .alive = true, .entries = 3, .managed = 2 };
+	static const char *const want[] = {
+		"egressctl_guard_installed 1",
+		"egressctl_guard_attached{cgroup=\"/docker\"} 1",
+		"egressctl_guard_cgroups{cgroup=\"/docker\",state=\"managed\"} 2",
+		"egressctl_guard_cgroups{cgroup=\"/docker\",state=\"allowed\"} 1",
+		"egressctl_guard_cgroups{cgroup=\"/docker\",state=\"held\"} 4",
+		"egressctl_guard_packets_total{cgroup=\"/docker\",verdict=\"denied\"} 17",
+		"egressctl_guard_packets_total{cgroup=\"/docker\",verdict=\"loopback\"} 0",
+		"# TYPE egressctl_guard_packets_total counter",
+	};
+	char *out;
+	size_t i;
+
+	(void)state;
+	out = format_guard(NULL, 0);
+	assert_string_equal(out + strlen(out) - strlen("egressctl_guard_installed 0\n"),
+			    "egressctl_guard_installed 0\n");
+	assert_null(strstr(out, "egressctl_guard_attached"));
+	free(out);
+	strcpy(gi.meta.path, "/docker");
+	gi.stats[EGR_GSTAT_DENIED].packets = 17;
+	out = format_guard(&gi, 4);
+	for (i = 0; i < ARRAY_LEN(want); i++) {
+		cur_case = want[i];
+		assert_true(has_line(out, want[i]));
+	}
+	cur_case = NULL;
+	free(out);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -343,6 +389,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_format_structure, show_case),
 		cmocka_unit_test_teardown(test_format_dup_labels, show_case),
 		cmocka_unit_test_teardown(test_format_write_error, show_case),
+		cmocka_unit_test_teardown(test_format_guard, show_case),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

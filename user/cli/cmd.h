@@ -15,5 +15,7 @@ int cmd_metrics(int argc, char **argv); /* cmd_metrics.c */
 int cmd_serve(int argc, char **argv);	/* cmd_serve.c */
 int cmd_events(int argc, char **argv);	/* cmd_events.c */
 int cmd_watch(int argc, char **argv);	/* cmd_watch.c */
+int cmd_explain(int argc, char **argv); /* cmd_explain.c */
+int cmd_suggest(int argc, char **argv); /* cmd_suggest.c */
 
 #endif /* EGR_CMD_H */

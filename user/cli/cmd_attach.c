@@ -7,6 +7,7 @@
 #include <string.h>
 #include "cli/cmd.h"
 #include "cli/cmd_util.h"
+#include "cli/guard_view.h"
 #include "kernel/kpolicy.h"
 #include "kernel/kstate.h"
 #include "ops/attach.h"
@@ -25,19 +26,25 @@ static const char attach_usage[] =
 	"`egressctl watch` re-applies it when the container restarts.\n"
 	"\n"
 	"  --default deny|allow  verdict when no rule matches (default: deny)\n"
-	"  --audit               count and report would-be drops, drop nothing\n"
-	"  --max-rules N         capacity: rules and prefixes per family (default 16384,\n"
-	"                        64..4194304); fixed at first attach\n"
+	"  --audit               count and report would-be drops, drop nothing;\n"
+	"                        collect them for `egressctl suggest`\n"
+	"  --max-rules N         initial capacity: rules and prefixes per family\n"
+	"                        (default 16384, 64..4194304); a change that needs\n"
+	"                        more grows it, without detaching\n"
 	"  --max-learned N       addresses learned from DNS answers for name rules, the\n"
 	"                        oldest going first (default 16384, 64..1048576); fixed\n"
 	"                        at first attach\n";
 
 static const char detach_usage[] =
 	"Usage: egressctl detach <target>\n"
+	"       egressctl detach --gone\n"
 	"\n"
 	"Detach the filter and delete the target's policy and pins. For a container,\n"
 	"its saved policy (in the state directory) is deleted too, so `egressctl\n"
-	"watch` no longer re-applies it.\n";
+	"watch` no longer re-applies it.\n"
+	"\n"
+	"  --gone   remove every defunct target: pins left by cgroups that are gone\n"
+	"           (containers stopped or removed while attached; saved policies stay)\n";
 
 /* attach's options: 0, or the command's exit status + 1. */
 static int attach_args(int argc, char **argv, struct egr_attach_opts *o, int *dflt, int *audit)
@@ -178,7 +185,11 @@ int cmd_attach(int argc, char **argv)
 		}
 	}
 	kstate_unlock(lock);
-	return ret ? 1 : 0;
+	if (ret)
+		return 1;
+	guard_view_note(t.rel, false);
+	note_defunct();
+	return 0;
 }
 
 static int detach(uint64_t cgid)
@@ -216,19 +227,65 @@ static int detach_old_cgroups(const char *id, bool even_live)
 	return done;
 }
 
+/* detach --gone: every target whose cgroup is gone. */
+static int detach_gone(void)
+{
+	uint64_t *ids = NULL;
+	size_t n = 0, i;
+	int lock = kstate_lock(), done = 0, failed = 0;
+
+	if (lock < 0) {
+		pr_err("taking the lock: %s\n", strerror(-lock));
+		return 1;
+	}
+	kstate_clean_stale();
+	kstate_list(&ids, &n);
+	for (i = 0; i < n; i++) {
+		struct egr_kstate ks;
+		bool gone;
+
+		if (kstate_open(ids[i], &ks))
+			continue;
+		gone = !kstate_link_alive(&ks) && !kstate_link_missing(&ks);
+		kstate_close(&ks);
+		if (!gone)
+			continue;
+		if (detach(ids[i])) {
+			failed++;
+			continue;
+		}
+		printf("detached cgid:%llu (its cgroup is gone)\n", (unsigned long long)ids[i]);
+		done++;
+	}
+	kstate_unlock(lock);
+	free(ids);
+	if (!done && !failed)
+		puts("no defunct targets");
+	return failed ? 1 : 0;
+}
+
 int cmd_detach(int argc, char **argv)
 {
-	static const struct option opts[] = { HELP_OPT, { 0 } };
+	static const struct option opts[] = { { "gone", no_argument, NULL, 'g' }, HELP_OPT,
+					      { 0 } };
 	struct egr_target t;
 	char err[512];
+	bool gone = false;
 	int c, lock, ret;
 
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1)
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		if (c == 'g') {
+			gone = true;
+			continue;
+		}
 		return usage(detach_usage, c != 'h');
-	if (optind + 1 != argc)
+	}
+	if (optind + !gone != argc)
 		return usage(detach_usage, true);
 	if (need_root())
 		return 1;
+	if (gone)
+		return detach_gone();
 	ret = target_resolve(argv[optind], egr_g.docker_host, &t, err, sizeof(err));
 	if (ret == -ESRCH && t.container && t.id[0]) {
 		/* A stopped container: the pins of its old cgroup (if still
@@ -271,5 +328,8 @@ int cmd_detach(int argc, char **argv)
 	if (ret)
 		return 1;
 	printf("detached from %s\n", t.label);
+	if (t.cgpath[0])
+		guard_view_note(t.rel, true);
+	note_defunct();
 	return 0;
 }

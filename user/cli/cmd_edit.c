@@ -8,6 +8,7 @@
 #include "cli/cmd.h"
 #include "cli/cmd_util.h"
 #include "kernel/kapply.h"
+#include "kernel/kgrow.h"
 #include "kernel/kpolicy.h"
 #include "kernel/kstate.h"
 #include "policy/addr.h"
@@ -35,11 +36,12 @@ static const char remove_usage[] =
 	"deny), live. Fails, changing nothing, if one of them is not in force.\n";
 
 static const char apply_usage[] =
-	"Usage: egressctl apply <target> -f <file>\n"
+	"Usage: egressctl apply <target> -f|--file <file>\n"
 	"\n"
 	"Replace the whole policy (default, audit, rules) atomically from a YAML or\n"
 	"JSON file; a missing 'default:' means deny. Each packet is judged by the\n"
-	"old policy or the new one, never a mix.\n";
+	"old policy or the new one, never a mix. A policy bigger than the target's\n"
+	"capacity grows it (a bigger instance is swapped in; never detached).\n";
 
 /* A container's policy outlives its cgroup: save what is in force. */
 static int save_state(const struct egr_target *t, const struct egr_kstate *ks)
@@ -77,6 +79,7 @@ static int edit(int argc, char **argv, int action, const char *text)
 	struct egr_kstate ks;
 	char err[512];
 	int c, lock, ret;
+	uint32_t cap;
 
 	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1)
 		return usage(text, c != 'h');
@@ -101,6 +104,7 @@ static int edit(int argc, char **argv, int action, const char *text)
 		policy_free(&p);
 		return 1;
 	}
+	cap = ks.meta.max_rules;
 	if (action < 0)
 		ret = kpolicy_remove(&ks, p.rules, p.n, err, sizeof(err));
 	else
@@ -109,6 +113,9 @@ static int edit(int argc, char **argv, int action, const char *text)
 		pr_err("%s: %s\n", t.label, err);
 	else if (t.container)
 		ret = save_state(&t, &ks);
+	if (!ret && ks.meta.max_rules != cap)
+		pr_warn("%s: the policy was full: capacity grown from %u to %u rules\n", t.label,
+			cap, ks.meta.max_rules);
 	if (!ret && action == EGR_ALLOW && edit_may_open_dns(&p))
 		warn_dot_doh(&ks, t.label);
 	kstate_unlock(lock);
@@ -139,6 +146,7 @@ int cmd_apply(int argc, char **argv)
 					      { 0 } };
 	struct egr_prefetch *pf = NULL;
 	const char *file = NULL;
+	uint32_t cap;
 	struct egr_policy p = { 0 };
 	struct egr_target t;
 	struct egr_kstate ks;
@@ -177,6 +185,7 @@ int cmd_apply(int argc, char **argv)
 		pr_err("%s: reading the policy: %s\n", t.label, strerror(-ret));
 		goto out;
 	}
+	cap = ks.meta.max_rules;
 	ret = policy_parse_file(file, &p, err, sizeof(err));
 	if (ret) {
 		pr_err("%s\n", err);
@@ -185,7 +194,7 @@ int cmd_apply(int argc, char **argv)
 	}
 	if (!p.has_dflt)
 		p.dflt = EGR_DENY;
-	ret = kpolicy_apply_prefetched(&ks, &p, pf, err, sizeof(err));
+	ret = kpolicy_apply_grow(&ks, &p, pf, err, sizeof(err));
 	helpers_done();
 	if (ret)
 		pr_err("%s: %s\n", t.label, err);
@@ -196,8 +205,13 @@ int cmd_apply(int argc, char **argv)
 
 		names_dot_doh_warn(&p, t.label, &w);
 		pr_warnings(&w);
-		printf("applied %zu rules to %s (default %s%s)\n", p.n, t.label,
-		       p.dflt == EGR_ALLOW ? "allow" : "deny", p.audit ? ", audit" : "");
+		if (ks.meta.max_rules != cap)
+			printf("applied %zu rules to %s (default %s%s; capacity grown from %u to %u)\n",
+			       p.n, t.label, p.dflt == EGR_ALLOW ? "allow" : "deny",
+			       p.audit ? ", audit" : "", cap, ks.meta.max_rules);
+		else
+			printf("applied %zu rules to %s (default %s%s)\n", p.n, t.label,
+			       p.dflt == EGR_ALLOW ? "allow" : "deny", p.audit ? ", audit" : "");
 	}
 out:
 	kstate_unlock(lock);

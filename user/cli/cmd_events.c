@@ -20,7 +20,10 @@
 #include "cli/cmd.h"
 #include "cli/cmd_util.h"
 #include "obs/events.h"
+#include "obs/metrics.h"
 #include "policy/addr.h"
+#include "runtime/label.h"
+#include "util/cgroup.h"
 #include "util/log.h"
 
 #define POLL_MS 100
@@ -31,14 +34,16 @@ static const char events_usage[] =
 	"Usage: egressctl events [<target>] [-j|--json] [--rate N] [--burst N]\n"
 	"                        [--count N] [--timeout SECONDS]\n"
 	"\n"
-	"Stream denied packets, and those audit mode let through, of one target or\n"
-	"of every attached one (targets attached later are picked up): time, target,\n"
-	"cgroup, protocol, source and destination address and port, verdict, and the\n"
-	"rule that decided (or 'default'). Events are rate-limited in the kernel per\n"
-	"cgroup by a token bucket; what it suppresses is counted\n"
-	"(egressctl_events_suppressed_total), and verdicts never depend on it. The\n"
-	"kernel produces events only while a reader runs; one reader per cgroup\n"
-	"(another one is refused, or skipped when watching every target).\n"
+	"Stream denied packets and refused connect()/sendmsg() calls, and what audit\n"
+	"mode let through, of one target or of every attached one (targets attached\n"
+	"later are picked up): time, target or container, process (pid, name),\n"
+	"protocol, destination address and port, verdict, and the rule that decided\n"
+	"(or 'default'); -j adds the source, cgroup, hook, socket cookie and more.\n"
+	"Events are rate-limited in the kernel per cgroup by a token bucket; what it\n"
+	"suppresses is counted (egressctl_events_suppressed_total), and verdicts\n"
+	"never depend on it. The kernel produces events only while a reader runs;\n"
+	"one reader per cgroup (another one is refused, or skipped when watching\n"
+	"every target).\n"
 	"\n"
 	"  -j, --json           one JSON object per line\n"
 	"  --rate N             events per second per cgroup (1-1000000; default: as\n"
@@ -48,8 +53,18 @@ static const char events_usage[] =
 	"  -t, --timeout SECS   stop after SECS seconds (decimals allowed)\n"
 	"Stops on SIGINT/SIGTERM too; exit status 0.\n";
 
+/* Container names of event cgroups other than the targets' own. */
+#define EV_CGNAMES 16
+
+struct cgname {
+	uint64_t cgid;
+	char name[128]; /* "" none */
+};
+
 /* What the command keeps: its options, what it printed, how writing went. */
 struct evout {
+	struct cgname names[EV_CGNAMES];
+	unsigned int next_name;
 	bool json;
 	uint64_t printed, max;
 	int64_t real_off; /* CLOCK_REALTIME - CLOCK_MONOTONIC, ns */
@@ -117,50 +132,119 @@ static void iso_time(int64_t real_ns, char *buf, size_t len)
 	snprintf(buf, len, "%s.%06lldZ", t, (long long)(real_ns % 1000000000ll) / 1000);
 }
 
+/* The container an event's cgroup belongs to, or NULL: the target's name
+ * for its own cgroup, else looked up by the cgroup id (a child cgroup of
+ * an attached parent), remembered for the next events.
+ */
+static const char *container_of(struct evout *es, struct events_target *w, uint64_t cgid)
+{
+	struct cgname *c;
+	char path[256];
+	size_t i;
+
+	if (!cgid || cgid == w->ks.cgid)
+		return strncmp(w->label, "cgroup:", 7) ? w->label : NULL;
+	for (i = 0; i < EV_CGNAMES; i++)
+		if (es->names[i].cgid == cgid)
+			return es->names[i].name[0] ? es->names[i].name : NULL;
+	c = &es->names[es->next_name++ % EV_CGNAMES];
+	c->cgid = cgid;
+	c->name[0] = '\0';
+	if (!cgroup_path_of_id(cgid, path, sizeof(path)))
+		container_of_path(path, c->name, sizeof(c->name));
+	return c->name[0] ? c->name : NULL;
+}
+
+static const char *hook_name(uint8_t hook)
+{
+	return hook == EGR_HOOK_CONNECT ? "connect" : hook == EGR_HOOK_SENDMSG ? "sendmsg" : "packet";
+}
+
+static int event_json(struct events_target *w, const struct egr_event *e, struct evout *es,
+		      const char *container, const char *proto, const char *rule,
+		      const char *name)
+{
+	char when[64], sa[INET6_ADDRSTRLEN], da[INET6_ADDRSTRLEN], comm[49];
+	bool ports = has_ports(e), known = e->pid != 0;
+	json_t *o;
+	char *s;
+
+	iso_time((int64_t)e->ts_ns + es->real_off, when, sizeof(when));
+	inet_ntop(e->family == 4 ? AF_INET : AF_INET6, e->src, sa, sizeof(sa));
+	inet_ntop(e->family == 4 ? AF_INET : AF_INET6, e->dst, da, sizeof(da));
+	metrics_comm_text(e->comm, comm, sizeof(comm));
+	o = json_pack("{s:s, s:I, s:s, s:o, s:s, s:I, s:s, s:o, s:o, s:o, s:o, s:i, s:s, s:o, "
+		      "s:o, s:s, s:o, s:s, s:s, s:o, s:i, s:b}",
+		      "time", when, "ts_ns", (json_int_t)e->ts_ns, "target", w->label, "container",
+		      container ? json_string(container) : json_null(), "cgroup", w->cgroup,
+		      "cgroup_id", (json_int_t)(e->cgroup_id ? e->cgroup_id : w->ks.cgid), "hook",
+		      hook_name(e->hook), "pid", known ? json_integer(e->pid) : json_null(), "tgid",
+		      known ? json_integer(e->tgid) : json_null(), "comm",
+		      known ? json_string(comm) : json_null(), "cookie",
+		      e->cookie ? json_integer((json_int_t)e->cookie) : json_null(), "family",
+		      e->family, "proto", proto, "src",
+		      e->hook == EGR_HOOK_PACKET ? json_string(sa) : json_null(), "sport",
+		      ports && e->hook == EGR_HOOK_PACKET ? json_integer(e->sport) : json_null(),
+		      "dst", da, "dport", ports ? json_integer(e->dport) : json_null(), "verdict",
+		      e->verdict == EGR_EV_AUDIT ? "audit" : "denied", "rule", rule, "rule_id",
+		      e->rule == EGR_RULE_DEFAULT ? json_null() : json_integer(e->rule), "len",
+		      (int)e->len, "fragment", !!(e->pktflags & EGR_PKT_FRAGMENT));
+	if (o)
+		json_object_set_new(o, "name", name ? json_string(name) : json_null());
+	s = o ? json_dumps(o, JSON_COMPACT) : NULL;
+	json_decref(o);
+	if (!s)
+		return -ENOMEM;
+	puts(s);
+	free(s);
+	return 0;
+}
+
+/* 12:00:01 web pid 4242 curl tcp 198.18.0.9:443 denied by rule 7 "deny ..."
+ * (with " (api.example.com)" after the address when a name rule learned it)
+ */
+static void print_line(struct events_target *w, const struct egr_event *e, struct evout *es,
+		       const char *container, const char *proto, const char *rule,
+		       const char *name)
+{
+	time_t secs = ((int64_t)e->ts_ns + es->real_off) / 1000000000ll;
+	char when[16], dst[64], da[INET6_ADDRSTRLEN], who[80], comm[49];
+	struct tm tm;
+
+	localtime_r(&secs, &tm);
+	strftime(when, sizeof(when), "%H:%M:%S", &tm);
+	endpoint(e, e->dst, e->dport, dst, sizeof(dst), da, sizeof(da));
+	if (e->pid)
+		snprintf(who, sizeof(who), "pid %u %s", e->tgid,
+			 metrics_comm_text(e->comm, comm, sizeof(comm)));
+	else
+		snprintf(who, sizeof(who), "pid ?");
+	printf("%s %s %s %s%s %s%s%s%s %s", when, container ? container : w->label, who, proto,
+	       e->pktflags & EGR_PKT_FRAGMENT ? " fragment" : "", dst, name ? " (" : "",
+	       name ? name : "", name ? ")" : "", e->verdict == EGR_EV_AUDIT ? "would be denied" : "denied");
+	if (e->rule == EGR_RULE_DEFAULT)
+		printf(" by default");
+	else
+		printf(" by rule %u \"%s\"", e->rule, rule);
+	printf("%s\n", e->verdict == EGR_EV_AUDIT ? " (audit)" : "");
+}
+
 static int print_event(struct events_target *w, const struct egr_event *e, void *ctx)
 {
 	struct evout *es = ctx;
-	char when[64], src[64], dst[64], sa[INET6_ADDRSTRLEN], da[INET6_ADDRSTRLEN], pb[16];
-	char rb[EGR_DEST_STRLEN + 64], cgshown[300], nb[EGR_DEST_STRLEN];
-	const char *verdict = e->verdict == EGR_EV_AUDIT ? "audit" : "denied";
+	char rb[EGR_DEST_STRLEN + 64], pb[16], nb[EGR_DEST_STRLEN];
 	const char *rule = events_rule_text(w, e->rule, rb, sizeof(rb));
 	const char *name = events_learned_name(w, e, nb, sizeof(nb));
 	const char *proto = e->pktflags & EGR_PKT_PROTO_UNKNOWN ?
 				    "unknown" :
 				    proto_name(e->proto, pb, sizeof(pb));
+	const char *container = container_of(es, w, e->cgroup_id);
 
-	iso_time((int64_t)e->ts_ns + es->real_off, when, sizeof(when));
-	endpoint(e, e->src, e->sport, src, sizeof(src), sa, sizeof(sa));
-	endpoint(e, e->dst, e->dport, dst, sizeof(dst), da, sizeof(da));
 	if (es->json) {
-		json_t *o;
-		char *s;
-
-		o = json_pack("{s:s, s:I, s:s, s:s, s:I, s:i, s:s, s:s, s:o, s:s, s:o, s:s, "
-			      "s:s, s:o, s:i, s:b}",
-			      "time", when, "ts_ns", (json_int_t)e->ts_ns, "target", w->label,
-			      "cgroup", w->cgroup, "cgroup_id", (json_int_t)w->ks.cgid, "family",
-			      e->family, "proto", proto, "src", sa, "sport",
-			      has_ports(e) ? json_integer(e->sport) : json_null(), "dst", da,
-			      "dport", has_ports(e) ? json_integer(e->dport) : json_null(),
-			      "verdict", verdict, "rule", rule, "rule_id",
-			      e->rule == EGR_RULE_DEFAULT ? json_null() : json_integer(e->rule),
-			      "len", (int)e->len, "fragment", !!(e->pktflags & EGR_PKT_FRAGMENT));
-		if (o)
-			json_object_set_new(o, "name", name ? json_string(name) : json_null());
-		s = o ? json_dumps(o, JSON_COMPACT) : NULL;
-		json_decref(o);
-		if (!s)
+		if (event_json(w, e, es, container, proto, rule, name))
 			return -ENOMEM;
-		puts(s);
-		free(s);
 	} else {
-		cgshown[0] = '\0';
-		if (strncmp(w->label, "cgroup:", 7) || strcmp(w->label + 7, w->cgroup))
-			snprintf(cgshown, sizeof(cgshown), " (cgroup %s)", w->cgroup);
-		printf("%s %s%s %s%s %s -> %s%s%s%s %s [%s] %u bytes\n", when, w->label, cgshown,
-		       proto, e->pktflags & EGR_PKT_FRAGMENT ? " fragment" : "", src, dst,
-		       name ? " (" : "", name ? name : "", name ? ")" : "", verdict, rule, e->len);
+		print_line(w, e, es, container, proto, rule, name);
 	}
 	if (ferror(stdout)) {
 		es->out_err = errno ? errno : EIO;

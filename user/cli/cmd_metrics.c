@@ -29,12 +29,17 @@ static const char metrics_usage[] =
 	"  egressctl_packets_total, egressctl_bytes_total\n"
 	"      {target, cgroup, verdict=allowed|denied|audit}\n"
 	"  egressctl_unjudged_packets_total, egressctl_unjudged_bytes_total\n"
-	"      {target, cgroup, reason=loopback|inbound|malformed|nopolicy}\n"
+	"      {target, cgroup, reason=loopback|inbound|ndp|malformed|nopolicy}\n"
 	"  egressctl_rule_hits_total {target, action, dest, ports}\n"
 	"  egressctl_policy_rules, egressctl_audit_mode {target}\n"
 	"  egressctl_map_entries, egressctl_map_capacity {target, map}\n"
 	"  egressctl_attached, egressctl_events_sent_total, egressctl_events_lost_total,\n"
 	"  egressctl_events_suppressed_total {target, cgroup}\n"
+	"  egressctl_denied_connections_total, egressctl_audit_connections_total\n"
+	"      {target, comm} (64 names per target, then comm=\"_other_processes\")\n"
+	"  egressctl_guard_installed, egressctl_guard_attached,\n"
+	"  egressctl_guard_cgroups {cgroup, state},\n"
+	"  egressctl_guard_packets_total {cgroup, verdict}\n"
 	"  egressctl_build_info {version, libbpf}\n";
 
 /* Write buf to path via a temporary file in the same directory + rename. */

@@ -4,10 +4,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <jansson.h>
 #include "cli/cmd_util.h"
+#include "kernel/kgen.h"
 #include "policy/addr.h"
 #include "policy/name.h"
 #include "kernel/kread.h"
+#include "runtime/label.h"
 #include "util/log.h"
 
 struct egr_globals egr_g;
@@ -157,4 +160,68 @@ void pr_err_line(const char *err)
 {
 	if (err && *err)
 		pr_err("%s\n", err);
+}
+
+json_t *target_json(const struct egr_kstate *ks)
+{
+	struct egr_ctl cfg = { 0 };
+	char label[300];
+
+	target_label(ks, label, sizeof(label));
+	kgen_slot_cfg(ks, &cfg);
+	return json_pack("{s:s, s:s, s:I, s:s, s:b, s:{s:I, s:I}}", "target", label, "cgroup",
+			 ks->meta.path, "cgroup_id", (json_int_t)ks->cgid, "default",
+			 cfg.dflt == EGR_ALLOW ? "allow" : "deny", "audit",
+			 !!(cfg.flags & EGR_SF_AUDIT), "dns", "min_ttl", (json_int_t)cfg.min_ttl,
+			 "max_per_name", (json_int_t)cfg.max_per_name);
+}
+
+int print_json(json_t *j)
+{
+	char *s = json_dumps(j, JSON_INDENT(2));
+
+	json_decref(j);
+	if (!s)
+		return 1;
+	puts(s);
+	free(s);
+	return 0;
+}
+
+int parse_json_opt(int argc, char **argv, const char *text, bool *json, int *done)
+{
+	static const struct option opts[] = { { "json", no_argument, NULL, 'j' }, HELP_OPT,
+					      { 0 } };
+	int c;
+
+	*done = -1;
+	while ((c = getopt_long(argc, argv, "jh", opts, NULL)) != -1) {
+		if (c == 'j') {
+			*json = true;
+			continue;
+		}
+		*done = usage(text, c != 'h');
+		return 1;
+	}
+	return 0;
+}
+
+void note_defunct(void)
+{
+	uint64_t *ids = NULL;
+	size_t n = 0, i;
+	int defunct = 0;
+
+	kstate_list(&ids, &n);
+	for (i = 0; i < n; i++) {
+		struct egr_kstate ks;
+
+		if (kstate_open(ids[i], &ks))
+			continue;
+		defunct += !kstate_link_alive(&ks) && !kstate_link_missing(&ks);
+		kstate_close(&ks);
+	}
+	free(ids);
+	if (defunct)
+		pr_warn(DEFUNCT_NOTE "\n", defunct, defunct == 1 ? " is" : "s are");
 }

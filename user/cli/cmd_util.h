@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <jansson.h>
 #include "kernel/kstate.h"
 #include "policy/rule.h"
 #include "runtime/target.h"
@@ -36,6 +37,14 @@ int usage(const char *text, bool misuse);
 /* getopt_long over argv with "-h/--help" handled; see cmd_util.c. */
 #define HELP_OPT { "help", no_argument, NULL, 'h' }
 
+/* The line that tells of defunct targets (count, then " is" / "s are"). */
+#define DEFUNCT_NOTE                                                                   \
+	"%d attached target%s defunct: its cgroup is gone (a container removed while " \
+	"attached); egressctl detach --gone removes them"
+
+/* Say DEFUNCT_NOTE once (pr_warn) if any attached target is defunct. */
+void note_defunct(void);
+
 /* Print the warnings (pr_warn), then free them. */
 void pr_warnings(struct egr_warn *w);
 /* Print err (pr_err) unless it is empty. */
@@ -45,5 +54,15 @@ void pr_err_line(const char *err);
  * DNS over TLS or HTTPS by address (policy/name.h).
  */
 void warn_dot_doh(const struct egr_kstate *ks, const char *label);
+/* A target as list and status show it in JSON: target, cgroup, cgroup_id,
+ * default, audit.
+ */
+json_t *target_json(const struct egr_kstate *ks);
+/* Print j indented on stdout and drop it. 0 or 1. */
+int print_json(json_t *j);
+/* A read command's options: -j/--json (sets *json) and -h/--help. 1 when
+ * the command is done (help or misuse: *done is its exit status).
+ */
+int parse_json_opt(int argc, char **argv, const char *text, bool *json, int *done);
 
 #endif /* EGR_CMD_UTIL_H */

@@ -4,6 +4,8 @@
 #include <getopt.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +14,7 @@
 #include <jansson.h>
 #include "cli/cmd.h"
 #include "cli/cmd_util.h"
+#include "cli/guard_view.h"
 #include "kernel/guard.h"
 #include "kernel/kstate.h"
 #include "ops/watch.h"
@@ -46,7 +49,7 @@ static const char watch_usage[] =
 	"                        (default /docker: Docker's cgroupfs driver)\n"
 	"  --once                reconcile once and exit\n"
 	"  --resync SECONDS      full reconcile period (default 60; 0: never)\n"
-	"  -j, --json            log lines as JSON objects\n"
+	"  -j, --json            log, warnings and errors as JSON objects, one per line\n"
 	"  --guard-only          install the guard (if missing) and exit: for boot,\n"
 	"                        before the engine starts (systemd ExecStartPre)\n"
 	"  --guard-status        show the guard and its counters\n"
@@ -219,53 +222,12 @@ static int run(const struct watch_opts *o, unsigned int resync_s)
 
 static int guard_status(bool json)
 {
-	static const char *const names[EGR_GSTAT_MAX] = { "managed", "allowed", "denied",
-							  "loopback", "malformed" };
-	struct egr_guard_info gi;
-	int ret = guard_info(&gi), k;
-
-	if (ret == -ENOENT) {
-		if (json)
-			puts("{\"guard\": null}");
-		else
-			puts("no guard installed");
-		return 0;
-	}
-	if (ret) {
-		pr_err("reading the guard in " EGR_GUARD_DIR ": %s\n",
-		       ret == -EPROTO ? "pins not made by this egressctl" : strerror(-ret));
-		return 1;
-	}
 	if (json) {
-		json_t *c = json_object(), *j;
-		char *s;
+		json_t *g = guard_view_json();
 
-		for (k = 0; k < EGR_GSTAT_MAX; k++)
-			json_object_set_new(c, names[k],
-					    json_pack("{s:I, s:I}", "packets",
-						      (json_int_t)gi.stats[k].packets, "bytes",
-						      (json_int_t)gi.stats[k].bytes));
-		j = json_pack("{s:{s:s, s:I, s:b, s:I, s:I, s:o}}", "guard", "cgroup", gi.meta.path,
-			      "cgroup_id", (json_int_t)gi.meta.cgroup_id, "attached", gi.alive,
-			      "cgroups", (json_int_t)gi.entries, "managed", (json_int_t)gi.managed,
-			      "counters", c);
-		s = json_dumps(j, JSON_INDENT(2));
-		json_decref(j);
-		if (s)
-			puts(s);
-		free(s);
-		return 0;
+		return print_json(json_pack("{s:o}", "guard", g));
 	}
-	printf("guard on cgroup %s (id %llu)%s\n", gi.meta.path,
-	       (unsigned long long)gi.meta.cgroup_id,
-	       gi.alive ? "" : "  DEFUNCT: the cgroup is gone");
-	printf("  cgroups passed: %zu (%zu with a filter, %zu unmanaged allowed)\n", gi.entries,
-	       gi.managed, gi.entries - gi.managed);
-	for (k = 0; k < EGR_GSTAT_MAX; k++)
-		printf("  %-9s %llu packets, %llu bytes\n", names[k],
-		       (unsigned long long)gi.stats[k].packets,
-		       (unsigned long long)gi.stats[k].bytes);
-	return 0;
+	return guard_view_print() ? 1 : 0;
 }
 
 /* The guard, under the lock. 0 or 1 (error printed). */
@@ -288,17 +250,62 @@ static int install_guard(const struct watch_opts *o, bool verbose)
 	return 0;
 }
 
-/* watch's lines: log lines on stdout, what the steps below say on stderr. */
+static bool json_lines; /* -j: stderr's lines are JSON objects too */
+
+/* A warning of the same text was given before (a daemon repeats itself
+ * once per container otherwise): FNV-1a of the texts given, bounded.
+ */
+static bool warned_before(const char *line)
+{
+	static uint64_t seen[256];
+	static size_t nseen;
+	uint64_t h = 1469598103934665603ull;
+	size_t i;
+
+	for (; *line; line++)
+		h = (h ^ (unsigned char)*line) * 1099511628211ull;
+	for (i = 0; i < nseen; i++)
+		if (seen[i] == h)
+			return true;
+	if (nseen < sizeof(seen) / sizeof(seen[0]))
+		seen[nseen++] = h;
+	return false;
+}
+
+/* watch's lines: log lines on stdout, what the steps below say on stderr
+ * (each warning text once); with -j, both as JSON objects.
+ */
 static void out_line(enum watch_line kind, const char *line)
 {
+	const char *event = kind == WATCH_WARN ? "warning" : "error";
+	char when[32];
+	struct tm tm;
+	time_t now;
+	json_t *j;
+	char *s;
+
 	if (kind == WATCH_LOG) {
 		printf("%s\n", line);
 		fflush(stdout);
-	} else if (kind == WATCH_WARN) {
-		pr_warn("%s\n", line);
-	} else {
-		pr_err("%s\n", line);
+		return;
 	}
+	if (kind == WATCH_WARN && warned_before(line))
+		return;
+	if (!json_lines) {
+		if (kind == WATCH_WARN)
+			pr_warn("%s\n", line);
+		else
+			pr_err("%s\n", line);
+		return;
+	}
+	now = time(NULL);
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&now, &tm));
+	j = json_pack("{s:s, s:s, s:s}", "event", event, "message", line, "time", when);
+	s = j ? json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+	if (s)
+		fprintf(stderr, "%s\n", s);
+	free(s);
+	json_decref(j);
 }
 
 enum watch_mode { M_WATCH, M_ONCE, M_STATUS, M_REMOVE, M_GUARD_ONLY };
@@ -367,6 +374,7 @@ static int watch_args(int argc, char **argv, struct watch_opts *o, enum watch_mo
 			break;
 		case 'j':
 			o->json = true;
+			json_lines = true;
 			break;
 		default:
 			return usage(watch_usage, c != 'h') + 1;

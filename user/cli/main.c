@@ -19,11 +19,13 @@ static const char main_usage[] =
 	"Commands:\n"
 	"  attach  <target> [--default deny|allow] [--audit] [--max-rules N]\n"
 	"          [--max-learned N]\n"
-	"  detach  <target>\n"
+	"  detach  <target> | --gone\n"
 	"  allow   <target> <dest> [<portspec>...]\n"
 	"  deny    <target> <dest> [<portspec>...]\n"
 	"  remove  <target> <dest> [<portspec>...]\n"
 	"  apply   <target> -f <file>\n"
+	"  explain <target> <address> [<portspec>] [--inbound] [-j]\n"
+	"  suggest <target> [-o FILE] [--group N] [--group6 N] [--reset]\n"
 	"  list    [<target>] [-j]\n"
 	"  status  [-j]\n"
 	"  metrics [-o FILE] [<target>...]\n"
@@ -31,8 +33,9 @@ static const char main_usage[] =
 	"  events  [<target>] [-j] [--rate N] [--burst N] [--count N] [--timeout S]\n"
 	"  watch   [--strict] [--unmanaged allow|deny] [--once] [-j] [--guard-cgroup P]\n"
 	"\n"
-	"Targets: cgroup:<path>, pid:<pid>, docker:<name|id>, or a container name,\n"
-	"id or unique id prefix.\n"
+	"Targets: cgroup:<path>, pid:<pid>, docker:<name|id>, cgid:<id> (a cgroup\n"
+	"id, also of a cgroup that is gone), or a container name, id or unique id\n"
+	"prefix.\n"
 	"Options:\n"
 	"  -v, --verbose        more output (-vv: libbpf warnings, -vvv: libbpf debug)\n"
 	"  --docker-host URL    Docker/Podman API socket (default $DOCKER_HOST, then\n"
@@ -48,6 +51,7 @@ static const struct {
 	{ "deny", cmd_deny },	  { "remove", cmd_remove }, { "apply", cmd_apply },
 	{ "list", cmd_list },	  { "status", cmd_status }, { "metrics", cmd_metrics },
 	{ "serve", cmd_serve },	  { "events", cmd_events }, { "watch", cmd_watch },
+	{ "explain", cmd_explain }, { "suggest", cmd_suggest },
 };
 
 int main(int argc, char **argv)

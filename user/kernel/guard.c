@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* The strict-mode guard: install, remove, map upkeep, counters. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -418,4 +419,94 @@ int guard_info(struct egr_guard_info *gi)
 	free(v);
 	close(fd);
 	return 0;
+}
+
+/* Walk state for guard_held(). */
+struct held_walk {
+	int map_fd;
+	size_t mlen; /* length of the cgroup v2 mount's path */
+	struct egr_guard_held *h;
+};
+
+static void held_add(struct held_walk *w, const char *dir)
+{
+	struct egr_guard_held *h = w->h;
+	char **p;
+
+	h->count++;
+	if (h->n >= EGR_GUARD_HELD_LIST)
+		return;
+	p = realloc(h->paths, (h->n + 1) * sizeof(*p));
+	if (!p)
+		return;
+	h->paths = p;
+	h->paths[h->n] = strdup(dir + w->mlen);
+	if (h->paths[h->n])
+		h->n++;
+}
+
+/* The cgroup dir and its descendants (depth bounded): those with a
+ * process that the guard has no entry for.
+ */
+static void held_walk(struct held_walk *w, const char *dir, int depth)
+{
+	struct dirent *de;
+	struct stat sb;
+	uint32_t val;
+	uint64_t id;
+	DIR *d;
+
+	if (stat(dir, &sb))
+		return;
+	id = sb.st_ino; /* a cgroup v2 directory's inode number is its id */
+	if (cgroup_first_pid(dir) > 0 && bpf_map_lookup_elem(w->map_fd, &id, &val))
+		held_add(w, dir);
+	if (depth >= EGR_GUARD_HELD_DEPTH)
+		return;
+	d = opendir(dir);
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		char sub[4200];
+
+		if (de->d_type != DT_DIR || de->d_name[0] == '.')
+			continue;
+		snprintf(sub, sizeof(sub), "%s/%s", dir, de->d_name);
+		held_walk(w, sub, depth + 1);
+	}
+	closedir(d);
+}
+
+int guard_held(struct egr_guard_held *h)
+{
+	struct egr_guard_meta m;
+	struct held_walk w = { .h = h };
+	char mnt[2048], dir[4200];
+	bool alive;
+	int ret;
+
+	memset(h, 0, sizeof(*h));
+	ret = read_meta(&m, &alive, NULL);
+	if (ret)
+		return ret;
+	if (!alive || cgroup2_host_mount(mnt, sizeof(mnt)))
+		return 0;
+	w.map_fd = open_guard_pin("egr_guard_cg");
+	if (w.map_fd < 0)
+		return -EPROTO;
+	w.mlen = strlen(mnt);
+	snprintf(dir, sizeof(dir), "%s%s%.2048s", mnt, m.path[0] == '/' ? "" : "/", m.path);
+	held_walk(&w, dir, 0);
+	close(w.map_fd);
+	return 0;
+}
+
+void guard_held_free(struct egr_guard_held *h)
+{
+	size_t i;
+
+	for (i = 0; i < h->n; i++)
+		free(h->paths[i]);
+	free(h->paths);
+	memset(h, 0, sizeof(*h));
 }

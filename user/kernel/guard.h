@@ -48,4 +48,24 @@ int guard_sync(const uint64_t *allow, size_t n);
 
 int guard_info(struct egr_guard_info *gi);
 
+/* Cgroups the guard holds: live ones under the guarded cgroup, with a
+ * process, that have no entry (no policy in force, not allowed by watch):
+ * every packet they send but loopback is dropped. count of them all, the
+ * first EGR_GUARD_HELD_LIST paths (below the cgroup v2 mount).
+ */
+#define EGR_GUARD_HELD_LIST 16
+#define EGR_GUARD_HELD_DEPTH 6
+
+struct egr_guard_held {
+	size_t count;
+	size_t n;
+	char **paths;
+};
+
+/* 0 (also when the guard's cgroup is gone: none held), -ENOENT when no
+ * guard is pinned, -EPROTO. Free with guard_held_free().
+ */
+int guard_held(struct egr_guard_held *h);
+void guard_held_free(struct egr_guard_held *h);
+
 #endif /* EGR_GUARD_H */

@@ -96,6 +96,21 @@ int kpolicy_prefetch(const struct egr_kstate *ks, struct egr_prefetch **out)
 	return 0;
 }
 
+struct egr_prefetch *kpolicy_prefetch_of(struct egr_crule *live, size_t n)
+{
+	struct egr_prefetch *pf = calloc(1, sizeof(*pf));
+	int err = pf ? compile_sort_crules(live, n) : -ENOMEM;
+
+	if (err) {
+		free(pf);
+		free(live);
+		return NULL;
+	}
+	pf->live = live; /* the job was never queued: helper_wait() returns */
+	pf->n = n;
+	return pf;
+}
+
 void kpolicy_prefetch_cancel(struct egr_prefetch *pf)
 {
 	if (!pf)
@@ -279,6 +294,8 @@ struct apply {
 	struct egr_crule *old_names;
 	size_t n_old_names;
 	uint32_t *name_ids, *name_incs, n_names;
+	kpolicy_grow_fn *grow; /* NULL: a policy too large is refused */
+	void *grow_ctx;
 };
 
 /* The live rules with their ids: read meanwhile (pf), or now. */
@@ -382,10 +399,29 @@ static int plan(struct apply *a, const struct egr_policy *p, struct egr_prefetch
 	}
 	if (a->c.nrules > cap || a->c.npfx[0] > cap || a->c.npfx[1] > cap ||
 	    a->c.npfx[EGR_K_NAME] > cap) {
-		free(live);
-		seterr(err, errlen, "policy too large: %zu rules, capacity %u (set --max-rules at attach)",
-		       a->c.nrules, cap);
-		return -ENOSPC;
+		size_t need = a->c.nrules;
+
+		if (a->c.npfx[0] > need)
+			need = a->c.npfx[0];
+		if (a->c.npfx[1] > need)
+			need = a->c.npfx[1];
+		if (a->c.npfx[EGR_K_NAME] > need)
+			need = a->c.npfx[EGR_K_NAME];
+		if (!a->grow) {
+			free(live);
+			seterr(err, errlen, "policy too large: %zu rules, capacity %u", a->c.nrules,
+			       cap);
+			return -ENOSPC;
+		}
+		/* A bigger instance with the same rules and ids takes over: the
+		 * live rules read meanwhile stay valid.
+		 */
+		ret = a->grow(ks, need, a->grow_ctx, err, errlen);
+		if (ret) {
+			free(live);
+			return ret;
+		}
+		cap = ks->meta.max_rules;
 	}
 	a->what = "reading the policy";
 	ret = ks->meta.dirty ? kpolicy_recover(ks) : 0;
@@ -550,7 +586,13 @@ int kpolicy_apply(struct egr_kstate *ks, const struct egr_policy *p, char *err, 
 int kpolicy_apply_prefetched(struct egr_kstate *ks, const struct egr_policy *p,
 			     struct egr_prefetch *pf, char *err, size_t errlen)
 {
-	struct apply a = { .ks = ks };
+	return kpolicy_apply_ex(ks, p, pf, NULL, NULL, err, errlen);
+}
+
+int kpolicy_apply_ex(struct egr_kstate *ks, const struct egr_policy *p, struct egr_prefetch *pf,
+		     kpolicy_grow_fn *grow, void *grow_ctx, char *err, size_t errlen)
+{
+	struct apply a = { .ks = ks, .grow = grow, .grow_ctx = grow_ctx };
 	int ret;
 
 	ktries_init(&a.tries);

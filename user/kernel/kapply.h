@@ -21,4 +21,23 @@ int kpolicy_apply_prefetched(struct egr_kstate *ks, const struct egr_policy *p,
 			     struct egr_prefetch *pf, char *err, size_t errlen);
 void kpolicy_prefetch_cancel(struct egr_prefetch *pf);
 
+/* A "prefetch" of rules already known (with their ids, any order): the
+ * apply keeps those ids. Takes live (malloc'd). NULL: out of memory.
+ */
+struct egr_crule;
+struct egr_prefetch *kpolicy_prefetch_of(struct egr_crule *live, size_t n);
+
+/* When the policy does not fit the instance: make room for need rules and
+ * prefixes per family (kgrow.c swaps in a bigger instance and re-opens ks
+ * on it), or fail with a message. 0 or -errno.
+ */
+typedef int kpolicy_grow_fn(struct egr_kstate *ks, size_t need, void *ctx, char *err,
+			    size_t errlen);
+
+/* kpolicy_apply_prefetched() that calls grow (when not NULL) instead of
+ * refusing a policy too large for the instance (pf may be NULL).
+ */
+int kpolicy_apply_ex(struct egr_kstate *ks, const struct egr_policy *p, struct egr_prefetch *pf,
+		     kpolicy_grow_fn *grow, void *grow_ctx, char *err, size_t errlen);
+
 #endif /* EGR_KAPPLY_H */

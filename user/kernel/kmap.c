@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <bpf/bpf.h>
 #include "kernel/kmap.h"
@@ -33,4 +34,26 @@ uint32_t kmap_id(int fd)
 
 	memset(&info, 0, sizeof(info));
 	return bpf_obj_get_info_by_fd(fd, &info, &len) ? 0 : info.id;
+}
+
+bool kmap_prog_is(int prog_fd, uint32_t type, const char *name)
+{
+	struct bpf_prog_info pi = { 0 };
+	uint32_t len = sizeof(pi);
+
+	return !bpf_obj_get_info_by_fd(prog_fd, &pi, &len) && pi.type == type &&
+	       !strncmp(pi.name, name, sizeof(pi.name));
+}
+
+int kmap_zero_percpu(int fd, const void *key, size_t vsz, int ncpus, uint64_t flags)
+{
+	void *z = calloc(ncpus, (vsz + 7) & ~(size_t)7); /* per-CPU values: 8-byte slots */
+	int err = 0;
+
+	if (!z)
+		return -ENOMEM;
+	if (bpf_map_update_elem(fd, key, z, flags))
+		err = -errno;
+	free(z);
+	return err;
 }

@@ -5,8 +5,9 @@
  * Live edits (add/remove) touch one trie entry per prefix: the prefix's new
  * rule slice is written into unused space of the live half of egr_rules,
  * then the trie entry is replaced (one atomic update). When the live half
- * has no room left, the edit becomes a rebuild (kpolicy_apply()) of the
- * whole policy into the other half, which also reclaims the garbage.
+ * has no room left, the edit becomes a rebuild (kpolicy_apply_grow()) of
+ * the whole policy into the other half, which also reclaims the garbage;
+ * when the policy itself is full, into a bigger instance (kgrow.h).
  *
  * Callers hold kstate_lock(). Every check happens before the first write,
  * so a refused change leaves the kernel state as it was.
@@ -19,7 +20,9 @@
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include "kernel/kapply.h"
+#include "kernel/kgrow.h"
 #include "kernel/kgen.h"
+#include "kernel/kmap.h"
 #include "kernel/knames.h"
 #include "kernel/kpolicy.h"
 #include "kernel/kread.h"
@@ -232,15 +235,7 @@ out:
 
 static int zero_hits(struct egr_kstate *ks, uint32_t id)
 {
-	uint64_t *z = calloc(ks->ncpus, sizeof(uint64_t));
-	int err = 0;
-
-	if (!z)
-		return -ENOMEM;
-	if (bpf_map_update_elem(ks->hits_fd, &id, z, BPF_ANY))
-		err = -errno;
-	free(z);
-	return err;
+	return kmap_zero_percpu(ks->hits_fd, &id, sizeof(uint64_t), ks->ncpus, BPF_ANY);
 }
 
 static int alloc_id(struct egr_kstate *ks, uint32_t *id)
@@ -349,7 +344,8 @@ static int plan(struct egr_kstate *ks, const struct egr_urule *in, size_t n, boo
 }
 
 /* No room in the live half: the live policy with the edit merged is
- * rebuilt into the other half (kpolicy_apply()).
+ * rebuilt into the other half (kpolicy_apply_grow(): in a bigger instance
+ * when it does not fit this one).
  */
 static int rebuild(struct egr_kstate *ks, const struct egr_urule *in, size_t n, bool add,
 		   char *err, size_t errlen)
@@ -358,7 +354,7 @@ static int rebuild(struct egr_kstate *ks, const struct egr_urule *in, size_t n, 
 	int ret = merged_policy(ks, in, n, add, &pol);
 
 	if (!ret)
-		ret = kpolicy_apply(ks, &pol, err, errlen);
+		ret = kpolicy_apply_grow(ks, &pol, NULL, err, errlen);
 	else
 		snprintf(err, errlen, "reading the policy: %s", strerror(-ret));
 	policy_free(&pol);
@@ -542,16 +538,13 @@ static int kpolicy_edit(struct egr_kstate *ks, const struct egr_urule *in, size_
 	ret = plan(ks, in, n, add, &pl, err, errlen);
 	if (ret)
 		goto out;
+	/* No room (the policy is full: it grows; or the live half holds too
+	 * much garbage): the merged policy is rebuilt, in a bigger instance
+	 * if need be (kgrow.h).
+	 */
 	if (ks->meta.nrules + pl.need_ids > cap || ks->meta.nprefix[0] + pl.new_pfx[0] > cap ||
 	    ks->meta.nprefix[1] + pl.new_pfx[1] > cap ||
-	    ks->meta.nnames + pl.new_pfx[EGR_K_NAME] > cap) {
-		snprintf(err, errlen,
-			 "policy full: %u rules in force, capacity %u (set --max-rules at attach)",
-			 ks->meta.nrules, cap);
-		ret = -ENOSPC;
-		goto out;
-	}
-	if (ks->meta.used[pl.slot] + pl.need_rules > cap ||
+	    ks->meta.nnames + pl.new_pfx[EGR_K_NAME] > cap || ks->meta.used[pl.slot] + pl.need_rules > cap ||
 	    ks->meta.next_id + pl.need_ids > cap + ks->meta.nfree) {
 		ret = rebuild(ks, in, n, add, err, errlen);
 		goto out;

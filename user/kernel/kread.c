@@ -20,8 +20,7 @@
 
 #define CHUNK 65536
 
-static void krule_to_urule(const struct egr_rule *r, const struct egr_dest *d,
-			   struct egr_urule *u)
+void krule_to_urule(const struct egr_rule *r, const struct egr_dest *d, struct egr_urule *u)
 {
 	memset(u, 0, sizeof(*u));
 	u->action = r->action;
@@ -607,6 +606,15 @@ int kpolicy_recover(struct egr_kstate *ks)
 	ks->meta.used[cfg.slot] = end;
 	ks->meta.used[!cfg.slot] = 0;
 	ks->meta.dirty = 0;
+	if (ks->meta.flags & EGR_MF_SWAP) {
+		int n;
+
+		/* an interrupted growth: its links first (kstate_open() did) */
+		err = ks->dir[0] ? kstate_finish_swap(ks->dir, &n) : 0;
+		if (err)
+			goto out;
+		ks->meta.flags &= ~EGR_MF_SWAP;
+	}
 	/* The interrupted change may have edited the live slot without its
 	 * closing generation bump: invalidate the sockets' verdict caches.
 	 */
@@ -621,4 +629,56 @@ out:
 	dump_free(&r);
 	free(used);
 	return err;
+}
+
+static int cmp_comm(const void *pa, const void *pb)
+{
+	const struct egr_comm_stat *a = pa, *b = pb;
+
+	if (a->other != b->other)
+		return a->other - b->other; /* the overflow row last */
+	return strcmp(a->comm, b->comm);
+}
+
+int kread_comm(const struct egr_kstate *ks, struct egr_comm_stat **out, size_t *n)
+{
+	struct egr_comm_stat *v = calloc(EGR_COMM_MAX + 1, sizeof(*v));
+	struct egr_comm_key k, next;
+	int fd = kstate_open_pin(ks, "egr_comm"), err = 0;
+	size_t i = 0;
+	void *prev = NULL;
+
+	*out = NULL;
+	*n = 0;
+	if (!v || fd < 0) {
+		free(v);
+		if (fd >= 0)
+			close(fd);
+		return v ? fd : -ENOMEM;
+	}
+	while (i <= EGR_COMM_MAX && !bpf_map_get_next_key(fd, prev, &next)) {
+		struct egr_comm_count c;
+
+		k = next;
+		prev = &k;
+		if (bpf_map_lookup_elem(fd, &k, &c))
+			continue; /* deleted meanwhile (nothing deletes: cannot be) */
+		v[i].other = !k.comm[0] && k.comm[15] == 1;
+		memcpy(v[i].comm, k.comm, sizeof(k.comm));
+		v[i].comm[sizeof(k.comm)] = '\0';
+		v[i].denied = c.denied;
+		v[i].audit = c.audit;
+		i++;
+	}
+	if (errno != ENOENT && i <= EGR_COMM_MAX)
+		err = -errno;
+	close(fd);
+	if (err) {
+		free(v);
+		return err;
+	}
+	qsort(v, i, sizeof(*v), cmp_comm);
+	*out = v;
+	*n = i;
+	return 0;
 }

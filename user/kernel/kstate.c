@@ -31,17 +31,30 @@
 #define LOCK_PATH "/run/egressctl.lock"
 
 /* The map pins kstate_open() opens, in the order of its fds. */
-static const char *const fd_pins[] = { "egr_ctl",   "egr_meta",	 "egr_v4",    "egr_v6",
-				       "egr_rules", "egr_hits",	 "egr_stats", "egr_free",
+static const char *const fd_pins[] = { "egr_ctl",   "egr_meta",  "egr_v4",	 "egr_v6",
+				       "egr_rules", "egr_hits",  "egr_stats", "egr_free",
 				       "egr_names", "egr_nlive", "egr_learn" };
 #define NFDS (sizeof(fd_pins) / sizeof(fd_pins[0]))
+
+const struct kstate_hook kstate_hooks[KSTATE_NHOOKS] = {
+	{ "egr_egress", "prog_egress", "link_egress", BPF_CGROUP_INET_EGRESS },
+	{ "egr_sockops", "prog_sockops", "link_sockops", BPF_CGROUP_SOCK_OPS },
+	{ "egr_connect4", "prog_connect4", "link_connect4", BPF_CGROUP_INET4_CONNECT },
+	{ "egr_connect6", "prog_connect6", "link_connect6", BPF_CGROUP_INET6_CONNECT },
+	{ "egr_sendmsg4", "prog_sendmsg4", "link_sendmsg4", BPF_CGROUP_UDP4_SENDMSG },
+	{ "egr_sendmsg6", "prog_sendmsg6", "link_sendmsg6", BPF_CGROUP_UDP6_SENDMSG },
+	{ "egr_ingress", "prog_ingress", "link_ingress", BPF_CGROUP_INET_INGRESS },
+};
+
 /* Every pin, the links first: removing them detaches the program. */
 static const char *const all_pins[] = {
-	"link_egress", "link_sockops", "link_ingress", "prog_egress", "prog_sockops",
-	"prog_ingress", "egr_ctl",	"egr_meta",	"egr_v4",	"egr_v6",
-	"egr_rules",   "egr_hits",	"egr_stats",	"egr_free",	"egr_sk",
-	"egr_evcfg",   "egr_events",	"egr_names",	"egr_nlive",	"egr_dnsq",
-	"egr_learn",   "egr_lring",	"egr_dscr",	"egr_qscr",
+	"link_egress",	 "link_sockops",  "link_connect4", "link_connect6", "link_sendmsg4",
+	"link_sendmsg6", "link_ingress",  "prog_egress",   "prog_sockops",  "prog_connect4",
+	"prog_connect6", "prog_sendmsg4", "prog_sendmsg6", "prog_ingress",  "egr_ctl",
+	"egr_meta",	 "egr_v4",	  "egr_v6",	   "egr_rules",	    "egr_hits",
+	"egr_stats",	 "egr_free",	  "egr_sk",	   "egr_evcfg",	    "egr_events",
+	"egr_comm",	 "egr_audit",	  "egr_names",	   "egr_nlive",	    "egr_dnsq",
+	"egr_learn",	 "egr_lring",	  "egr_dscr",	   "egr_qscr",
 };
 static const struct pinset kstate_pins = { all_pins, sizeof(all_pins) / sizeof(all_pins[0]),
 					    NULL };
@@ -130,10 +143,10 @@ static void loaded_kstate(struct egressctl_bpf *skel, const char *label, uint64_
 }
 
 /* Empty tries in both slots, egr_ctl's slots, the generation, egr_meta and
- * egr_evcfg.
+ * (fresh: not taken over from another instance) egr_evcfg.
  */
 static int init_maps(struct egressctl_bpf *skel, const struct egr_attach_opts *o,
-		     const struct egr_kstate *ks)
+		     const struct egr_kstate *ks, bool fresh)
 {
 	struct egr_evcfg ev = { .rate = EGR_EV_DEFAULT_RATE, .burst = EGR_EV_DEFAULT_BURST };
 	struct egr_ctl ctl = { .dflt = o->dflt,
@@ -151,16 +164,105 @@ static int init_maps(struct egressctl_bpf *skel, const struct egr_attach_opts *o
 	if (!err)
 		err = kstate_write_meta(ks);
 	k = 0;
-	if (!err && bpf_map_update_elem(bpf_map__fd(skel->maps.egr_evcfg), &k, &ev, BPF_ANY))
+	if (!err && fresh &&
+	    bpf_map_update_elem(bpf_map__fd(skel->maps.egr_evcfg), &k, &ev, BPF_ANY))
 		err = -errno;
 	return err;
 }
 
-int kstate_load(const struct egr_attach_opts *o, const char *label, uint64_t cgid,
-		struct egressctl_bpf **out, struct egr_kstate *ks, char *errbuf, size_t errlen)
+/* Can socket-address programs call bpf_set_retval() (Linux 6.1+)? A real
+ * load of "r1 = 0; call bpf_set_retval; r0 = 1; exit": libbpf's own helper
+ * probe (before 1.5) takes the verifier's newer "cannot use helper" error
+ * for success. Asked once per process.
+ */
+bool kstate_have_set_retval(void)
+{
+	static int have = -1;
+	struct bpf_insn insns[4];
+	int fd;
+
+	if (have >= 0)
+		return have;
+	memset(insns, 0, sizeof(insns));
+	insns[0].code = BPF_ALU64 | BPF_MOV | BPF_K; /* r1 = 0 */
+	insns[0].dst_reg = BPF_REG_1;
+	insns[1].code = BPF_JMP | BPF_CALL;
+	insns[1].imm = BPF_FUNC_set_retval;
+	insns[2].code = BPF_ALU64 | BPF_MOV | BPF_K; /* r0 = 1 */
+	insns[2].imm = 1;
+	insns[3].code = BPF_JMP | BPF_EXIT;
+	LIBBPF_OPTS(bpf_prog_load_opts, po, .expected_attach_type = BPF_CGROUP_INET4_CONNECT);
+	fd = bpf_prog_load(BPF_PROG_TYPE_CGROUP_SOCK_ADDR, NULL, "Dual BSD/GPL", insns, 4, &po);
+	have = fd >= 0;
+	if (fd >= 0)
+		close(fd);
+	return have;
+}
+
+/* The load-time settings of an instance (egr_meta.flags): from the opts
+ * and the environment, or those of the instance it replaces.
+ */
+static uint32_t load_flags(const struct egr_attach_opts *o, const struct egr_kstate *from)
+{
+	const char *t = getenv("EGRESSCTL_TEST_NO_SET_RETVAL");
+	uint32_t f;
+
+	if (from)
+		return from->meta.flags;
+	f = o->no_verdict_cache ? EGR_MF_NO_CACHE : 0;
+	if ((t && *t && strcmp(t, "0")) || !kstate_have_set_retval())
+		f |= EGR_MF_NO_SET_RETVAL;
+	return f;
+}
+
+/* The maps a bigger instance takes over from the one it replaces, so that
+ * nothing they hold is lost in the swap: sockets' verdict caches and
+ * owners, the counters, events and their settings, the per-name counts.
+ */
+static const char *const reused_maps[] = { "egr_sk",	  "egr_stats", "egr_events", "egr_evcfg",
+					   "egr_comm",	  "egr_audit", "egr_learn",  "egr_lring",
+					   "egr_dnsq" };
+
+static int reuse_maps(struct egressctl_bpf *skel, const struct egr_kstate *from)
+{
+	size_t i;
+	int err = 0;
+
+	for (i = 0; i < sizeof(reused_maps) / sizeof(reused_maps[0]) && !err; i++) {
+		int fd = pindir_open(from->dir, reused_maps[i]);
+
+		if (fd < 0)
+			return fd;
+		err = bpf_map__reuse_fd(bpf_object__find_map_by_name(skel->obj, reused_maps[i]),
+					fd);
+		close(fd);
+	}
+	return err;
+}
+
+/* The overflow key of egr_comm, present from the start. */
+static int init_comm(struct egressctl_bpf *skel)
+{
+	struct egr_comm_key k;
+	struct egr_comm_count z;
+
+	memset(&k, 0, sizeof(k));
+	memset(&z, 0, sizeof(z));
+	k.comm[15] = 1;
+	if (!bpf_map_update_elem(bpf_map__fd(skel->maps.egr_comm), &k, &z, BPF_NOEXIST))
+		return 0;
+	return errno == EEXIST ? 0 : -errno;
+}
+
+int kstate_load_ex(const struct egr_attach_opts *o, const char *label, uint64_t cgid,
+		   const struct egr_kstate *from, struct egressctl_bpf **out, struct egr_kstate *ks,
+		   char *errbuf, size_t errlen)
 {
 	uint32_t cap = o->max_rules ? o->max_rules : EGR_DEFAULT_MAX_RULES;
-	uint32_t learned = o->max_learned ? o->max_learned : EGR_DEFAULT_MAX_LEARNED;
+	uint32_t flags = load_flags(o, from);
+	uint32_t learned = o->max_learned	 ? o->max_learned :
+			   from && from->meta.max_learned ? from->meta.max_learned :
+							  EGR_DEFAULT_MAX_LEARNED;
 	struct egressctl_bpf *skel;
 	int err;
 
@@ -178,9 +280,15 @@ int kstate_load(const struct egr_attach_opts *o, const char *label, uint64_t cgi
 	bpf_map__set_max_entries(skel->maps.egr_nlive, 2 * cap);
 	bpf_map__set_max_entries(skel->maps.egr_learn, learned + 64);
 	bpf_map__set_max_entries(skel->maps.egr_lring, learned);
-	skel->rodata->egr_no_cache = o->no_verdict_cache;
+	skel->rodata->egr_no_cache = !!(flags & EGR_MF_NO_CACHE);
+	skel->rodata->egr_have_set_retval = !(flags & EGR_MF_NO_SET_RETVAL);
 	skel->rodata->egr_cap = cap;
 	skel->rodata->egr_learn_cap = learned;
+	err = from ? reuse_maps(skel, from) : 0;
+	if (err) {
+		seterr(errbuf, errlen, "taking over the maps of %s: %s", from->dir, strerror(-err));
+		goto fail;
+	}
 	err = egressctl_bpf__load(skel);
 	if (err) {
 		seterr(errbuf, errlen,
@@ -189,7 +297,15 @@ int kstate_load(const struct egr_attach_opts *o, const char *label, uint64_t cgi
 		goto fail;
 	}
 	loaded_kstate(skel, label, cgid, cap, learned, ks);
-	err = init_maps(skel, o, ks);
+	ks->meta.flags = flags;
+	err = init_maps(skel, o, ks, !from);
+	if (!err)
+		err = init_comm(skel);
+	/* init_maps() published the generation through an mmap() of egr_ctl;
+	 * a mapping holds its map, so it must not outlive the load (it did:
+	 * one egr_ctl per attach stayed alive in a long-running watch).
+	 */
+	kgen_unmap(ks);
 	if (err) {
 		seterr(errbuf, errlen, "creating policy maps (%u rules): %s", cap, strerror(-err));
 		goto fail;
@@ -201,10 +317,17 @@ fail:
 	return err;
 }
 
-static int pin_all(struct egressctl_bpf *skel, const char *dir)
+int kstate_load(const struct egr_attach_opts *o, const char *label, uint64_t cgid,
+		struct egressctl_bpf **out, struct egr_kstate *ks, char *errbuf, size_t errlen)
+{
+	return kstate_load_ex(o, label, cgid, NULL, out, ks, errbuf, errlen);
+}
+
+int kstate_pin(struct egressctl_bpf *skel, const char *dir)
 {
 	struct bpf_map *map;
 	char path[256];
+	size_t i;
 	int err;
 
 	bpf_object__for_each_map(map, skel->obj) {
@@ -215,21 +338,64 @@ static int pin_all(struct egressctl_bpf *skel, const char *dir)
 		if (err)
 			return err;
 	}
-	pindir_path(dir, "prog_egress", path, sizeof(path));
-	err = bpf_program__pin(skel->progs.egr_egress, path);
-	if (err)
-		return err;
-	pindir_path(dir, "prog_sockops", path, sizeof(path));
-	err = bpf_program__pin(skel->progs.egr_sockops, path);
-	if (err)
-		return err;
-	pindir_path(dir, "prog_ingress", path, sizeof(path));
-	return bpf_program__pin(skel->progs.egr_ingress, path);
+	for (i = 0; i < KSTATE_NHOOKS; i++) {
+		pindir_path(dir, kstate_hooks[i].prog_pin, path, sizeof(path));
+		err = bpf_program__pin(
+			bpf_object__find_program_by_name(skel->obj, kstate_hooks[i].prog), path);
+		if (err)
+			return err;
+	}
+	return 0;
 }
 
 static void pin_dir(uint64_t cgid, char *buf, size_t len)
 {
 	snprintf(buf, len, EGR_PIN_ROOT "/%" PRIu64, cgid);
+}
+
+const struct pinset *kstate_pinset(void)
+{
+	return &kstate_pins;
+}
+
+static uint32_t prog_id_of(int fd, bool link)
+{
+	struct bpf_link_info li;
+	struct bpf_prog_info pi;
+	uint32_t len = link ? sizeof(li) : sizeof(pi);
+
+	memset(&li, 0, sizeof(li));
+	memset(&pi, 0, sizeof(pi));
+	if (bpf_obj_get_info_by_fd(fd, link ? (void *)&li : (void *)&pi, &len))
+		return 0;
+	return link ? li.prog_id : pi.id;
+}
+
+int kstate_finish_swap(const char *dir, int *updated)
+{
+	size_t i;
+	int err = 0;
+
+	*updated = 0;
+	for (i = 0; i < KSTATE_NHOOKS && !err; i++) {
+		int lfd = pindir_open(dir, kstate_hooks[i].link_pin);
+		int pfd = pindir_open(dir, kstate_hooks[i].prog_pin);
+
+		if (lfd >= 0 && pfd >= 0 && prog_id_of(lfd, true) != prog_id_of(pfd, false)) {
+			/* atomic for the cgroup: no packet meets no program */
+			if (bpf_link_update(lfd, pfd, NULL))
+				err = -errno;
+			else
+				(*updated)++;
+		} else if (pfd < 0 && lfd >= 0) {
+			err = pfd;
+		}
+		if (lfd >= 0)
+			close(lfd);
+		if (pfd >= 0)
+			close(pfd);
+	}
+	return err;
 }
 
 bool kstate_pinned(uint64_t cgid)
@@ -251,7 +417,9 @@ static int attach_link(const char *cgpath, const char *dir, const char *link, co
 	pfd = bpf_obj_get(path);
 	if (pfd < 0) {
 		err = -errno;
-		seterr(errbuf, errlen, "%s: %s (run detach, then attach)", path, strerror(-err));
+		seterr(errbuf, errlen,
+		       "%s: %s (run egressctl detach cgroup:%s, then egressctl attach cgroup:%s)",
+		       path, strerror(-err), cgpath, cgpath);
 		return err;
 	}
 	cgfd = open(cgpath, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -286,22 +454,18 @@ static int attach_link(const char *cgpath, const char *dir, const char *link, co
 static int attach_links(const char *cgpath, const char *dir, int *made, char *errbuf,
 			size_t errlen)
 {
-	static const struct {
-		const char *link, *prog;
-		enum bpf_attach_type type;
-	} l[] = { { "link_egress", "prog_egress", BPF_CGROUP_INET_EGRESS },
-		  { "link_sockops", "prog_sockops", BPF_CGROUP_SOCK_OPS },
-		  { "link_ingress", "prog_ingress", BPF_CGROUP_INET_INGRESS } };
 	char path[256];
 	size_t i;
 	int err = 0;
 
 	*made = 0;
-	for (i = 0; i < sizeof(l) / sizeof(l[0]) && !err; i++) {
-		pindir_path(dir, l[i].link, path, sizeof(path));
+	for (i = 0; i < KSTATE_NHOOKS && !err; i++) {
+		const struct kstate_hook *h = &kstate_hooks[i];
+
+		pindir_path(dir, h->link_pin, path, sizeof(path));
 		if (!access(path, F_OK))
 			continue;
-		err = attach_link(cgpath, dir, l[i].link, l[i].prog, l[i].type, errbuf, errlen);
+		err = attach_link(cgpath, dir, h->link_pin, h->prog_pin, h->type, errbuf, errlen);
 		if (!err)
 			(*made)++;
 	}
@@ -351,7 +515,7 @@ int kstate_create(const char *cgpath, const char *rel, uint64_t cgid,
 		seterr(errbuf, errlen, "creating %s: %s", tmp, strerror(-err));
 		goto out;
 	}
-	err = pin_all(skel, tmp);
+	err = kstate_pin(skel, tmp);
 	if (err) {
 		seterr(errbuf, errlen, "pinning maps in %s: %s", tmp, strerror(-err));
 		pindir_remove(tmp, &kstate_pins);
@@ -429,6 +593,15 @@ int kstate_open(uint64_t cgid, struct egr_kstate *ks)
 		err = -EPROTO;
 		goto fail;
 	}
+	if (ks->meta.flags & EGR_MF_SWAP) {
+		int n;
+
+		/* a growth was interrupted after its instance took the name:
+		 * point the links at it (idempotent; the next change under the
+		 * lock clears the flag, kpolicy_recover())
+		 */
+		kstate_finish_swap(ks->dir, &n);
+	}
 	ks->ncpus = libbpf_num_possible_cpus();
 	if (ks->ncpus < 1) {
 		err = ks->ncpus ? ks->ncpus : -EINVAL;
@@ -445,8 +618,10 @@ void kstate_other_layout(const char *label, uint32_t abi, const char *spec, char
 {
 	seterr(err, errlen,
 	       "%s is attached by an egressctl with another map layout (ABI %u, this one %u): "
-	       "its filter stays in force; to upgrade: egressctl detach%s%s, then attach and apply again",
-	       label, abi, EGR_ABI_VERSION, spec ? " " : "", spec ? spec : "");
+	       "its filter stays in force; to upgrade: egressctl detach %s, then egressctl attach "
+	       "%s and egressctl apply %s -f <policy file>",
+	       label, abi, EGR_ABI_VERSION, spec ? spec : label, spec ? spec : label,
+	       spec ? spec : label);
 }
 
 void kstate_close(struct egr_kstate *ks)

@@ -35,14 +35,61 @@ struct egr_attach_opts {
 
 struct egressctl_bpf; /* the skeleton, build/egressctl.skel.h */
 
-/* Open and load one program instance sized for o->max_rules (0: the
- * default) and initialise its maps: empty tries in both slots, egr_ctl with
- * o's default and audit flag, egr_meta (label, cgid), egr_evcfg. ks gets
- * the map fds and meta; the skeleton owns the fds (no kstate_close()). The
- * caller destroys *skel. Nothing is pinned or attached.
+/* Load one program instance: the one function every way of making an
+ * instance goes through (attach, capacity growth, tests, benchmarks).
+ * Opens the object, sizes its maps for o->max_rules (0: the default),
+ * loads it (the verifier: most of the cost) and initialises its maps:
+ * empty tries in both slots, egr_ctl with o's default and audit flag and
+ * generation 2, egr_meta (label, cgid, load flags), egr_evcfg, the
+ * egr_comm overflow key. ks gets the map fds and meta; the skeleton owns
+ * the fds (no kstate_close()). The caller destroys *skel. Nothing is
+ * pinned or attached.
+ *
+ * Load-time settings (egr_meta.flags): the socket hooks refuse TCP
+ * connects with ECONNREFUSED when kstate_have_set_retval() and the
+ * environment has no EGRESSCTL_TEST_NO_SET_RETVAL=1 (a test hook: EPERM
+ * then, as on kernels before 6.1); o->no_verdict_cache (benchmarks).
  */
 int kstate_load(const struct egr_attach_opts *o, const char *label, uint64_t cgid,
 		struct egressctl_bpf **skel, struct egr_kstate *ks, char *err, size_t errlen);
+
+/* The same, as the successor of the attached instance from (pins open):
+ * its load-time settings, and its maps that must outlive the swap
+ * (egr_sk, egr_stats, egr_events, egr_evcfg, egr_comm) taken over
+ * instead of new ones (kgrow.c). egr_evcfg is left as it is.
+ */
+int kstate_load_ex(const struct egr_attach_opts *o, const char *label, uint64_t cgid,
+		   const struct egr_kstate *from, struct egressctl_bpf **skel,
+		   struct egr_kstate *ks, char *err, size_t errlen);
+
+/* Can socket-address programs call bpf_set_retval() here (a load probe)? */
+bool kstate_have_set_retval(void);
+
+/* The programs of an instance and their links on the cgroup, in the order
+ * they are attached (the egress filter first).
+ */
+struct kstate_hook {
+	const char *prog;     /* program name in the object */
+	const char *prog_pin; /* its pin, and its link's pin */
+	const char *link_pin;
+	int type;	      /* enum bpf_attach_type */
+};
+#define KSTATE_NHOOKS 7
+extern const struct kstate_hook kstate_hooks[KSTATE_NHOOKS];
+
+/* Pin a loaded instance's maps and programs into dir (no links). */
+int kstate_pin(struct egressctl_bpf *skel, const char *dir);
+
+/* The pins an instance's directory may hold (kernel/pindir.h). */
+struct pinset;
+const struct pinset *kstate_pinset(void);
+
+/* Point every link pinned in dir at the program pinned beside it where it
+ * does not already (bpf_link_update(): atomic per link and cgroup). *n
+ * counts the links changed. The last step of swapping in an instance
+ * (kgrow.c), and its repair when that was interrupted.
+ */
+int kstate_finish_swap(const char *dir, int *n);
 
 /* Mount bpffs at /sys/fs/bpf if needed and create EGR_PIN_ROOT (0700). */
 int kstate_prepare(char *err, size_t errlen);
@@ -70,8 +117,9 @@ int kstate_repair(const char *cgpath, uint64_t cgid, int *made, char *err, size_
  */
 int kstate_open(uint64_t cgid, struct egr_kstate *ks);
 
-/* The error line for a target of another map layout (abi), with how to
- * upgrade it; spec: the target as the user wrote it, or NULL.
+/* The error line for a target of another map layout (abi), with the
+ * commands that upgrade it; spec: the target as the user wrote it (NULL:
+ * label).
  */
 void kstate_other_layout(const char *label, uint32_t abi, const char *spec, char *err,
 			 size_t errlen);

@@ -16,7 +16,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <unistd.h>
 #include <linux/if_link.h>
 #include <linux/netlink.h>
@@ -25,21 +27,19 @@
 #include <bpf/libbpf.h>
 #include "egressctl.h"
 #include "lsm.skel.h"
+#include "kernel/kmap.h"
 #include "kernel/lsm.h"
 #include "kernel/pindir.h"
 #include "kernel/registry.h"
+#include "kernel/vethguard.h"
 #include "util/err.h"
 
-#define LSM_LIST "/sys/kernel/security/lsm"
+#define SECURITYFS "/sys/kernel/security"
+#define SECURITYFS_MAGIC 0x73636673
+#define LSM_LIST SECURITYFS "/lsm"
 #define PROG_PIN "prog_veth"
 #define STATS_PIN "egr_lsm_stats"
 #define INFO_PIN "egr_pg_info"
-#define VETH_PREFIX "veth-"
-#define MAX_IFS 64
-
-/* uapi values newer than the build host's headers (Linux 6.6). */
-#define EGR_TCX_INGRESS 46
-#define EGR_LINK_TYPE_TCX 11
 
 static const struct {
 	const char *pin; /* link pin name */
@@ -55,7 +55,7 @@ static const struct {
 static const char *const pg_pin_names[] = { "link_socket_create", "link_socket_sendmsg",
 					    "link_file_receive", PROG_PIN, STATS_PIN, INFO_PIN };
 static const struct pinset pg_pins = {
-	pg_pin_names, sizeof(pg_pin_names) / sizeof(pg_pin_names[0]), VETH_PREFIX
+	pg_pin_names, sizeof(pg_pin_names) / sizeof(pg_pin_names[0]), VGUARD_PREFIX
 };
 
 bool lsm_list_has_bpf(const char *list)
@@ -73,35 +73,113 @@ bool lsm_list_has_bpf(const char *list)
 	return false;
 }
 
-static bool bpf_lsm_active(void)
+/*
+ * Test hook (README "Tests"): EGRESSCTL_TEST_LSM=absent|refused|unknown
+ * makes this process treat BPF LSM as missing from the kernel's LSM list,
+ * refused by the kernel, or of unknown state, whatever the kernel says, so
+ * that every branch below runs on any kernel. It only changes what this
+ * process uses and reports: it never changes what is pinned, and it can
+ * only take protection away.
+ */
+static int test_lsm_state(void)
+{
+	const char *s = getenv("EGRESSCTL_TEST_LSM");
+
+	if (!s)
+		return -1;
+	if (!strcmp(s, "absent"))
+		return EGR_LSM_ABSENT;
+	if (!strcmp(s, "refused"))
+		return EGR_LSM_REFUSED;
+	if (!strcmp(s, "unknown"))
+		return EGR_LSM_UNKNOWN;
+	return -1;
+}
+
+/* securityfs, where the kernel lists its LSMs, is not always mounted (a
+ * minimal VM, a container): mount it as kstate_prepare() mounts bpffs.
+ */
+static void mount_securityfs(void)
+{
+	struct statfs st;
+
+	if (!statfs(SECURITYFS, &st) && st.f_type == SECURITYFS_MAGIC)
+		return;
+	mount("securityfs", SECURITYFS, "securityfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
+}
+
+/* Is "bpf" in the kernel's LSM list? 1 yes, 0 no, -errno when the list
+ * cannot be read. do_mount: mount securityfs first if needed.
+ */
+static int lsm_listed(bool do_mount)
 {
 	char buf[512];
 	ssize_t n;
-	int fd = open(LSM_LIST, O_RDONLY | O_CLOEXEC);
+	int fd;
 
+	if (do_mount)
+		mount_securityfs();
+	fd = open(LSM_LIST, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return false;
+		return -errno;
 	n = read(fd, buf, sizeof(buf) - 1);
 	close(fd);
 	if (n <= 0)
-		return false;
+		return n < 0 ? -errno : -ENODATA;
 	buf[n] = 0;
 	return lsm_list_has_bpf(buf);
+}
+
+/* The state, from the base pins (lsm_loaded, the error recorded when they
+ * were made) and the LSM list, then the test hook.
+ */
+static enum egr_lsm_state lsm_state(bool lsm_loaded, int lsm_err, bool do_mount, int *err)
+{
+	enum egr_lsm_state st;
+	int listed, t;
+
+	*err = 0;
+	if (lsm_loaded) {
+		st = EGR_LSM_ACTIVE;
+	} else {
+		listed = lsm_listed(do_mount);
+		st = listed < 0 ? EGR_LSM_UNKNOWN : !listed ? EGR_LSM_ABSENT : EGR_LSM_REFUSED;
+		if (st == EGR_LSM_REFUSED)
+			*err = lsm_err;
+	}
+	t = test_lsm_state();
+	if (t >= 0 && t != (int)st) {
+		st = t;
+		*err = st == EGR_LSM_REFUSED ? -EPERM : 0;
+	}
+	return st;
+}
+
+const char *lsm_reason(const struct egr_lsm_info *li, char *buf, size_t len)
+{
+	switch (li->state) {
+	case EGR_LSM_ACTIVE:
+		snprintf(buf, len, "BPF LSM active");
+		break;
+	case EGR_LSM_ABSENT:
+		snprintf(buf, len, "BPF LSM is not in the kernel's LSM list: boot with lsm=...,bpf");
+		break;
+	case EGR_LSM_REFUSED:
+		snprintf(buf, len, "the kernel refuses BPF LSM programs: %s",
+			 li->lsm_err && li->lsm_err != -EOPNOTSUPP ? strerror(-li->lsm_err) :
+								   "not loaded yet: attach loads them");
+		break;
+	default:
+		snprintf(buf, len,
+			 "BPF LSM state unknown: " LSM_LIST " cannot be read, securityfs is not mounted");
+		break;
+	}
+	return buf;
 }
 
 static int pin_get(const char *name)
 {
 	return pindir_open(EGR_PKTGUARD_DIR, name);
-}
-
-/* Is prog_fd's program of type type and named name? */
-static bool prog_is(int prog_fd, uint32_t type, const char *name)
-{
-	struct bpf_prog_info pi = { 0 };
-	uint32_t len = sizeof(pi);
-
-	return !bpf_obj_get_info_by_fd(prog_fd, &pi, &len) && pi.type == type &&
-	       !strncmp(pi.name, name, sizeof(pi.name));
 }
 
 /* 0 if the pin is a link of ours running program prog (LSM); -ENOENT if
@@ -120,7 +198,7 @@ static int check_lsm_link(const char *pin, const char *prog)
 	    li.tracing.attach_type == BPF_LSM_MAC) {
 		pfd = bpf_prog_get_fd_by_id(li.prog_id);
 		if (pfd >= 0) {
-			if (prog_is(pfd, BPF_PROG_TYPE_LSM, prog))
+			if (kmap_prog_is(pfd, BPF_PROG_TYPE_LSM, prog))
 				ret = 0;
 			close(pfd);
 		}
@@ -144,7 +222,7 @@ static int check_base(bool *lsm)
 	fd = pin_get(PROG_PIN);
 	if (fd < 0)
 		return -EPROTO;
-	ok = prog_is(fd, BPF_PROG_TYPE_SCHED_CLS, "egr_veth_guard");
+	ok = kmap_prog_is(fd, BPF_PROG_TYPE_SCHED_CLS, "egr_veth_guard");
 	close(fd);
 	if (!ok)
 		return -EPROTO;
@@ -226,7 +304,7 @@ static struct lsm_bpf *load_with_lsm(struct bpf_link **links, int *err)
 	size_t i;
 
 	*err = -EOPNOTSUPP;
-	if (!bpf_lsm_active())
+	if (lsm_listed(true) != 1)
 		return NULL;
 	skel = load_obj(true, err);
 	if (!skel)
@@ -309,303 +387,63 @@ out:
 	return err;
 }
 
-/* ---- the target's veths --------------------------------------------------- */
-
-struct ifl {
-	int index, link; /* link: IFLA_LINK, the peer's index in its namespace */
-	bool veth;
-};
-
-/* Links of the current network namespace, by RTM_GETLINK dump. */
-static int dump_links(struct ifl *out, int max)
+/* The error the base pins recorded for the LSM hooks (egr_pg_info). */
+static int recorded_lsm_err(void)
 {
-	struct {
-		struct nlmsghdr nh;
-		struct ifinfomsg ifi;
-	} req = { .nh = { .nlmsg_len = sizeof(req),
-			  .nlmsg_type = RTM_GETLINK,
-			  .nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP,
-			  .nlmsg_seq = 1 },
-		  .ifi = { .ifi_family = AF_UNSPEC } };
-	static char buf[32768];
-	int fd, n = 0, done = 0, rounds;
+	struct egr_pg_info info;
+	uint32_t k = 0;
+	int fd = pin_get(INFO_PIN), ret = -ENOENT;
 
-	fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
-	if (fd < 0)
-		return -errno;
-	if (send(fd, &req, sizeof(req), 0) < 0) {
-		n = -errno;
-		goto out;
+	if (fd >= 0) {
+		if (!bpf_map_lookup_elem(fd, &k, &info))
+			ret = info.lsm_err;
+		close(fd);
 	}
-	for (rounds = 0; !done && rounds < 1024; rounds++) {
-		ssize_t len = recv(fd, buf, sizeof(buf), 0);
-		struct nlmsghdr *nh;
-
-		if (len < 0) {
-			n = -errno;
-			goto out;
-		}
-		for (nh = (struct nlmsghdr *)buf; NLMSG_OK(nh, len); nh = NLMSG_NEXT(nh, len)) {
-			struct ifinfomsg *ifi = NLMSG_DATA(nh);
-			struct rtattr *rta;
-			int alen;
-
-			if (nh->nlmsg_type == NLMSG_DONE || nh->nlmsg_type == NLMSG_ERROR) {
-				done = 1;
-				break;
-			}
-			if (nh->nlmsg_type != RTM_NEWLINK || n >= max)
-				continue;
-			out[n] = (struct ifl){ .index = ifi->ifi_index };
-			alen = (int)IFLA_PAYLOAD(nh);
-			for (rta = IFLA_RTA(ifi); RTA_OK(rta, alen); rta = RTA_NEXT(rta, alen)) {
-				if (rta->rta_type == IFLA_LINK && RTA_PAYLOAD(rta) >= 4)
-					memcpy(&out[n].link, RTA_DATA(rta), 4);
-				if (rta->rta_type == IFLA_LINKINFO) {
-					struct rtattr *ia = RTA_DATA(rta);
-					int ilen = (int)RTA_PAYLOAD(rta);
-
-					for (; RTA_OK(ia, ilen); ia = RTA_NEXT(ia, ilen))
-						if (ia->rta_type == IFLA_INFO_KIND &&
-						    RTA_PAYLOAD(ia) >= 5 &&
-						    !strncmp(RTA_DATA(ia), "veth", 5))
-							out[n].veth = true;
-				}
-			}
-			n++;
-		}
-	}
-out:
-	close(fd);
-	return n;
-}
-
-/* The first process of the cgroup, or -ESRCH. */
-static int cgroup_pid(const char *cgpath)
-{
-	char path[4200];
-	FILE *f;
-	int pid = -ESRCH;
-
-	snprintf(path, sizeof(path), "%s/cgroup.procs", cgpath);
-	f = fopen(path, "re");
-	if (!f)
-		return -errno;
-	if (fscanf(f, "%d", &pid) != 1)
-		pid = -ESRCH;
-	fclose(f);
-	return pid;
-}
-
-/* dump_links() in the network namespace ns, on a thread of its own: setns()
- * moves only the calling thread, and this one ends there.
- */
-struct ns_dump {
-	int ns, max, n;
-	struct ifl *out;
-};
-
-static void *dump_in_ns(void *arg)
-{
-	struct ns_dump *d = arg;
-
-	d->n = setns(d->ns, CLONE_NEWNET) ? -errno : dump_links(d->out, d->max);
-	return NULL;
-}
-
-/* Is the file ns the network namespace of this thread? 1 yes, 0 no. */
-static int same_netns(int ns)
-{
-	struct stat a, b;
-
-	if (fstat(ns, &a) || stat("/proc/thread-self/ns/net", &b))
-		return -errno;
-	return a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+	return ret;
 }
 
 /*
- * The host-side peers of the target's veths: fills peers[] (indexes in our
- * namespace), returns how many, or -errno. -EEXIST when the target shares
- * our network namespace.
+ * Base pins made while BPF LSM could not be used (not listed, or
+ * securityfs not mounted: recorded as -EOPNOTSUPP) get the hooks once the
+ * kernel lists it. The outcome is recorded either way, so this is tried
+ * once.
  */
-static int target_peers(const char *cgpath, int *peers, int max)
+static void add_hooks(void)
 {
-	struct ifl in[MAX_IFS], host[MAX_IFS];
-	struct ns_dump d = { .max = MAX_IFS, .out = in };
-	char nspath[64];
-	pthread_t th;
-	int pid, nhost, i, j, n = 0, err;
+	struct bpf_link *links[NHOOKS] = { 0 };
+	struct egr_pg_info info = { .magic = EGR_MAGIC };
+	struct lsm_bpf *skel;
+	char path[256];
+	uint32_t k = 0;
+	size_t i;
+	int err, fd;
 
-	pid = cgroup_pid(cgpath);
-	if (pid < 0)
-		return pid;
-	snprintf(nspath, sizeof(nspath), "/proc/%d/ns/net", pid);
-	d.ns = open(nspath, O_RDONLY | O_CLOEXEC);
-	if (d.ns < 0)
-		return -errno;
-	err = same_netns(d.ns);
-	if (err) {
-		err = err > 0 ? -EEXIST : err;
-		goto out;
+	if (recorded_lsm_err() != -EOPNOTSUPP || lsm_listed(true) != 1)
+		return;
+	skel = load_with_lsm(links, &err);
+	for (i = 0; skel && !err && i < NHOOKS; i++) {
+		pindir_path(EGR_PKTGUARD_DIR, hooks[i].pin, path, sizeof(path));
+		err = bpf_link__pin(links[i], path);
 	}
-	err = -pthread_create(&th, NULL, dump_in_ns, &d);
-	if (err)
-		goto out;
-	pthread_join(th, NULL);
-	nhost = dump_links(host, MAX_IFS);
-	err = d.n < 0 ? d.n : nhost < 0 ? nhost : 0;
-	if (err)
-		goto out;
-	/* A veth inside whose peer is a veth here pointing back at it. */
-	for (i = 0; i < d.n; i++) {
-		if (!in[i].veth || !in[i].link)
-			continue;
-		for (j = 0; j < nhost; j++)
-			if (host[j].index == in[i].link && host[j].veth &&
-			    host[j].link == in[i].index && n < max)
-				peers[n++] = host[j].index;
+	if (err) /* all or nothing: check_base() refuses half a set */
+		for (i = 0; i < NHOOKS; i++)
+			unlink_pin(hooks[i].pin);
+	info.lsm_err = err;
+	fd = pin_get(INFO_PIN);
+	if (fd >= 0) {
+		bpf_map_update_elem(fd, &k, &info, BPF_ANY);
+		close(fd);
 	}
-	err = n;
-out:
-	close(d.ns);
-	return err;
+	for (i = 0; i < NHOOKS; i++)
+		bpf_link__destroy(links[i]);
+	lsm_bpf__destroy(skel);
 }
 
-/* The interface a pinned tcx link is attached to; 0 when its device is
- * gone (defunct), -errno when it is not a tcx link of our program.
- */
-static int veth_link_ifindex(const char *name)
+/* The base pins, made if missing: 0 or -errno, with the warning added. */
+static int ensure_base(struct egr_warn *warn)
 {
-	struct bpf_link_info li = { 0 };
-	uint32_t len = sizeof(li), tcx[2];
-	int fd = pin_get(name), pfd, ret = -EPROTO;
-
-	if (fd < 0)
-		return fd;
-	if (!bpf_obj_get_info_by_fd(fd, &li, &len) && li.type == EGR_LINK_TYPE_TCX) {
-		/* bpf_link_info.tcx = { ifindex, attach_type }: the union's start */
-		memcpy(tcx, &li.raw_tracepoint, sizeof(tcx));
-		pfd = bpf_prog_get_fd_by_id(li.prog_id);
-		if (pfd >= 0) {
-			if (prog_is(pfd, BPF_PROG_TYPE_SCHED_CLS, "egr_veth_guard"))
-				ret = (int)tcx[0];
-			close(pfd);
-		}
-	}
-	close(fd);
-	return ret;
-}
-
-/* For each veth pin: cgroup id, ifindex. cb returns non-zero to stop. */
-static int for_each_veth_pin(int (*cb)(const char *name, uint64_t cgid, int ifindex, void *ctx),
-			     void *ctx)
-{
-	struct dirent *de;
-	DIR *d = opendir(EGR_PKTGUARD_DIR);
-	int ret = 0;
-
-	if (!d)
-		return 0;
-	while (!ret && (de = readdir(d))) {
-		unsigned long long cg;
-		int ifx;
-
-		if (strncmp(de->d_name, VETH_PREFIX, strlen(VETH_PREFIX)) ||
-		    sscanf(de->d_name, VETH_PREFIX "%llu-%d", &cg, &ifx) != 2)
-			continue;
-		ret = cb(de->d_name, cg, ifx, ctx);
-	}
-	closedir(d);
-	return ret;
-}
-
-enum veth_mode {
-	VETH_COUNT, /* count the live links of cgid; change nothing */
-	VETH_RELEASE, /* unpin every link of cgid */
-	VETH_PRUNE, /* unpin the links whose veth is gone, of any cgroup */
-};
-
-struct veth_q {
-	enum veth_mode mode;
-	uint64_t cgid;
-	int live;
-};
-
-static int veth_cb(const char *name, uint64_t cgid, int ifindex, void *ctx)
-{
-	struct veth_q *q = ctx;
-	int at = veth_link_ifindex(name);
-
-	(void)ifindex;
-	if (q->mode != VETH_PRUNE && cgid != q->cgid)
-		return 0;
-	if (at < 0) /* not a link of ours: leave it alone */
-		return 0;
-	if (q->mode == VETH_RELEASE || (q->mode == VETH_PRUNE && !at))
-		unlink_pin(name);
-	else if (at)
-		q->live++;
-	return 0;
-}
-
-int lsm_target_guarded(uint64_t cgid)
-{
-	struct veth_q q = { .mode = VETH_COUNT, .cgid = cgid };
-
-	for_each_veth_pin(veth_cb, &q);
-	return q.live;
-}
-
-int lsm_release(uint64_t cgid)
-{
-	struct veth_q q = { .mode = VETH_RELEASE, .cgid = cgid };
-
-	return for_each_veth_pin(veth_cb, &q);
-}
-
-/* Attach the veth guard to the host end of each of the target's veths. */
-static int guard_veths(const char *cgpath, uint64_t cgid)
-{
-	int peers[MAX_IFS], n, i, prog, err = 0, made = 0;
-
-	n = target_peers(cgpath, peers, MAX_IFS);
-	if (n <= 0)
-		return n ? n : -ENODEV;
-	prog = pin_get(PROG_PIN);
-	if (prog < 0)
-		return prog;
-	for (i = 0; i < n && !err; i++) {
-		char name[64], path[256];
-		int lfd;
-
-		snprintf(name, sizeof(name), VETH_PREFIX "%" PRIu64 "-%d", cgid, peers[i]);
-		if (veth_link_ifindex(name) == peers[i]) {
-			made++;
-			continue; /* already there */
-		}
-		unlink_pin(name); /* a defunct one */
-		lfd = bpf_link_create(prog, peers[i], EGR_TCX_INGRESS, NULL);
-		if (lfd < 0) {
-			err = -errno;
-			break;
-		}
-		snprintf(path, sizeof(path), EGR_PKTGUARD_DIR "/%s", name);
-		if (bpf_obj_pin(lfd, path))
-			err = -errno;
-		else
-			made++;
-		close(lfd);
-	}
-	close(prog);
-	return err ? err : made;
-}
-
-/* The base pins, made if missing: 0 (*lsm: with the LSM hooks) or -errno,
- * with the warning added.
- */
-static int ensure_base(bool *lsm, struct egr_warn *warn)
-{
-	int err = check_base(lsm);
+	bool lsm;
+	int err = check_base(&lsm);
 
 	if (err == -EPROTO) {
 		warn_add(warn,
@@ -614,53 +452,74 @@ static int ensure_base(bool *lsm, struct egr_warn *warn)
 			 EGR_PKTGUARD_DIR);
 		return err;
 	}
+	if (!err) {
+		if (!lsm)
+			add_hooks();
+		return 0;
+	}
 	if (err != -ENOENT)
 		return err;
 	err = make_base();
 	if (err == -EEXIST || err == -ENOTEMPTY) /* another egressctl won the race */
 		err = 0;
 	if (!err)
-		err = check_base(lsm);
+		err = check_base(&lsm);
 	if (err)
 		warn_add(warn, "packet sockets (AF_PACKET) are NOT blocked: loading the guard failed: %s",
 			 strerror(-err));
 	return err;
 }
 
-int lsm_ensure(const char *cgpath, uint64_t cgid, struct egr_warn *warn)
+/* Why the target is not covered, from vguard_attach()'s error. */
+static const char *uncovered_why(int veths)
 {
-	struct veth_q q = { .mode = VETH_PRUNE };
-	bool lsm = false;
+	switch (veths) {
+	case -EEXIST:
+		return "it shares the host's network namespace, so there is no veth to guard";
+	case -ESRCH:
+		return "it has no process yet, so its veths cannot be found (run egressctl attach on it again once it runs)";
+	case -ENODEV:
+		return "its network namespace has no veth to the host to guard";
+	default:
+		return NULL;
+	}
+}
+
+int lsm_ensure(const char *cgpath, const char *rel, uint64_t cgid, struct egr_warn *warn)
+{
+	struct egr_lsm_info li;
+	char reason[160];
+	const char *why;
 	int err, veths;
 
-	err = ensure_base(&lsm, warn);
+	mount_securityfs(); /* so that the LSM list can be read */
+	err = ensure_base(warn);
 	if (err)
 		return err;
-	for_each_veth_pin(veth_cb, &q); /* drop links of veths that are gone */
-	veths = guard_veths(cgpath, cgid);
-	if (lsm)
+	lsm_info(&li);
+	vguard_prune(); /* drop what guarded veths that are gone */
+	veths = vguard_attach(cgpath, cgid);
+	if (li.state == EGR_LSM_ACTIVE)
 		return 0;
+	lsm_reason(&li, reason, sizeof(reason));
 	if (veths > 0) {
-		struct egr_lsm_info li;
-
-		lsm_info(&li);
 		warn_add(warn,
 			 "BPF LSM unavailable (%s): packet sockets (AF_PACKET, AF_XDP) are blocked only "
 			 "at the target's veth; sockets passed in from outside are NOT covered",
-			 !li.available ? "boot with lsm=...,bpf" :
-					 "the kernel refuses BPF LSM programs");
+			 reason);
 		return 0;
 	}
-	if (!bpf_lsm_active())
-		warn_add(warn, "%s", EGR_LSM_WARNING);
+	why = uncovered_why(veths);
+	if (why)
+		warn_add(warn,
+			 "packet sockets (AF_PACKET) are NOT blocked for cgroup %s: %s, and BPF LSM "
+			 "unavailable (%s)",
+			 rel, why, reason);
 	else
 		warn_add(warn,
-			 "packet sockets (AF_PACKET) are NOT blocked: BPF LSM unavailable (the "
-			 "kernel refuses BPF LSM programs) and %s",
-			 veths == -EEXIST ? "the target shares the host's network namespace" :
-			 veths == -ESRCH  ? "the target has no process yet (attach again later)" :
-			 veths == -ENODEV ? "the target has no veth" :
-					    strerror(-veths));
+			 "packet sockets (AF_PACKET) are NOT blocked for cgroup %s: guarding its veth "
+			 "failed (%s), and BPF LSM unavailable (%s)",
+			 rel, strerror(-veths), reason);
 	return veths < 0 ? veths : -ENODEV;
 }
 
@@ -668,22 +527,16 @@ void lsm_info(struct egr_lsm_info *li)
 {
 	int fd, ncpus, k;
 
+	bool loaded;
+
 	memset(li, 0, sizeof(*li));
-	li->available = bpf_lsm_active();
-	k = check_base(&li->lsm_loaded);
+	k = check_base(&loaded);
 	li->guard_loaded = !k;
 	li->foreign = k == -EPROTO;
+	li->state = lsm_state(!k && loaded, k ? -EOPNOTSUPP : recorded_lsm_err(), false,
+			      &li->lsm_err);
 	if (k)
 		return;
-	fd = pin_get(INFO_PIN);
-	if (fd >= 0) {
-		struct egr_pg_info info;
-		uint32_t key = 0;
-
-		if (!bpf_map_lookup_elem(fd, &key, &info))
-			li->lsm_err = info.lsm_err;
-		close(fd);
-	}
 	fd = pin_get(STATS_PIN);
 	ncpus = libbpf_num_possible_cpus();
 	if (fd >= 0 && ncpus > 0) {
@@ -701,4 +554,11 @@ void lsm_info(struct egr_lsm_info *li)
 	}
 	if (fd >= 0)
 		close(fd);
+}
+
+const char *lsm_state_name(enum egr_lsm_state st)
+{
+	static const char *const names[] = { "active", "refused", "absent", "unknown" };
+
+	return st <= EGR_LSM_UNKNOWN ? names[st] : "unknown";
 }

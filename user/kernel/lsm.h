@@ -12,36 +12,45 @@
 #include "egressctl_lsm.h"
 #include "util/err.h"
 
-#define EGR_LSM_WARNING                                                               \
-	"packet sockets (AF_PACKET) are NOT blocked: BPF LSM unavailable (boot with " \
-	"lsm=...,bpf)"
+/* Whether BPF LSM covers packet sockets here. */
+enum egr_lsm_state {
+	EGR_LSM_ACTIVE, /* our LSM hooks are pinned and attached */
+	EGR_LSM_REFUSED, /* "bpf" is in the kernel's LSM list, the hooks did not load */
+	EGR_LSM_ABSENT, /* "bpf" is not in the kernel's LSM list */
+	EGR_LSM_UNKNOWN, /* the LSM list cannot be read (securityfs not mounted) */
+};
 
 struct egr_lsm_info {
-	bool available; /* "bpf" is in /sys/kernel/security/lsm */
-	bool lsm_loaded; /* our LSM hooks are pinned and attached */
+	enum egr_lsm_state state;
+	int lsm_err; /* EGR_LSM_REFUSED: why (-errno; -EOPNOTSUPP: not tried yet) */
 	bool guard_loaded; /* the veth guard program is pinned */
 	bool foreign; /* EGR_PKTGUARD_DIR holds pins egressctl did not make */
-	int lsm_err; /* why the LSM hooks are not loaded (-errno), if known */
 	uint64_t refused[EGR_LSM_STAT_MAX];
 };
 
+/* The state's reason in words, e.g. "the kernel refuses BPF LSM programs
+ * (Operation not permitted)", into buf.
+ */
+const char *lsm_reason(const struct egr_lsm_info *li, char *buf, size_t len);
+
+/* The state's name: "active", "refused", "absent", "unknown". */
+const char *lsm_state_name(enum egr_lsm_state st);
+
 /*
- * Make sure the guard covers the cgroup cgpath (id cgid): load and pin the
- * programs once per host, attach the veth guard to the target's veths.
+ * Make sure the guard covers the cgroup cgpath (id cgid; rel, its path under
+ * the cgroup v2 mount, names it in the warnings that are about it alone):
+ * load and pin the programs once per host, attach the veth guard to the
+ * target's veths.
  * Idempotent; callers hold kstate_lock(). Returns 0 when packet sockets are
  * blocked for the target (by BPF LSM, or by the veth guard), else -errno
  * with a loud warning added to warn; a warning also says when only the
  * veth guard covers it.
  */
-int lsm_ensure(const char *cgpath, uint64_t cgid, struct egr_warn *warn);
+int lsm_ensure(const char *cgpath, const char *rel, uint64_t cgid, struct egr_warn *warn);
 
-/* Remove the veth guard links of a cgroup (detach). 0 or -errno. */
-int lsm_release(uint64_t cgid);
-
-/* Live veth guard links of a cgroup. */
-int lsm_target_guarded(uint64_t cgid);
-
-/* What status shows. Never fails; fields say what could be found. */
+/* What status shows. Never fails; fields say what could be found. Reads
+ * only (it does not mount securityfs: attach does).
+ */
 void lsm_info(struct egr_lsm_info *li);
 
 /* Is "bpf" in the kernel's active LSM list (text of

@@ -58,12 +58,32 @@ static int cmp_id(const void *pa, const void *pb)
 	return a->id < b->id ? -1 : a->id > b->id;
 }
 
+/* A capacity growth swaps in another instance (kgrow.c) with the same
+ * ring buffer: keep reading it, but read the rules from the new one.
+ */
+static void follow_swap(struct events_target *w)
+{
+	struct egr_kstate ks;
+	int fd = kstate_open_pin(&w->ks, "egr_meta");
+	uint32_t id = fd >= 0 ? kmap_id(fd) : 0;
+
+	if (fd >= 0)
+		close(fd);
+	if (!id || id == kmap_id(w->ks.meta_fd) || kstate_open(w->ks.cgid, &ks))
+		return;
+	kstate_close(&w->ks);
+	w->ks = ks;
+}
+
 static int refresh_rules(struct events_target *w)
 {
 	int64_t t0 = now_ns(CLOCK_MONOTONIC);
 	struct egr_live_rule *r;
 	size_t n;
-	int err = kpolicy_read_ex(&w->ks, NULL, &r, &n, false);
+	int err;
+
+	follow_swap(w);
+	err = kpolicy_read_ex(&w->ks, NULL, &r, &n, false);
 
 	w->rules_at = now_ns(CLOCK_MONOTONIC);
 	w->rules_cost = w->rules_at - t0;

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <bpf/libbpf.h>
+#include "kernel/guard.h"
 #include "kernel/kgen.h"
 #include "kernel/knames.h"
 #include "kernel/kread.h"
@@ -102,6 +103,8 @@ static int collect_one(uint64_t cgid, struct metrics_target *t)
 	t->max_learned = ks.meta.max_learned;
 	if (!err && ks.meta.nnames)
 		err = count_learned(&ks, t);
+	if (!err)
+		err = kread_comm(&ks, &t->comm, &t->ncomm);
 	kstate_close(&ks);
 	return err;
 }
@@ -143,6 +146,7 @@ int metrics_collect(const uint64_t *only, size_t nonly, struct metrics_target **
 			warn_add(warn, "metrics: reading cgroup id %" PRIu64 ": %s", ids[i],
 				 strerror(-err));
 			free(t[k].rules);
+			free(t[k].comm);
 			continue;
 		}
 		k++;
@@ -157,8 +161,10 @@ void metrics_free(struct metrics_target *t, size_t n)
 {
 	size_t i;
 
-	for (i = 0; t && i < n; i++)
+	for (i = 0; t && i < n; i++) {
 		free(t[i].rules);
+		free(t[i].comm);
+	}
 	free(t);
 }
 
@@ -239,6 +245,22 @@ static char *escape_dup(const char *s)
 		free(buf);
 		return NULL;
 	}
+	return buf;
+}
+
+const char *metrics_comm_text(const char *comm, char *buf, size_t len)
+{
+	size_t i, o = 0;
+
+	for (i = 0; i < 16 && comm[i] && o + 4 <= len; i++) {
+		unsigned char c = comm[i];
+
+		if (c >= 0x20 && c < 0x7f && c != '%' && c != '"' && c != '\\')
+			buf[o++] = c;
+		else
+			o += snprintf(buf + o, len - o, "%%%02X", c);
+	}
+	buf[o < len ? o : len - 1] = '\0';
 	return buf;
 }
 
@@ -470,6 +492,33 @@ static void rule_family(FILE *f, const struct metrics_target *t, size_t n, const
 	}
 }
 
+/* egressctl_denied_connections_total (audit false) or
+ * egressctl_audit_connections_total: one series per process name, at most
+ * EGR_COMM_MAX and comm="_other" per target.
+ */
+static void comm_family(FILE *f, const struct metrics_target *t, size_t n, const struct tlabels *l,
+			bool audit)
+{
+	char name[3 * 16 + 1];
+	size_t i, c;
+
+	for (i = 0; i < n; i++) {
+		for (c = 0; !l[i].skip && c < t[i].ncomm; c++) {
+			const struct egr_comm_stat *s = &t[i].comm[c];
+
+			if (!(audit ? s->audit : s->denied) && s->other)
+				continue; /* the overflow row, unused */
+			fprintf(f, "%s{target=\"%s\",comm=\"",
+				audit ? "egressctl_audit_connections_total" :
+					"egressctl_denied_connections_total",
+				l[i].target);
+			fprintf(f, "%s\"} %" PRIu64 "\n",
+				s->other ? METRICS_COMM_OTHER : metrics_comm_text(s->comm, name, sizeof(name)),
+				audit ? s->audit : s->denied);
+		}
+	}
+}
+
 int metrics_format(FILE *f, const struct metrics_target *t, size_t n, const char *version,
 		   const char *libbpf)
 {
@@ -503,8 +552,9 @@ int metrics_format(FILE *f, const struct metrics_target *t, size_t n, const char
 	stat_family(f, t, n, l, "egressctl_bytes_total", true, true);
 
 	family(f, "egressctl_unjudged_packets_total", "counter",
-	       "Outgoing packets decided before the policy, by reason: loopback and inbound "
-	       "(replies on accepted connections) pass; malformed and nopolicy are dropped.");
+	       "Outgoing packets decided before the policy, by reason: loopback, inbound "
+	       "(replies on accepted connections) and ndp (IPv6 neighbour discovery) pass; "
+	       "malformed and nopolicy are dropped.");
 	stat_family(f, t, n, l, "egressctl_unjudged_packets_total", false, false);
 	family(f, "egressctl_unjudged_bytes_total", "counter",
 	       "Bytes of outgoing packets decided before the policy, by reason.");
@@ -513,6 +563,15 @@ int metrics_format(FILE *f, const struct metrics_target *t, size_t n, const char
 	family(f, "egressctl_rule_hits_total", "counter",
 	       "Packets decided by each rule in force (kept across edits while the rule stays).");
 	rule_family(f, t, n, l);
+
+	family(f, "egressctl_denied_connections_total", "counter",
+	       "connect() and sendmsg() calls refused at the socket, by process name (at most "
+	       "64 names per target, the rest under comm=\"" METRICS_COMM_OTHER "\").");
+	comm_family(f, t, n, l, false);
+	family(f, "egressctl_audit_connections_total", "counter",
+	       "connect() and sendmsg() calls audit mode let through that the policy denies, by "
+	       "process name (bounded as egressctl_denied_connections_total).");
+	comm_family(f, t, n, l, true);
 
 	family(f, "egressctl_policy_rules", "gauge", "Rules in force.");
 	per_target(f, t, n, l, "egressctl_policy_rules", false, get_nrules);
@@ -568,6 +627,61 @@ out:
 	return err;
 }
 
+int metrics_format_guard(FILE *f, const struct egr_guard_info *gi, size_t held)
+{
+	static const char *const verdicts[EGR_GSTAT_MAX] = { "managed", "allowed", "denied",
+							      "loopback", "malformed" };
+	int k;
+
+	family(f, "egressctl_guard_installed", "gauge",
+	       "1 while a strict-mode guard is pinned (watch --strict), else 0.");
+	fprintf(f, "egressctl_guard_installed %d\n", gi != NULL);
+	if (!gi)
+		return ferror(f) ? -EIO : 0;
+	family(f, "egressctl_guard_attached", "gauge",
+	       "1 while the guard is attached to a live cgroup, 0 once its cgroup is gone.");
+	fputs("egressctl_guard_attached{cgroup=\"", f);
+	metrics_escape(f, gi->meta.path);
+	fprintf(f, "\"} %d\n", gi->alive);
+	family(f, "egressctl_guard_cgroups", "gauge",
+	       "Cgroups under the guard: managed (their filter decides), allowed (watch found no "
+	       "policy and lets them out), held (a process and no policy: all traffic but "
+	       "loopback dropped).");
+	fputs("egressctl_guard_cgroups{cgroup=\"", f);
+	metrics_escape(f, gi->meta.path);
+	fprintf(f, "\",state=\"managed\"} %zu\n", gi->managed);
+	fputs("egressctl_guard_cgroups{cgroup=\"", f);
+	metrics_escape(f, gi->meta.path);
+	fprintf(f, "\",state=\"allowed\"} %zu\n", gi->entries - gi->managed);
+	fputs("egressctl_guard_cgroups{cgroup=\"", f);
+	metrics_escape(f, gi->meta.path);
+	fprintf(f, "\",state=\"held\"} %zu\n", held);
+	family(f, "egressctl_guard_packets_total", "counter",
+	       "Packets the guard judged, by verdict (denied: dropped, no policy in force).");
+	for (k = 0; k < EGR_GSTAT_MAX; k++) {
+		fputs("egressctl_guard_packets_total{cgroup=\"", f);
+		metrics_escape(f, gi->meta.path);
+		fprintf(f, "\",verdict=\"%s\"} %llu\n", verdicts[k],
+			(unsigned long long)gi->stats[k].packets);
+	}
+	return ferror(f) ? -EIO : 0;
+}
+
+/* The guard's families, from the pins (none pinned: installed 0). */
+static int render_guard(FILE *f)
+{
+	struct egr_guard_info gi;
+	struct egr_guard_held h;
+	int err;
+
+	if (guard_info(&gi))
+		return metrics_format_guard(f, NULL, 0);
+	guard_held(&h);
+	err = metrics_format_guard(f, &gi, h.count);
+	guard_held_free(&h);
+	return err;
+}
+
 int metrics_render(const uint64_t *only, size_t nonly, char **buf, size_t *len,
 		   struct egr_warn *warn)
 {
@@ -587,6 +701,8 @@ int metrics_render(const uint64_t *only, size_t nonly, char **buf, size_t *len,
 		return err;
 	}
 	err = metrics_format(f, t, n, EGR_VERSION, libbpf_version_string());
+	if (!err && !nonly)
+		err = render_guard(f);
 	if (fclose(f) && !err)
 		err = -EIO;
 	metrics_free(t, n);

@@ -31,6 +31,8 @@ struct metrics_target {
 	uint32_t learned;    /* addresses learned that have not all expired */
 	struct egr_live_rule *rules; /* sorted as kpolicy_read() sorts */
 	size_t nrules;
+	struct egr_comm_stat *comm; /* refused calls per process name (kread_comm()) */
+	size_t ncomm;
 };
 
 /* Snapshot every attached target, or (nonly > 0) those among the cgroup ids
@@ -51,7 +53,16 @@ void metrics_free(struct metrics_target *t, size_t n);
 int metrics_format(FILE *f, const struct metrics_target *t, size_t n, const char *version,
 		   const char *libbpf);
 
-/* metrics_collect() + metrics_format() into a malloc'd buffer. 0 or -errno. */
+/* The strict-mode guard's families: egressctl_guard_installed always; with
+ * gi (NULL: none pinned) where it is attached, its cgroups by state (held:
+ * live cgroups it drops everything of) and its packets by verdict.
+ */
+struct egr_guard_info;
+int metrics_format_guard(FILE *f, const struct egr_guard_info *gi, size_t held);
+
+/* metrics_collect() + metrics_format() (+ the guard's families when every
+ * target is asked for) into a malloc'd buffer. 0 or -errno.
+ */
 int metrics_render(const uint64_t *only, size_t nonly, char **buf, size_t *len,
 		   struct egr_warn *warn);
 
@@ -60,6 +71,15 @@ int metrics_render(const uint64_t *only, size_t nonly, char **buf, size_t *len,
  * refuses them); everything else as is. No quotes around it.
  */
 void metrics_escape(FILE *f, const char *s);
+
+/* A process name (comm, up to 16 bytes) as text that is safe in a label, a
+ * JSON string and on a terminal, and tells names apart: printable ASCII as
+ * is but for %, " and backslash, every other byte as %XX. buf: 49 bytes.
+ */
+const char *metrics_comm_text(const char *comm, char *buf, size_t len);
+
+/* The label value of the names past the bound: longer than any comm can be. */
+#define METRICS_COMM_OTHER "_other_processes"
 
 /* The rule as text: "allow 10.0.0.0/8 tcp:443" (the form `list` shows). */
 const char *metrics_rule_text(const struct egr_urule *r, char *buf, size_t len);

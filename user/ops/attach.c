@@ -8,6 +8,7 @@
 #include "kernel/idcache.h"
 #include "kernel/kstate.h"
 #include "kernel/lsm.h"
+#include "kernel/vethguard.h"
 #include "kernel/registry.h"
 #include "ops/attach.h"
 
@@ -21,7 +22,10 @@ static int reattach(const char *cgpath, uint64_t cgid, struct egr_warn *warn, ch
 	ret = kstate_open(cgid, &ks);
 	kstate_close(&ks);
 	if (ret == -EPROTONOSUPPORT) {
-		kstate_other_layout(cgpath, ks.meta.abi, NULL, err, errlen);
+		char spec[300];
+
+		snprintf(spec, sizeof(spec), "cgroup:%s", cgpath);
+		kstate_other_layout(cgpath, ks.meta.abi, spec, err, errlen);
 		return ret;
 	}
 	ret = kstate_repair(cgpath, cgid, &made, err, errlen);
@@ -43,10 +47,11 @@ int attach_cgroup(const char *cgpath, const char *rel, uint64_t cgid,
 	ret = kstate_prepare(err, errlen);
 	if (ret)
 		return ret;
-	lsm_ensure(cgpath, cgid, warn); /* packet-socket guard; warns loudly when it cannot */
+	lsm_ensure(cgpath, rel, cgid, warn); /* packet-socket guard; warns loudly when it cannot */
+	/* what killed attaches, detaches and growths left (tmp-*, dead-*) */
+	kstate_clean_stale();
 	if (kstate_pinned(cgid))
 		return reattach(cgpath, cgid, warn, err, errlen);
-	kstate_clean_stale();
 	/* Registered first: programs that act for all managed cgroups (the
 	 * packet-socket hook) cover this one before its filter is in place.
 	 */
@@ -84,6 +89,6 @@ int detach_cgroup(uint64_t cgid, char *err, size_t errlen)
 		return ret;
 	/* Strict mode: the guard denies the cgroup again. */
 	guard_unmark(cgid);
-	lsm_release(cgid);
+	vguard_release(cgid);
 	return registry_del(cgid);
 }

@@ -10,6 +10,7 @@
 #include <jansson.h>
 #include "kernel/guard.h"
 #include "kernel/kapply.h"
+#include "kernel/kgrow.h"
 #include "kernel/kread.h"
 #include "kernel/kstate.h"
 #include "ops/attach.h"
@@ -291,7 +292,7 @@ static int enforce(const struct watch_opts *o, const struct docker_container *c,
 		return ret;
 	}
 	if (*created || !in_force(&ks, &cp->pol)) {
-		ret = kpolicy_apply(&ks, &cp->pol, err, sizeof(err));
+		ret = kpolicy_apply_grow(&ks, &cp->pol, NULL, err, sizeof(err));
 		if (ret)
 			watch_log(o, "error", c->id, c->name, -1,
 				  "applying its %s policy: %s; egress stays denied", cp->source, err);

@@ -356,3 +356,20 @@ void compiled_free(struct egr_compiled *c)
 		free(c->pfx[f]);
 	memset(c, 0, sizeof(*c));
 }
+
+bool compile_rule_matches(const struct egr_rule *r, uint8_t proto, uint8_t flags, uint16_t dport)
+{
+	bool deny = r->action == EGR_DENY;
+
+	if (r->proto == EGR_PROTO_ANY)
+		return true;
+	if (flags & EGR_PKT_PROTO_UNKNOWN)
+		return deny;
+	if (r->proto != proto)
+		return false;
+	if (!(r->flags & EGR_RF_PORTS))
+		return true;
+	if (flags & EGR_PKT_PORTS_UNKNOWN)
+		return deny;
+	return dport >= r->port_lo && dport <= r->port_hi;
+}

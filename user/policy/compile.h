@@ -104,4 +104,11 @@ uint64_t compile_prefix_key(const struct egr_dest *d);
  */
 int compile_dest_cmp(const struct egr_dest *a, const struct egr_dest *b);
 
+/* Does a compiled rule match a packet of protocol proto (IPPROTO_*),
+ * parse flags EGR_PKT_* and destination port dport? rule_match() of the
+ * BPF program, in userspace (explain, the test oracles): a field the
+ * packet does not know matches a deny rule and never an allow rule.
+ */
+bool compile_rule_matches(const struct egr_rule *r, uint8_t proto, uint8_t flags, uint16_t dport);
+
 #endif /* EGR_COMPILE_H */

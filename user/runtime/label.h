@@ -11,4 +11,9 @@
  */
 const char *target_label(const struct egr_kstate *ks, char *buf, size_t len);
 
+/* The name of the container whose cgroup is path (below the cgroup v2
+ * mount) when the state directory knows it; else NULL.
+ */
+const char *container_of_path(const char *path, char *buf, size_t len);
+
 #endif /* EGR_LABEL_H */

@@ -5,12 +5,15 @@
  * mount and every lookup ends in -ENOENT.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <unistd.h>
 #include <linux/magic.h>
 #include "util/cgroup.h"
 
@@ -249,6 +252,22 @@ int cgroup_resolve(const char *mount, const char *path, char *out, size_t len)
 	return 0;
 }
 
+int cgroup_first_pid(const char *abs_path)
+{
+	char path[4200];
+	FILE *f;
+	int pid = -ESRCH;
+
+	snprintf(path, sizeof(path), "%s/cgroup.procs", abs_path);
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	if (fscanf(f, "%d", &pid) != 1)
+		pid = -ESRCH;
+	fclose(f);
+	return pid;
+}
+
 int cgroup_id(const char *abs_path, uint64_t *id)
 {
 	struct stat st;
@@ -264,5 +283,46 @@ int cgroup_id(const char *abs_path, uint64_t *id)
 	if (!S_ISDIR(st.st_mode))
 		return -ENOTDIR;
 	*id = (uint64_t)st.st_ino;
+	return 0;
+}
+
+int cgroup_path_of_id(uint64_t id, char *out, size_t len)
+{
+	struct {
+		struct file_handle fh;
+		uint64_t id;
+	} h;
+	char mnt[4096], link[64], path[PATH_MAX];
+	int mfd, fd, ret;
+	ssize_t n;
+	size_t ml;
+
+	ret = cgroup2_host_mount(mnt, sizeof(mnt));
+	if (ret)
+		return ret;
+	/* cgroup v2 (kernfs) file handles are the 64-bit node id */
+	memset(&h, 0, sizeof(h));
+	h.fh.handle_bytes = sizeof(h.id);
+	h.fh.handle_type = 0xfe; /* FILEID_KERNFS */
+	h.id = id;
+	mfd = open(mnt, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (mfd < 0)
+		return -errno;
+	fd = open_by_handle_at(mfd, &h.fh, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	ret = fd < 0 ? -errno : 0;
+	close(mfd);
+	if (ret)
+		return ret;
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	n = readlink(link, path, sizeof(path) - 1);
+	ret = n < 0 ? -errno : 0;
+	close(fd);
+	if (ret)
+		return ret;
+	path[n] = '\0';
+	ml = strlen(mnt);
+	if (strncmp(path, mnt, ml) || (path[ml] && path[ml] != '/'))
+		return -ENOENT;
+	snprintf(out, len, "%s", path[ml] ? path + ml : "/");
 	return 0;
 }

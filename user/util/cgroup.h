@@ -35,9 +35,20 @@ int cgroup_of_pid(pid_t pid, char *out, size_t len);
  */
 int cgroup_resolve(const char *mount, const char *path, char *out, size_t len);
 
+/* The first process of the cgroup v2 directory abs_path (its
+ * cgroup.procs), or -ESRCH when it has none, or -errno.
+ */
+int cgroup_first_pid(const char *abs_path);
+
 /* The cgroup id (inode number of the directory, as bpf_get_current_cgroup_id
  * reports it). 0 or -errno.
  */
 int cgroup_id(const char *abs_path, uint64_t *id);
+
+/* The path below the cgroup v2 mount of the cgroup with that id (a file
+ * handle opened with open_by_handle_at(): needs CAP_DAC_READ_SEARCH). 0,
+ * or -errno (-ESTALE: no such cgroup).
+ */
+int cgroup_path_of_id(uint64_t id, char *out, size_t len);
 
 #endif /* EGR_CGROUP_H */

@@ -1,0 +1,24 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* What audit mode collected in egr_audit (user/kernel/kaudit.c). */
+#ifndef EGR_KAUDIT_H
+#define EGR_KAUDIT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "egressctl.h"
+#include "kernel/kstate.h"
+
+struct kaudit_entry {
+	struct egr_audit_key k;
+	struct egr_audit_val v;
+};
+
+/* Every entry of egr_audit (at most EGR_AUDIT_MAX). *out is malloc'd. */
+int kaudit_read(const struct egr_kstate *ks, struct kaudit_entry **out, size_t *n);
+
+/* Delete the entries e[0..n) (what was read: entries made since stay) and
+ * zero the count of packets that did not fit (audit_unrecorded).
+ */
+int kaudit_reset(const struct egr_kstate *ks, const struct kaudit_entry *e, size_t n);
+
+#endif /* EGR_KAUDIT_H */
