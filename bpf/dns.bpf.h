@@ -73,6 +73,13 @@ struct {
 	__type(value, struct egr_lslot);
 } egr_lring SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, EGR_AUDIT_MAX);
+	__type(key, struct egr_learn_key);
+	__type(value, struct egr_aname);
+} egr_anames SEC(".maps");
+
 /* Work areas: ingress answers (egr_dscr), egress queries (egr_qscr). */
 #define DNS_MATCH_MAX 16 /* name trie entries matched by a chain */
 #define DNS_CREF_MAX 16 /* rules they hold, as learned references */
@@ -114,6 +121,8 @@ struct egr_dns_work {
 	struct egr_pkt pkt; /* ingress: the answer's headers */
 	/* the learn loop */
 	__u32 slot, min_ttl, max_per_name, learned, changed, ai, kmatch, nref;
+	__u32 flags; /* the live slot's EGR_SF_* */
+	struct egr_aname an; /* audit mode: the question's name, for egr_anames */
 	__u32 upto[EGR_DNS_CHAIN]; /* crefs of chain names 0..k (crefs are in chain order) */
 	__u64 now;
 };
@@ -164,7 +173,7 @@ static __always_inline struct egr_ctl *dns_slot_cfg(__u32 *slot)
 		return NULL;
 	k = 1 + (gen & 1);
 	cfg = bpf_map_lookup_elem(&egr_ctl, &k);
-	if (!cfg || !(READ_ONCE(cfg->flags) & EGR_SF_NAMES))
+	if (!cfg || !(READ_ONCE(cfg->flags) & (EGR_SF_NAMES | EGR_SF_AUDIT)))
 		return NULL;
 	*slot = gen & 1;
 	return cfg;
@@ -723,6 +732,35 @@ __noinline int egr_dns_learn(struct egr_dns_work *w)
 	return 0;
 }
 
+/* Audit mode: the question's name for one address of the answer. */
+static long dns_aname_one(__u64 i, void *data)
+{
+	struct egr_dns_work *w = ((struct dns_wctx *)data)->w;
+	struct egr_learn_key key = {};
+	struct egr_dns_addr *a;
+
+	if (i >= w->p.naddr)
+		return 1;
+	a = &w->p.addr[i & (EGR_DNS_ADDRS - 1)];
+	key.family = a->family;
+	__builtin_memcpy(key.addr, a->addr, 16);
+	bpf_map_update_elem(&egr_anames, &key, &w->an, BPF_ANY);
+	return 0;
+}
+
+/* Audit mode: remember which name each address of the answer was for. */
+__noinline int egr_dns_audit_names(struct egr_dns_work *w)
+{
+	struct dns_wctx c = { .w = w };
+
+	if (!w)
+		return 0;
+	w->an.ns = bpf_ktime_get_coarse_ns();
+	__builtin_memcpy(w->an.name, w->p.chain[0], sizeof(w->an.name));
+	bpf_loop(EGR_DNS_ADDRS, dns_aname_one, &c, 0);
+	return 0;
+}
+
 /* Is the answer's source the recorded resolver, on the right device? */
 static __always_inline bool dns_trusted(struct __sk_buff *skb, const struct egr_pkt *p,
 					const struct egr_dnsq *q)
@@ -783,6 +821,10 @@ static __always_inline int dns_judge_answer(struct egr_dns_work *w)
 	dns_count(EGR_STAT_DNS_ANSWERS, 1);
 	if (w->p.msg[3] & 0x0f)
 		return 0; /* RCODE */
+	if (w->flags & EGR_SF_AUDIT)
+		egr_dns_audit_names(w);
+	if (!(w->flags & EGR_SF_NAMES))
+		return 0;
 	return egr_dns_learn(w);
 }
 
@@ -877,6 +919,7 @@ __noinline int egr_dns_ingress(struct __sk_buff *skb)
 		return 0;
 	}
 	w->slot = slot;
+	w->flags = READ_ONCE(cfg->flags);
 	w->min_ttl = cfg->min_ttl;
 	w->max_per_name = cfg->max_per_name;
 	return dns_judge_answer(w);

@@ -508,7 +508,19 @@ struct egr_audit_val {
 	__u64 first_ns; /* bpf_ktime_get_coarse_ns() of the first and the last */
 	__u64 last_ns;
 	__u32 rule;	/* the deciding rule id or EGR_RULE_DEFAULT (the last packet's) */
-	__u32 name_hint; /* reserved for learned names (issue 15); 0 */
+	__u32 pad;
+};
+
+/* egr_anames: in audit mode, the name a DNS answer the cgroup received gave
+ * an address (the question's name: what the application asked; through a
+ * CNAME chain, the addresses at its end), for `egressctl suggest`. Filled
+ * by the ingress program from answers to queries the cgroup sent (any
+ * resolver: audit mode lets every query out). LRU, EGR_AUDIT_MAX addresses,
+ * keyed by struct egr_learn_key.
+ */
+struct egr_aname {
+	__u64 ns; /* bpf_ktime_get_coarse_ns() of the answer */
+	char name[EGR_NAME_KEY_MAX]; /* lowercase, dotted, no final dot, NUL-padded */
 };
 
 

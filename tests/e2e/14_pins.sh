@@ -39,7 +39,7 @@ n_egress() { cg_progs "$1" cgroup_inet_egress | grep -c egr_egress; }
 
 # pin_names DIR: the names in DIR, sorted, on one line
 pin_names() { find "$1" -mindepth 1 -maxdepth 1 -printf '%f\n' | sort | tr '\n' ' ' | sed 's/ $//'; }
-REQUIRED_PINS="egr_audit egr_comm egr_ctl egr_events egr_evcfg egr_free egr_hits egr_meta egr_rules egr_sk egr_stats egr_v4 egr_v6 egr_names egr_nlive egr_dnsq egr_learn egr_lring link_ingress prog_ingress link_connect4 link_connect6 link_egress link_sendmsg4 link_sendmsg6 link_sockops prog_connect4 prog_connect6 prog_egress prog_sendmsg4 prog_sendmsg6 prog_sockops"
+REQUIRED_PINS="egr_audit egr_comm egr_ctl egr_events egr_evcfg egr_free egr_hits egr_meta egr_rules egr_sk egr_stats egr_v4 egr_v6 egr_names egr_nlive egr_dnsq egr_learn egr_lring egr_anames link_ingress prog_ingress link_connect4 link_connect6 link_egress link_sendmsg4 link_sendmsg6 link_sockops prog_connect4 prog_connect6 prog_egress prog_sendmsg4 prog_sendmsg6 prog_sockops"
 # missing_pins DIR: the required pins DIR lacks
 missing_pins() {
 	local p m=''

@@ -96,7 +96,7 @@ assert_eq "nothing changed" "$before" "$("$EGR" list "$CG" -j)"
 printf 'rules:\n  - allow: api.example.com\n  - allow: 1.1.1.1\n    ports: [tcp:443]\n' >"$T/doh.yaml"
 assert_rc "apply names + a DoH server by address" 0 "$EGR" apply "$CG" -f "$T/doh.yaml"
 assert_match "... warns about DNS over HTTPS" \
-	"warning: $CG: the policy has name rules and allows a DNS-over-HTTPS server by address \(1\.1\.1\.1 tcp:443\)" \
+	"warning: cgroup:[^ ]*-names: the policy has name rules and allows a DNS-over-HTTPS server by address \(1\.1\.1\.1 tcp:443\)" \
 	"$LAST_ERR"
 assert_rc "allow tcp:853 live" 0 "$EGR" allow "$CG" 198.18.0.0/16 tcp:853
 assert_match "... warns about DNS over TLS" "allows tcp:853 \(DNS over TLS\) by address" "$LAST_ERR"

@@ -215,6 +215,22 @@ assert_match "AF_PACKET on lo from 127.0.0.11: the kernel drops it (martian)" \
 	"no answer|answer $GOOD" "$(cat "$T/b-packet.out")"
 assert_rc "$FORGED stays denied for b" 1 ex "$B" peer tcp-send "$FORGED" "$P" -t 1
 
+# ---- audit mode names what it saw: suggest writes name rules ------------------------
+S=$(dk_name s)
+dk_run s --dns "$R" "$EGR_DOCKER_IMAGE" sleep 900 >/dev/null || bail "docker run s"
+assert_rc "attach s --audit (default deny, no rules)" 0 "$EGR" attach "$S" --audit
+assert_rc "under audit: resolve api.test and connect" 0 ex "$S" dnsq race "$R" api.test "$P" 1
+assert_rc "suggest -o FILE" 0 "$EGR" suggest "$S" -o "$T/s.yaml"
+diag "suggested: $(grep -v '^ *#' "$T/s.yaml" | tr '\n' ' ')"
+assert_eq "suggest: the resolver by address, api.test by name" "allow $R/32 udp:53|allow api.test tcp:$P" \
+	"$(awk '/^  - allow:/ { d = $3 } /^      - / { print "allow " d " " $2 }' "$T/s.yaml" | paste -sd'|')"
+assert_rc "apply the suggested file (audit off)" 0 "$EGR" apply "$S" -f "$T/s.yaml"
+d0=$(st "$S" .counters.denied.packets)
+assert_rc "the same workload: resolve api.test and connect" 0 ex "$S" dnsq race "$R" api.test "$P" 1
+assert_eq "... zero denials" 0 $(($(st "$S" .counters.denied.packets) - d0))
+assert_rc "a name it never asked for: its address denied" 1 \
+	ex "$S" dnsq race "$R" evil.test "$P" 1 -w 1000
+
 # ---- labels, watch, restart ---------------------------------------------------------------
 dk_watch_bg "$T/watch.log" || bail "watch"
 C=$(dk_name c)

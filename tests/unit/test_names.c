@@ -20,19 +20,9 @@
 #include "policy/name.h"
 #include "policy/policy_dedup.h"
 #include "policy/policy_file.h"
+#include "lib/cases.h"
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
-
-static const char *cur_case;
-
-static int show_case(void **state)
-{
-	(void)state;
-	if (cur_case)
-		print_error("  failing case: '%s'\n", cur_case);
-	cur_case = NULL;
-	return 0;
-}
 
 struct name_ok {
 	const char *in, *canon;

@@ -15,20 +15,11 @@
 #include "egressctl.h"
 #include "policy/addr.h"
 #include "policy/policy_file.h"
+#include "lib/cases.h"
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
 /* The table row under test, named by the teardown if the test failed. */
-static const char *cur_case;
-
-static int show_case(void **state)
-{
-	(void)state;
-	if (cur_case)
-		print_error("  failing case: '%s'\n", cur_case);
-	cur_case = NULL;
-	return 0;
-}
 
 /* The example of the policy file documentation. */
 static const char spec_yaml[] = "default: deny            # or allow\n"

@@ -28,12 +28,15 @@ int knames_read(const struct egr_kstate *ks, uint32_t slot, struct kname_ent **o
 	uint32_t ks_slot;
 	const char *in;
 	int err = 0;
-	bool first = true;
 
 	*out = NULL;
 	*n = 0;
-	while (!bpf_map_get_next_key(ks->names_fd, first ? NULL : &key, &next)) {
-		first = false;
+	/* a key no entry can have starts at the first entry (not NULL: valgrind
+	 * reads the key of BPF_MAP_GET_NEXT_KEY)
+	 */
+	memset(&key, 0, sizeof(key));
+	key.prefixlen = ~0u;
+	while (!bpf_map_get_next_key(ks->names_fd, &key, &next)) {
 		key = next;
 		if (next.data[0] != slot)
 			continue;

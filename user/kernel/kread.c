@@ -291,6 +291,17 @@ static void slice_rules(const struct egr_prefix *pv, const struct egr_rule *kr,
 	}
 }
 
+/* Room for n live rules in *lr. */
+static int grow_live(struct egr_live_rule **lr, size_t n)
+{
+	void *p = realloc(*lr, (n ? n : 1) * sizeof(**lr));
+
+	if (!p)
+		return -ENOMEM;
+	*lr = p;
+	return 0;
+}
+
 /*
  * The live rules of one family, appended to lr in the order of cmp_live():
  * the trie's prefixes sorted (compile_sort(): about linear), each slice's
@@ -304,7 +315,6 @@ static int read_family(const struct egr_kstate *ks, const struct egr_tries *tr, 
 	struct egr_sortkey *order = NULL;
 	uint32_t lo, i;
 	int err;
-	void *p;
 
 	err = dump_tries(tr, f, &t);
 	if (err || !t.n)
@@ -314,12 +324,9 @@ static int read_family(const struct egr_kstate *ks, const struct egr_tries *tr, 
 		err = sort_prefixes(&t, f, &order);
 	if (err)
 		goto out;
-	p = realloc(*lr, (*n + total ? *n + total : 1) * sizeof(**lr));
-	if (!p) {
-		err = -ENOMEM;
+	err = grow_live(lr, *n + total);
+	if (err)
 		goto out;
-	}
-	*lr = p;
 	for (i = 0; i < t.n; i++) {
 		struct egr_prefix *pv = (struct egr_prefix *)t.vals + order[i].idx;
 		struct egr_dest d;
@@ -350,7 +357,6 @@ static int read_names(const struct egr_kstate *ks, uint32_t slot, struct egr_liv
 	size_t ne = 0, total, i;
 	uint32_t lo;
 	int err;
-	void *p;
 
 	err = knames_read(ks, slot, &e, &ne);
 	if (err || !ne)
@@ -367,12 +373,9 @@ static int read_names(const struct egr_kstate *ks, uint32_t slot, struct egr_liv
 	err = read_slices(ks, &t, &r, &lo, &total);
 	if (err)
 		goto out;
-	p = realloc(*lr, (*n + total ? *n + total : 1) * sizeof(**lr));
-	if (!p) {
-		err = -ENOMEM;
+	err = grow_live(lr, *n + total);
+	if (err)
 		goto out;
-	}
-	*lr = p;
 	for (i = 0; i < ne; i++) {
 		slice_rules(&e[i].pv, (struct egr_rule *)r.vals + e[i].pv.first - lo, &e[i].dest,
 			    *lr + *n, maxid);

@@ -54,7 +54,7 @@ static const char *const all_pins[] = {
 	"egr_meta",	 "egr_v4",	  "egr_v6",	   "egr_rules",	    "egr_hits",
 	"egr_stats",	 "egr_free",	  "egr_sk",	   "egr_evcfg",	    "egr_events",
 	"egr_comm",	 "egr_audit",	  "egr_names",	   "egr_nlive",	    "egr_dnsq",
-	"egr_learn",	 "egr_lring",	  "egr_dscr",	   "egr_qscr",
+	"egr_learn",	 "egr_lring",	  "egr_dscr",	   "egr_qscr",	    "egr_anames",
 };
 static const struct pinset kstate_pins = { all_pins, sizeof(all_pins) / sizeof(all_pins[0]),
 					    NULL };
@@ -217,11 +217,13 @@ static uint32_t load_flags(const struct egr_attach_opts *o, const struct egr_kst
 
 /* The maps a bigger instance takes over from the one it replaces, so that
  * nothing they hold is lost in the swap: sockets' verdict caches and
- * owners, the counters, events and their settings, the per-name counts.
+ * owners, the counters, events and their settings, the per-name counts,
+ * what DNS answers taught (learned addresses, queries awaiting their
+ * answer, audit mode's names).
  */
 static const char *const reused_maps[] = { "egr_sk",	  "egr_stats", "egr_events", "egr_evcfg",
 					   "egr_comm",	  "egr_audit", "egr_learn",  "egr_lring",
-					   "egr_dnsq" };
+					   "egr_dnsq",	  "egr_anames" };
 
 static int reuse_maps(struct egressctl_bpf *skel, const struct egr_kstate *from)
 {
