@@ -138,6 +138,23 @@ assert_rc "rebind.test, under deny $M.4: denied" 1 inc "$DNSQ" race "$R" rebind.
 assert_eq "... although learned" "$M.4" "$(dns_learned "$CG" rebind.test | cut -d' ' -f1)"
 assert_match "... the deny rule decided" "^[1-9]" "$(egr_hit "$CG" "deny $M.4/32 any")"
 
+# ---- events name the name, metrics count the answers ---------------------------------
+id=$(stat -c %i "$cg")
+evon() { [ "$(bpftool -j map lookup pinned "$EGR_PINS/$id/egr_evcfg" key 0 0 0 0 2>/dev/null |
+	jq -r .formatted.value.enabled)" = 1 ]; }
+run_bg - "$T/ev" "$EGR" events "$CG" -j --count 1 --timeout 60
+wait_for 15 evon || diag "events reader not up: $(cat "$T/ev.err" 2>/dev/null)"
+assert_rc "a connect to rebind.test's address: refused" 1 inc "$PEER" tcp-send "$M.4" "$P" -t 1
+ev=$(wait_bg "$T/ev" 30)
+assert_eq "events -j: the denied address's name (learned for rebind.test)" \
+	"$M.4 rebind.test denied" "$(jq -r '"\(.dst) \(.name) \(.verdict)"' <<<"$ev")"
+answers=$(dns_count "$cg" answers)
+"$EGR" metrics "$CG" >"$T/metrics.txt"
+assert_rc "metrics: promtool check metrics" 0 sh -c "promtool check metrics <'$T/metrics.txt'"
+assert_match "metrics: answers learned from = status's" \
+	"^egressctl_dns_answers_total\{[^}]*result=\"learned\"[^}]*\} $answers\$" \
+	"$(grep '^egressctl_dns_answers_total{.*result="learned"' "$T/metrics.txt")"
+
 # ---- no race: 1,000 fresh names, and 200 more with the query over TCP -----------------
 pgrep -x egressctl >/dev/null && bail "an egressctl process is running"
 d0=$(denied)
