@@ -25,8 +25,9 @@
 # configuration once, in the same order; the report computes per-round
 # ratios and prints median (min-max) over the rounds.
 #
-# PHASES (comma list, default all): prog udp stats tcp conn perf mem edit
-# startup attach atomic phases bulk (perf is skipped without perf(1))
+# PHASES (comma list, default all): prog udp stats tcp conn dns perf mem edit
+# startup attach atomic phases bulk (perf is skipped without perf(1), dns
+# without dnsmasq)
 set -u
 umask 022
 
@@ -53,6 +54,8 @@ BLAST=$B/blast
 KOPS=$B/kops
 GEN=$B/gen_policy
 PROGNS=$B/prog_ns
+NAMESNS=$B/names_ns
+DNSQ=$BUILD/tests/dnsq
 
 # ---- parameters ---------------------------------------------------------------
 if [ "$SMOKE" -eq 1 ]; then
@@ -75,6 +78,7 @@ if [ "$SMOKE" -eq 1 ]; then
 	ATOMIC_N=100
 	PERF_SECS=0.8 PERF_REC=0.3 STARTUP_RUNS=5
 	CONN_ROUNDS=1 CONN_SECS=0.2 CONNLAT_N=50
+	DNS_ROUNDS=1 DNS_N=20 DNS_ANS=20 DNS_RECS="1 16" NAMES_REPS=1 NAMES_SIZE="-n 100 -a 1000"
 	: "${OUT:=$BUILD/bench/smoke}"
 else
 	NS="10 1000 100000 1000000"
@@ -96,6 +100,8 @@ else
 	ATOMIC_N=1000000
 	PERF_SECS=2.5 PERF_REC=1.5 STARTUP_RUNS=40
 	CONN_ROUNDS=7 CONN_SECS=1 CONNLAT_N=2000
+	DNS_ROUNDS=5 DNS_N=200 DNS_ANS=300 DNS_RECS="1 16 64 200" NAMES_REPS=7
+	NAMES_SIZE="-n 10000 -a 100000"
 	: "${OUT:=$ROOT/bench/results}"
 fi
 # A quicker look at fewer rule counts: EGR_BENCH_NS="10 1000000" (and
@@ -122,6 +128,8 @@ UDP_MAX=50000000 # packet bound of one UDP run (the time bound comes first)
 PORT_U=9000
 PORT_T=9001
 PORT_C=9002
+PORT_D=9003
+DNS_SRV=198.19.0.53 # dnsmasq in the receiver namespace (phase dns)
 DST4=198.19.0.1
 DST4B=198.19.1.1
 EDIT4=198.19.7.0/24 # the prefix the edit benchmarks add and remove
@@ -140,7 +148,7 @@ die() {
 }
 
 [ "$(id -u)" -eq 0 ] || die "needs root"
-for x in "$EGR" "$BLAST" "$KOPS" "$GEN" "$PROGNS"; do
+for x in "$EGR" "$BLAST" "$KOPS" "$GEN" "$PROGNS" "$NAMESNS" "$DNSQ"; do
 	[ -x "$x" ] || die "$x missing (make bench-build)"
 done
 for t in ip nsenter taskset iptables-restore ip6tables-restore iptables ipset nft hyperfine bpftool timeout; do
@@ -151,11 +159,11 @@ ID=$(printf '%04x' $(($$ & 0xffff)))
 P=egrb$ID # prefix of every netns and cgroup made here
 WORK=$(mktemp -d "/tmp/egr-bench-$ID.XXXXXX")
 # Run private copies: a rebuild of the tree during the run changes nothing.
-mkdir -p "$WORK/bin" && cp "$EGR" "$BLAST" "$KOPS" "$GEN" "$PROGNS" "$B/floor.bpf.o" \
+mkdir -p "$WORK/bin" && cp "$EGR" "$BLAST" "$KOPS" "$GEN" "$PROGNS" "$NAMESNS" "$DNSQ" "$B/floor.bpf.o" \
 	"$B/startup_core" "$B/startup_all" "$WORK/bin/" ||
 	die "copying the binaries"
 EGR=$WORK/bin/egressctl BLAST=$WORK/bin/blast KOPS=$WORK/bin/kops GEN=$WORK/bin/gen_policy
-PROGNS=$WORK/bin/prog_ns B=$WORK/bin
+PROGNS=$WORK/bin/prog_ns NAMESNS=$WORK/bin/names_ns DNSQ=$WORK/bin/dnsq B=$WORK/bin
 CGROOT=$(awk '{ for (i = 7; i <= NF; i++) if ($i == "-") break;
 		if ($(i + 1) == "cgroup2") { print $5; exit } }' /proc/self/mountinfo)
 [ -n "$CGROOT" ] || die "no cgroup2 mount"
@@ -583,6 +591,110 @@ phase_conn() {
 	stop_bg
 }
 
+# "run_time_ns run_cnt" of a pinned program
+pin_stats() {
+	bpftool prog show pinned "$1" 2>/dev/null |
+		awk '{ for (i = 1; i < NF; i++) { if ($i == "run_time_ns") t = $(i + 1); if ($i == "run_cnt") c = $(i + 1) } }
+		     END { print (t ? t : 0), (c ? c : 0) }'
+}
+
+# Name rules (issue 15). The resolver is dnsmasq in the receiver namespace
+# on $DNS_SRV, answering from its own records only (never forwarding):
+# r<i>.race.test -> 198.19.(64 + i / 250).(i % 250 + 1), a fresh address for
+# every name (the receiver owns 198.19.64.0/18), and m<k>.rec.test -> k
+# addresses. Three cgroups in the sender namespace s0: dns-none (no
+# filter), dns-names (default deny; the resolver on udp:53; *.race.test and
+# *.rec.test on tcp:$PORT_D) and dns-addr (the resolver only: no name
+# rule, the ingress program's floor).
+#  - dnslat.csv: resolve a fresh name and connect at once (bench/../tests/e2e/dnsq
+#    race -l), $DNS_N names per round and configuration, interleaved;
+#  - dnsans.csv: the ingress program's run time per answer (bpf_stats), by
+#    records in the answer, $DNS_ANS answers per figure;
+#  - names_ns.csv: the egress program with $NAMES_SIZE name rules / learned
+#    addresses vs an address-only policy of the same size (bench/names_ns).
+dns_policy() {
+	printf 'default: deny\nrules:\n  - allow: %s\n    ports: [udp:53]\n' "$DNS_SRV"
+	printf '  - allow: "*.race.test"\n    ports: [tcp:%s]\n' "$PORT_D"
+	printf '  - allow: "*.rec.test"\n    ports: [tcp:%s]\n' "$PORT_D"
+}
+
+dns_setup() {
+	local i k
+	ip -n "$RCV" addr add "$DNS_SRV/32" dev lo 2>/dev/null
+	ip -n "$RCV" route add local 198.19.64.0/18 dev lo 2>/dev/null
+	for ((i = 0; i < DNS_ROUNDS * 2 * DNS_N + DNS_N; i++)); do
+		echo "198.19.$((64 + i / 250)).$((i % 250 + 1)) r$i.race.test"
+	done >"$WORK/race.hosts"
+	for k in $DNS_RECS; do
+		for ((i = 0; i < k; i++)); do echo "198.19.$((2 + i / 250)).$((i % 250 + 1)) m$k.rec.test"; done
+	done >"$WORK/rec.hosts"
+	rcv_bg "$WORK/dnsmasq.log" timeout 900 dnsmasq --keep-in-foreground --no-resolv --no-hosts \
+		--no-poll --conf-file=/dev/null --bind-interfaces --listen-address="$DNS_SRV" --port=53 \
+		--user=root --pid-file="$WORK/dnsmasq.pid" --addn-hosts="$WORK/race.hosts" \
+		--addn-hosts="$WORK/rec.hosts" --local-ttl=300 --edns-packet-max=4096
+	for ((i = 0; i < 100; i++)); do
+		tns 2 "$P-s0" "$DNSQ" resolve "$DNS_SRV" r0.race.test -w 200 >/dev/null 2>&1 && break
+		sleep 0.1
+	done
+	[ "$i" -lt 100 ] || die "dnsmasq does not answer: $(cat "$WORK/dnsmasq.log")"
+	rcv_bg "$WORK/sink-crrd" "$BLAST" sink-crr $PORT_D 600
+	dns_policy >"$WORK/dns.yaml"
+	mk_cg dns-none
+	mk_cg dns-names
+	mk_cg dns-addr
+	"$EGR" attach "$(target dns-names)" >>"$LOG" 2>&1 &&
+		"$EGR" apply "$(target dns-names)" -f "$WORK/dns.yaml" >>"$LOG" 2>&1 &&
+		"$EGR" attach "$(target dns-addr)" >>"$LOG" 2>&1 &&
+		"$EGR" allow "$(target dns-addr)" "$DNS_SRV" udp:53 >>"$LOG" 2>&1 ||
+		die "dns: attaching the name policies"
+}
+
+phase_dns() {
+	local r c k off=0 pin a b line
+	command -v dnsmasq >/dev/null || { log "dns: dnsmasq not installed: skipped"; return 0; }
+	log "dns: resolve+connect $DNS_ROUNDS rounds x $DNS_N names, answers x $DNS_ANS, names_ns"
+	dns_setup
+	echo "config,round,i,us" >"$OUT/dnslat.csv"
+	echo "config,round,resolved,connected,failed" >"$OUT/dnsfail.csv"
+	for ((r = 1; r <= DNS_ROUNDS; r++)); do
+		for c in dns-none dns-names; do
+			cgx "$c" "$P-s0" "$DNSQ" race "$DNS_SRV" 'r%d.race.test' $PORT_D $DNS_N -l -o $off \
+				>"$WORK/lat.out" 2>>"$LOG"
+			off=$((off + DNS_N))
+			awk -v c="$c" -v r=$r -F'[ ]' '$1 == "lat" { print c "," r "," $2 "," $3 }' \
+				"$WORK/lat.out" >>"$OUT/dnslat.csv"
+			line=$(grep '^resolved' "$WORK/lat.out")
+			set -- $line
+			echo "$c,$r,$2,$4,$6" >>"$OUT/dnsfail.csv"
+		done
+	done
+	echo 1 >/proc/sys/kernel/bpf_stats_enabled
+	echo "config,records,round,answers,run_cnt,run_time_ns,ns_per_run" >"$OUT/dnsans.csv"
+	for ((r = 1; r <= DNS_ROUNDS; r++)); do
+		for k in $DNS_RECS; do
+			for c in dns-addr dns-names; do
+				pin=/sys/fs/bpf/egressctl/$(stat -c %i "$CGP/$c")/prog_ingress
+				read -r -a a <<<"$(pin_stats "$pin")"
+				cgx "$c" "$P-s0" sh -c 'i=0; while [ $i -lt "$1" ]; do
+					"$2" resolve "$3" "$4" -e -w 1000 >/dev/null || exit 1; i=$((i + 1)); done' \
+					sh "$DNS_ANS" "$DNSQ" "$DNS_SRV" "m$k.rec.test" 2>>"$LOG" ||
+					log "dns: resolving m$k.rec.test failed"
+				read -r -a b <<<"$(pin_stats "$pin")"
+				awk -v c="$c" -v k=$k -v r=$r -v n="$DNS_ANS" -v dc=$((b[1] - a[1])) \
+					-v dt=$((b[0] - a[0])) 'BEGIN { printf "%s,%s,%s,%s,%d,%d,%.1f\n",
+					c, k, r, n, dc, dt, dc ? dt / dc : 0 }' >>"$OUT/dnsans.csv"
+			done
+		done
+	done
+	echo "$STATS_OLD" >/proc/sys/kernel/bpf_stats_enabled
+	timeout 900 "$NAMESNS" -r "$NAMES_REPS" $NAMES_SIZE >"$OUT/names_ns.raw" 2>>"$LOG" ||
+		die "names_ns failed"
+	grep '^#' "$OUT/names_ns.raw" >"$OUT/names_ns.info"
+	grep -v '^#' "$OUT/names_ns.raw" >"$OUT/names_ns.csv"
+	rm -f "$OUT/names_ns.raw"
+	stop_bg
+}
+
 # hyperfine's JSON -> one line per timed run: "$prefix,seconds"
 hf_times() { # FILE PREFIX
 	awk -v p="$2" '/"times"/ { on = 1; next } on && /\]/ { on = 0 }
@@ -832,20 +944,21 @@ START=$("$BLAST" now)
 	echo "smoke $SMOKE"
 	echo "ns $NS"
 	echo "ipt_ns $IPT_NS"
-	echo "rounds udp $ROUNDS x ${UDP_SECS}s, tcp $TCP_ROUNDS x ${TCP_SECS}s, conn $CONN_ROUNDS x ${CONN_SECS}s, stats $STATS_ROUNDS, prog $PROG_REPS x $PROG_REPEAT, kedit $KEDIT_ROUNDS x $KEDIT_REPS, cedit $CEDIT_ROUNDS x $CEDIT_RUNS, bulk $BULK_ROUNDS (N <= 10k: $BULK_SMALL_ROUNDS), attach $ATTACH_REPS"
+	echo "rounds udp $ROUNDS x ${UDP_SECS}s, tcp $TCP_ROUNDS x ${TCP_SECS}s, conn $CONN_ROUNDS x ${CONN_SECS}s, dns $DNS_ROUNDS x $DNS_N names, stats $STATS_ROUNDS, prog $PROG_REPS x $PROG_REPEAT, kedit $KEDIT_ROUNDS x $KEDIT_REPS, cedit $CEDIT_ROUNDS x $CEDIT_RUNS, bulk $BULK_ROUNDS (N <= 10k: $BULK_SMALL_ROUNDS), attach $ATTACH_REPS"
 	echo "git $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null) (+ uncommitted changes: $(git -C "$ROOT" status --porcelain 2>/dev/null | grep -vc '^??') files)"
 } >"$OUT/env.txt"
 
 log "bench: id $P, out $OUT, work $WORK, N = $NS, iptables N = $IPT_NS"
 gen_all
 phase prog && phase_prog
-if phase udp || phase stats || phase tcp || phase conn || phase perf || phase edit || phase mem; then
+if phase udp || phase stats || phase tcp || phase conn || phase dns || phase perf || phase edit || phase mem; then
 	setup_traffic
 fi
 phase udp && phase_udp
 phase stats && phase_stats
 phase tcp && phase_tcp
 phase conn && phase_conn
+phase dns && phase_dns
 phase perf && phase_perf
 phase mem && phase_mem
 phase edit && phase_edit

@@ -16,7 +16,8 @@
 #   - a resolver the policy trusts that misbehaves (off-path forgery): a
 #     wrong id, a wrong port, another question, an answer never asked for,
 #     a second answer to an answered query
-#   - labels and watch: a container restarted with name rules in its labels
+#   - labels and watch: a container restarted with name rules in its labels;
+#     examples/compose-names (a service reaches another by its name)
 # Every packet goes to 198.18.0.0/15 addresses of namespaces and networks
 # made here.
 # shellcheck disable=SC2016 # sh -c scripts take their arguments as $1...
@@ -244,4 +245,22 @@ wait_for 30 starts_ge2 ||
 	bail "watch did not see the restart: $(cat "$T/watch.log")"
 assert_rc "after the restart: a fresh name from the first query" 0 \
 	ex "$C" dnsq race "$R" r999.race.test "$P" 1
+
+# ---- the compose example by name (examples/compose-names) ----------------------------------
+command -v docker-compose >/dev/null || bail "docker-compose missing (apt-get install docker-compose)"
+COMPOSE="docker-compose -p egr72$E2E_ID -f $E2E_ROOT/examples/compose-names/docker-compose.yml"
+compose_down() { [ -e "$T/compose.up" ] && $COMPOSE down >/dev/null 2>&1; rm -f "$T/compose.up"; }
+e2e_on_exit compose_down
+: >"$T/compose.up"
+$COMPOSE up -d >"$T/compose.log" 2>&1 || bail "compose up: $(cat "$T/compose.log")"
+WEB=egr72${E2E_ID}_web_1
+web_on() { grep -q "^start $WEB .*enforced label policy" "$T/watch.log"; }
+wait_for 60 web_on || bail "watch did not enforce web's labels: $(cat "$T/watch.log")"
+db_up() { ex "egr72${E2E_ID}_db_1" grep -qi ':1538 00000000:0000 ' /proc/net/tcp; }
+wait_for 30 db_up || diag "compose: db is not listening yet"
+assert_rc "compose: web resolves db (embedded DNS) and connects at once" 0 \
+	ex "$WEB" dnsq race 127.0.0.11 db 5432 1
+assert_rc "compose: web -> cache, a service it does not name: refused" 1 \
+	ex "$WEB" dnsq race 127.0.0.11 cache 6379 1 -w 1000
+assert_rc "compose: web -> db on another port: refused" 1 ex "$WEB" dnsq race 127.0.0.11 db 22 1 -w 1000
 e2e_done
