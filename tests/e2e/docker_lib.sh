@@ -152,6 +152,16 @@ _egr_image_hash() {
 	} | sha256sum | cut -d' ' -f1
 }
 
+# The CLI that builds and runs the image: Docker's, or $EGR_IMAGE_CLI
+# (podman_lib.sh builds Podman's image with the same recipe).
+_egr_img() {
+	if [ -n "${EGR_IMAGE_CLI:-}" ]; then
+		$EGR_IMAGE_CLI "$@"
+	else
+		_egr_docker "$@"
+	fi
+}
+
 docker_image() {
 	local hash have root f a rc
 
@@ -166,7 +176,7 @@ docker_image() {
 		fi
 	done
 	hash=$(_egr_image_hash "$@") || return 1
-	have=$(_egr_docker image inspect -f '{{ index .Config.Labels "egr.hash" }}' \
+	have=$(_egr_img image inspect -f '{{ index .Config.Labels "egr.hash" }}' \
 		"$EGR_DOCKER_IMAGE" 2>/dev/null) || have=""
 	[ "$have" = "$hash" ] && return 0
 
@@ -195,7 +205,7 @@ docker_image() {
 	done
 	rc=0
 	tar -C "$root" --numeric-owner --owner=0 --group=0 -cf - . |
-		_egr_docker import --change 'CMD ["sh"]' \
+		_egr_img import --change 'CMD ["sh"]' \
 			--change 'ENV PATH=/usr/local/bin:/bin:/sbin:/usr/bin:/usr/sbin' \
 			--change "LABEL egr.hash=$hash" - "$EGR_DOCKER_IMAGE" >/dev/null || rc=1
 	rm -rf "$root"
@@ -204,9 +214,9 @@ docker_image() {
 		return 1
 	fi
 	# Untagged leftovers of earlier builds.
-	_egr_docker image prune -f --filter "label=egr.hash" >/dev/null 2>&1 || true
+	_egr_img image prune -f --filter "label=egr.hash" >/dev/null 2>&1 || true
 	# A dynamically linked busybox would import fine and then not run.
-	if ! _egr_docker run --rm --network none "$EGR_DOCKER_IMAGE" true >/dev/null 2>&1; then
+	if ! _egr_img run --rm --network none "$EGR_DOCKER_IMAGE" true >/dev/null 2>&1; then
 		echo "docker_image: $EGR_DOCKER_IMAGE does not run (is /bin/busybox static?)" >&2
 		return 1
 	fi
