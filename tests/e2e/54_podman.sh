@@ -11,7 +11,8 @@
 # --once), label policies at `podman run`, a bad label failing closed,
 # rename, rm; --strict: the guard on Podman's parent cgroup /libpod_parent
 # (the default for a Podman socket) holds a container that sends from its
-# first instant until its policy is in force. Every verdict is counted at a
+# first instant until its policy is in force; a container under another
+# parent is not held, and watch warns. Every verdict is counted at a
 # receiver (a netns on 198.18.97.x/198.18.98.7); every wait is for a line of
 # watch's log or a state, bounded.
 # shellcheck disable=SC2016 # sh -c scripts take their arguments as $1...
@@ -234,6 +235,17 @@ foreign_libpod() {
 	done
 }
 guard_off() { "$EGR" watch --remove-guard >/dev/null 2>&1; return 0; }
+# test_strict's other parent cgroup, removed (in every hierarchy) at exit,
+# after the containers
+OUTCG=/egr-p54out-$E2E_ID
+outcg_clean() {
+	local d
+	for d in "$CGROOT$OUTCG" /sys/fs/cgroup/*"$OUTCG"; do
+		[ -d "$d" ] && find "$d" -depth -type d -exec rmdir {} \; 2>/dev/null
+	done
+	return 0
+}
+PM_CLEANUP_HOOK=outcg_clean
 # a guard a case installed goes when the case ends (also when it failed)
 _guard_hook() {
 	case $1 in
@@ -249,7 +261,7 @@ e2e_on_case _guard_hook
 # gets nothing out; once watch has put its label policy in force the allowed
 # destination receives exactly what got out, the denied one nothing.
 test_strict() {
-	local d0 TT NT a b s_b e_b NN
+	local d0 TT NT a b s_b e_b NN NO
 	if [ -d /sys/fs/bpf/egressctl/guard ]; then
 		skip "strict" "a guard is already installed on this host (egressctl watch --guard-status); not touching it"
 		return 0
@@ -303,6 +315,14 @@ test_strict() {
 	wait_line "$LOG.s" "^start $NN "
 	assert_match "unmanaged deny: logged" "start $NN \([0-9a-f]{12}\): no policy: unmanaged, all egress denied by the guard" "$(cat "$LOG.s")"
 	udp_from "$NN" drop "$RX" 5416 -m "unmanaged deny: nothing out"
+	# a container under another parent (as with Podman's systemd manager,
+	# machine.slice): not held by the guard, and watch says so
+	pm_run out --cgroup-parent "$OUTCG" "$PM_IMAGE" sleep 3600 >/dev/null
+	NO=$(pm_name out)
+	wait_line "$LOG.s" "^start $NO "
+	assert_match "outside the guarded cgroup: logged" "start $NO \([0-9a-f]{12}\): no policy: outside the guarded cgroup /libpod_parent, left alone" "$(cat "$LOG.s")"
+	assert_match "outside the guarded cgroup: warning" "container $NO: its cgroup $OUTCG/libpod-[0-9a-f]{64} is not under the guarded cgroup /libpod_parent: --strict does not hold it back" "$(cat "$LOG.s")"
+	udp_from "$NO" pass "$RX" 5417 -m "outside the guarded cgroup: not held"
 	kill -TERM "$PM_WATCH_PID"
 	wait "$PM_WATCH_PID"
 	assert_eq "watch --strict stopped: guard still pinned" 1 "$(exists /sys/fs/bpf/egressctl/guard/link)"
