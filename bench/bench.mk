@@ -6,7 +6,7 @@
 # Helpers are built into $(OUTPUT)/bench/; the ones that drive the kernel
 # link the user/ objects like the tests do.
 
-BENCH_LIB_SRCS := bench/kops.c bench/prog_ns.c
+BENCH_LIB_SRCS := bench/kops.c bench/prog_ns.c bench/names_ns.c
 BENCH_LIB_BINS := $(patsubst bench/%.c,$(OUTPUT)/bench/%,$(BENCH_LIB_SRCS))
 BENCH_BINS := $(BENCH_LIB_BINS) $(OUTPUT)/bench/gen_policy $(OUTPUT)/bench/blast \
 	      $(OUTPUT)/bench/floor.bpf.o $(OUTPUT)/bench/startup_core $(OUTPUT)/bench/startup_all

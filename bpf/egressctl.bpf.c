@@ -122,6 +122,11 @@ struct walk_ctx {
 	__u32 rule;    /* deciding rule id, or EGR_RULE_DEFAULT */
 	__u32 state;   /* EGR_WALK_* */
 	__u32 audit;   /* the slot is in audit mode */
+	/* name rules (bpf/dns.bpf.h) */
+	__u32 grant_id, grant_inc; /* in: the socket's grant (inc 0: none) */
+	__u32 via;     /* out: EGR_VIA_* */
+	__u32 inc;     /* out, learned or grant: the rule's incarnation */
+	__u64 expires; /* out, learned: until when */
 };
 
 enum {
@@ -132,6 +137,8 @@ enum {
 };
 
 #define READ_ONCE(x) (*(const volatile typeof(x) *)&(x))
+#define WRITE_ONCE(x, v) (*(volatile typeof(x) *)&(x) = (v))
+#define barrier() asm volatile("" ::: "memory")
 
 /* The generation (low bit: the live slot), or 0 when the map is missing. */
 static __always_inline __u64 read_gen(void)
@@ -161,6 +168,28 @@ static __always_inline bool rule_match(const struct egr_rule *r, const struct eg
 		return deny;
 	return p->dport >= r->port_lo && p->dport <= r->port_hi;
 }
+
+__noinline int egr_judge(struct walk_ctx *out);
+
+/* The judge's part of c, before egr_judge() copies all of it. */
+static __always_inline void walk_init(struct walk_ctx *c)
+{
+	c->gen = 0;
+	c->slot = 0;
+	c->plen = 0;
+	c->first = 0;
+	c->verdict = 0;
+	c->rule = EGR_RULE_DEFAULT;
+	c->state = 0;
+	c->audit = 0;
+	c->grant_id = 0;
+	c->grant_inc = 0;
+	c->via = EGR_VIA_RULE;
+	c->inc = 0;
+	c->expires = 0;
+}
+
+#include "dns.bpf.h"
 
 static __always_inline struct egr_prefix *lookup_prefix(struct walk_ctx *c)
 {
@@ -260,6 +289,7 @@ static long judge(__u32 i, void *data)
 	c->plen = c->pkt.family == 4 ? 32 : 128;
 	c->rule = EGR_RULE_DEFAULT;
 	c->state = EGR_WALK_MORE;
+	c->via = EGR_VIA_RULE;
 	bpf_loop(EGR_MAX_WALK, walk_step, c, 0);
 	if (c->state != EGR_WALK_RULE && c->state != EGR_WALK_DEFAULT) {
 		c->state = EGR_WALK_FAIL;
@@ -271,8 +301,12 @@ static long judge(__u32 i, void *data)
 		c->state = EGR_WALK_FAIL;
 		return 1;
 	}
-	if (c->state == EGR_WALK_DEFAULT)
+	if (c->state == EGR_WALK_DEFAULT) {
 		c->verdict = READ_ONCE(cfg->dflt);
+		c->via = EGR_VIA_DEFAULT;
+		if (c->verdict == EGR_DENY && (READ_ONCE(cfg->flags) & EGR_SF_NAMES))
+			egr_judge_learned(c);
+	}
 	c->audit = READ_ONCE(cfg->flags) & EGR_SF_AUDIT;
 	if (read_gen() == c->gen)
 		return 1;
@@ -401,16 +435,25 @@ static __always_inline bool tcp_inbound(struct bpf_sock *sk, const struct egr_sk
 	return sk && sk->protocol == IPPROTO_TCP && sk->type == 1 /* SOCK_STREAM */;
 }
 
-#define barrier() asm volatile("" ::: "memory")
+/* A TCP stream socket (a full socket: NULL is not). */
+static __always_inline bool sk_tcp_stream(struct bpf_sock *sk)
+{
+	if (sk)
+		sk = bpf_sk_fullsock(sk);
+	return sk && sk->protocol == IPPROTO_TCP && sk->type == 1 /* SOCK_STREAM */;
+}
 
 /* Was this packet's key judged last on this socket, under generation gen?
- * Then *action and *rule are that judgement.
+ * Then *action and *rule are that judgement. A verdict of the default holds
+ * while no address was learned since (learn), one of a learned address
+ * until it expires too.
  */
 static __always_inline bool cache_hit(const struct egr_sk_state *st, const struct egr_pkt *p,
-				      __u64 gen, __u8 *action, __u32 *rule)
+				      __u64 gen, __u64 learn, __u8 *action, __u32 *rule)
 {
 	const __u32 *a = (const __u32 *)st->dst, *b = (const __u32 *)p->dst;
 	__u32 seq = READ_ONCE(st->seq);
+	__u8 via;
 
 	barrier();
 	if ((seq & 1) || st->generation != gen || st->family != p->family ||
@@ -419,6 +462,11 @@ static __always_inline bool cache_hit(const struct egr_sk_state *st, const struc
 		return false;
 	if (p->family == 6 && (a[1] != b[1] || a[2] != b[2] || a[3] != b[3]))
 		return false;
+	via = st->via;
+	if ((via == EGR_VIA_DEFAULT || via == EGR_VIA_LEARNED) && st->learn != learn)
+		return false;
+	if (via == EGR_VIA_LEARNED && bpf_ktime_get_coarse_ns() >= st->expires)
+		return false;
 	*action = st->action;
 	*rule = st->rule;
 	barrier();
@@ -426,7 +474,7 @@ static __always_inline bool cache_hit(const struct egr_sk_state *st, const struc
 }
 
 static __always_inline void cache_store(struct egr_sk_state *st, const struct walk_ctx *c,
-					__u8 action)
+					__u64 learn, __u8 action)
 {
 	__u32 seq = READ_ONCE(st->seq);
 
@@ -434,6 +482,9 @@ static __always_inline void cache_store(struct egr_sk_state *st, const struct wa
 	if ((seq & 1) || __sync_val_compare_and_swap(&st->seq, seq, seq + 1) != seq)
 		return;
 	st->generation = c->gen;
+	st->learn = learn;
+	st->expires = c->expires;
+	st->via = c->via;
 	st->family = c->pkt.family;
 	st->proto = c->pkt.proto;
 	st->pktflags = c->pkt.flags;
@@ -445,18 +496,6 @@ static __always_inline void cache_store(struct egr_sk_state *st, const struct wa
 	*(volatile __u32 *)&st->seq = seq + 2;
 }
 
-/* The judge's part of c, before egr_judge() copies all of it. */
-static __always_inline void walk_init(struct walk_ctx *c)
-{
-	c->gen = 0;
-	c->slot = 0;
-	c->plen = 0;
-	c->first = 0;
-	c->verdict = 0;
-	c->rule = EGR_RULE_DEFAULT;
-	c->state = 0;
-	c->audit = 0;
-}
 
 /* Judging is a global function too: verified once, whatever the caller's
  * paths to it. bpf_loop() wants its context on this function's stack.
@@ -475,24 +514,62 @@ __noinline int egr_judge(struct walk_ctx *out)
 
 #include "audit.bpf.h"
 
-/* The verdict for c->pkt: the one cached in the socket's storage (cst;
- * NULL: no cache), else judged in full and cached there. The socket hooks
- * (sock.bpf.h) go through here too. 0, or -1: unjudged (a missing map, an
- * unfinished walk).
- */
-static __always_inline int verdict_of(struct walk_ctx *c, struct egr_sk_state *cst, __u8 *action)
+/* A TCP socket allowed by a learned address keeps a grant on it. */
+static __always_inline bool grant_applies(const struct egr_sk_state *st, const struct egr_pkt *p)
 {
-	if (cst && cache_hit(cst, &c->pkt, read_gen(), action, &c->rule))
+	return st->grant_inc && p->proto == IPPROTO_TCP && st->grant_family == p->family &&
+	       st->grant_dport == p->dport && dns_addr_eq(st->grant_dst, p->dst);
+}
+
+/* stream: the socket is a TCP stream socket (the caller checked). */
+static __always_inline void grant_take(struct egr_sk_state *st, struct walk_ctx *c)
+{
+	if (c->via != EGR_VIA_LEARNED || c->pkt.proto != IPPROTO_TCP ||
+	    (c->pkt.flags & PKT_PORTS_UNKNOWN))
+		return;
+	st->grant_id = c->rule;
+	st->grant_inc = c->inc;
+	st->grant_family = c->pkt.family;
+	st->grant_dport = c->pkt.dport;
+	__builtin_memcpy(st->grant_dst, c->pkt.dst, 16);
+	c->via = EGR_VIA_GRANT; /* cached without an expiry */
+}
+
+/* The verdict for c->pkt: the one cached in the socket's storage (cst;
+ * NULL: no cache), else judged in full and cached there. A TCP stream
+ * socket keeps a grant on an address a name rule learned (grant_take()):
+ * sk is the packet's socket (egress), or NULL and stream says whether it
+ * is one (socket hooks). The socket hooks (sock.bpf.h) go through
+ * here too. 0, or -1: unjudged (a missing map, an unfinished walk).
+ */
+static __always_inline int verdict_of(struct walk_ctx *c, struct egr_sk_state *cst,
+				      struct bpf_sock *sk, bool stream, __u8 *action)
+{
+	struct egr_ctl *g0 = dns_ctl0();
+	__u64 gen, learn;
+
+	if (!g0)
+		return -1;
+	gen = READ_ONCE(g0->generation);
+	learn = READ_ONCE(g0->learn);
+	if (cst && cache_hit(cst, &c->pkt, gen, learn, action, &c->rule))
 		return 0;
 	walk_init(c);
+	if (cst && grant_applies(cst, &c->pkt)) {
+		c->grant_id = cst->grant_id;
+		c->grant_inc = cst->grant_inc;
+	}
 	if (egr_judge(c) || (c->state != EGR_WALK_RULE && c->state != EGR_WALK_DEFAULT))
 		return -1;
 	if (c->verdict == EGR_ALLOW)
 		*action = EGR_ACT_ALLOW;
 	else
 		*action = c->audit ? EGR_ACT_AUDIT : EGR_ACT_DENY;
-	if (cst)
-		cache_store(cst, c, *action);
+	if (cst) {
+		if (c->via == EGR_VIA_LEARNED && (sk ? sk_tcp_stream(sk) : stream))
+			grant_take(cst, c);
+		cache_store(cst, c, learn, *action);
+	}
 	return 0;
 }
 
@@ -526,6 +603,10 @@ int egr_egress(struct __sk_buff *skb)
 		return SK_DROP;
 	}
 	unmap_v4mapped(&c.pkt);
+	if (dns_egress_early(skb, &c)) {
+		count(EGR_STAT_DENIED, len);
+		return SK_DROP;
+	}
 	if (is_loopback(skb, &c.pkt)) {
 		count(EGR_STAT_LOOPBACK, len);
 		return SK_PASS;
@@ -548,7 +629,7 @@ int egr_egress(struct __sk_buff *skb)
 		}
 	}
 	cst = egr_no_cache ? NULL : st;
-	if (verdict_of(&c, cst, &action))
+	if (verdict_of(&c, cst, sk, false, &action))
 		goto fail;
 	if (c.rule != EGR_RULE_DEFAULT) {
 		__u64 *hits = bpf_map_lookup_elem(&egr_hits, &c.rule);
@@ -558,12 +639,14 @@ int egr_egress(struct __sk_buff *skb)
 	}
 	if (action == EGR_ACT_ALLOW) {
 		count(EGR_STAT_ALLOWED, len);
+		dns_egress_query(skb, &c.pkt);
 		return SK_PASS;
 	}
 	if (action == EGR_ACT_AUDIT) {
 		count(EGR_STAT_AUDIT, len);
 		audit_record(&c);
 		emit_event(skb, &c, st, EGR_EV_AUDIT, len);
+		dns_egress_query(skb, &c.pkt);
 		return SK_PASS;
 	}
 	count(EGR_STAT_DENIED, len);
@@ -573,6 +656,16 @@ fail:
 	/* A missing map or an unfinished walk: never pass an unjudged packet. */
 	count(EGR_STAT_NOPOLICY, len);
 	return SK_DROP;
+}
+
+/* DNS answers: learned from before the socket sees them (bpf/dns.bpf.h).
+ * Always passes.
+ */
+SEC("cgroup_skb/ingress")
+int egr_ingress(struct __sk_buff *skb)
+{
+	egr_dns_ingress(skb);
+	return SK_PASS;
 }
 
 /* Marks sockets accepted from outside so replies on them pass. */

@@ -42,7 +42,7 @@ struct egr_pkt {
 	__u8 tcpflags;
 	__u8 icmp_type; /* ICMP/ICMPv6 type */
 	__u8 hoplimit;	/* IPv6 hop limit */
-	__u8 pad[2];	/* keeps dst 4-byte aligned (read as __u32 words) */
+	__u16 l4off;	/* where the TCP/UDP header starts (keeps dst 4-byte aligned) */
 	__u16 sport; /* host byte order */
 	__u16 dport;
 	__u8 dst[16]; /* network order; IPv4 in the first 4 bytes */
@@ -110,6 +110,7 @@ static __always_inline void parse_l4(struct __sk_buff *skb, __u32 off, struct eg
 	}
 	if (p->proto != IPPROTO_TCP && p->proto != IPPROTO_UDP)
 		return;
+	p->l4off = off;
 	if (p->proto == IPPROTO_TCP) {
 		/* RFC 1858: the whole fixed TCP header must be there. */
 		if (load_l4(skb, off, hdr, sizeof(hdr), direct) < 0 || off + 20 > skb->len)

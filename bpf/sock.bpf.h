@@ -168,7 +168,8 @@ static __always_inline int sock_judge(struct bpf_sock_addr *ctx, bool v6, __u8 h
 	 * judges the packets, and drops what it cannot judge; refusing here
 	 * would fail a connect() that egress lets through on a retransmit.
 	 */
-	if (verdict_of(&c, cst, &action))
+	if (verdict_of(&c, cst, NULL, ctx->type == 1 /* SOCK_STREAM */ && c.pkt.proto == IPPROTO_TCP,
+		       &action))
 		return 1;
 	if (action == EGR_ACT_ALLOW)
 		return 1;

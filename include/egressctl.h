@@ -21,6 +21,29 @@
  *   egr_meta[0]         struct egr_meta (userspace bookkeeping only)
  *   egr_free[i]         __u32 free rule ids (stack, userspace only)
  *
+ * Domain-name rules (allow rules only) and what the kernel learns for them
+ * from DNS answers (README, "Domain names"):
+ *
+ *   egr_names           LPM trie, both slots: struct egr_lpm_name ->
+ *                       struct egr_prefix (.plen: key bytes in use); a
+ *                       slice of egr_rules like an address prefix
+ *   egr_nlive[s * cap + id]
+ *                       __u32 incarnation of name rule id in slot s, 0 when
+ *                       id is not a name rule there; unique per instance
+ *                       (egr_meta.next_inc), so a learned address never
+ *                       outlives the rule (or a reuse of its id)
+ *   egr_dnsq            LRU hash: queries the cgroup sent to a trusted
+ *                       resolver, struct egr_dnsq_key -> struct egr_dnsq
+ *   egr_learn           hash: struct egr_learn_key -> struct egr_learned,
+ *                       the name rules (id, incarnation, ports, expiry) an
+ *                       answer allowed an address for
+ *   egr_lring[i]        struct egr_lslot: FIFO of learned addresses; the
+ *                       oldest goes when the table is full
+ *
+ * An address a name rule learned is consulted only when the walk below ends
+ * in the default and the default is deny: learned addresses sit just above
+ * the default, so every matching address rule (a deny in particular) wins.
+ *
  * Each slot's prefixes are split over EGR_SHARDS tries per family by the top
  * bit of the address (EGR_SHARD_OF); prefixes of length 0 are in every
  * shard. A packet only ever looks in the shard of its destination, where
@@ -67,7 +90,7 @@
 #include <linux/bpf.h> /* struct bpf_spin_lock */
 #endif
 
-#define EGR_ABI_VERSION 3
+#define EGR_ABI_VERSION 4
 #define EGR_MAGIC 0x45475231u /* "EGR1" */
 
 #define EGR_PIN_ROOT "/sys/fs/bpf/egressctl"
@@ -91,6 +114,7 @@
 
 /* egr_slot_cfg.flags */
 #define EGR_SF_AUDIT 0x01 /* count would-deny as audit, let it pass */
+#define EGR_SF_NAMES 0x02 /* the slot has name rules: record queries, learn */
 
 /* Limits. The walk bound covers every IPv6 prefix length (0..128), so the
  * walk is exact for any policy; rules per prefix are bounded by the
@@ -134,7 +158,23 @@ enum egr_stat {
 	EGR_STAT_REFUSED = 11,
 	/* audit mode: packets to a destination egr_audit had no room for */
 	EGR_STAT_AUDIT_FULL = 12,
-	EGR_STAT_MAX = 13,
+	/* DNS (name rules; packets = answers or addresses, bytes unused) */
+	EGR_STAT_DNS_QUERIES = 13,   /* queries recorded (to a trusted resolver) */
+	EGR_STAT_DNS_ANSWERS = 14,   /* answers accepted: trusted, matching, well formed */
+	EGR_STAT_DNS_UNTRUSTED = 15, /* ignored: no query of this socket with that id,
+				      * or from another source or device */
+	EGR_STAT_DNS_MISMATCH = 16,  /* ignored: the question is not the one asked */
+	EGR_STAT_DNS_MALFORMED = 17, /* ignored: the message does not parse */
+	EGR_STAT_DNS_TRUNCATED = 18, /* ignored: TC set, larger than EGR_DNS_MSG_MAX,
+				      * or a TCP answer not whole in one segment */
+	EGR_STAT_DNS_LEARNED = 19,   /* addresses learned or refreshed */
+	EGR_STAT_DNS_CAPACITY = 20,  /* addresses not learned: over max_per_name, or a
+				      * rule reference pushed out (EGR_LEARN_REFS) */
+	EGR_STAT_DNS_EVICTED = 21,   /* learned addresses dropped, oldest first, to
+				      * make room (--max-learned) */
+	EGR_STAT_DNS_FORGED = 22,    /* dropped: the cgroup sent from its resolver's
+				      * address and port 53 */
+	EGR_STAT_MAX = 23,
 };
 
 /* Denied/audited packet events, egr_events ring buffer. Rate-limited per
@@ -199,7 +239,23 @@ struct egr_lpm_v6 {
 	__u8 addr[16];
 };
 
-/* LPM trie value: the rules of exactly this prefix. Host byte order. */
+/* Name trie key. data[0] is the slot; then the name, lowercase and
+ * reversed byte-wise: "api.example.com" is "moc.elpmaxe.ipa" followed by
+ * '\0' (exact), "*.example.com" is "moc.elpmaxe." (any name that ends in
+ * ".example.com"). prefixlen = 8 * bytes of data in use.
+ */
+#define EGR_NAME_MAX 253	/* characters of a name, without a final dot */
+#define EGR_NAME_KEY_MAX 256
+#define EGR_NAME_WALK 128	/* name trie entries one name can match */
+
+struct egr_lpm_name {
+	__u32 prefixlen;
+	__u8 data[EGR_NAME_KEY_MAX];
+};
+
+/* LPM trie value: the rules of exactly this prefix (name tries: .plen is
+ * the entry's key bytes in use). Host byte order.
+ */
 struct egr_prefix {
 	__u32 first; /* absolute index of the first rule in egr_rules */
 	__u16 count; /* 1..EGR_MAX_PREFIX_RULES, deny rules first */
@@ -228,6 +284,12 @@ struct egr_ctl {
 	__u32 flags; /* slot entries: EGR_SF_* */
 	__u32 pad;
 	__u64 generation; /* entry 0: bumped by every change */
+	__u64 learn; /* entry 0: bumped (by the program) when a learned address
+		      * could change a verdict; cached default denies carry it */
+	__u64 lhead; /* entry 0: egr_lring sequence numbers handed out */
+	__u32 min_ttl; /* slot entries: learned addresses stay at least this
+			* many seconds */
+	__u32 max_per_name; /* slot entries: addresses learned per answer */
 };
 
 #define EGR_CTL_ACTIVE 0
@@ -269,7 +331,30 @@ struct egr_sk_state {
 	__u32 owner_pid;  /* thread id */
 	__u32 owner_tgid; /* process id */
 	char owner_comm[16];
+	/* Name rules (learned addresses). A cached verdict of the default
+	 * (via EGR_VIA_DEFAULT) holds while egr_ctl[0].learn is still .learn;
+	 * one of a learned address (EGR_VIA_LEARNED) also only until .expires.
+	 * A TCP socket allowed by a learned address keeps the grant: its
+	 * later packets to grant_dst:grant_dport pass while that name rule
+	 * (grant_id at incarnation grant_inc) is in force, after the address
+	 * expired or was evicted.
+	 */
+	__u64 learn;
+	__u64 expires;	  /* bpf_ktime_get_coarse_ns() */
+	__u32 grant_id;
+	__u32 grant_inc;  /* 0: no grant */
+	__u8 grant_dst[16];
+	__u16 grant_dport;
+	__u8 grant_family;
+	__u8 via;	  /* cached: EGR_VIA_* */
+	__u32 pad3;
 };
+
+/* How a verdict was reached (walk_ctx.via, egr_sk_state.via). */
+#define EGR_VIA_RULE 0	  /* an address rule */
+#define EGR_VIA_DEFAULT 1 /* the slot's default */
+#define EGR_VIA_LEARNED 2 /* an address a name rule learned (allow) */
+#define EGR_VIA_GRANT 3	  /* the socket's grant (allow) */
 
 /* egr_sk_state.action: what the cached verdict does with the packet. */
 #define EGR_ACT_ALLOW 1 /* passed by a rule or the default */
@@ -293,8 +378,87 @@ struct egr_meta {
 	__u64 free_hash; /* of egr_free[0, nfree) as the last apply wrote it; 0:
 			  * unknown (changed by live edits) */
 	char path[256];  /* cgroup path at attach, for display */
+	__u32 next_inc;  /* name rule incarnations below this were handed out */
+	__u32 nnames;    /* live name trie entries in the active slot */
+	__u32 max_learned; /* capacity of egr_learn / egr_lring (attach) */
 	__u32 flags;     /* EGR_MF_*: how the instance was loaded (kept when it grows) */
+};
+
+/* --- DNS: queries, answers, learned addresses (bpf/dns.bpf.h) --- */
+
+#define EGR_DNS_PORT 53
+#define EGR_DNS_MSG_MAX 8192	/* larger answers are not learned from */
+#define EGR_DNSQ_MAX 4096	/* queries awaiting their answer, per cgroup */
+#define EGR_DNS_CHAIN 8		/* names of a CNAME chain followed */
+#define EGR_DNS_ADDRS 256	/* addresses taken from one answer */
+#define EGR_DNS_RRS 512		/* answer records read */
+
+#define EGR_DEFAULT_MIN_TTL 60
+#define EGR_MAX_MIN_TTL 86400
+#define EGR_MAX_TTL 86400	/* a record's TTL is cut to this */
+#define EGR_DEFAULT_MAX_PER_NAME 64
+#define EGR_MAX_MAX_PER_NAME EGR_DNS_ADDRS
+#define EGR_DEFAULT_MAX_LEARNED 16384
+#define EGR_MIN_MAX_LEARNED 64
+#define EGR_MAX_MAX_LEARNED (1u << 20)
+#define EGR_LEARN_REFS 6	/* name rules one learned address holds */
+
+/* Docker's embedded DNS server, answering on the container's loopback. */
+#define EGR_DOCKER_DNS 0x7f00000bu /* 127.0.0.11, host order */
+
+/* egr_dnsq: key by the sending socket (bpf_get_socket_cookie(), the same
+ * at egress and ingress), the DNS id and the L4 protocol.
+ */
+struct egr_dnsq_key {
+	__u64 cookie;
+	__u16 id;   /* network order, as in the message */
+	__u8 proto; /* IPPROTO_UDP or IPPROTO_TCP */
+	__u8 pad[5];
+};
+
+#define EGR_DQ_LOOPBACK 0x01 /* asked Docker's embedded DNS (127.0.0.11) */
+
+struct egr_dnsq {
+	__u8 family;
+	__u8 flags;	 /* EGR_DQ_* */
+	__u16 qtype;	 /* host order */
+	__u16 qlen;	 /* bytes of qname, its final 0 included */
+	__u16 pad;
+	__u8 resolver[16]; /* the query's destination (after any NAT) */
+	__u8 resolver2[16]; /* the socket's (before NAT), or resolver again */
+	__u8 qname[EGR_NAME_KEY_MAX]; /* the question name as sent (wire form) */
+};
+
+struct egr_learn_key {
+	__u8 family; /* 4 or 6 */
+	__u8 pad[3];
+	__u8 addr[16]; /* network order; IPv4 in the first 4 bytes */
+};
+
+/* One name rule an address was learned for. */
+struct egr_lref {
+	__u32 id;	/* rule id */
+	__u32 inc;	/* its incarnation (egr_nlive); 0: unused */
+	__u64 expires;	/* bpf_ktime_get_coarse_ns() */
+	__u16 port_lo;	/* the rule's ports, as struct egr_rule */
+	__u16 port_hi;
+	__u8 proto;	/* ICMPv6 for an IPv6 address under an icmp rule */
+	__u8 flags;	/* EGR_RF_* */
+	__u16 pad;
+};
+
+struct egr_learned {
+	struct bpf_spin_lock lock; /* writers of ref[] take it */
+	__u32 seq; /* odd while a writer changes ref[]: readers (the judge)
+		    * take no lock, they read again if it moved */
+	__u64 ring_seq; /* its egr_lring entry: egr_lring[ring_seq % cap] */
+	struct egr_lref ref[EGR_LEARN_REFS];
+};
+
+struct egr_lslot {
+	struct egr_learn_key key;
 	__u32 pad;
+	__u64 seq; /* 0: empty */
 };
 
 /* egr_meta.flags */
@@ -344,7 +508,19 @@ struct egr_audit_val {
 	__u64 first_ns; /* bpf_ktime_get_coarse_ns() of the first and the last */
 	__u64 last_ns;
 	__u32 rule;	/* the deciding rule id or EGR_RULE_DEFAULT (the last packet's) */
-	__u32 name_hint; /* reserved for learned names (issue 15); 0 */
+	__u32 pad;
+};
+
+/* egr_anames: in audit mode, the name a DNS answer the cgroup received gave
+ * an address (the question's name: what the application asked; through a
+ * CNAME chain, the addresses at its end), for `egressctl suggest`. Filled
+ * by the ingress program from answers to queries the cgroup sent (any
+ * resolver: audit mode lets every query out). LRU, EGR_AUDIT_MAX addresses,
+ * keyed by struct egr_learn_key.
+ */
+struct egr_aname {
+	__u64 ns; /* bpf_ktime_get_coarse_ns() of the answer */
+	char name[EGR_NAME_KEY_MAX]; /* lowercase, dotted, no final dot, NUL-padded */
 };
 
 

@@ -11,6 +11,10 @@ BPFT_SRCS := $(wildcard tests/bpf/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/unit_%,$(UNIT_SRCS))
 BPFT_BINS := $(patsubst tests/bpf/%.c,$(OUTPUT)/tests/bpf_%,$(BPFT_SRCS))
 TEST_LIB_SRCS := $(wildcard tests/lib/*.c)
+# BPF test objects (tests/bpf/<name>.bpf.c -> <name>.skel.h): code of bpf/
+# run on its own under bpf_prog_test_run_opts()
+TEST_SKEL := $(patsubst tests/bpf/%.bpf.c,$(OUTPUT)/tests/%.skel.h,$(wildcard tests/bpf/*.bpf.c))
+.SECONDARY: $(TEST_SKEL) $(TEST_SKEL:.skel.h=.bpf.o) $(TEST_SKEL:.skel.h=.tmp.bpf.o)
 TEST_LIB_OBJS := $(patsubst tests/lib/%.c,$(OUTPUT)/tests/lib/%.o,$(TEST_LIB_SRCS))
 .SECONDARY: $(TEST_LIB_OBJS)
 # One static helper per sub-folder of tests/e2e/ (tests/e2e/peer/*.c is
@@ -28,9 +32,18 @@ $(OUTPUT)/tests/unit_%: tests/unit/%.c $(USER_OBJS) $(TEST_LIB_OBJS) $(OUTPUT)/l
 	$(call msg,TEST,$@)
 	$(Q)$(CC) $(CFLAGS) -Itests $< $(USER_OBJS) $(TEST_LIB_OBJS) $(PKG_LIBS) -lcmocka -o $@
 
-$(OUTPUT)/tests/bpf_%: tests/bpf/%.c $(USER_OBJS) $(TEST_LIB_OBJS) $(OUTPUT)/ldflags | $(SKEL) $(OUTPUT)/tests
+$(OUTPUT)/tests/%.tmp.bpf.o: tests/bpf/%.bpf.c vmlinux.h | $(OUTPUT)/tests
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(OUTPUT)/tests/%.skel.h: $(OUTPUT)/tests/%.tmp.bpf.o
+	$(call msg,GEN-SKEL,$@)
+	$(Q)$(BPFTOOL) gen object $(@:.skel.h=.bpf.o) $<
+	$(Q)$(BPFTOOL) gen skeleton $(@:.skel.h=.bpf.o) name $*_bpf > $@
+
+$(OUTPUT)/tests/bpf_%: tests/bpf/%.c $(USER_OBJS) $(TEST_LIB_OBJS) $(OUTPUT)/ldflags | $(SKEL) $(TEST_SKEL) $(OUTPUT)/tests
 	$(call msg,TEST,$@)
-	$(Q)$(CC) $(CFLAGS) -Itests $< $(USER_OBJS) $(TEST_LIB_OBJS) $(PKG_LIBS) -lcmocka -o $@
+	$(Q)$(CC) $(CFLAGS) -Itests -Ibpf -I$(OUTPUT)/tests $< $(USER_OBJS) $(TEST_LIB_OBJS) $(PKG_LIBS) -lcmocka -o $@
 
 # Small static traffic helpers, also copied into containers.
 $(foreach h,$(HELPER_DIRS),$(eval $(OUTPUT)/tests/$(h): $(wildcard tests/e2e/$(h)/*.[ch])))

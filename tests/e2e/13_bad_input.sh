@@ -59,7 +59,7 @@ snap() {
 	echo "== pins"
 	ls -1 "$d"
 	ls -1d "$EGR_PINS/$uid" "$EGR_PINS"/tmp-"$id"-* "$EGR_PINS"/tmp-"$uid"-* 2>/dev/null
-	for m in egr_rules egr_meta egr_ctl egr_free egr_hits; do
+	for m in egr_rules egr_meta egr_ctl egr_free egr_hits egr_names egr_nlive; do
 		echo "== $m"
 		bpftool map dump pinned "$d/$m"
 	done
@@ -120,7 +120,12 @@ test_addresses() {
 	bad "address 198.18.1" "bad destination '198\\.18\\.1': not an IPv4 or IPv6 address" \
 		"$EGR" allow "$CG" 198.18.1
 	bad "address 300.1.2.3" "bad destination '300\\.1\\.2\\.3'" "$EGR" allow "$CG" 300.1.2.3
-	bad "address example.com" "not an IPv4 or IPv6 address" "$EGR" deny "$CG" example.com
+	bad "deny by name" "deny by name is not supported \('example\.com'\): another resolver" \
+		"$EGR" deny "$CG" example.com
+	bad "name a..b" "bad name 'a\.\.b': empty label" "$EGR" allow "$CG" a..b
+	bad "name with a bad character" "bad name 'a_b\.com': '_' is not a letter, digit or hyphen" \
+		"$EGR" allow "$CG" a_b.com
+	bad "wildcard in the middle" "'\*' only as the whole first label" "$EGR" allow "$CG" 'a.*.com'
 	bad "address 2001:db8:::1" "not an IPv4 or IPv6 address" "$EGR" allow "$CG" 2001:db8:::1
 	bad "empty destination" "empty" "$EGR" allow "$CG" ""
 	bad "prefix /33" "bad prefix length.*IPv4 allows 0-32" "$EGR" allow "$CG" 198.18.1.0/33

@@ -26,11 +26,11 @@ egr_topology k14 1
 cg_progs() { bpftool cgroup show "$1" -j 2>/dev/null | jq -r --arg t "$2" '.[]? | select(.attach_type == $t) | "\(.id) \(.name)"'; }
 # links of a cgroup id, "attach_type prog_id" lines
 cg_links() { bpftool link show -j | jq -r --argjson id "$1" '.[] | select(.type == "cgroup" and .cgroup_id == $id) | "\(.attach_type) \(.prog_id)"' | sort; }
-# the six links a pin directory's programs should have, as cg_links prints them
+# the seven links a pin directory's programs should have, as cg_links prints them
 want_links() {
 	local h
 	for h in egress:inet_egress sockops:sock_ops connect4:inet4_connect connect6:inet6_connect \
-		sendmsg4:udp4_sendmsg sendmsg6:udp6_sendmsg; do
+		sendmsg4:udp4_sendmsg sendmsg6:udp6_sendmsg ingress:inet_ingress; do
 		echo "cgroup_${h#*:} $(bpftool prog show pinned "$1/prog_${h%%:*}" -j | jq -r .id)"
 	done | sort
 }
@@ -39,7 +39,7 @@ n_egress() { cg_progs "$1" cgroup_inet_egress | grep -c egr_egress; }
 
 # pin_names DIR: the names in DIR, sorted, on one line
 pin_names() { find "$1" -mindepth 1 -maxdepth 1 -printf '%f\n' | sort | tr '\n' ' ' | sed 's/ $//'; }
-REQUIRED_PINS="egr_audit egr_comm egr_ctl egr_events egr_evcfg egr_free egr_hits egr_meta egr_rules egr_sk egr_stats egr_v4 egr_v6 link_connect4 link_connect6 link_egress link_sendmsg4 link_sendmsg6 link_sockops prog_connect4 prog_connect6 prog_egress prog_sendmsg4 prog_sendmsg6 prog_sockops"
+REQUIRED_PINS="egr_audit egr_comm egr_ctl egr_events egr_evcfg egr_free egr_hits egr_meta egr_rules egr_sk egr_stats egr_v4 egr_v6 egr_names egr_nlive egr_dnsq egr_learn egr_lring egr_anames link_ingress prog_ingress link_connect4 link_connect6 link_egress link_sendmsg4 link_sendmsg6 link_sockops prog_connect4 prog_connect6 prog_egress prog_sendmsg4 prog_sendmsg6 prog_sockops"
 # missing_pins DIR: the required pins DIR lacks
 missing_pins() {
 	local p m=''
@@ -104,7 +104,7 @@ test_attach_pins() {
 	assert_eq "link_sockops: cgroup link, sock_ops, this cgroup, prog_sockops" \
 		"cgroup cgroup_sock_ops $TID $ps_id" \
 		"$(bpftool link show pinned "$D/link_sockops" -j | jq -r '"\(.type) \(.attach_type) \(.cgroup_id) \(.prog_id)"')"
-	assert_eq "bpftool link show: exactly these six cgroup links for the cgroup" \
+	assert_eq "bpftool link show: exactly these seven cgroup links for the cgroup" \
 		"$(want_links "$D")" "$(cg_links "$TID")"
 	assert_eq "bpftool cgroup show: egr_egress (the pinned program) on the cgroup" "$pe_id egr_egress" \
 		"$(cg_progs "$TCG" cgroup_inet_egress)"

@@ -75,7 +75,7 @@ test_apply_grows_under_traffic() {
 	local links0 id_a caps="" k total st
 	egr_new grow --max-rules 64
 	links0=$(links_of "$TID")
-	assert_eq "six links on the cgroup" 6 "$(tr ',' '\n' <<<"$links0" | grep -c .)"
+	assert_eq "seven links on the cgroup" 7 "$(tr ',' '\n' <<<"$links0" | grep -c .)"
 	assert_rc "allow A (the rule every policy keeps)" 0 "$EGR" allow "$TGT" "$A4" udp:7010
 	id_a=$("$EGR" list "$TGT" -j | jq -r '.[0].rules[0].id')
 	stream_start a "$A4" 7010 -i 1000
@@ -114,7 +114,7 @@ test_apply_grows_under_traffic() {
 	assert_eq "the rule kept in every policy kept its id and counted every datagram to A" \
 		"$id_a $ra" "$("$EGR" list "$TGT" -j | jq -r --arg a "$A4/32" \
 			'.[0].rules[] | select(.dest == $a) | "\(.id) \(.hits)"')"
-	assert_eq "the same six links (updated, never detached)" "$links0" "$(links_of "$TID")"
+	assert_eq "the same seven links (updated, never detached)" "$links0" "$(links_of "$TID")"
 	assert_eq "the links run the pinned programs" "" "$(off "$TID")"
 	assert_eq "no temporary or retired pin directory left" "" "$(left_of "$TID")"
 }

@@ -103,7 +103,7 @@ test_labels() {
 	POLICY=$(printf 'default: deny\nrules:\n  - allow: %s\n    ports: [udp:5105]\n' "$RX")
 	W3=$(dk_run w3 --label "egressctl.policy=$POLICY" egressctl-test:busybox sleep 3600)
 	N3=$(dk_name w3)
-	dk_run w4 --label "egressctl.allow=$RX udp:5104, nonsense" egressctl-test:busybox sleep 3600 >/dev/null
+	dk_run w4 --label "egressctl.allow=$RX udp:5104, 300.1.2.3" egressctl-test:busybox sleep 3600 >/dev/null
 	N4=$(dk_name w4)
 	dk_run w5 egressctl-test:busybox sleep 3600 >/dev/null
 	N5=$(dk_name w5)
@@ -116,7 +116,7 @@ test_labels() {
 	assert_match "label policy (YAML): applied at start" \
 		"start $N3 \(${W3:0:12}\): enforced label policy \(1 rule, default deny\)" "$(cat "$LOG.2")"
 	assert_match "bad label: error line" \
-		"error $N4 \([0-9a-f]{12}\): label egressctl.allow: bad destination 'nonsense'.*; egress stays denied" "$(cat "$LOG.2")"
+		"error $N4 \([0-9a-f]{12}\): label egressctl.allow: bad destination '300\.1\.2\.3'.*; egress stays denied" "$(cat "$LOG.2")"
 	assert_match "no label: left alone" "start $N5 \([0-9a-f]{12}\): no policy: left alone" "$(cat "$LOG.2")"
 	diag "docker run --label: start event -> enforced in $(enforced_ms "$LOG.2" "$N2") ms"
 	udp_from "$N2" pass "$RX" 5104 -m "label allow: allowed"

@@ -53,9 +53,9 @@ $(SAN_DIR)/unit_%: tests/unit/%.c $(SAN_USER_OBJS)
 $(FUZZ_DIR)/fuzz_docker_json: FUZZ_OMIT := $(SAN_DIR)/user/runtime/docker.o
 $(FUZZ_DIR)/fuzz_cgroup: FUZZ_OMIT := $(SAN_DIR)/user/util/cgroup.o
 
-$(FUZZ_DIR)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(SAN_USER_OBJS) | $(FUZZ_DIR)
+$(FUZZ_DIR)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(SAN_USER_OBJS) | $(FUZZ_DIR) $(TEST_SKEL)
 	$(call msg,FUZZER,$@)
-	$(Q)$(FUZZ_CC) $(SAN_CFLAGS) -fsanitize=fuzzer -Itests/fuzz -Itests $< \
+	$(Q)$(FUZZ_CC) $(SAN_CFLAGS) -fsanitize=fuzzer -Itests/fuzz -Itests -Ibpf -I$(OUTPUT)/tests $< \
 		$(filter-out $(FUZZ_OMIT),$(SAN_USER_OBJS)) $(PKG_LIBS) -o $@
 
 fuzz-build: $(FUZZ_BINS)

@@ -1,15 +1,18 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
  * Destinations (user/policy/addr.c): parse_dest() / parse_dests(). Invariants: an
- * accepted destination has family 4 or 6, a prefix length that fits, no
- * host bits, and survives format_dest() -> parse_dest() unchanged; a
- * refused one comes with a one-line message. An address alone (no '/') is
- * accepted exactly when inet_pton() takes it, with the same bytes:
- * parse_dest() reads addresses itself.
+ * accepted destination is an address (family 4 or 6, a prefix length that
+ * fits, no host bits) or a name (policy/name.h: 1-253 characters, valid
+ * per name_parse()), and survives format_dest() -> parse_dest() unchanged;
+ * a refused one comes with a one-line message. An address alone (no '/')
+ * is accepted by parse_dest() (addresses only; parse_dests() takes names
+ * too) exactly when inet_pton() takes it, with the same bytes: parse_dest()
+ * reads addresses itself.
  */
 #include <arpa/inet.h>
 #include "fuzz.h"
 #include "policy/addr.h"
+#include "policy/name.h"
 
 static void check_vs_inet_pton(const char *s, int ret, const struct egr_dest *d)
 {
@@ -31,12 +34,32 @@ static void check_vs_inet_pton(const char *s, int ret, const struct egr_dest *d)
 			   "'%s': other bytes than inet_pton()", s);
 }
 
+/* A name: valid, canonical, and the same interned name back. */
+static void check_name(const struct egr_dest *d, const char *in)
+{
+	char canon[EGR_DEST_STRLEN], buf[EGR_DEST_STRLEN], err[256] = "";
+	const char *n = dest_name(d);
+	struct egr_dest back;
+
+	FUZZ_CHECK(n && *n && strlen(n) <= 253, "'%s': name length", in);
+	FUZZ_CHECK(!name_parse(n, canon, err, sizeof(err)) && !strcmp(canon, n),
+		   "'%s': name '%s' is not canonical: %s", in, n, err);
+	format_dest(d, buf, sizeof(buf));
+	FUZZ_CHECK(!parse_dest_or_name(buf, &back, err, sizeof(err)) && dest_is_name(&back) &&
+			   dest_name(&back) == n,
+		   "'%s' -> '%s' parses differently: %s", in, buf, err);
+}
+
 static void check_dest(const struct egr_dest *d, const char *in)
 {
 	unsigned int bytes = d->family == 4 ? 4 : 16, i;
 	struct egr_dest back;
 	char buf[64], err[256] = "";
 
+	if (dest_is_name(d)) {
+		check_name(d, in);
+		return;
+	}
 	FUZZ_CHECK(d->family == 4 || d->family == 6, "'%s': family %u", in, d->family);
 	FUZZ_CHECK(d->plen <= bytes * 8, "'%s': plen %u", in, d->plen);
 	for (i = 0; i < bytes * 8; i++)

@@ -13,6 +13,7 @@
 #include "fuzz.h"
 #include "egressctl.h"
 #include "policy/addr.h"
+#include "policy/name.h"
 #include "runtime/docker_labels.h"
 
 static void check(const char *json)
@@ -29,7 +30,9 @@ static void check(const char *json)
 		return;
 	}
 	for (i = 0; i < p.n; i++) {
-		FUZZ_CHECK(p.rules[i].dest.family == 4 || p.rules[i].dest.family == 6, "family");
+		FUZZ_CHECK(p.rules[i].dest.family == 4 || p.rules[i].dest.family == 6 ||
+				   dest_is_name(&p.rules[i].dest),
+			   "family");
 		FUZZ_CHECK(p.rules[i].action == EGR_ALLOW || p.rules[i].action == EGR_DENY,
 			   "action");
 	}

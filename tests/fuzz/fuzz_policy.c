@@ -7,6 +7,7 @@
  */
 #include "fuzz.h"
 #include "policy/addr.h"
+#include "policy/name.h"
 #include "policy/compile.h"
 #include "policy/policy_file.h"
 
@@ -28,8 +29,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		const struct egr_urule *r = &p.rules[i];
 
 		FUZZ_CHECK(r->action == EGR_ALLOW || r->action == EGR_DENY, "rule %zu action", i);
-		FUZZ_CHECK(r->dest.family == 4 || r->dest.family == 6, "rule %zu family", i);
-		FUZZ_CHECK(r->dest.plen <= (r->dest.family == 4 ? 32 : 128), "rule %zu plen", i);
+		FUZZ_CHECK(r->dest.family == 4 || r->dest.family == 6 || dest_is_name(&r->dest),
+			   "rule %zu family", i);
+		FUZZ_CHECK(dest_is_name(&r->dest) || r->dest.plen <= (r->dest.family == 4 ? 32 : 128),
+			   "rule %zu plen", i);
 		FUZZ_CHECK(!r->ps.has_ports || (r->ps.lo >= 1 && r->ps.lo <= r->ps.hi),
 			   "rule %zu ports", i);
 		for (j = i + 1; j < p.n && p.n < 2048; j++)

@@ -12,23 +12,9 @@
 #include <string.h>
 #include "egressctl.h"
 #include "policy/addr.h"
+#include "lib/cases.h"
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
-
-/*
- * Table tests record the row under test; the teardown names it if the test
- * failed (a passing test clears it), so one bad row is easy to find.
- */
-static const char *cur_case;
-
-static int show_case(void **state)
-{
-	(void)state;
-	if (cur_case)
-		print_error("  failing case: '%s'\n", cur_case);
-	cur_case = NULL;
-	return 0;
-}
 
 static const uint8_t zero16[16];
 

@@ -14,19 +14,9 @@
 #include "kernel/guard.h"
 #include "obs/metrics.h"
 #include "policy/addr.h"
+#include "lib/cases.h"
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
-
-static const char *cur_case;
-
-static int show_case(void **state)
-{
-	(void)state;
-	if (cur_case)
-		print_error("  failing case: '%s'\n", cur_case);
-	cur_case = NULL;
-	return 0;
-}
 
 static char *escaped(const char *s)
 {

@@ -15,20 +15,11 @@
 #include "egressctl.h"
 #include "policy/addr.h"
 #include "policy/policy_file.h"
+#include "lib/cases.h"
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
 /* The table row under test, named by the teardown if the test failed. */
-static const char *cur_case;
-
-static int show_case(void **state)
-{
-	(void)state;
-	if (cur_case)
-		print_error("  failing case: '%s'\n", cur_case);
-	cur_case = NULL;
-	return 0;
-}
 
 /* The example of the policy file documentation. */
 static const char spec_yaml[] = "default: deny            # or allow\n"
@@ -430,9 +421,9 @@ static const struct bad_doc bad_docs[] = {
 	  "policy.yaml:2: unknown key 'dest' in rule" },
 	{ "rules:\n  - Allow: 10.0.0.0/8\n", "policy.yaml:2: unknown key 'Allow' in rule" },
 	{ "default: deny\ndefualt: allow\n",
-	  "policy.yaml:2: unknown key 'defualt' (expected default, audit or rules)" },
+	  "policy.yaml:2: unknown key 'defualt' (expected default, audit, dns or rules)" },
 	{ "default: deny\n\"x\\ty\": 1\n",
-	  "policy.yaml:2: unknown key 'x\\x09y' (expected default, audit or rules)" },
+	  "policy.yaml:2: unknown key 'x\\x09y' (expected default, audit, dns or rules)" },
 	{ "default: deny\n[a]: 1\n",
 	  "policy.yaml:2: a key must be a single value, not a sequence" },
 	{ "default: deny\ndefault: allow\n", "policy.yaml:2: duplicate key 'default'" },

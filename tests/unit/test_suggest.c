@@ -3,7 +3,8 @@
  * suggest_format(): the policy file it writes parses (as apply -f parses
  * it), holds the policy in force, allows every observation the default
  * denied (checked with the reference model) and nothing a deny rule
- * decided, groups addresses only within the bound.
+ * decided, groups addresses only within the bound, and writes a rule per
+ * name for destinations a DNS answer named.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -17,6 +18,7 @@
 #include <string.h>
 #include "lib/oracle.h"
 #include "policy/addr.h"
+#include "policy/name.h"
 #include "policy/policy_file.h"
 #include "policy/suggest.h"
 
@@ -168,12 +170,47 @@ static void test_empty(void **state)
 	policy_free(&out);
 }
 
+/* Destinations a DNS answer named: one rule per name and port, their
+ * addresses counted, never grouped into a prefix; the rest as before.
+ */
+static void test_names(void **state)
+{
+	struct egr_policy in = { .dflt = EGR_DENY }, out;
+	struct suggest_opts opt = { .target = "web", .group4 = 16 };
+	const char *api = name_intern("api.example.com"), *cdn = name_intern("cdn.example.net");
+	struct suggest_obs o[6];
+	char *text;
+
+	(void)state;
+	o[0] = obs("198.18.0.9", IPPROTO_TCP, 443, 5);
+	o[0].name = api;
+	o[1] = obs("198.18.7.1", IPPROTO_TCP, 443, 2); /* the same name, far away */
+	o[1].name = api;
+	o[2] = obs("198.18.0.10", IPPROTO_TCP, 443, 1);
+	o[2].name = cdn;
+	o[3] = obs("198.18.0.9", IPPROTO_TCP, 80, 1); /* another port of api's */
+	o[3].name = api;
+	o[4] = obs("198.18.0.53", IPPROTO_UDP, 53, 4); /* the resolver: no name */
+	o[5] = obs("198.18.0.54", IPPROTO_UDP, 53, 1);
+	text = format(&in, o, 6, &opt, &out);
+	assert_int_equal(out.n, 4);
+	assert_true(has_rule(&out, "allow", "api.example.com", "tcp:443"));
+	assert_true(has_rule(&out, "allow", "api.example.com", "tcp:80"));
+	assert_true(has_rule(&out, "allow", "cdn.example.net", "tcp:443"));
+	assert_true(has_rule(&out, "allow", "198.18.0.52/30", "udp:53"));
+	assert_non_null(strstr(text, "tcp:443  # 7 packets, 2 addresses"));
+	free(text);
+	policy_free(&out);
+	policy_free(&in);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_basic),
 		cmocka_unit_test(test_group),
 		cmocka_unit_test(test_empty),
+		cmocka_unit_test(test_names),
 	};
 
 	return cmocka_run_group_tests_name("suggest", tests, NULL, NULL);

@@ -16,6 +16,7 @@
 
 static const char attach_usage[] =
 	"Usage: egressctl attach <target> [--default deny|allow] [--audit] [--max-rules N]\n"
+	"                        [--max-learned N]\n"
 	"\n"
 	"Attach the egress filter to a target's cgroup. Enforcement starts at once:\n"
 	"with no rules, the default decides (deny unless --default allow).\n"
@@ -29,7 +30,10 @@ static const char attach_usage[] =
 	"                        collect them for `egressctl suggest`\n"
 	"  --max-rules N         initial capacity: rules and prefixes per family\n"
 	"                        (default 16384, 64..4194304); a change that needs\n"
-	"                        more grows it, without detaching\n";
+	"                        more grows it, without detaching\n"
+	"  --max-learned N       addresses learned from DNS answers for name rules, the\n"
+	"                        oldest going first (default 16384, 64..1048576); fixed\n"
+	"                        at first attach\n";
 
 static const char detach_usage[] =
 	"Usage: egressctl detach <target>\n"
@@ -48,6 +52,7 @@ static int attach_args(int argc, char **argv, struct egr_attach_opts *o, int *df
 	static const struct option opts[] = { { "default", required_argument, NULL, 'd' },
 					      { "audit", no_argument, NULL, 'a' },
 					      { "max-rules", required_argument, NULL, 'm' },
+					      { "max-learned", required_argument, NULL, 'l' },
 					      HELP_OPT,
 					      { 0 } };
 	char *end;
@@ -75,6 +80,16 @@ static int attach_args(int argc, char **argv, struct egr_attach_opts *o, int *df
 			    o->max_rules > EGR_MAX_MAX_RULES) {
 				pr_err("bad --max-rules '%s': use %d-%u\n", optarg, EGR_MIN_MAX_RULES,
 				       EGR_MAX_MAX_RULES);
+				return 2;
+			}
+			break;
+		case 'l':
+			errno = 0;
+			o->max_learned = strtoul(optarg, &end, 10);
+			if (errno || *end || !*optarg || o->max_learned < EGR_MIN_MAX_LEARNED ||
+			    o->max_learned > EGR_MAX_MAX_LEARNED) {
+				pr_err("bad --max-learned '%s': use %d-%u\n", optarg,
+				       EGR_MIN_MAX_LEARNED, EGR_MAX_MAX_LEARNED);
 				return 2;
 			}
 			break;
@@ -161,6 +176,14 @@ int cmd_attach(int argc, char **argv)
 	if (!ret)
 		printf("%s %s (cgroup %s, id %llu)\n", created ? "attached to" : "already attached to",
 		       t.label, t.rel, (unsigned long long)t.cgid);
+	if (!ret && !created) {
+		struct egr_kstate ks;
+
+		if (!kstate_open(t.cgid, &ks)) {
+			warn_dot_doh(&ks, t.label);
+			kstate_close(&ks);
+		}
+	}
 	kstate_unlock(lock);
 	if (ret)
 		return 1;

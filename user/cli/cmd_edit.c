@@ -12,6 +12,7 @@
 #include "kernel/kpolicy.h"
 #include "kernel/kstate.h"
 #include "policy/addr.h"
+#include "policy/name.h"
 #include "policy/policy_file.h"
 #include "runtime/state.h"
 #include "util/log.h"
@@ -22,7 +23,9 @@ static const char allow_usage[] =
 	"       egressctl deny  <target> <dest> [<portspec>...]\n"
 	"\n"
 	"Add rules to an attached target's policy, live.\n"
-	"  <dest>      IPv4/IPv6 address or CIDR; 'any' = 0.0.0.0/0 and ::/0\n"
+	"  <dest>      IPv4/IPv6 address or CIDR; 'any' = 0.0.0.0/0 and ::/0; or (allow\n"
+	"              only) a domain name: api.example.com, *.example.com, whose\n"
+	"              addresses are learned from the target's DNS answers\n"
 	"  <portspec>  tcp, udp, icmp, tcp:443, udp:53, tcp:8000-8999;\n"
 	"              none = every protocol and port; several = several rules\n";
 
@@ -48,6 +51,24 @@ static int save_state(const struct egr_target *t, const struct egr_kstate *ks)
 
 	pr_err_line(err);
 	return ret;
+}
+
+/* Could this allow make the DoT/DoH warning true (a name, or tcp:443/853
+ * somewhere)? Only then is the policy read back for it.
+ */
+static bool edit_may_open_dns(const struct egr_policy *p)
+{
+	size_t i;
+
+	for (i = 0; i < p->n; i++) {
+		const struct egr_urule *u = &p->rules[i];
+
+		if (dest_is_name(&u->dest) || u->ps.proto == EGR_UP_ANY ||
+		    (u->ps.proto == EGR_UP_TCP &&
+		     (!u->ps.has_ports || (u->ps.lo <= 853 && u->ps.hi >= 443))))
+			return true;
+	}
+	return false;
 }
 
 static int edit(int argc, char **argv, int action, const char *text)
@@ -95,6 +116,8 @@ static int edit(int argc, char **argv, int action, const char *text)
 	if (!ret && ks.meta.max_rules != cap)
 		pr_warn("%s: the policy was full: capacity grown from %u to %u rules\n", t.label,
 			cap, ks.meta.max_rules);
+	if (!ret && action == EGR_ALLOW && edit_may_open_dns(&p))
+		warn_dot_doh(&ks, t.label);
 	kstate_unlock(lock);
 	kstate_close(&ks);
 	policy_free(&p);
@@ -177,13 +200,19 @@ int cmd_apply(int argc, char **argv)
 		pr_err("%s: %s\n", t.label, err);
 	else if (t.container)
 		ret = save_state(&t, &ks);
-	if (!ret && ks.meta.max_rules != cap)
-		printf("applied %zu rules to %s (default %s%s; capacity grown from %u to %u)\n", p.n,
-		       t.label, p.dflt == EGR_ALLOW ? "allow" : "deny", p.audit ? ", audit" : "", cap,
-		       ks.meta.max_rules);
-	else if (!ret)
-		printf("applied %zu rules to %s (default %s%s)\n", p.n, t.label,
-		       p.dflt == EGR_ALLOW ? "allow" : "deny", p.audit ? ", audit" : "");
+	if (!ret) {
+		struct egr_warn w = { 0 };
+
+		names_dot_doh_warn(&p, t.label, &w);
+		pr_warnings(&w);
+		if (ks.meta.max_rules != cap)
+			printf("applied %zu rules to %s (default %s%s; capacity grown from %u to %u)\n",
+			       p.n, t.label, p.dflt == EGR_ALLOW ? "allow" : "deny",
+			       p.audit ? ", audit" : "", cap, ks.meta.max_rules);
+		else
+			printf("applied %zu rules to %s (default %s%s)\n", p.n, t.label,
+			       p.dflt == EGR_ALLOW ? "allow" : "deny", p.audit ? ", audit" : "");
+	}
 out:
 	kstate_unlock(lock);
 	kstate_close(&ks);

@@ -21,6 +21,7 @@
 #include "cli/cmd_util.h"
 #include "obs/events.h"
 #include "obs/metrics.h"
+#include "policy/addr.h"
 #include "runtime/label.h"
 #include "util/cgroup.h"
 #include "util/log.h"
@@ -160,7 +161,8 @@ static const char *hook_name(uint8_t hook)
 }
 
 static int event_json(struct events_target *w, const struct egr_event *e, struct evout *es,
-		      const char *container, const char *proto, const char *rule)
+		      const char *container, const char *proto, const char *rule,
+		      const char *name)
 {
 	char when[64], sa[INET6_ADDRSTRLEN], da[INET6_ADDRSTRLEN], comm[49];
 	bool ports = has_ports(e), known = e->pid != 0;
@@ -187,6 +189,8 @@ static int event_json(struct events_target *w, const struct egr_event *e, struct
 		      e->verdict == EGR_EV_AUDIT ? "audit" : "denied", "rule", rule, "rule_id",
 		      e->rule == EGR_RULE_DEFAULT ? json_null() : json_integer(e->rule), "len",
 		      (int)e->len, "fragment", !!(e->pktflags & EGR_PKT_FRAGMENT));
+	if (o)
+		json_object_set_new(o, "name", name ? json_string(name) : json_null());
 	s = o ? json_dumps(o, JSON_COMPACT) : NULL;
 	json_decref(o);
 	if (!s)
@@ -196,9 +200,12 @@ static int event_json(struct events_target *w, const struct egr_event *e, struct
 	return 0;
 }
 
-/* 12:00:01 web pid 4242 curl tcp 198.18.0.9:443 denied by rule 7 "deny ..." */
+/* 12:00:01 web pid 4242 curl tcp 198.18.0.9:443 denied by rule 7 "deny ..."
+ * (with " (api.example.com)" after the address when a name rule learned it)
+ */
 static void print_line(struct events_target *w, const struct egr_event *e, struct evout *es,
-		       const char *container, const char *proto, const char *rule)
+		       const char *container, const char *proto, const char *rule,
+		       const char *name)
 {
 	time_t secs = ((int64_t)e->ts_ns + es->real_off) / 1000000000ll;
 	char when[16], dst[64], da[INET6_ADDRSTRLEN], who[80], comm[49];
@@ -212,9 +219,9 @@ static void print_line(struct events_target *w, const struct egr_event *e, struc
 			 metrics_comm_text(e->comm, comm, sizeof(comm)));
 	else
 		snprintf(who, sizeof(who), "pid ?");
-	printf("%s %s %s %s%s %s %s", when, container ? container : w->label, who, proto,
-	       e->pktflags & EGR_PKT_FRAGMENT ? " fragment" : "", dst,
-	       e->verdict == EGR_EV_AUDIT ? "would be denied" : "denied");
+	printf("%s %s %s %s%s %s%s%s%s %s", when, container ? container : w->label, who, proto,
+	       e->pktflags & EGR_PKT_FRAGMENT ? " fragment" : "", dst, name ? " (" : "",
+	       name ? name : "", name ? ")" : "", e->verdict == EGR_EV_AUDIT ? "would be denied" : "denied");
 	if (e->rule == EGR_RULE_DEFAULT)
 		printf(" by default");
 	else
@@ -225,18 +232,19 @@ static void print_line(struct events_target *w, const struct egr_event *e, struc
 static int print_event(struct events_target *w, const struct egr_event *e, void *ctx)
 {
 	struct evout *es = ctx;
-	char rb[128], pb[16];
+	char rb[EGR_DEST_STRLEN + 64], pb[16], nb[EGR_DEST_STRLEN];
 	const char *rule = events_rule_text(w, e->rule, rb, sizeof(rb));
+	const char *name = events_learned_name(w, e, nb, sizeof(nb));
 	const char *proto = e->pktflags & EGR_PKT_PROTO_UNKNOWN ?
 				    "unknown" :
 				    proto_name(e->proto, pb, sizeof(pb));
 	const char *container = container_of(es, w, e->cgroup_id);
 
 	if (es->json) {
-		if (event_json(w, e, es, container, proto, rule))
+		if (event_json(w, e, es, container, proto, rule, name))
 			return -ENOMEM;
 	} else {
-		print_line(w, e, es, container, proto, rule);
+		print_line(w, e, es, container, proto, rule, name);
 	}
 	if (ferror(stdout)) {
 		es->out_err = errno ? errno : EIO;

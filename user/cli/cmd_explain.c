@@ -24,7 +24,8 @@ static const char explain_usage[] =
 	"\n"
 	"The verdict the policy in force (read from the kernel) gives a packet to\n"
 	"<address>, and why: the deciding rule (its text, id and hits), or the\n"
-	"default, or 'loopback: always allowed'. Without <portspec>, every protocol\n"
+	"default, or 'loopback: always allowed', or a name rule whose name a DNS\n"
+	"answer gave this address. Without <portspec>, every protocol\n"
 	"and port, grouped by outcome.\n"
 	"  <portspec>   tcp:443, udp:53 or icmp\n"
 	"  --inbound    the packet is a reply on a TCP connection accepted from\n"
@@ -98,7 +99,7 @@ static const char *verdict_text(const struct kx_result *r)
 
 static const char *reason_text(enum kx_reason r)
 {
-	static const char *const t[] = { "rule", "default", "loopback", "inbound" };
+	static const char *const t[] = { "rule", "default", "loopback", "inbound", "learned" };
 
 	return t[r];
 }
@@ -106,7 +107,7 @@ static const char *reason_text(enum kx_reason r)
 /* "allowed by rule 3 "allow ..." (12 hits)", "denied by default", ... */
 static void why(const struct kx_result *r, char *buf, size_t len)
 {
-	char rt[128];
+	char rt[EGR_DEST_STRLEN + 64];
 	const char *v = r->verdict == EGR_ALLOW ? "allowed" : "denied";
 
 	switch (r->reason) {
@@ -121,6 +122,11 @@ static void why(const struct kx_result *r, char *buf, size_t len)
 			 r->audit && r->verdict == EGR_DENY ? "would be " : "", v, r->rule_id,
 			 metrics_rule_text(&r->rule, rt, sizeof(rt)), r->hits);
 		break;
+	case KX_LEARNED:
+		snprintf(buf, len, "allowed by rule %u \"%s\" (%" PRIu64 " hits): learned from a DNS answer, %" PRIu64 " s left",
+			 r->rule_id, metrics_rule_text(&r->rule, rt, sizeof(rt)), r->hits,
+			 r->left_ms / 1000);
+		return;
 	case KX_DEFAULT:
 		snprintf(buf, len, "%s%s by default", r->audit && r->verdict == EGR_DENY ? "would be " : "",
 			 v);
@@ -149,15 +155,17 @@ static void ports_text(const struct kx_class *c, char *buf, size_t len)
 
 static json_t *result_json(uint8_t proto, const char *ports, const struct kx_result *r)
 {
-	char rt[128];
-	bool rule = r->reason == KX_RULE;
+	char rt[EGR_DEST_STRLEN + 64];
+	bool rule = r->reason == KX_RULE || r->reason == KX_LEARNED;
 
-	return json_pack("{s:s, s:o, s:s, s:s, s:o, s:o, s:o}", "proto", proto_text(proto),
+	return json_pack("{s:s, s:o, s:s, s:s, s:o, s:o, s:o, s:o}", "proto", proto_text(proto),
 			 "ports", ports && *ports ? json_string(ports) : json_null(), "verdict",
 			 verdict_text(r), "reason", reason_text(r->reason), "rule",
 			 rule ? json_string(metrics_rule_text(&r->rule, rt, sizeof(rt))) : json_null(),
 			 "rule_id", rule ? json_integer(r->rule_id) : json_null(), "hits",
-			 rule ? json_integer((json_int_t)r->hits) : json_null());
+			 rule ? json_integer((json_int_t)r->hits) : json_null(), "ttl",
+			 r->reason == KX_LEARNED ? json_integer((json_int_t)(r->left_ms / 1000)) :
+						   json_null());
 }
 
 static int explain_json(const struct egr_target *t, const struct egr_kstate *ks, const char *addr,
@@ -177,7 +185,7 @@ static int explain_json(const struct egr_target *t, const struct egr_kstate *ks,
 static int explain_one(const struct egr_target *t, const struct egr_kstate *ks,
 		       const struct kx_pkt *p, const char *addr, bool json)
 {
-	char w[256], ports[8] = "";
+	char w[512], ports[8] = "";
 	struct kx_result r;
 	int ret = kexplain(ks, p, &r);
 
@@ -216,7 +224,7 @@ static int explain_all(const struct egr_target *t, const struct egr_kstate *ks,
 	if (!json)
 		printf("%s: %s\n", t->label, addr);
 	for (i = 0; i < n; i++) {
-		char ports[1024], what[1100], w[256];
+		char ports[1024], what[1100], w[512];
 
 		ports_text(&c[i], ports, sizeof(ports));
 		if (json) {

@@ -36,6 +36,15 @@ static const char *const stat_names[EGR_STAT_MAX] = {
 	[EGR_STAT_REFUSED] = "refused",	    [EGR_STAT_AUDIT_FULL] = "audit_unrecorded",
 };
 
+/* DNS counters (egr_stats) in status, by name. */
+static const char *const dns_stat_names[EGR_STAT_MAX] = {
+	[EGR_STAT_DNS_QUERIES] = "queries",	    [EGR_STAT_DNS_ANSWERS] = "answers",
+	[EGR_STAT_DNS_UNTRUSTED] = "untrusted",	    [EGR_STAT_DNS_MISMATCH] = "mismatch",
+	[EGR_STAT_DNS_MALFORMED] = "malformed",	    [EGR_STAT_DNS_TRUNCATED] = "truncated",
+	[EGR_STAT_DNS_LEARNED] = "learned",	    [EGR_STAT_DNS_CAPACITY] = "capacity",
+	[EGR_STAT_DNS_EVICTED] = "evicted",	    [EGR_STAT_DNS_FORGED] = "forged",
+};
+
 static bool have_btf(void)
 {
 	return !access("/sys/kernel/btf/vmlinux", R_OK);
@@ -118,7 +127,30 @@ static json_t *status_json(const struct egr_kstate *ks, int alive,
 						      (json_int_t)st[k].packets, "bytes",
 						      (json_int_t)st[k].bytes));
 	json_object_set_new(o, "counters", c);
+	c = json_object();
+	for (k = 0; k < EGR_STAT_MAX; k++)
+		if (dns_stat_names[k])
+			json_object_set_new(c, dns_stat_names[k],
+					    json_integer((json_int_t)st[k].packets));
+	json_object_set_new(c, "max_learned", json_integer(ks->meta.max_learned));
+	json_object_set_new(o, "dns", c);
+	json_object_set_new(o, "names", json_integer(ks->meta.nnames));
 	return o;
+}
+
+static void status_dns(const struct egr_counter st[EGR_STAT_MAX])
+{
+	printf("  dns: %llu queries, %llu answers learned from (ignored: %llu untrusted, %llu not the question asked, %llu malformed, %llu truncated), %llu addresses learned, %llu not (capacity), %llu evicted, %llu forged answers dropped\n",
+	       (unsigned long long)st[EGR_STAT_DNS_QUERIES].packets,
+	       (unsigned long long)st[EGR_STAT_DNS_ANSWERS].packets,
+	       (unsigned long long)st[EGR_STAT_DNS_UNTRUSTED].packets,
+	       (unsigned long long)st[EGR_STAT_DNS_MISMATCH].packets,
+	       (unsigned long long)st[EGR_STAT_DNS_MALFORMED].packets,
+	       (unsigned long long)st[EGR_STAT_DNS_TRUNCATED].packets,
+	       (unsigned long long)st[EGR_STAT_DNS_LEARNED].packets,
+	       (unsigned long long)st[EGR_STAT_DNS_CAPACITY].packets,
+	       (unsigned long long)st[EGR_STAT_DNS_EVICTED].packets,
+	       (unsigned long long)st[EGR_STAT_DNS_FORGED].packets);
 }
 
 static void status_text(const struct egr_kstate *ks, int alive,
@@ -135,8 +167,10 @@ static void status_text(const struct egr_kstate *ks, int alive,
 	else if (!alive)
 		printf("  DEFUNCT: the cgroup is gone (egressctl detach --gone removes it)\n");
 
-	printf("  rules %u/%u, prefixes v4 %u v6 %u\n", ks->meta.nrules, ks->meta.max_rules,
-	       ks->meta.nprefix[0], ks->meta.nprefix[1]);
+	printf("  rules %u/%u, prefixes v4 %u v6 %u, names %u\n", ks->meta.nrules,
+	       ks->meta.max_rules, ks->meta.nprefix[0], ks->meta.nprefix[1], ks->meta.nnames);
+	if (ks->meta.nnames || st[EGR_STAT_DNS_ANSWERS].packets)
+		status_dns(st);
 	for (k = 0; k < EGR_STAT_MAX; k++) {
 		if (!stat_names[k] || (!st[k].packets && k > EGR_STAT_AUDIT))
 			continue;

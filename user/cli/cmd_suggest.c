@@ -3,7 +3,8 @@
  * egressctl suggest: a policy file from what audit mode observed. Reads
  * the policy in force and egr_audit (user/kernel/kaudit.h), judges every
  * observation again by the policy in force now (user/kernel/kexplain.h),
- * and writes the file (user/policy/suggest.h).
+ * and writes the file (user/policy/suggest.h), with the name a DNS answer
+ * gave a destination where audit mode saw one.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -19,6 +20,7 @@
 #include "kernel/kread.h"
 #include "obs/metrics.h"
 #include "policy/addr.h"
+#include "policy/name.h"
 #include "policy/suggest.h"
 #include "util/log.h"
 
@@ -29,7 +31,8 @@ static const char suggest_usage[] =
 	"in force with audit off, plus an allow rule for each destination, protocol\n"
 	"and port that audit mode let through and the policy denies by its default,\n"
 	"with packet counts. The kernel collects them while the target is in audit\n"
-	"mode (attach --audit), whether or not anything reads events.\n"
+	"mode (attach --audit), whether or not anything reads events. A destination\n"
+	"that a DNS answer the target received named becomes a rule for that name.\n"
 	"  -o, --output FILE  write FILE (atomically) instead of stdout\n"
 	"  --group N          IPv4 addresses on the same port sharing their first N\n"
 	"                     bits (8-32) become one prefix, never shorter than /N\n"
@@ -80,6 +83,11 @@ static int observations(const struct egr_kstate *ks, const struct kaudit_entry *
 		x->dport = p.dport;
 		x->ports_unknown = p.flags & (EGR_PKT_PORTS_UNKNOWN | EGR_PKT_PROTO_UNKNOWN);
 		x->packets = e[i].v.packets;
+		if (e[i].name[0] && !x->ports_unknown) {
+			x->name = name_intern(e[i].name);
+			if (!x->name)
+				return -ENOMEM;
+		}
 		if (r.reason == KX_RULE)
 			x->denied_by = metrics_rule_text(&r.rule, texts[*no], sizeof(texts[0]));
 		(*no)++;

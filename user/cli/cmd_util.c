@@ -8,6 +8,8 @@
 #include "cli/cmd_util.h"
 #include "kernel/kgen.h"
 #include "policy/addr.h"
+#include "policy/name.h"
+#include "kernel/kread.h"
 #include "runtime/label.h"
 #include "util/log.h"
 
@@ -57,7 +59,7 @@ int open_target(const char *spec, struct egr_target *t, struct egr_kstate *ks)
 int parse_rule_args(int argc, char **argv, int action, struct egr_policy *out)
 {
 	struct egr_dest d[2];
-	char err[256];
+	char err[512];
 	int nd, i, j;
 
 	memset(out, 0, sizeof(*out));
@@ -67,6 +69,11 @@ int parse_rule_args(int argc, char **argv, int action, struct egr_policy *out)
 	}
 	nd = parse_dests(argv[0], d, err, sizeof(err));
 	if (nd < 0) {
+		pr_err("%s\n", err);
+		return 1;
+	}
+	if (action == EGR_DENY && dest_is_name(&d[0])) {
+		name_deny_error(dest_name(&d[0]), err, sizeof(err));
 		pr_err("%s\n", err);
 		return 1;
 	}
@@ -134,6 +141,21 @@ void pr_warnings(struct egr_warn *w)
 	warn_free(w);
 }
 
+void warn_dot_doh(const struct egr_kstate *ks, const char *label)
+{
+	struct egr_warn w = { 0 };
+	struct egr_live_rule *lr;
+	struct egr_policy p;
+	size_t n;
+
+	if (!ks->meta.nnames || kpolicy_read_ex(ks, &p, &lr, &n, false))
+		return;
+	names_dot_doh_warn(&p, label, &w);
+	pr_warnings(&w);
+	free(lr);
+	policy_free(&p);
+}
+
 void pr_err_line(const char *err)
 {
 	if (err && *err)
@@ -147,10 +169,11 @@ json_t *target_json(const struct egr_kstate *ks)
 
 	target_label(ks, label, sizeof(label));
 	kgen_slot_cfg(ks, &cfg);
-	return json_pack("{s:s, s:s, s:I, s:s, s:b}", "target", label, "cgroup", ks->meta.path,
-			 "cgroup_id", (json_int_t)ks->cgid, "default",
+	return json_pack("{s:s, s:s, s:I, s:s, s:b, s:{s:I, s:I}}", "target", label, "cgroup",
+			 ks->meta.path, "cgroup_id", (json_int_t)ks->cgid, "default",
 			 cfg.dflt == EGR_ALLOW ? "allow" : "deny", "audit",
-			 !!(cfg.flags & EGR_SF_AUDIT));
+			 !!(cfg.flags & EGR_SF_AUDIT), "dns", "min_ttl", (json_int_t)cfg.min_ttl,
+			 "max_per_name", (json_int_t)cfg.max_per_name);
 }
 
 int print_json(json_t *j)

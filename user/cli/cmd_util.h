@@ -50,6 +50,10 @@ void pr_warnings(struct egr_warn *w);
 /* Print err (pr_err) unless it is empty. */
 void pr_err_line(const char *err);
 
+/* Warn (pr_warnings) when the policy in force has name rules and allows
+ * DNS over TLS or HTTPS by address (policy/name.h).
+ */
+void warn_dot_doh(const struct egr_kstate *ks, const char *label);
 /* A target as list and status show it in JSON: target, cgroup, cgroup_id,
  * default, audit.
  */

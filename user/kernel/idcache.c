@@ -115,7 +115,8 @@ int idcache_save(const struct egr_kstate *ks, const struct egr_compiled *c)
 
 	if (!x)
 		return -ENOMEM;
-	err = ks->cgid ? instance(ks, &h) : -ENOENT;
+	/* name destinations are pointers into this process: not written */
+	err = c->npfx[EGR_K_NAME] ? -ENOTSUP : ks->cgid ? instance(ks, &h) : -ENOENT;
 	if (err)
 		goto out;
 	for (f = 0; f < 2; f++)

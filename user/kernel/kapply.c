@@ -26,10 +26,12 @@
 #include "kernel/kapply.h"
 #include "kernel/kgen.h"
 #include "kernel/kmap.h"
+#include "kernel/knames.h"
 #include "kernel/kread.h"
 #include "kernel/kslot.h"
 #include "kernel/ktries.h"
 #include "policy/compile.h"
+#include "policy/name.h"
 #include "util/err.h"
 #include "util/thread.h"
 
@@ -159,7 +161,7 @@ static void keep_ids(struct ids *d, struct egr_compiled *c, const struct egr_cru
 	size_t j = 0;
 	uint32_t f, i, r;
 
-	for (f = 0; f < 2; f++) {
+	for (f = 0; f < EGR_NKINDS; f++) {
 		for (i = 0; i < c->npfx[f]; i++) {
 			const struct egr_cprefix *cp = &c->pfx[f][i];
 
@@ -286,6 +288,12 @@ struct apply {
 	uint32_t old_nfree;
 	struct egr_tries tries; /* the new slot's */
 	const char *what; /* the step, for the error line */
+	/* name rules: the old slot's (deleted after the flip), and the new
+	 * slot's ids with their incarnations
+	 */
+	struct egr_crule *old_names;
+	size_t n_old_names;
+	uint32_t *name_ids, *name_incs, n_names;
 	kpolicy_grow_fn *grow; /* NULL: a policy too large is refused */
 	void *grow_ctx;
 };
@@ -303,6 +311,67 @@ static int live_of(struct apply *a, struct egr_prefetch *pf, struct egr_crule **
 	*n = pf->n;
 	free(pf);
 	return ret;
+}
+
+/* The old slot's name rules (they are last in compiled order). */
+static int old_names(struct apply *a, const struct egr_crule *live, size_t nl)
+{
+	size_t i = nl;
+
+	while (i && dest_is_name(&live[i - 1].dest))
+		i--;
+	a->n_old_names = nl - i;
+	if (!a->n_old_names)
+		return 0;
+	a->old_names = malloc(a->n_old_names * sizeof(*a->old_names));
+	if (!a->old_names)
+		return -ENOMEM;
+	memcpy(a->old_names, live + i, a->n_old_names * sizeof(*a->old_names));
+	return 0;
+}
+
+/* Incarnations of the new policy's name rules: a rule in force (same id,
+ * kept by assign_ids()) keeps its own, so what it learned stays; a new one
+ * gets a fresh one, never used before in this instance.
+ */
+static int name_incs(struct apply *a)
+{
+	const struct egr_compiled *c = &a->c;
+	uint32_t n = 0, i, r, j;
+	uint8_t *fresh;
+	int err = 0;
+
+	for (i = 0; i < c->npfx[EGR_K_NAME]; i++)
+		n += c->pfx[EGR_K_NAME][i].count;
+	if (!n)
+		return 0;
+	fresh = calloc(a->ids.cap, 1);
+	a->name_ids = malloc(n * sizeof(uint32_t));
+	a->name_incs = malloc(n * sizeof(uint32_t));
+	if (!fresh || !a->name_ids || !a->name_incs) {
+		free(fresh);
+		return -ENOMEM;
+	}
+	for (j = 0; j < a->ids.nfresh; j++)
+		fresh[a->ids.fresh[j]] = 1;
+	for (i = 0; i < c->npfx[EGR_K_NAME] && !err; i++) {
+		const struct egr_cprefix *cp = &c->pfx[EGR_K_NAME][i];
+
+		for (r = cp->first; r < cp->first + cp->count; r++) {
+			uint32_t id = c->rules[r].id, inc = 0;
+
+			if (!fresh[id])
+				err = knlive_get(a->ks, a->old, id, &inc);
+			if (err)
+				break;
+			if (!inc)
+				inc = a->ks->meta.next_inc++;
+			a->name_ids[a->n_names] = id;
+			a->name_incs[a->n_names++] = inc;
+		}
+	}
+	free(fresh);
+	return err;
 }
 
 /* What changes: the new policy compiled and checked against the capacity,
@@ -328,13 +397,16 @@ static int plan(struct apply *a, const struct egr_policy *p, struct egr_prefetch
 		free(live);
 		return ret;
 	}
-	if (a->c.nrules > cap || a->c.npfx[0] > cap || a->c.npfx[1] > cap) {
+	if (a->c.nrules > cap || a->c.npfx[0] > cap || a->c.npfx[1] > cap ||
+	    a->c.npfx[EGR_K_NAME] > cap) {
 		size_t need = a->c.nrules;
 
 		if (a->c.npfx[0] > need)
 			need = a->c.npfx[0];
 		if (a->c.npfx[1] > need)
 			need = a->c.npfx[1];
+		if (a->c.npfx[EGR_K_NAME] > need)
+			need = a->c.npfx[EGR_K_NAME];
 		if (!a->grow) {
 			free(live);
 			seterr(err, errlen, "policy too large: %zu rules, capacity %u", a->c.nrules,
@@ -374,7 +446,13 @@ static int plan(struct apply *a, const struct egr_policy *p, struct egr_prefetch
 	a->old_fhash = ks->meta.free_hash;
 	a->old_nfree = ks->meta.nfree;
 	a->ids.cap = cap;
-	return assign_ids(&a->ids, &a->c, live, nlive);
+	ret = old_names(a, live, nlive);
+	if (ret) {
+		free(live);
+		return ret;
+	}
+	ret = assign_ids(&a->ids, &a->c, live, nlive);
+	return ret ? ret : name_incs(a);
 }
 
 /* The free-id stack: rewritten only if it is not what is there. */
@@ -412,18 +490,27 @@ static int build(struct apply *a)
 
 	ks->meta.next_id = a->ids.hi;
 	ks->meta.nfree = a->ids.nstack;
-	ks->meta.dirty = 1;
+	ks->meta.dirty = 1; /* (next_inc, advanced by plan(), goes in too) */
 	ret = kstate_write_meta(ks);
 	if (!ret)
 		ret = kslot_inactive(ks, a->slot, &a->tries);
 	if (!ret)
 		ret = kslot_fill(ks, &a->c, a->slot, &a->tries, a->ids.fresh, a->ids.nfresh);
+	if (!ret && a->n_names)
+		ret = knlive_set_many(ks, a->slot, a->name_ids, a->name_incs, a->n_names);
+	if (!ret)
+		ret = knames_fill(ks, &a->c, a->slot, a->slot * ks->meta.max_rules);
 	if (ret)
 		return ret;
 	cfg.slot = 0;
 	cfg.dflt = a->c.dflt;
 	cfg.flags = a->c.audit ? cfg.flags | EGR_SF_AUDIT : cfg.flags & ~EGR_SF_AUDIT;
+	cfg.flags = a->c.npfx[EGR_K_NAME] ? cfg.flags | EGR_SF_NAMES : cfg.flags & ~EGR_SF_NAMES;
+	cfg.min_ttl = a->c.min_ttl;
+	cfg.max_per_name = a->c.max_per_name;
 	cfg.generation = 0;
+	cfg.learn = 0;
+	cfg.lhead = 0;
 	if (bpf_map_update_elem(ks->ctl_fd, &k, &cfg, BPF_ANY))
 		return -errno;
 	ret = write_free_stack(a);
@@ -433,6 +520,7 @@ static int build(struct apply *a)
 	ks->meta.nrules = a->c.nrules;
 	ks->meta.nprefix[0] = a->c.npfx[0];
 	ks->meta.nprefix[1] = a->c.npfx[1];
+	ks->meta.nnames = a->c.npfx[EGR_K_NAME];
 	return kstate_write_meta(ks);
 }
 
@@ -441,6 +529,29 @@ static int flip(struct apply *a)
 {
 	a->what = "switching to the new policy";
 	return kgen_bump(a->ks, true);
+}
+
+/* The old slot's name entries and incarnations. */
+static int release_names(struct apply *a)
+{
+	uint32_t *ids, *zero;
+	size_t i;
+	int err;
+
+	if (!a->n_old_names)
+		return 0;
+	err = knames_delete(a->ks, a->old, a->old_names, a->n_old_names);
+	ids = malloc(a->n_old_names * sizeof(*ids));
+	zero = calloc(a->n_old_names, sizeof(*zero));
+	if (!err && (!ids || !zero))
+		err = -ENOMEM;
+	for (i = 0; !err && i < a->n_old_names; i++)
+		ids[i] = a->old_names[i].r.id;
+	if (!err)
+		err = knlive_set_many(a->ks, a->old, ids, zero, a->n_old_names);
+	free(ids);
+	free(zero);
+	return err;
 }
 
 /* A packet still judged on the old slot sees the generation move and is
@@ -457,6 +568,8 @@ static int release(struct apply *a)
 	a->what = "releasing the old policy";
 	helper_run(&sj.job, save_ids, &sj);
 	ret = kslot_empty(ks, a->old, a->old_pfx, &a->okeys);
+	if (!ret)
+		ret = release_names(a);
 	helper_wait(&sj.job);
 	if (ret)
 		return ret;
@@ -496,5 +609,8 @@ int kpolicy_apply_ex(struct egr_kstate *ks, const struct egr_policy *p, struct e
 	kslot_keys_free(&a.okeys);
 	ids_free(&a.ids);
 	compiled_free(&a.c);
+	free(a.old_names);
+	free(a.name_ids);
+	free(a.name_incs);
 	return ret;
 }

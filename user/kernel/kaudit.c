@@ -8,6 +8,39 @@
 #include "kernel/kaudit.h"
 #include "kernel/kmap.h"
 
+static struct egr_learn_key name_key(const struct egr_audit_key *k)
+{
+	struct egr_learn_key lk = { .family = k->family };
+
+	memcpy(lk.addr, k->dst, 16);
+	return lk;
+}
+
+/* The names of the entries' destinations (egr_anames; an instance made
+ * before it existed has none).
+ */
+static int read_names(const struct egr_kstate *ks, struct kaudit_entry *e, size_t n)
+{
+	int fd = kstate_open_pin(ks, "egr_anames"), err = 0;
+	struct egr_aname v;
+	size_t i;
+
+	if (fd < 0)
+		return fd == -ENOENT ? 0 : fd;
+	for (i = 0; i < n && !err; i++) {
+		struct egr_learn_key lk = name_key(&e[i].k);
+
+		if (!bpf_map_lookup_elem(fd, &lk, &v)) {
+			memcpy(e[i].name, v.name, sizeof(e[i].name));
+			e[i].name[sizeof(e[i].name) - 1] = '\0';
+		} else if (errno != ENOENT) {
+			err = -errno;
+		}
+	}
+	close(fd);
+	return err;
+}
+
 int kaudit_read(const struct egr_kstate *ks, struct kaudit_entry **out, size_t *n)
 {
 	struct kaudit_entry *e = calloc(EGR_AUDIT_MAX, sizeof(*e));
@@ -33,6 +66,8 @@ int kaudit_read(const struct egr_kstate *ks, struct kaudit_entry **out, size_t *
 	if (i < EGR_AUDIT_MAX && errno != ENOENT)
 		err = -errno;
 	close(fd);
+	if (!err)
+		err = read_names(ks, e, i);
 	if (err) {
 		free(e);
 		return err;
@@ -64,5 +99,14 @@ int kaudit_reset(const struct egr_kstate *ks, const struct kaudit_entry *e, size
 		if (bpf_map_delete_elem(fd, &e[i].k) && errno != ENOENT)
 			err = -errno;
 	close(fd);
+	fd = err ? -1 : kstate_open_pin(ks, "egr_anames");
+	for (i = 0; fd >= 0 && i < n && !err; i++) {
+		struct egr_learn_key lk = name_key(&e[i].k);
+
+		if (bpf_map_delete_elem(fd, &lk) && errno != ENOENT)
+			err = -errno;
+	}
+	if (fd >= 0)
+		close(fd);
 	return err ? err : reset_unrecorded(ks);
 }

@@ -11,13 +11,17 @@
 struct kaudit_entry {
 	struct egr_audit_key k;
 	struct egr_audit_val v;
+	char name[EGR_NAME_KEY_MAX]; /* egr_anames: the name a DNS answer gave k.dst; "" none */
 };
 
-/* Every entry of egr_audit (at most EGR_AUDIT_MAX). *out is malloc'd. */
+/* Every entry of egr_audit (at most EGR_AUDIT_MAX), with the name of its
+ * destination where audit mode saw one in a DNS answer. *out is malloc'd.
+ */
 int kaudit_read(const struct egr_kstate *ks, struct kaudit_entry **out, size_t *n);
 
 /* Delete the entries e[0..n) (what was read: entries made since stay) and
- * zero the count of packets that did not fit (audit_unrecorded).
+ * the names of their destinations, and zero the count of packets that did
+ * not fit (audit_unrecorded).
  */
 int kaudit_reset(const struct egr_kstate *ks, const struct kaudit_entry *e, size_t n);
 

@@ -12,6 +12,7 @@
 #include <bpf/bpf.h>
 #include "kernel/kexplain.h"
 #include "kernel/kgen.h"
+#include "kernel/knames.h"
 #include "kernel/kread.h"
 #include "kernel/ktries.h"
 #include "policy/compile.h"
@@ -53,6 +54,70 @@ static void entry_dest(const struct kx_pkt *p, const struct egr_prefix *pv, stru
 static int rule_at(const struct egr_kstate *ks, uint32_t idx, struct egr_rule *r)
 {
 	return bpf_map_lookup_elem(ks->rules_fd, &idx, r) ? -errno : 0;
+}
+
+/* The name rule id of slot in force: its destination (the name) into d. */
+static int name_of(const struct egr_kstate *ks, uint32_t slot, uint32_t id, struct egr_dest *d)
+{
+	struct kname_ent *e;
+	struct egr_rule kr;
+	size_t n, i;
+	uint32_t j;
+	int ret = knames_read(ks, slot, &e, &n);
+
+	for (i = 0; !ret && i < n; i++)
+		for (j = 0; !ret && j < e[i].pv.count; j++) {
+			ret = rule_at(ks, e[i].pv.first + j, &kr);
+			if (!ret && kr.id == id) {
+				*d = e[i].dest;
+				free(e);
+				return 0;
+			}
+		}
+	free(e);
+	return ret ? ret : -ENOENT;
+}
+
+/* After a default deny in a slot with name rules: does an address a DNS
+ * answer taught a rule in force allow p (egr_judge_learned() of the
+ * program)? Sets r then. 0 or -errno.
+ */
+static int learned(const struct egr_kstate *ks, const struct kx_pkt *p, uint32_t slot,
+		   struct kx_result *r)
+{
+	struct egr_learn_key key = { .family = p->family };
+	struct egr_learned v;
+	uint64_t now = klearn_now();
+	uint32_t i, inc;
+	int ret;
+
+	memcpy(key.addr, p->dst, 16);
+	if (bpf_map_lookup_elem_flags(ks->learn_fd, &key, &v, BPF_F_LOCK))
+		return errno == ENOENT ? 0 : -errno;
+	for (i = 0; i < EGR_LEARN_REFS; i++) {
+		const struct egr_lref *l = &v.ref[i];
+		struct egr_rule kr = { .action = EGR_ALLOW, .proto = l->proto, .flags = l->flags,
+				       .port_lo = l->port_lo, .port_hi = l->port_hi, .id = l->id };
+		struct egr_dest d;
+
+		if (!l->inc || l->expires <= now ||
+		    !compile_rule_matches(&kr, p->proto, p->flags, p->dport))
+			continue;
+		ret = knlive_get(ks, slot, l->id, &inc);
+		if (ret == -ENOENT || (!ret && inc != l->inc))
+			continue;
+		if (!ret)
+			ret = name_of(ks, slot, l->id, &d);
+		if (ret)
+			return ret;
+		r->reason = KX_LEARNED;
+		r->verdict = EGR_ALLOW;
+		r->rule_id = l->id;
+		r->left_ms = (l->expires - now) / 1000000;
+		krule_to_urule(&kr, &d, &r->rule);
+		return 0;
+	}
+	return 0;
 }
 
 /* One judgement under the generation read first (judge() of the program):
@@ -107,6 +172,11 @@ static int walk(const struct egr_kstate *ks, const struct kx_pkt *p, struct kx_r
 		return -errno;
 	if (r->reason == KX_DEFAULT)
 		r->verdict = cfg.dflt;
+	if (r->reason == KX_DEFAULT && cfg.dflt == EGR_DENY && (cfg.flags & EGR_SF_NAMES)) {
+		ret = learned(ks, p, gen & 1, r);
+		if (ret)
+			return ret;
+	}
 	r->audit = cfg.flags & EGR_SF_AUDIT;
 	ret = kgen_read(ks, &r->generation);
 	if (ret)
@@ -174,13 +244,45 @@ int kexplain(const struct egr_kstate *ks, const struct kx_pkt *in, struct kx_res
 	}
 	if (ret > 0)
 		return -EAGAIN;
-	if (!ret && r->reason == KX_RULE)
+	if (!ret && (r->reason == KX_RULE || r->reason == KX_LEARNED))
 		ret = rule_hits(ks, r->rule_id, &r->hits);
 	return ret;
 }
 
+static int chain_learned(const struct egr_kstate *ks, const struct kx_pkt *p,
+			 struct egr_rule **rules, size_t *n, size_t *cap)
+{
+	struct egr_learn_key key = { .family = p->family };
+	struct egr_learned v;
+	uint32_t i;
+
+	memcpy(key.addr, p->dst, 16);
+	if (bpf_map_lookup_elem_flags(ks->learn_fd, &key, &v, BPF_F_LOCK))
+		return errno == ENOENT ? 0 : -errno;
+	for (i = 0; i < EGR_LEARN_REFS; i++) {
+		struct egr_rule *x;
+
+		if (!v.ref[i].inc)
+			continue;
+		if (*n == *cap) {
+			x = realloc(*rules, (*cap = 2 * *cap + 32) * sizeof(*x));
+			if (!x)
+				return -ENOMEM;
+			*rules = x;
+		}
+		x = &(*rules)[(*n)++];
+		memset(x, 0, sizeof(*x));
+		x->proto = v.ref[i].proto;
+		x->flags = v.ref[i].flags;
+		x->port_lo = v.ref[i].port_lo;
+		x->port_hi = v.ref[i].port_hi;
+	}
+	return 0;
+}
+
 /* The rules of every prefix holding dst in the live slot (the chain the
- * walk can visit), into *rules.
+ * walk can visit), and the references of an address DNS answers taught,
+ * into *rules (their ports cut the classes).
  */
 static int chain(const struct egr_kstate *ks, const struct kx_pkt *p, struct egr_rule **rules,
 		 size_t *n)
@@ -220,6 +322,8 @@ static int chain(const struct egr_kstate *ks, const struct kx_pkt *p, struct egr
 			break;
 		plen = pv.plen - 1;
 	}
+	if (ret >= 0)
+		ret = chain_learned(ks, p, rules, n, &cap);
 out:
 	ktries_close(&t);
 	return ret < 0 ? ret : 0;
@@ -235,7 +339,7 @@ static int cmp_u32(const void *a, const void *b)
 static bool same_outcome(const struct kx_result *a, const struct kx_result *b)
 {
 	return a->reason == b->reason && a->verdict == b->verdict &&
-	       (a->reason != KX_RULE || a->rule_id == b->rule_id);
+	       ((a->reason != KX_RULE && a->reason != KX_LEARNED) || a->rule_id == b->rule_id);
 }
 
 /* Add class (proto, ports lo..hi, outcome r) to *out, merged with one of

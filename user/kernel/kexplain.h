@@ -5,8 +5,11 @@
  * slot's tries are looked up the way the program looks them up (LPM
  * lookups, the next shorter prefix holding rules while none of a prefix's
  * rules match), its rule slices, its default and audit flag, the hit
- * counters. Like the program it reads the generation before and after and
- * starts again if a change came in between.
+ * counters, and the addresses DNS answers taught name rules (egr_learn:
+ * only after a default deny, as the program). Like the program it reads
+ * the generation before and after and starts again if a change came in
+ * between. A TCP connection's grant (kept past its address's expiry) is
+ * the socket's and not shown.
  */
 #ifndef EGR_KEXPLAIN_H
 #define EGR_KEXPLAIN_H
@@ -35,15 +38,18 @@ enum kx_reason {
 	KX_DEFAULT,	 /* no rule matched: the slot's default */
 	KX_LOOPBACK,	 /* loopback destination: always allowed */
 	KX_INBOUND,	 /* reply on an inbound TCP connection: always allowed */
+	KX_LEARNED,	 /* no address rule matched, the default denies, and a name
+			  * rule allows the address: a DNS answer taught it */
 };
 
 struct kx_result {
 	enum kx_reason reason;
 	uint8_t verdict;     /* EGR_ALLOW / EGR_DENY, as the policy says */
 	bool audit;	     /* audit mode: a deny is let through (and counted) */
-	uint32_t rule_id;    /* KX_RULE: the rule's id (its hit counter) */
-	struct egr_urule rule; /* KX_RULE: the rule as `list` shows it */
-	uint64_t hits;	     /* KX_RULE: its hits */
+	uint32_t rule_id;    /* KX_RULE, KX_LEARNED: the rule's id (its hit counter) */
+	struct egr_urule rule; /* KX_RULE, KX_LEARNED: the rule as `list` shows it */
+	uint64_t hits;	     /* KX_RULE, KX_LEARNED: its hits */
+	uint64_t left_ms;    /* KX_LEARNED: until the address expires */
 	uint64_t generation; /* the policy generation judged under */
 };
 

@@ -41,10 +41,12 @@
 #include "kernel/idcache.h"
 #include "kernel/kgen.h"
 #include "kernel/kgrow.h"
+#include "kernel/knames.h"
 #include "kernel/kread.h"
 #include "kernel/pindir.h"
 #include "policy/addr.h"
 #include "policy/compile.h"
+#include "policy/name.h"
 #include "util/err.h"
 
 /* Test hook: EGRESSCTL_TEST_GROW_STOP=exchanged (or =linked) kills this
@@ -146,6 +148,54 @@ struct grow {
 	const char *what;
 };
 
+/* The ids of the name rules among live (the rules in force). */
+static uint32_t *name_ids(const struct egr_crule *live, size_t n, size_t *nn)
+{
+	uint32_t *ids = calloc(n ? n : 1, sizeof(*ids));
+	size_t i;
+
+	*nn = 0;
+	for (i = 0; ids && i < n; i++)
+		if (dest_is_name(&live[i].dest))
+			ids[(*nn)++] = live[i].r.id;
+	return ids;
+}
+
+/* What DNS answers taught the old instance stays in force in the new one:
+ * egr_learn, egr_lring and egr_dnsq are shared (kstate_load_ex()), and
+ * their entries and the sockets' grants name rules by (id, incarnation).
+ * The ids are the same; the incarnations are carried over here, with the
+ * counter that hands them out and the ring's head (moved on by a margin:
+ * the old instance may still take a few ring slots until the swap).
+ */
+static int carry_names(struct grow *g, const uint32_t *ids, size_t n)
+{
+	struct egr_ctl oc, nc, o0, n0;
+	uint32_t k0 = 0, inc;
+	size_t i;
+	int ret = kgen_slot_cfg(g->ks, &oc);
+
+	if (!ret)
+		ret = kgen_slot_cfg(&g->nks, &nc);
+	for (i = 0; !ret && i < n; i++) {
+		ret = knlive_get(g->ks, oc.slot, ids[i], &inc);
+		if (!ret && inc)
+			ret = knlive_set(&g->nks, nc.slot, ids[i], inc);
+	}
+	if (ret)
+		return ret;
+	if (bpf_map_lookup_elem(g->ks->ctl_fd, &k0, &o0) ||
+	    bpf_map_lookup_elem(g->nks.ctl_fd, &k0, &n0))
+		return -errno;
+	n0.lhead = o0.lhead + EGR_DNSQ_MAX;
+	n0.learn = o0.learn + 1;
+	if (bpf_map_update_elem(g->nks.ctl_fd, &k0, &n0, BPF_ANY))
+		return -errno;
+	if (g->nks.meta.next_inc < g->ks->meta.next_inc)
+		g->nks.meta.next_inc = g->ks->meta.next_inc;
+	return kstate_write_meta(&g->nks);
+}
+
 /* 1 and 2: the new instance, loaded and filled. */
 static int build(struct grow *g, uint32_t cap, char *err, size_t errlen)
 {
@@ -154,8 +204,9 @@ static int build(struct grow *g, uint32_t cap, char *err, size_t errlen)
 	struct egr_policy pol;
 	struct egr_prefetch *pf;
 	struct egr_crule *live;
+	uint32_t *nids = NULL;
 	uint64_t gen;
-	size_t n;
+	size_t n, nn = 0;
 	int ret;
 
 	g->what = "reading the policy";
@@ -178,6 +229,10 @@ static int build(struct grow *g, uint32_t cap, char *err, size_t errlen)
 	ret = kgen_publish(&g->nks, (gen | 1) + 1); /* slot 0, above every old tag */
 	pf = NULL;
 	if (!ret) {
+		nids = name_ids(live, n, &nn);
+		ret = nids ? 0 : -ENOMEM;
+	}
+	if (!ret) {
 		pf = kpolicy_prefetch_of(live, n); /* takes live */
 		live = NULL;
 	}
@@ -188,7 +243,12 @@ static int build(struct grow *g, uint32_t cap, char *err, size_t errlen)
 		if (ret)
 			g->what = NULL;
 	}
+	if (!ret && nn) {
+		g->what = "carrying over the learned names";
+		ret = carry_names(g, nids, nn);
+	}
 out:
+	free(nids);
 	free(live);
 	policy_free(&pol);
 	return ret;

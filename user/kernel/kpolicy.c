@@ -23,11 +23,13 @@
 #include "kernel/kgrow.h"
 #include "kernel/kgen.h"
 #include "kernel/kmap.h"
+#include "kernel/knames.h"
 #include "kernel/kpolicy.h"
 #include "kernel/kread.h"
 #include "kernel/ktries.h"
 #include "policy/addr.h"
 #include "policy/compile.h"
+#include "policy/name.h"
 
 #define ID_NONE 0xffffffffu
 
@@ -44,11 +46,15 @@ static int read_active(const struct egr_kstate *ks, uint32_t *slot)
 /* One rule compiled on its own: its kernel form. */
 static int urule_to_krule(const struct egr_urule *u, struct egr_rule *r)
 {
-	struct egr_policy p = { .rules = (struct egr_urule *)u, .n = 1 };
+	struct egr_urule x = *u;
+	struct egr_policy p = { .rules = &x, .n = 1 };
 	struct egr_compiled c;
 	char err[128];
-	int ret = compile_policy(&p, &c, err, sizeof(err));
+	int ret;
 
+	if (dest_is_name(&x.dest))
+		x.action = EGR_ALLOW; /* (remove: any action; deny is refused before) */
+	ret = compile_policy(&p, &c, err, sizeof(err));
 	if (ret)
 		return ret;
 	*r = c.rules[0];
@@ -71,18 +77,27 @@ static int cmp_krule(const void *a, const void *b)
 	return compile_rule_cmp(&same, a, &same, b);
 }
 
-/* The rules of exactly prefix d in trie fd: 1 found, 0 not, -errno. */
-static int read_prefix(const struct egr_kstate *ks, int trie_fd, const struct egr_dest *d,
-		       struct egr_prefix *pv, struct egr_rule *rules)
+/* The rules of exactly prefix d in trie fd (a name: in slot's names): 1
+ * found, 0 not, -errno.
+ */
+static int read_prefix(const struct egr_kstate *ks, int trie_fd, uint32_t slot,
+		       const struct egr_dest *d, struct egr_prefix *pv, struct egr_rule *rules)
 {
 	uint8_t key[sizeof(struct egr_lpm_v6)];
 	uint32_t j, idx;
+	int ret;
 
-	egr_make_key(d, key);
-	if (bpf_map_lookup_elem(trie_fd, key, pv))
-		return errno == ENOENT ? 0 : -errno;
-	if (pv->plen != d->plen) /* a shorter prefix answered */
-		return 0;
+	if (dest_is_name(d)) {
+		ret = knames_lookup(ks, slot, d, pv);
+		if (ret <= 0)
+			return ret;
+	} else {
+		egr_make_key(d, key);
+		if (bpf_map_lookup_elem(trie_fd, key, pv))
+			return errno == ENOENT ? 0 : -errno;
+		if (pv->plen != d->plen) /* a shorter prefix answered */
+			return 0;
+	}
 	if (pv->count > EGR_MAX_PREFIX_RULES)
 		return -EPROTO;
 	for (j = 0; j < pv->count; j++) {
@@ -104,6 +119,8 @@ struct pedit {
 	uint32_t nnew; /* rules without an id yet */
 	uint32_t removed[EGR_MAX_PREFIX_RULES];
 	uint32_t nremoved;
+	uint8_t fresh[EGR_MAX_PREFIX_RULES]; /* rules[j] got its id in this edit */
+	uint32_t inc[EGR_MAX_PREFIX_RULES];  /* and, a name rule, this incarnation */
 };
 
 static struct pedit *find_edit(struct pedit *e, size_t n, const struct egr_dest *d)
@@ -118,7 +135,7 @@ static struct pedit *find_edit(struct pedit *e, size_t n, const struct egr_dest 
 
 static void describe(const struct egr_urule *u, char *buf, size_t len)
 {
-	char d[64], ps[32];
+	char d[EGR_DEST_STRLEN], ps[32];
 
 	snprintf(buf, len, "%s %s", format_dest(&u->dest, d, sizeof(d)),
 		 format_portspec(&u->ps, ps, sizeof(ps)));
@@ -143,10 +160,12 @@ static int plan_edits(struct egr_kstate *ks, uint32_t slot, const struct egr_uru
 		if (!p) {
 			p = &e[ne++];
 			p->dest = in[i].dest;
-			ret = ktries_fd(ks, slot, in[i].dest.family == 6, egr_shard(in[i].dest.addr), t);
+			ret = dest_is_name(&p->dest) ?
+				      0 :
+				      ktries_fd(ks, slot, in[i].dest.family == 6,
+						egr_shard(in[i].dest.addr), t);
 			if (ret >= 0)
-				ret = read_prefix(ks, ret, &p->dest, &p->old,
-					  p->rules);
+				ret = read_prefix(ks, ret, slot, &p->dest, &p->old, p->rules);
 			if (ret < 0) {
 				snprintf(err, errlen, "reading the policy: %s", strerror(-ret));
 				goto out;
@@ -154,6 +173,11 @@ static int plan_edits(struct egr_kstate *ks, uint32_t slot, const struct egr_uru
 			p->existed = ret;
 			p->count = ret ? p->old.count : 0;
 			ret = 0;
+		}
+		if (add && dest_is_name(&in[i].dest) && in[i].action != EGR_ALLOW) {
+			name_deny_error(dest_name(&in[i].dest), err, errlen);
+			ret = -EINVAL;
+			goto out;
 		}
 		urule_to_krule(&in[i], &kr);
 		for (j = 0; j < p->count; j++)
@@ -163,11 +187,11 @@ static int plan_edits(struct egr_kstate *ks, uint32_t slot, const struct egr_uru
 			if (j < p->count)
 				continue; /* already in force: nothing to do */
 			if (p->count == EGR_MAX_PREFIX_RULES) {
-				char d[64];
+				char d[EGR_DEST_STRLEN];
 
-				snprintf(err, errlen, "too many rules for %s: at most %d per prefix",
-					 format_dest(&p->dest, d, sizeof(d)),
-					 EGR_MAX_PREFIX_RULES);
+				snprintf(err, errlen, "too many rules for %s: at most %d per %s",
+					 format_dest(&p->dest, d, sizeof(d)), EGR_MAX_PREFIX_RULES,
+					 dest_is_name(&p->dest) ? "name" : "prefix");
 				ret = -E2BIG;
 				goto out;
 			}
@@ -280,7 +304,7 @@ struct edit_plan {
 	struct pedit *e;
 	size_t ne;
 	uint32_t slot; /* the live slot, edited in place */
-	uint32_t need_rules, need_ids, new_pfx[2], gone_pfx[2];
+	uint32_t need_rules, need_ids, new_pfx[EGR_NKINDS], gone_pfx[EGR_NKINDS];
 	struct egr_tries t; /* the slot's tries, opened as needed */
 };
 
@@ -307,7 +331,7 @@ static int plan(struct egr_kstate *ks, const struct egr_urule *in, size_t n, boo
 	ret = plan_edits(ks, pl->slot, in, n, add, &pl->t, &pl->e, &pl->ne, err, errlen);
 	for (i = 0; !ret && i < pl->ne; i++) {
 		const struct pedit *e = &pl->e[i];
-		int f = e->dest.family == 6;
+		int f = egr_kind(&e->dest);
 
 		pl->need_rules += e->count;
 		pl->need_ids += e->nnew;
@@ -355,6 +379,9 @@ static int write_slices(struct egr_kstate *ks, struct edit_plan *pl)
 			ret = alloc_id(ks, &e->rules[j].id);
 			if (ret)
 				return ret;
+			e->fresh[j] = 1;
+			if (dest_is_name(&e->dest))
+				e->inc[j] = ks->meta.next_inc++;
 		}
 		for (j = 0; j < e->count; j++) {
 			uint32_t idx = base + ks->meta.used[pl->slot] + j;
@@ -372,20 +399,97 @@ static int write_slices(struct egr_kstate *ks, struct edit_plan *pl)
 		ks->meta.nrules -= pl->e[i].nremoved;
 	ks->meta.nprefix[0] += pl->new_pfx[0] - pl->gone_pfx[0];
 	ks->meta.nprefix[1] += pl->new_pfx[1] - pl->gone_pfx[1];
+	ks->meta.nnames += pl->new_pfx[EGR_K_NAME] - pl->gone_pfx[EGR_K_NAME];
 	ks->meta.dirty = 1; /* until the edit is in force */
-	return kstate_write_meta(ks);
+	ret = kstate_write_meta(ks);
+	if (ret)
+		return ret;
+	/* new name rules: their incarnations (next_inc, written above) */
+	for (i = 0; i < pl->ne; i++) {
+		struct pedit *e = &pl->e[i];
+
+		if (!dest_is_name(&e->dest))
+			continue;
+		for (j = 0; j < e->count; j++) {
+			if (!e->fresh[j])
+				continue;
+			ret = knlive_set(ks, pl->slot, e->rules[j].id, e->inc[j]);
+			if (ret)
+				return ret;
+		}
+	}
+	return 0;
+}
+
+/* A name's entry: its removed rules out of force (what they learned and
+ * granted with them), then the entry pointed at the new slice.
+ */
+static int switch_name(const struct egr_kstate *ks, const struct edit_plan *pl,
+		       const struct pedit *e)
+{
+	struct egr_lpm_name key;
+	uint32_t j;
+	int ret;
+
+	for (j = 0; j < e->nremoved; j++) {
+		ret = knlive_set(ks, pl->slot, e->removed[j], 0);
+		if (ret)
+			return ret;
+	}
+	knames_key(pl->slot, &e->dest, &key);
+	if (e->count) {
+		struct egr_prefix pv = e->old;
+
+		pv.plen = key.prefixlen / 8;
+		if (bpf_map_update_elem(ks->names_fd, &key, &pv, BPF_ANY))
+			return -errno;
+	} else if (e->existed && bpf_map_delete_elem(ks->names_fd, &key)) {
+		return -errno;
+	}
+	return 0;
+}
+
+/* The live slot has name rules (EGR_SF_NAMES) or not. */
+static int set_names_flag(const struct egr_kstate *ks, bool on)
+{
+	struct egr_ctl cfg;
+	uint32_t k;
+	int err = kgen_slot_cfg(ks, &cfg);
+
+	if (err)
+		return err;
+	if (!!(cfg.flags & EGR_SF_NAMES) == on)
+		return 0;
+	k = 1 + cfg.slot;
+	cfg.flags = on ? cfg.flags | EGR_SF_NAMES : cfg.flags & ~EGR_SF_NAMES;
+	cfg.slot = 0;
+	cfg.generation = 0;
+	return bpf_map_update_elem(ks->ctl_fd, &k, &cfg, BPF_ANY) ? -errno : 0;
 }
 
 /* Point each prefix's trie entry at its new slice (or delete it). */
 static int switch_entries(const struct egr_kstate *ks, struct edit_plan *pl)
 {
 	size_t i;
+	int ret;
 
+	if (ks->meta.nnames) {
+		ret = set_names_flag(ks, true);
+		if (ret)
+			return ret;
+	}
 	for (i = 0; i < pl->ne; i++) {
 		const struct pedit *e = &pl->e[i];
 		uint8_t key[sizeof(struct egr_lpm_v6)];
 		int f = e->dest.family == 6, fd;
 		uint32_t s;
+
+		if (dest_is_name(&e->dest)) {
+			ret = switch_name(ks, pl, e);
+			if (ret)
+				return ret;
+			continue;
+		}
 
 		egr_make_key(&e->dest, key);
 		/* a prefix of length 0 is in every shard (kpolicy_recover()
@@ -402,7 +506,7 @@ static int switch_entries(const struct egr_kstate *ks, struct edit_plan *pl)
 				return -errno;
 		}
 	}
-	return 0;
+	return ks->meta.nnames ? 0 : set_names_flag(ks, false);
 }
 
 /* In force: sockets' cached verdicts are now stale; removed rules' ids go
@@ -439,7 +543,8 @@ static int kpolicy_edit(struct egr_kstate *ks, const struct egr_urule *in, size_
 	 * if need be (kgrow.h).
 	 */
 	if (ks->meta.nrules + pl.need_ids > cap || ks->meta.nprefix[0] + pl.new_pfx[0] > cap ||
-	    ks->meta.nprefix[1] + pl.new_pfx[1] > cap || ks->meta.used[pl.slot] + pl.need_rules > cap ||
+	    ks->meta.nprefix[1] + pl.new_pfx[1] > cap ||
+	    ks->meta.nnames + pl.new_pfx[EGR_K_NAME] > cap || ks->meta.used[pl.slot] + pl.need_rules > cap ||
 	    ks->meta.next_id + pl.need_ids > cap + ks->meta.nfree) {
 		ret = rebuild(ks, in, n, add, err, errlen);
 		goto out;

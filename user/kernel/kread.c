@@ -12,6 +12,7 @@
 #include <bpf/bpf.h>
 #include "kernel/kgen.h"
 #include "kernel/kmap.h"
+#include "kernel/knames.h"
 #include "kernel/kread.h"
 #include "kernel/ktries.h"
 #include "policy/addr.h"
@@ -110,7 +111,7 @@ static int dump_map(int fd, size_t ksz, size_t vsz, const void *start, size_t ma
 		    struct dump *d)
 {
 	LIBBPF_OPTS(bpf_map_batch_opts, o);
-	uint8_t in[64], out[64];
+	uint8_t in[sizeof(struct egr_lpm_name)], out[sizeof(struct egr_lpm_name)];
 	const void *pin = start;
 	int err;
 
@@ -290,6 +291,17 @@ static void slice_rules(const struct egr_prefix *pv, const struct egr_rule *kr,
 	}
 }
 
+/* Room for n live rules in *lr. */
+static int grow_live(struct egr_live_rule **lr, size_t n)
+{
+	void *p = realloc(*lr, (n ? n : 1) * sizeof(**lr));
+
+	if (!p)
+		return -ENOMEM;
+	*lr = p;
+	return 0;
+}
+
 /*
  * The live rules of one family, appended to lr in the order of cmp_live():
  * the trie's prefixes sorted (compile_sort(): about linear), each slice's
@@ -303,7 +315,6 @@ static int read_family(const struct egr_kstate *ks, const struct egr_tries *tr, 
 	struct egr_sortkey *order = NULL;
 	uint32_t lo, i;
 	int err;
-	void *p;
 
 	err = dump_tries(tr, f, &t);
 	if (err || !t.n)
@@ -313,12 +324,9 @@ static int read_family(const struct egr_kstate *ks, const struct egr_tries *tr, 
 		err = sort_prefixes(&t, f, &order);
 	if (err)
 		goto out;
-	p = realloc(*lr, (*n + total ? *n + total : 1) * sizeof(**lr));
-	if (!p) {
-		err = -ENOMEM;
+	err = grow_live(lr, *n + total);
+	if (err)
 		goto out;
-	}
-	*lr = p;
 	for (i = 0; i < t.n; i++) {
 		struct egr_prefix *pv = (struct egr_prefix *)t.vals + order[i].idx;
 		struct egr_dest d;
@@ -329,6 +337,52 @@ static int read_family(const struct egr_kstate *ks, const struct egr_tries *tr, 
 	}
 out:
 	free(order);
+	dump_free(&t);
+	dump_free(&r);
+	return err;
+}
+
+static int cmp_kname(const void *a, const void *b)
+{
+	return compile_dest_cmp(&((const struct kname_ent *)a)->dest,
+				&((const struct kname_ent *)b)->dest);
+}
+
+/* The live name rules of slot, appended to lr in the order of cmp_live(). */
+static int read_names(const struct egr_kstate *ks, uint32_t slot, struct egr_live_rule **lr,
+		      size_t *n, uint32_t *maxid)
+{
+	struct dump t = { 0 }, r = { 0 };
+	struct kname_ent *e = NULL;
+	size_t ne = 0, total, i;
+	uint32_t lo;
+	int err;
+
+	err = knames_read(ks, slot, &e, &ne);
+	if (err || !ne)
+		goto out;
+	qsort(e, ne, sizeof(*e), cmp_kname);
+	t.vals = malloc(ne * sizeof(struct egr_prefix));
+	if (!t.vals) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (i = 0; i < ne; i++)
+		((struct egr_prefix *)t.vals)[i] = e[i].pv;
+	t.n = ne;
+	err = read_slices(ks, &t, &r, &lo, &total);
+	if (err)
+		goto out;
+	err = grow_live(lr, *n + total);
+	if (err)
+		goto out;
+	for (i = 0; i < ne; i++) {
+		slice_rules(&e[i].pv, (struct egr_rule *)r.vals + e[i].pv.first - lo, &e[i].dest,
+			    *lr + *n, maxid);
+		*n += e[i].pv.count;
+	}
+out:
+	free(e);
 	dump_free(&t);
 	dump_free(&r);
 	return err;
@@ -386,6 +440,8 @@ int kpolicy_read_ex(const struct egr_kstate *ks, struct egr_policy *pol,
 		err = ktries_open(ks, cfg.slot, &tr);
 	for (f = 0; !err && f < 2; f++)
 		err = read_family(ks, &tr, f, &lr, &n, &maxid);
+	if (!err)
+		err = read_names(ks, cfg.slot, &lr, &n, &maxid);
 	ktries_close(&tr);
 	if (!err && with_hits)
 		err = read_hits(ks, maxid, &hits);
@@ -396,6 +452,8 @@ int kpolicy_read_ex(const struct egr_kstate *ks, struct egr_policy *pol,
 	if (pol) {
 		pol->dflt = cfg.dflt;
 		pol->audit = cfg.flags & EGR_SF_AUDIT;
+		pol->min_ttl = cfg.min_ttl;
+		pol->max_per_name = cfg.max_per_name;
 		if (n && !(pol->rules = malloc(n * sizeof(*pol->rules)))) {
 			err = -ENOMEM;
 			goto fail;
@@ -416,18 +474,31 @@ fail:
 	return err;
 }
 
-/* The live slot's prefixes (t[family]) and rules (r), checked to lie in
- * the slot's half [base, base + cap) of egr_rules; *end: the slot's use.
+/* The live slot's prefixes (t[family], t[2]: names) and rules (r),
+ * checked to lie in the slot's half [base, base + cap) of egr_rules;
+ * *end: the slot's use.
  */
-static int dump_slot(const struct egr_kstate *ks, const struct egr_tries *tr, uint32_t base,
-		     struct dump t[2], struct dump *r, uint32_t *end)
+static int dump_slot(const struct egr_kstate *ks, const struct egr_tries *tr, uint32_t slot,
+		     uint32_t base, struct dump t[3], struct dump *r, uint32_t *end)
 {
 	uint32_t cap = ks->meta.max_rules, start = base - 1, i;
+	struct kname_ent *e;
+	size_t ne;
 	int err, f;
 
 	*end = 0;
-	for (f = 0; f < 2; f++) {
-		err = dump_tries(tr, f, &t[f]);
+	err = knames_read(ks, slot, &e, &ne);
+	if (err)
+		return err;
+	t[2].vals = malloc((ne ? ne : 1) * sizeof(struct egr_prefix));
+	for (i = 0; t[2].vals && i < ne; i++)
+		((struct egr_prefix *)t[2].vals)[i] = e[i].pv;
+	t[2].n = ne;
+	free(e);
+	if (!t[2].vals)
+		return -ENOMEM;
+	for (f = 0; f < 3; f++) {
+		err = f < 2 ? dump_tries(tr, f, &t[f]) : 0;
 		if (err)
 			return err;
 		for (i = 0; i < t[f].n; i++) {
@@ -448,12 +519,12 @@ static int dump_slot(const struct egr_kstate *ks, const struct egr_tries *tr, ui
 /* Mark the ids the slot's rules use; *hi: one above the highest,
  * *nrules: the rules.
  */
-static int mark_ids(const struct dump t[2], const struct dump *r, uint32_t base, uint32_t cap,
+static int mark_ids(const struct dump t[3], const struct dump *r, uint32_t base, uint32_t cap,
 		    uint8_t *used, uint32_t *hi, uint32_t *nrules)
 {
 	uint32_t i, j, f;
 
-	for (f = 0; f < 2; f++) {
+	for (f = 0; f < 3; f++) {
 		for (i = 0; i < t[f].n; i++) {
 			struct egr_prefix *pv = (struct egr_prefix *)t[f].vals + i;
 
@@ -502,7 +573,7 @@ int kpolicy_recover(struct egr_kstate *ks)
 {
 	uint32_t cap = ks->meta.max_rules, end = 0, nrules = 0, hi = 0, nfree = 0;
 	uint8_t *used = calloc(cap, 1);
-	struct dump t[2] = { 0 }, r = { 0 };
+	struct dump t[3] = { 0 }, r = { 0 };
 	struct egr_tries tr;
 	struct egr_ctl cfg;
 	int err;
@@ -516,7 +587,12 @@ int kpolicy_recover(struct egr_kstate *ks)
 	if (!err)
 		err = ktries_sync_zero(&tr);
 	if (!err)
-		err = dump_slot(ks, &tr, cfg.slot * cap, t, &r, &end);
+		err = dump_slot(ks, &tr, cfg.slot, cfg.slot * cap, t, &r, &end);
+	/* what an interrupted apply left in the other slot's names */
+	if (!err)
+		err = knames_clear_slot(ks, !cfg.slot);
+	if (!err)
+		err = knlive_clear(ks, !cfg.slot);
 	if (!err)
 		err = mark_ids(t, &r, cfg.slot * cap, cap, used, &hi, &nrules);
 	if (!err)
@@ -529,6 +605,7 @@ int kpolicy_recover(struct egr_kstate *ks)
 	ks->meta.nrules = nrules;
 	ks->meta.nprefix[0] = t[0].n;
 	ks->meta.nprefix[1] = t[1].n;
+	ks->meta.nnames = t[2].n;
 	ks->meta.used[cfg.slot] = end;
 	ks->meta.used[!cfg.slot] = 0;
 	ks->meta.dirty = 0;
@@ -551,6 +628,7 @@ out:
 	ktries_close(&tr);
 	dump_free(&t[0]);
 	dump_free(&t[1]);
+	dump_free(&t[2]);
 	dump_free(&r);
 	free(used);
 	return err;

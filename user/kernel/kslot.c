@@ -291,6 +291,8 @@ int kslot_keys_of(const struct egr_crule *live, size_t nl, struct kslot_keys *o)
 
 		if (i && !memcmp(d, &live[i - 1].dest, sizeof(*d)))
 			continue; /* rules of one prefix are adjacent */
+		if (d->family != 4 && d->family != 6)
+			continue; /* names: kapply.c */
 		f = d->family == 6;
 		for (sh = 0; sh < EGR_SHARDS; sh++) {
 			if (!egr_in_shard(d, sh))

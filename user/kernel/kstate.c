@@ -31,8 +31,10 @@
 #define LOCK_PATH "/run/egressctl.lock"
 
 /* The map pins kstate_open() opens, in the order of its fds. */
-static const char *const fd_pins[] = { "egr_ctl",   "egr_meta", "egr_v4",	 "egr_v6",
-				       "egr_rules", "egr_hits", "egr_stats", "egr_free" };
+static const char *const fd_pins[] = { "egr_ctl",   "egr_meta",  "egr_v4",	 "egr_v6",
+				       "egr_rules", "egr_hits",  "egr_stats", "egr_free",
+				       "egr_names", "egr_nlive", "egr_learn" };
+#define NFDS (sizeof(fd_pins) / sizeof(fd_pins[0]))
 
 const struct kstate_hook kstate_hooks[KSTATE_NHOOKS] = {
 	{ "egr_egress", "prog_egress", "link_egress", BPF_CGROUP_INET_EGRESS },
@@ -41,15 +43,18 @@ const struct kstate_hook kstate_hooks[KSTATE_NHOOKS] = {
 	{ "egr_connect6", "prog_connect6", "link_connect6", BPF_CGROUP_INET6_CONNECT },
 	{ "egr_sendmsg4", "prog_sendmsg4", "link_sendmsg4", BPF_CGROUP_UDP4_SENDMSG },
 	{ "egr_sendmsg6", "prog_sendmsg6", "link_sendmsg6", BPF_CGROUP_UDP6_SENDMSG },
+	{ "egr_ingress", "prog_ingress", "link_ingress", BPF_CGROUP_INET_INGRESS },
 };
 
 /* Every pin, the links first: removing them detaches the program. */
 static const char *const all_pins[] = {
 	"link_egress",	 "link_sockops",  "link_connect4", "link_connect6", "link_sendmsg4",
-	"link_sendmsg6", "prog_egress",	  "prog_sockops",  "prog_connect4", "prog_connect6",
-	"prog_sendmsg4", "prog_sendmsg6", "egr_ctl",	   "egr_meta",	    "egr_v4",
-	"egr_v6",	 "egr_rules",	  "egr_hits",	   "egr_stats",	    "egr_free",
-	"egr_sk",	 "egr_evcfg",	  "egr_events",	   "egr_comm",	    "egr_audit"
+	"link_sendmsg6", "link_ingress",  "prog_egress",   "prog_sockops",  "prog_connect4",
+	"prog_connect6", "prog_sendmsg4", "prog_sendmsg6", "prog_ingress",  "egr_ctl",
+	"egr_meta",	 "egr_v4",	  "egr_v6",	   "egr_rules",	    "egr_hits",
+	"egr_stats",	 "egr_free",	  "egr_sk",	   "egr_evcfg",	    "egr_events",
+	"egr_comm",	 "egr_audit",	  "egr_names",	   "egr_nlive",	    "egr_dnsq",
+	"egr_learn",	 "egr_lring",	  "egr_dscr",	   "egr_qscr",	    "egr_anames",
 };
 static const struct pinset kstate_pins = { all_pins, sizeof(all_pins) / sizeof(all_pins[0]),
 					    NULL };
@@ -111,7 +116,7 @@ static int new_empty_tries(const struct egr_kstate *ks, uint32_t cap)
 
 /* ks from a loaded skeleton: its map fds and a fresh egr_meta. */
 static void loaded_kstate(struct egressctl_bpf *skel, const char *label, uint64_t cgid,
-			  uint32_t cap, struct egr_kstate *ks)
+			  uint32_t cap, uint32_t learned, struct egr_kstate *ks)
 {
 	memset(ks, 0, sizeof(*ks));
 	ks->cgid = cgid;
@@ -123,10 +128,15 @@ static void loaded_kstate(struct egressctl_bpf *skel, const char *label, uint64_
 	ks->hits_fd = bpf_map__fd(skel->maps.egr_hits);
 	ks->stats_fd = bpf_map__fd(skel->maps.egr_stats);
 	ks->free_fd = bpf_map__fd(skel->maps.egr_free);
+	ks->names_fd = bpf_map__fd(skel->maps.egr_names);
+	ks->nlive_fd = bpf_map__fd(skel->maps.egr_nlive);
+	ks->learn_fd = bpf_map__fd(skel->maps.egr_learn);
 	ks->ncpus = libbpf_num_possible_cpus();
 	ks->meta.magic = EGR_MAGIC;
 	ks->meta.abi = EGR_ABI_VERSION;
 	ks->meta.max_rules = cap;
+	ks->meta.next_inc = 1;
+	ks->meta.max_learned = learned;
 	ks->meta.cgroup_id = cgid;
 	ks->meta.created = time(NULL);
 	snprintf(ks->meta.path, sizeof(ks->meta.path), "%s", label);
@@ -139,7 +149,10 @@ static int init_maps(struct egressctl_bpf *skel, const struct egr_attach_opts *o
 		     const struct egr_kstate *ks, bool fresh)
 {
 	struct egr_evcfg ev = { .rate = EGR_EV_DEFAULT_RATE, .burst = EGR_EV_DEFAULT_BURST };
-	struct egr_ctl ctl = { .dflt = o->dflt, .flags = o->audit ? EGR_SF_AUDIT : 0 };
+	struct egr_ctl ctl = { .dflt = o->dflt,
+			       .flags = o->audit ? EGR_SF_AUDIT : 0,
+			       .min_ttl = EGR_DEFAULT_MIN_TTL,
+			       .max_per_name = EGR_DEFAULT_MAX_PER_NAME };
 	uint32_t k;
 	int err = new_empty_tries(ks, ks->meta.max_rules);
 
@@ -204,10 +217,13 @@ static uint32_t load_flags(const struct egr_attach_opts *o, const struct egr_kst
 
 /* The maps a bigger instance takes over from the one it replaces, so that
  * nothing they hold is lost in the swap: sockets' verdict caches and
- * owners, the counters, events and their settings, the per-name counts.
+ * owners, the counters, events and their settings, the per-name counts,
+ * what DNS answers taught (learned addresses, queries awaiting their
+ * answer, audit mode's names).
  */
-static const char *const reused_maps[] = { "egr_sk",	  "egr_stats", "egr_events",
-					   "egr_evcfg", "egr_comm",  "egr_audit" };
+static const char *const reused_maps[] = { "egr_sk",	  "egr_stats", "egr_events", "egr_evcfg",
+					   "egr_comm",	  "egr_audit", "egr_learn",  "egr_lring",
+					   "egr_dnsq",	  "egr_anames" };
 
 static int reuse_maps(struct egressctl_bpf *skel, const struct egr_kstate *from)
 {
@@ -246,6 +262,9 @@ int kstate_load_ex(const struct egr_attach_opts *o, const char *label, uint64_t 
 {
 	uint32_t cap = o->max_rules ? o->max_rules : EGR_DEFAULT_MAX_RULES;
 	uint32_t flags = load_flags(o, from);
+	uint32_t learned = o->max_learned	 ? o->max_learned :
+			   from && from->meta.max_learned ? from->meta.max_learned :
+							  EGR_DEFAULT_MAX_LEARNED;
 	struct egressctl_bpf *skel;
 	int err;
 
@@ -259,8 +278,14 @@ int kstate_load_ex(const struct egr_attach_opts *o, const char *label, uint64_t 
 	bpf_map__set_max_entries(skel->maps.egr_rules, 2 * cap);
 	bpf_map__set_max_entries(skel->maps.egr_hits, cap);
 	bpf_map__set_max_entries(skel->maps.egr_free, cap);
+	bpf_map__set_max_entries(skel->maps.egr_names, 2 * cap);
+	bpf_map__set_max_entries(skel->maps.egr_nlive, 2 * cap);
+	bpf_map__set_max_entries(skel->maps.egr_learn, learned + 64);
+	bpf_map__set_max_entries(skel->maps.egr_lring, learned);
 	skel->rodata->egr_no_cache = !!(flags & EGR_MF_NO_CACHE);
 	skel->rodata->egr_have_set_retval = !(flags & EGR_MF_NO_SET_RETVAL);
+	skel->rodata->egr_cap = cap;
+	skel->rodata->egr_learn_cap = learned;
 	err = from ? reuse_maps(skel, from) : 0;
 	if (err) {
 		seterr(errbuf, errlen, "taking over the maps of %s: %s", from->dir, strerror(-err));
@@ -273,7 +298,7 @@ int kstate_load_ex(const struct egr_attach_opts *o, const char *label, uint64_t 
 		       strerror(-err));
 		goto fail;
 	}
-	loaded_kstate(skel, label, cgid, cap, ks);
+	loaded_kstate(skel, label, cgid, cap, learned, ks);
 	ks->meta.flags = flags;
 	err = init_maps(skel, o, ks, !from);
 	if (!err)
@@ -524,36 +549,50 @@ int kstate_open_pin(const struct egr_kstate *ks, const char *name)
 	return pindir_open(ks->dir, name);
 }
 
+/* The fds of ks, in the order of fd_pins. */
+static void kstate_fds(struct egr_kstate *ks, int *fds[NFDS])
+{
+	int *all[NFDS] = { &ks->ctl_fd,	  &ks->meta_fd,	 &ks->v4_fd,	&ks->v6_fd,
+			   &ks->rules_fd, &ks->hits_fd,	 &ks->stats_fd, &ks->free_fd,
+			   &ks->names_fd, &ks->nlive_fd, &ks->learn_fd };
+
+	memcpy(fds, all, sizeof(all));
+}
+
 int kstate_open(uint64_t cgid, struct egr_kstate *ks)
 {
-	int *fds[] = { &ks->ctl_fd,   &ks->meta_fd, &ks->v4_fd,	   &ks->v6_fd,
-		       &ks->rules_fd, &ks->hits_fd, &ks->stats_fd, &ks->free_fd };
+	int *fds[NFDS];
 	uint32_t k = 0;
+	bool missing;
 	size_t i;
 	int err;
 
 	memset(ks, 0, sizeof(*ks));
-	for (i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
+	kstate_fds(ks, fds);
+	for (i = 0; i < NFDS; i++)
 		*fds[i] = -1;
 	ks->cgid = cgid;
 	pin_dir(cgid, ks->dir, sizeof(ks->dir));
 	if (access(ks->dir, F_OK))
 		return -ENOENT;
-	for (i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
+	for (i = 0, missing = false; i < NFDS; i++) {
 		*fds[i] = pindir_open(ks->dir, fd_pins[i]);
-		if (*fds[i] < 0) {
-			err = -EPROTO;
-			goto fail;
-		}
+		missing |= *fds[i] < 0;
 	}
-	if (bpf_map_lookup_elem(ks->meta_fd, &k, &ks->meta) || ks->meta.magic != EGR_MAGIC ||
-	    ks->meta.cgroup_id != cgid) {
+	if (ks->meta_fd < 0 || bpf_map_lookup_elem(ks->meta_fd, &k, &ks->meta) ||
+	    ks->meta.magic != EGR_MAGIC || ks->meta.cgroup_id != cgid) {
 		err = -EPROTO;
 		goto fail;
 	}
 	if (ks->meta.abi != EGR_ABI_VERSION) {
-		/* made by another egressctl version: only detach may touch it */
+		/* made by another egressctl version (other pins, maybe): only
+		 * detach may touch it
+		 */
 		err = -EPROTONOSUPPORT;
+		goto fail;
+	}
+	if (missing) {
+		err = -EPROTO;
 		goto fail;
 	}
 	if (ks->meta.flags & EGR_MF_SWAP) {
@@ -589,12 +628,12 @@ void kstate_other_layout(const char *label, uint32_t abi, const char *spec, char
 
 void kstate_close(struct egr_kstate *ks)
 {
-	int *fds[] = { &ks->ctl_fd,   &ks->meta_fd, &ks->v4_fd,	   &ks->v6_fd,
-		       &ks->rules_fd, &ks->hits_fd, &ks->stats_fd, &ks->free_fd };
+	int *fds[NFDS];
 	size_t i;
 
+	kstate_fds(ks, fds);
 	kgen_unmap(ks);
-	for (i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
+	for (i = 0; i < NFDS; i++) {
 		if (*fds[i] >= 0)
 			close(*fds[i]);
 		*fds[i] = -1;

@@ -19,6 +19,7 @@ struct egr_kstate {
 	uint64_t cgid;
 	char dir[128]; /* the pin directory */
 	int ctl_fd, meta_fd, v4_fd, v6_fd, rules_fd, hits_fd, stats_fd, free_fd;
+	int names_fd, nlive_fd, learn_fd; /* name rules (include/egressctl.h) */
 	int ncpus;
 	struct egr_meta meta;
 	struct egr_ctl *ctl_mm; /* egr_ctl mmap()ed on first use (kgen.c); NULL */
@@ -28,6 +29,7 @@ struct egr_attach_opts {
 	uint8_t dflt;	    /* EGR_ALLOW / EGR_DENY */
 	bool audit;
 	uint32_t max_rules; /* 0: EGR_DEFAULT_MAX_RULES */
+	uint32_t max_learned; /* 0: EGR_DEFAULT_MAX_LEARNED */
 	bool no_verdict_cache; /* benchmarks only: judge every packet in full */
 };
 
@@ -72,7 +74,7 @@ struct kstate_hook {
 	const char *link_pin;
 	int type;	      /* enum bpf_attach_type */
 };
-#define KSTATE_NHOOKS 6
+#define KSTATE_NHOOKS 7
 extern const struct kstate_hook kstate_hooks[KSTATE_NHOOKS];
 
 /* Pin a loaded instance's maps and programs into dir (no links). */

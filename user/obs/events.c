@@ -15,6 +15,7 @@
 #include "kernel/kread.h"
 #include "kernel/kstate.h"
 #include "obs/events.h"
+#include "policy/name.h"
 #include "obs/metrics.h"
 #include "runtime/label.h"
 #include "util/log.h"
@@ -114,6 +115,34 @@ const char *events_rule_text(struct events_target *w, uint32_t id, char *buf, si
 		return buf;
 	}
 	return metrics_rule_text(&r->rule, buf, len);
+}
+
+const char *events_learned_name(struct events_target *w, const struct egr_event *e, char *buf,
+				size_t len)
+{
+	struct egr_learn_key key = { .family = e->family };
+	struct egr_live_rule k, *r;
+	struct egr_learned v;
+	size_t i;
+
+	memcpy(key.addr, e->dst, 16);
+	if (!w->ks.meta.nnames || bpf_map_lookup_elem(w->ks.learn_fd, &key, &v))
+		return NULL;
+	for (i = 0; i < EGR_LEARN_REFS; i++) {
+		if (!v.ref[i].inc)
+			continue;
+		k.id = v.ref[i].id;
+		r = bsearch(&k, w->rules, w->nrules, sizeof(k), cmp_id);
+		if (!r && now_ns(CLOCK_MONOTONIC) - w->rules_at > RULES_MIN_AGE_NS) {
+			refresh_rules(w);
+			r = bsearch(&k, w->rules, w->nrules, sizeof(k), cmp_id);
+		}
+		if (r && dest_is_name(&r->rule.dest)) {
+			snprintf(buf, len, "%s", dest_name(&r->rule.dest));
+			return buf;
+		}
+	}
+	return NULL;
 }
 
 static int on_event(void *ctx, void *data, size_t len)

@@ -78,6 +78,12 @@ int events_poll(struct events_reader *r, int timeout_ms);
  */
 const char *events_rule_text(struct events_target *t, uint32_t id, char *buf, size_t len);
 
+/* The name the cgroup learned the event's destination for (a name rule's
+ * name; an expired address counts), or NULL.
+ */
+const char *events_learned_name(struct events_target *t, const struct egr_event *e, char *buf,
+				size_t len);
+
 /* Events the watched cgroups suppressed (rate limit) and lost (ring
  * buffer full) since they were added.
  */

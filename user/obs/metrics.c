@@ -20,9 +20,11 @@
 #include <bpf/libbpf.h>
 #include "kernel/guard.h"
 #include "kernel/kgen.h"
+#include "kernel/knames.h"
 #include "kernel/kread.h"
 #include "obs/metrics.h"
 #include "policy/addr.h"
+#include "policy/name.h"
 #include "runtime/label.h"
 #include "util/err.h"
 
@@ -45,13 +47,36 @@ static int read_rules(const struct egr_kstate *ks, struct metrics_target *t)
 
 		if (k && urule_equal(&lr[k - 1].rule, &lr[i].rule))
 			continue;
-		if (!k || memcmp(d, &lr[k - 1].rule.dest, sizeof(*d)))
-			t->nprefix[d->family == 6]++;
+		if (!k || memcmp(d, &lr[k - 1].rule.dest, sizeof(*d))) {
+			if (dest_is_name(d))
+				t->nnames++;
+			else
+				t->nprefix[d->family == 6]++;
+		}
 		lr[k++] = lr[i];
 	}
 	t->rules = lr;
 	t->nrules = k;
 	return 0;
+}
+
+/* Learned addresses with a reference that has not expired. */
+static int count_learned(const struct egr_kstate *ks, struct metrics_target *t)
+{
+	struct klearned *l;
+	uint64_t now = klearn_now();
+	size_t n, i, k;
+	int err = klearn_read(ks, &l, &n);
+
+	for (i = 0; !err && i < n; i++)
+		for (k = 0; k < EGR_LEARN_REFS; k++)
+			if (l[i].ref[k].inc && l[i].ref[k].expires > now) {
+				t->learned++;
+				break;
+			}
+	if (!err)
+		free(l);
+	return err;
 }
 
 static int collect_one(uint64_t cgid, struct metrics_target *t)
@@ -75,6 +100,9 @@ static int collect_one(uint64_t cgid, struct metrics_target *t)
 		err = kstate_stats(&ks, t->st);
 	if (!err)
 		err = read_rules(&ks, t);
+	t->max_learned = ks.meta.max_learned;
+	if (!err && ks.meta.nnames)
+		err = count_learned(&ks, t);
 	if (!err)
 		err = kread_comm(&ks, &t->comm, &t->ncomm);
 	kstate_close(&ks);
@@ -238,7 +266,7 @@ const char *metrics_comm_text(const char *comm, char *buf, size_t len)
 
 const char *metrics_rule_text(const struct egr_urule *r, char *buf, size_t len)
 {
-	char d[64], ps[32];
+	char d[EGR_DEST_STRLEN], ps[32];
 
 	snprintf(buf, len, "%s %s %s", r->action == EGR_ALLOW ? "allow" : "deny",
 		 format_dest(&r->dest, d, sizeof(d)), format_portspec(&r->ps, ps, sizeof(ps)));
@@ -383,22 +411,71 @@ static uint64_t get_ev_lost(const struct metrics_target *t)
 static void map_family(FILE *f, const struct metrics_target *t, size_t n, const struct tlabels *l,
 		       bool capacity)
 {
-	static const char *const maps[] = { "rules", "prefixes_v4", "prefixes_v6" };
+	static const char *const maps[] = { "rules", "prefixes_v4", "prefixes_v6", "names",
+					    "learned" };
 	const char *name = capacity ? "egressctl_map_capacity" : "egressctl_map_entries";
 	size_t i, m;
 
 	for (i = 0; i < n; i++) {
-		uint64_t v[3] = { t[i].nrules, t[i].nprefix[0], t[i].nprefix[1] };
+		uint64_t v[5] = { t[i].nrules, t[i].nprefix[0], t[i].nprefix[1], t[i].nnames,
+				  t[i].learned };
+		uint64_t c[5] = { t[i].capacity, t[i].capacity, t[i].capacity, t[i].capacity,
+				  t[i].max_learned };
 
 		for (m = 0; !l[i].skip && m < ARRAY_LEN(maps); m++)
 			fprintf(f, "%s{target=\"%s\",map=\"%s\"} %" PRIu64 "\n", name, l[i].target,
-				maps[m], capacity ? t[i].capacity : v[m]);
+				maps[m], capacity ? c[m] : v[m]);
 	}
+}
+
+/* DNS: answers by result, addresses by fate, one family each. */
+static const struct {
+	enum egr_stat stat;
+	const char *name;
+} dns_answers[] = {
+	{ EGR_STAT_DNS_ANSWERS, "learned" },	    { EGR_STAT_DNS_UNTRUSTED, "untrusted" },
+	{ EGR_STAT_DNS_MISMATCH, "mismatch" },	    { EGR_STAT_DNS_MALFORMED, "malformed" },
+	{ EGR_STAT_DNS_TRUNCATED, "truncated" },
+}, dns_addresses[] = {
+	{ EGR_STAT_DNS_LEARNED, "learned" },
+	{ EGR_STAT_DNS_CAPACITY, "capacity" },
+	{ EGR_STAT_DNS_EVICTED, "evicted" },
+};
+
+static void dns_family(FILE *f, const struct metrics_target *t, size_t n, const struct tlabels *l,
+		       bool answers)
+{
+	const char *name = answers ? "egressctl_dns_answers_total" : "egressctl_dns_addresses_total";
+	size_t i, k, nk = answers ? ARRAY_LEN(dns_answers) : ARRAY_LEN(dns_addresses);
+
+	for (i = 0; i < n; i++)
+		for (k = 0; !l[i].skip && k < nk; k++)
+			fprintf(f, "%s{%s,%s=\"%s\"} %" PRIu64 "\n", name, l[i].tc,
+				answers ? "result" : "fate",
+				answers ? dns_answers[k].name : dns_addresses[k].name,
+				(uint64_t)t[i].st[answers ? dns_answers[k].stat :
+							    dns_addresses[k].stat]
+					.packets);
+}
+
+static uint64_t get_dns_queries(const struct metrics_target *t)
+{
+	return t->st[EGR_STAT_DNS_QUERIES].packets;
+}
+
+static uint64_t get_dns_forged(const struct metrics_target *t)
+{
+	return t->st[EGR_STAT_DNS_FORGED].packets;
+}
+
+static uint64_t get_learned(const struct metrics_target *t)
+{
+	return t->learned;
 }
 
 static void rule_family(FILE *f, const struct metrics_target *t, size_t n, const struct tlabels *l)
 {
-	char d[64], ps[32];
+	char d[EGR_DEST_STRLEN], ps[32];
 	size_t i, r;
 
 	for (i = 0; i < n; i++) {
@@ -503,10 +580,33 @@ int metrics_format(FILE *f, const struct metrics_target *t, size_t n, const char
 	per_target(f, t, n, l, "egressctl_audit_mode", false, get_audit);
 
 	family(f, "egressctl_map_entries", "gauge",
-	       "Entries in use: rules, and prefixes per address family (trie entries).");
+	       "Entries in use: rules, prefixes per address family (trie entries), names, "
+	       "and addresses learned from DNS answers that have not expired.");
 	map_family(f, t, n, l, false);
-	family(f, "egressctl_map_capacity", "gauge", "Capacity of each map (attach --max-rules).");
+	family(f, "egressctl_map_capacity", "gauge",
+	       "Capacity of each map (attach --max-rules; learned: --max-learned).");
 	map_family(f, t, n, l, true);
+
+	family(f, "egressctl_dns_queries_total", "counter",
+	       "DNS queries the cgroup sent to a resolver it may use, recorded to match answers.");
+	per_target(f, t, n, l, "egressctl_dns_queries_total", true, get_dns_queries);
+	family(f, "egressctl_dns_answers_total", "counter",
+	       "DNS answers received, by result: learned from, or ignored (untrusted: no matching "
+	       "query of the socket, or another source, port or device; mismatch: another "
+	       "question; malformed; truncated: TC, too big, or TCP split over segments).");
+	dns_family(f, t, n, l, true);
+	family(f, "egressctl_dns_addresses_total", "counter",
+	       "Addresses of accepted answers for name rules, by fate: learned (or refreshed), not "
+	       "learned (capacity: over max_per_name, or a rule reference pushed out), evicted "
+	       "(the oldest, to make room).");
+	dns_family(f, t, n, l, false);
+	family(f, "egressctl_dns_forged_total", "counter",
+	       "Packets dropped because the cgroup sent them from its resolver's address and port "
+	       "53 (a forged answer).");
+	per_target(f, t, n, l, "egressctl_dns_forged_total", true, get_dns_forged);
+	family(f, "egressctl_dns_learned_addresses", "gauge",
+	       "Addresses the cgroup's name rules hold now (learned, not yet expired).");
+	per_target(f, t, n, l, "egressctl_dns_learned_addresses", false, get_learned);
 
 	family(f, "egressctl_events_sent_total", "counter",
 	       "Denied/audited packet events sent to `egressctl events` (only while one runs).");

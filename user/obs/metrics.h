@@ -26,6 +26,9 @@ struct metrics_target {
 	struct egr_counter st[EGR_STAT_MAX];
 	uint32_t capacity; /* egr_meta.max_rules */
 	uint32_t nprefix[2]; /* prefixes with rules: [0] IPv4, [1] IPv6 */
+	uint32_t nnames;     /* names with rules */
+	uint32_t max_learned; /* egr_meta.max_learned */
+	uint32_t learned;    /* addresses learned that have not all expired */
 	struct egr_live_rule *rules; /* sorted as kpolicy_read() sorts */
 	size_t nrules;
 	struct egr_comm_stat *comm; /* refused calls per process name (kread_comm()) */

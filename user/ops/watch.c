@@ -247,6 +247,7 @@ struct cpolicy {
 	const char *source; /* "saved", "label", "deny-all (bad policy)"; NULL: none */
 	bool saved, failed; /* failed: unreadable, so deny all (fail closed) */
 	uint32_t max_rules; /* the capacity saved with it; 0: the default */
+	uint32_t max_learned;
 };
 
 static void policy_of(const struct watch_opts *o, const struct docker_container *c,
@@ -261,6 +262,7 @@ static void policy_of(const struct watch_opts *o, const struct docker_container 
 		cp->source = "saved";
 		cp->saved = true;
 		cp->max_rules = cp->st.max_rules;
+		cp->max_learned = cp->st.max_learned;
 	} else if (ret == -ENOENT) {
 		ret = docker_label_policy(c->labels_json, &cp->pol, err, sizeof(err));
 		if (ret > 0)
@@ -294,7 +296,9 @@ static int enforce(const struct watch_opts *o, const struct docker_container *c,
 		   const struct ccg *cg, const struct cpolicy *cp, const struct steps *t,
 		   bool *created, bool *applied)
 {
-	struct egr_attach_opts ao = { .dflt = EGR_DENY, .max_rules = cp->max_rules };
+	struct egr_attach_opts ao = { .dflt = EGR_DENY,
+				      .max_rules = cp->max_rules,
+				      .max_learned = cp->max_learned };
 	struct egr_kstate ks;
 	char err[512] = "";
 	uint64_t t_attach;

@@ -13,40 +13,8 @@
 #include <string.h>
 #include "egressctl.h"
 #include "policy/addr.h"
+#include "policy/name.h"
 #include "util/err.h"
-
-/* Longest text quoted in an error, so the reason after it still fits. */
-#define QUOTE_MAX 64
-
-/*
- * Copy s into out for an error message: control bytes become \xNN so the
- * message stays one line, and long text is cut with "...".
- */
-const char *quote_text(const char *s, char *out, size_t len)
-{
-	static const char hex[] = "0123456789abcdef";
-	size_t o = 0, i;
-
-	for (i = 0; s[i] && o + 5 < len; i++) {
-		unsigned char c = s[i];
-
-		if (i == QUOTE_MAX) {
-			memcpy(out + o, "...", 3);
-			o += 3;
-			break;
-		}
-		if (c < 0x20 || c == 0x7f) {
-			out[o++] = '\\';
-			out[o++] = 'x';
-			out[o++] = hex[c >> 4];
-			out[o++] = hex[c & 15];
-		} else {
-			out[o++] = c;
-		}
-	}
-	out[o] = '\0';
-	return out;
-}
 
 /*
  * A strict decimal number: "0" or [1-9][0-9]*, nothing else (no sign, no
@@ -285,6 +253,26 @@ fail:
 	return -EINVAL;
 }
 
+int parse_dest_or_name(const char *s, struct egr_dest *d, char *err, size_t errlen)
+{
+	char canon[EGR_NAME_BUF];
+	const char *in;
+	int ret = parse_dest(s, d, err, errlen);
+
+	if (!ret || !s || !name_like(s))
+		return ret;
+	ret = name_parse(s, canon, err, errlen);
+	if (ret)
+		return ret;
+	in = name_intern(canon);
+	if (!in) {
+		seterr(err, errlen, "%s", strerror(ENOMEM));
+		return -ENOMEM;
+	}
+	dest_set_name(d, in);
+	return 0;
+}
+
 int parse_dests(const char *s, struct egr_dest out[2], char *err, size_t errlen)
 {
 	int ret;
@@ -295,7 +283,7 @@ int parse_dests(const char *s, struct egr_dest out[2], char *err, size_t errlen)
 		out[1].family = 6;
 		return 2;
 	}
-	ret = parse_dest(s, &out[0], err, errlen);
+	ret = parse_dest_or_name(s, &out[0], err, errlen);
 	return ret < 0 ? ret : 1;
 }
 
@@ -394,6 +382,10 @@ const char *format_dest(const struct egr_dest *d, char *buf, size_t len)
 
 	if (!len)
 		return buf;
+	if (d->family == EGR_FAM_NAME) {
+		snprintf(buf, len, "%s", dest_name(d) ? dest_name(d) : "?");
+		return buf;
+	}
 	if ((d->family != 4 && d->family != 6) ||
 	    !inet_ntop(d->family == 4 ? AF_INET : AF_INET6, d->addr, a, sizeof(a)))
 		snprintf(buf, len, "?");

@@ -4,6 +4,7 @@
 #define EGR_ADDR_H
 
 #include "policy/rule.h"
+#include "util/err.h" /* quote_text() */
 
 /* Parse "1.2.3.4", "1.2.3.4/8", "2001:db8::/32", "::1". Host bits are
  * cleared. "any" is not handled here (it is two destinations): see
@@ -12,8 +13,14 @@
  */
 int parse_dest(const char *s, struct egr_dest *d, char *err, size_t errlen);
 
-/* Like parse_dest(), and "any" yields 0.0.0.0/0 and ::/0. Fills out[0..1];
- * returns the count (1 or 2) or -EINVAL.
+/* An address as parse_dest() reads it, or else a domain name
+ * (policy/name.h: "api.example.com", "*.example.com"). 0 or -EINVAL (or
+ * -ENOMEM), the message in err about a name if s looks like one.
+ */
+int parse_dest_or_name(const char *s, struct egr_dest *d, char *err, size_t errlen);
+
+/* Like parse_dest_or_name(), and "any" yields 0.0.0.0/0 and ::/0. Fills
+ * out[0..1]; returns the count (1 or 2) or -EINVAL.
  */
 int parse_dests(const char *s, struct egr_dest out[2], char *err, size_t errlen);
 
@@ -22,16 +29,14 @@ int parse_dests(const char *s, struct egr_dest out[2], char *err, size_t errlen)
  */
 int parse_portspec(const char *s, struct egr_portspec *ps, char *err, size_t errlen);
 
-/* Canonical text: "10.0.0.0/8" (a /32 or /128 keeps its length), "tcp:443",
- * "tcp:8000-8999", "tcp", "any" (for EGR_UP_ANY). Return buf.
+/* Canonical text: "10.0.0.0/8" (a /32 or /128 keeps its length), a name
+ * as it is ("*.example.com"), "tcp:443", "tcp:8000-8999", "tcp", "any"
+ * (for EGR_UP_ANY). Return buf. A buffer of EGR_DEST_STRLEN holds any
+ * destination.
  */
+#define EGR_DEST_STRLEN 256
 const char *format_dest(const struct egr_dest *d, char *buf, size_t len);
 const char *format_portspec(const struct egr_portspec *ps, char *buf, size_t len);
-
-/* Copy text for an error message: control bytes become \xNN (one line),
- * long text is cut with "...". Returns out.
- */
-const char *quote_text(const char *s, char *out, size_t len);
 
 /* Add a rule to a policy (grows the array). 0 or -ENOMEM. */
 int policy_add(struct egr_policy *p, const struct egr_urule *r);

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "policy/compile.h"
+#include "policy/name.h"
 
 static int uproto_num(enum egr_uproto p, int family)
 {
@@ -22,7 +23,8 @@ static int uproto_num(enum egr_uproto p, int family)
 	case EGR_UP_UDP:
 		return IPPROTO_UDP;
 	case EGR_UP_ICMP:
-		return family == 4 ? IPPROTO_ICMP : IPPROTO_ICMPV6;
+		/* a name's learned IPv6 addresses: ICMPv6 (bpf/dns.bpf.h) */
+		return family == 6 ? IPPROTO_ICMPV6 : IPPROTO_ICMP;
 	default:
 		return EGR_PROTO_ANY;
 	}
@@ -32,6 +34,8 @@ int compile_dest_cmp(const struct egr_dest *a, const struct egr_dest *b)
 {
 	if (a->family != b->family)
 		return a->family < b->family ? -1 : 1;
+	if (a->family == EGR_FAM_NAME)
+		return strcmp(dest_name(a), dest_name(b));
 	if (a->plen != b->plen)
 		return a->plen < b->plen ? -1 : 1;
 	return memcmp(a->addr, b->addr, 16);
@@ -71,9 +75,12 @@ int compile_rule_cmp(const struct egr_dest *da, const struct egr_rule *a,
 
 uint64_t compile_prefix_key(const struct egr_dest *d)
 {
-	uint64_t a;
+	uint64_t a = 0;
 
-	memcpy(&a, d->addr, 8);
+	if (d->family == EGR_FAM_NAME)
+		strncpy((char *)&a, dest_name(d), 6); /* strcmp() order */
+	else
+		memcpy(&a, d->addr, 8);
 	return (uint64_t)d->family << 56 | (uint64_t)d->plen << 48 | be64toh(a) >> 16;
 }
 
@@ -251,15 +258,17 @@ int compile_policy(const struct egr_policy *p, struct egr_compiled *c, char *err
 {
 	struct egr_sortkey *k = NULL;
 	const struct egr_dest *prev = NULL;
-	size_t i, n = 0, nf[2] = { 0, 0 };
+	size_t i, n = 0, nf[EGR_NKINDS] = { 0 };
 	struct egr_cprefix *cp = NULL;
 	struct egr_rule r;
-	int ret = -ENOMEM;
+	int ret = -ENOMEM, f;
 	void *shrunk;
 
 	memset(c, 0, sizeof(*c));
 	c->dflt = p->dflt;
 	c->audit = p->audit;
+	c->min_ttl = p->min_ttl ? p->min_ttl : EGR_DEFAULT_MIN_TTL;
+	c->max_per_name = p->max_per_name ? p->max_per_name : EGR_DEFAULT_MAX_PER_NAME;
 	if (!p->n)
 		return 0;
 	if (p->n > UINT32_MAX)
@@ -268,19 +277,28 @@ int compile_policy(const struct egr_policy *p, struct egr_compiled *c, char *err
 	/* Room for the worst case (no duplicates, one rule a prefix);
 	 * given back below.
 	 */
-	for (i = 0; i < p->n; i++)
-		nf[p->rules[i].dest.family == 6]++;
+	for (i = 0; i < p->n; i++) {
+		const struct egr_urule *u = &p->rules[i];
+
+		if (dest_is_name(&u->dest) && u->action != EGR_ALLOW) {
+			name_deny_error(dest_name(&u->dest), err, errlen);
+			ret = -EINVAL;
+			goto fail;
+		}
+		nf[egr_kind(&u->dest)]++;
+	}
 	k = malloc(p->n * sizeof(*k));
 	c->rules = malloc(p->n * sizeof(*c->rules));
-	c->pfx[0] = malloc((nf[0] ? nf[0] : 1) * sizeof(*c->pfx[0]));
-	c->pfx[1] = malloc((nf[1] ? nf[1] : 1) * sizeof(*c->pfx[1]));
-	if (!k || !c->rules || !c->pfx[0] || !c->pfx[1] || sort_rules(p, k))
+	for (f = 0; f < EGR_NKINDS; f++)
+		c->pfx[f] = malloc((nf[f] ? nf[f] : 1) * sizeof(*c->pfx[f]));
+	if (!k || !c->rules || !c->pfx[0] || !c->pfx[1] || !c->pfx[2] || sort_rules(p, k))
 		goto fail;
 
 	/* Drop duplicates (the first source rule stays), slice by prefix. */
 	for (i = 0; i < p->n; i++) {
 		const struct egr_dest *d = &p->rules[k[i].idx].dest;
-		int f = d->family == 6;
+
+		f = egr_kind(d);
 
 		/* the rules are read in a random order: ask ahead */
 		if (i + PREFETCH < p->n)
@@ -297,9 +315,14 @@ int compile_policy(const struct egr_policy *p, struct egr_compiled *c, char *err
 		if (cp->count == EGR_MAX_PREFIX_RULES) {
 			char buf[64];
 
-			inet_ntop(f ? AF_INET6 : AF_INET, cp->dest.addr, buf, sizeof(buf));
-			snprintf(err, errlen, "too many rules for %s/%u: at most %d per prefix",
-				 buf, cp->dest.plen, EGR_MAX_PREFIX_RULES);
+			if (f == EGR_K_NAME)
+				snprintf(err, errlen, "too many rules for %s: at most %d per name",
+					 dest_name(&cp->dest), EGR_MAX_PREFIX_RULES);
+			else
+				snprintf(err, errlen, "too many rules for %s/%u: at most %d per prefix",
+					 inet_ntop(f ? AF_INET6 : AF_INET, cp->dest.addr, buf,
+						   sizeof(buf)),
+					 cp->dest.plen, EGR_MAX_PREFIX_RULES);
 			ret = -E2BIG;
 			goto fail;
 		}
@@ -312,7 +335,7 @@ int compile_policy(const struct egr_policy *p, struct egr_compiled *c, char *err
 	/* give back the worst-case room (a failed shrink keeps the block) */
 	if ((shrunk = realloc(c->rules, n * sizeof(*c->rules))))
 		c->rules = shrunk;
-	for (i = 0; i < 2; i++)
+	for (i = 0; i < EGR_NKINDS; i++)
 		if (c->npfx[i] && (shrunk = realloc(c->pfx[i], c->npfx[i] * sizeof(*c->pfx[i]))))
 			c->pfx[i] = shrunk;
 	return 0;
@@ -326,9 +349,11 @@ fail:
 
 void compiled_free(struct egr_compiled *c)
 {
+	int f;
+
 	free(c->rules);
-	free(c->pfx[0]);
-	free(c->pfx[1]);
+	for (f = 0; f < EGR_NKINDS; f++)
+		free(c->pfx[f]);
 	memset(c, 0, sizeof(*c));
 }
 

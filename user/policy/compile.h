@@ -19,12 +19,28 @@ struct egr_cprefix {
 	uint16_t count;       /* 1..EGR_MAX_PREFIX_RULES, deny rules first */
 };
 
+/* The kinds of destination, as compiled (and as tries in the kernel). */
+enum {
+	EGR_K_V4 = 0,
+	EGR_K_V6 = 1,
+	EGR_K_NAME = 2, /* domain names (policy/name.h) */
+	EGR_NKINDS = 3,
+};
+
+static inline int egr_kind(const struct egr_dest *d)
+{
+	return d->family == 4 ? EGR_K_V4 : d->family == 6 ? EGR_K_V6 : EGR_K_NAME;
+}
+
 struct egr_compiled {
 	uint8_t dflt; /* EGR_ALLOW / EGR_DENY */
 	bool audit;
-	/* [0] IPv4, [1] IPv6; each sorted by (plen, addr). */
-	struct egr_cprefix *pfx[2];
-	size_t npfx[2];
+	uint32_t min_ttl, max_per_name; /* name rules' learning (never 0) */
+	/* [EGR_K_V4], [EGR_K_V6]: sorted by (plen, addr); [EGR_K_NAME]: by
+	 * name.
+	 */
+	struct egr_cprefix *pfx[EGR_NKINDS];
+	size_t npfx[EGR_NKINDS];
 	/* Kernel rules in slice order. .id holds the index of the source
 	 * rule in egr_policy.rules until the loader assigns real ids.
 	 */
@@ -35,7 +51,8 @@ struct egr_compiled {
 /*
  * Compile. Duplicate rules (urule_equal) are compiled once. Errors (one
  * line in err): -E2BIG when one prefix would hold more than
- * EGR_MAX_PREFIX_RULES rules, -ENOMEM.
+ * EGR_MAX_PREFIX_RULES rules, -EINVAL for a deny rule with a name,
+ * -ENOMEM.
  */
 int compile_policy(const struct egr_policy *p, struct egr_compiled *c, char *err,
 		   size_t errlen);
@@ -75,13 +92,16 @@ struct egr_crule {
  */
 int compile_sort_crules(struct egr_crule *x, size_t n);
 
-/* Family, prefix length and the first 48 bits of the address as one
- * integer: a < b implies the prefix order of compile_rule_cmp(); equal
- * keys need the full comparison (prefixes longer than 48 bits).
+/* Family, prefix length and the first 48 bits of the address (of a name:
+ * its first 6 characters) as one integer: a < b implies the prefix order
+ * of compile_rule_cmp(); equal keys need the full comparison (prefixes
+ * longer than 48 bits).
  */
 uint64_t compile_prefix_key(const struct egr_dest *d);
 
-/* The order of prefixes: family, prefix length, address. */
+/* The order of prefixes: family, prefix length, address; names after
+ * addresses, by their text.
+ */
 int compile_dest_cmp(const struct egr_dest *a, const struct egr_dest *b);
 
 /* Does a compiled rule match a packet of protocol proto (IPPROTO_*),

@@ -17,7 +17,7 @@
  *    a piece that ended inside a quoted scalar or a flow collection would
  *    have failed, and a block scalar cannot hold a line indented as the
  *    items are;
- *  - default: and audit: are each given once in all.
+ *  - default:, audit: and dns: are each given once in all.
  * Anything else is -EAGAIN, and the caller parses the file whole, which
  * also gives errors their usual message and line.
  */
@@ -134,7 +134,7 @@ static unsigned int cut(const char *buf, size_t len, const char *first, size_t n
 
 static bool fits(const struct piece *pc, unsigned int np, size_t n, size_t rules_line)
 {
-	bool dflt = false, audit = false;
+	bool dflt = false, audit = false, dns = false;
 	size_t nexp = 0;
 	unsigned int i;
 
@@ -145,10 +145,12 @@ static bool fits(const struct piece *pc, unsigned int np, size_t n, size_t rules
 			return false;
 		if (i + 1 < np && (si->key_after_rules || si->explicit_end))
 			return false;
-		if ((pc[i].pol.has_dflt && dflt) || (pc[i].pol.has_audit && audit))
+		if ((pc[i].pol.has_dflt && dflt) || (pc[i].pol.has_audit && audit) ||
+		    (pc[i].pol.has_dns && dns))
 			return false;
 		dflt |= pc[i].pol.has_dflt;
 		audit |= pc[i].pol.has_audit;
+		dns |= pc[i].pol.has_dns;
 		nexp += si->nexp;
 	}
 	/* The whole parse names the rule over the limit. */
@@ -183,6 +185,11 @@ static int join(struct piece *pc, unsigned int np, struct egr_policy *p)
 		if (pc[i].pol.has_audit) {
 			p->has_audit = true;
 			p->audit = pc[i].pol.audit;
+		}
+		if (pc[i].pol.has_dns) {
+			p->has_dns = true;
+			p->min_ttl = pc[i].pol.min_ttl;
+			p->max_per_name = pc[i].pol.max_per_name;
 		}
 	}
 	p->n = o;

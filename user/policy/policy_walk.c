@@ -13,6 +13,7 @@
 #include <string.h>
 #include "egressctl.h"
 #include "policy/addr.h"
+#include "policy/name.h"
 #include "policy/policy_file.h"
 #include "policy/policy_walk.h"
 #include "util/err.h"
@@ -152,6 +153,10 @@ static int top_key(struct pwalk *c, const struct pev *e)
 		if (c->pol.has_audit)
 			return pwalk_err(c, e->line, "duplicate key 'audit'");
 		c->top_key = K_AUDIT;
+	} else if (IS(e, "dns")) {
+		if (c->pol.has_dns)
+			return pwalk_err(c, e->line, "duplicate key 'dns'");
+		c->top_key = K_DNS;
 	} else if (IS(e, "rules")) {
 		if (c->seen_rules)
 			return pwalk_err(c, e->line, "duplicate key 'rules'");
@@ -160,7 +165,8 @@ static int top_key(struct pwalk *c, const struct pev *e)
 		if (c->si)
 			c->si->rules_line = e->line;
 	} else {
-		return pwalk_err(c, e->line, "unknown key '%s' (expected default, audit or rules)",
+		return pwalk_err(c, e->line,
+				 "unknown key '%s' (expected default, audit, dns or rules)",
 				 quote_text(ks, q, sizeof(q)));
 	}
 	c->top_value = true;
@@ -218,6 +224,17 @@ static int walk_top(struct pwalk *c, const struct pev *e)
 			c->pol.has_audit = true;
 		}
 		return ret;
+	case K_DNS:
+		c->pol.has_dns = true;
+		if (is_null(e))
+			return 0;
+		if (e->type != YAML_MAPPING_START_EVENT)
+			return pwalk_err(c, e->line,
+					 "dns: must be a mapping (dns: {min_ttl: 60, max_per_name: 64}), not %s",
+					 node_kind(e));
+		c->lvl = L_DNS;
+		c->dns_value = false;
+		return 0;
 	default:
 		if (is_null(e))
 			return 0;
@@ -298,6 +315,72 @@ static int add_port(struct pwalk *c, const struct pev *e)
 	return 0;
 }
 
+/* A whole number in [lo, hi] for key (a scalar without sign or leading
+ * zero).
+ */
+static int dns_number(struct pwalk *c, const struct pev *e, const char *key, uint32_t lo,
+		      uint32_t hi, uint32_t *out)
+{
+	char what[32], q[512];
+	const char *s;
+	uint64_t v = 0;
+	size_t i;
+
+	snprintf(what, sizeof(what), "%s:", key);
+	s = scalar(c, e, what);
+	if (!s)
+		return -EINVAL;
+	for (i = 0; i < e->len && v <= hi; i++) {
+		if (s[i] < '0' || s[i] > '9' || (i == 0 && s[i] == '0' && e->len > 1))
+			break;
+		v = v * 10 + (s[i] - '0');
+	}
+	if (!e->len || i < e->len || v < lo || v > hi)
+		return pwalk_err(c, e->line, "bad %s '%s': a whole number from %u to %u", key,
+				 quote_text(s, q, sizeof(q)), lo, hi);
+	*out = v;
+	return 0;
+}
+
+/* dns: {min_ttl: N, max_per_name: N} */
+static int walk_dns(struct pwalk *c, const struct pev *e)
+{
+	const char *ks;
+	char q[512];
+
+	if (e->type == YAML_MAPPING_END_EVENT) {
+		c->lvl = L_TOP;
+		return 0;
+	}
+	if (c->dns_value) {
+		c->dns_value = false;
+		if (c->dns_key == K_MIN_TTL)
+			return dns_number(c, e, "min_ttl", 1, EGR_MAX_MIN_TTL, &c->pol.min_ttl);
+		return dns_number(c, e, "max_per_name", 1, EGR_MAX_MAX_PER_NAME,
+				  &c->pol.max_per_name);
+	}
+	ks = key_text(c, e);
+	if (!ks)
+		return -EINVAL;
+	if (IS(e, "min_ttl")) {
+		if (c->seen_min_ttl)
+			return pwalk_err(c, e->line, "duplicate key 'min_ttl' in dns");
+		c->seen_min_ttl = true;
+		c->dns_key = K_MIN_TTL;
+	} else if (IS(e, "max_per_name")) {
+		if (c->seen_max_per_name)
+			return pwalk_err(c, e->line, "duplicate key 'max_per_name' in dns");
+		c->seen_max_per_name = true;
+		c->dns_key = K_MAX_PER_NAME;
+	} else {
+		return pwalk_err(c, e->line,
+				 "unknown key '%s' in dns (expected min_ttl or max_per_name)",
+				 quote_text(ks, q, sizeof(q)));
+	}
+	c->dns_value = true;
+	return 0;
+}
+
 /* One rule per (destination, port spec); no ports: any protocol. */
 static int end_rule(struct pwalk *c)
 {
@@ -308,6 +391,12 @@ static int end_rule(struct pwalk *c)
 	c->lvl = L_RULES;
 	if (!c->has_act)
 		return pwalk_err(c, c->rule_line, "rule has neither allow: nor deny:");
+	if (c->act == EGR_DENY && c->ndest == 1 && dest_is_name(&c->dests[0])) {
+		char msg[512];
+
+		name_deny_error(dest_name(&c->dests[0]), msg, sizeof(msg));
+		return pwalk_err(c, c->rule_line, "%s", msg);
+	}
 	memset(&r, 0, sizeof(r));
 	r.action = c->act;
 	for (i = 0; i < c->ndest; i++) {
@@ -381,6 +470,8 @@ int pwalk_event(struct pwalk *c, const struct pev *e)
 		return walk_rule(c, e);
 	case L_PORTS:
 		return walk_ports(c, e);
+	case L_DNS:
+		return walk_dns(c, e);
 	default:
 		return 0;
 	}

@@ -39,6 +39,7 @@ enum level {
 	L_RULES, /* in the rules: sequence */
 	L_RULE, /* in a rule's mapping */
 	L_PORTS, /* in a rule's ports: sequence */
+	L_DNS, /* in the dns: mapping */
 	L_END, /* after the document's node */
 };
 
@@ -48,6 +49,9 @@ enum key {
 	K_RULES,
 	K_ACTION, /* allow: or deny: */
 	K_PORTS,
+	K_DNS,
+	K_MIN_TTL, /* in dns: */
+	K_MAX_PER_NAME,
 };
 
 /* Zero-initialise, then set name, err, errlen (and si for a piece). */
@@ -69,6 +73,9 @@ struct pwalk {
 	bool seen_rules;
 	bool rule_value; /* likewise in a rule */
 	enum key rule_key;
+	bool dns_value; /* likewise in dns: */
+	enum key dns_key;
+	bool seen_min_ttl, seen_max_per_name;
 	size_t rule_line;
 	bool has_act;
 	uint8_t act;

@@ -21,8 +21,11 @@ enum egr_uproto {
 };
 
 /* A destination: one address family, network-order bytes, host bits
- * cleared (normalized). family is 4 or 6.
+ * cleared (normalized). family is 4 or 6, or EGR_FAM_NAME for a domain
+ * name (policy/name.h: addr holds the name's interned text, plen is 0).
  */
+#define EGR_FAM_NAME 0x80
+
 struct egr_dest {
 	uint8_t family;
 	uint8_t plen;
@@ -48,6 +51,12 @@ struct egr_policy {
 	bool audit;
 	bool has_dflt; /* the file said default: */
 	bool has_audit;
+	bool has_dns; /* the file had dns: */
+	/* Learned addresses of name rules (dns: min_ttl, max_per_name); 0:
+	 * the default (EGR_DEFAULT_MIN_TTL, EGR_DEFAULT_MAX_PER_NAME).
+	 */
+	uint32_t min_ttl;
+	uint32_t max_per_name;
 	struct egr_urule *rules;
 	size_t n, cap;
 };

@@ -7,6 +7,7 @@
 #include <string.h>
 #include "egressctl.h"
 #include "policy/addr.h"
+#include "policy/name.h"
 #include "policy/suggest.h"
 
 /* One suggested rule's destination and port, with its packets. */
@@ -22,6 +23,14 @@ static int cmp_obs(const void *pa, const void *pb)
 	const struct suggest_obs *a = *(const struct suggest_obs *const *)pa;
 	const struct suggest_obs *b = *(const struct suggest_obs *const *)pb;
 
+	if (!a->name != !b->name)
+		return a->name ? 1 : -1;
+	if (a->name && strcmp(a->name, b->name))
+		return strcmp(a->name, b->name);
+	if (a->name && a->proto != b->proto)
+		return a->proto - b->proto;
+	if (a->name && a->dport != b->dport)
+		return a->dport - b->dport;
 	if (a->family != b->family)
 		return a->family - b->family;
 	if (a->proto != b->proto)
@@ -38,7 +47,10 @@ static int cmp_item(const void *pa, const void *pb)
 
 	if (a->dest.family != b->dest.family)
 		return a->dest.family - b->dest.family;
-	c = memcmp(a->dest.addr, b->dest.addr, 16);
+	if (dest_is_name(&a->dest))
+		c = strcmp(dest_name(&a->dest), dest_name(&b->dest));
+	else
+		c = memcmp(a->dest.addr, b->dest.addr, 16);
 	if (c)
 		return c;
 	if (a->dest.plen != b->dest.plen)
@@ -118,18 +130,25 @@ static size_t group(struct suggest_obs **s, size_t n, const struct suggest_opts 
 		int g = a->family == 4 ? opt->group4 : opt->group6;
 		unsigned int plen = bits;
 
-		/* s[i..j): same class, and with a bound the same first g bits */
+		/* s[i..j): same class, and the same name, or with a bound the
+		 * same first g bits
+		 */
 		for (j = i + 1; j < n; j++) {
 			const struct suggest_obs *b = s[j];
 
-			if (b->family != a->family || b->proto != a->proto || b->dport != a->dport ||
-			    !g || !same_bits(a->addr, b->addr, g))
+			if (b->proto != a->proto || b->dport != a->dport || !b->name != !a->name)
+				break;
+			if (a->name ? strcmp(a->name, b->name) :
+				      b->family != a->family || !g || !same_bits(a->addr, b->addr, g))
 				break;
 		}
-		if (j - i > 1)
+		if (j - i > 1 && !a->name)
 			plen = common_bits(s[i]->addr, s[j - 1]->addr, bits);
 		memset(&it[ni], 0, sizeof(it[ni]));
-		set_dest(&it[ni].dest, a->family, a->addr, plen);
+		if (a->name)
+			dest_set_name(&it[ni].dest, a->name);
+		else
+			set_dest(&it[ni].dest, a->family, a->addr, plen);
 		portspec_of(a, &it[ni].ps);
 		for (k = i; k < j; k++)
 			it[ni].packets += s[k]->packets;
@@ -142,7 +161,7 @@ static size_t group(struct suggest_obs **s, size_t n, const struct suggest_opts 
 
 static void write_rule(FILE *f, const struct egr_urule *r)
 {
-	char d[64], ps[32];
+	char d[EGR_DEST_STRLEN], ps[32];
 
 	fprintf(f, "  - %s: %s\n", r->action == EGR_ALLOW ? "allow" : "deny",
 		format_dest(&r->dest, d, sizeof(d)));
@@ -153,7 +172,7 @@ static void write_rule(FILE *f, const struct egr_urule *r)
 /* The items, one rule per destination with a port list. */
 static void write_items(FILE *f, const struct item *it, size_t n)
 {
-	char d[64], ps[32];
+	char d[EGR_DEST_STRLEN], ps[32];
 	size_t i, j;
 
 	for (i = 0; i < n; i = j) {

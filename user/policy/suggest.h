@@ -11,7 +11,9 @@
  * are listed as comments. With a grouping bound N (IPv4; N6 for IPv6),
  * addresses seen on the same protocol and port that share their first N
  * bits become one prefix: the longest one holding them all, never shorter
- * than N. Without one, every address is its own /32 (/128).
+ * than N. Without one, every address is its own /32 (/128). A destination
+ * a DNS answer named in audit mode (name) becomes a rule for that name
+ * instead, its addresses counted, and is not grouped.
  */
 #ifndef EGR_SUGGEST_H
 #define EGR_SUGGEST_H
@@ -30,6 +32,7 @@ struct suggest_obs {
 	uint16_t dport;	 /* TCP and UDP */
 	bool ports_unknown; /* fragments: no port known */
 	const char *denied_by; /* the deny rule that decided, as text; NULL: the default */
+	const char *name; /* interned name (policy/name.h) a DNS answer gave addr; NULL */
 	uint64_t packets;
 };
 

@@ -46,7 +46,7 @@ void state_free(struct egr_state *s)
 char *state_to_json(const struct egr_state *s)
 {
 	json_t *j, *rules = json_array();
-	char d[64], ps[32];
+	char d[EGR_DEST_STRLEN], ps[32];
 	size_t i;
 	char *text;
 
@@ -66,6 +66,18 @@ char *state_to_json(const struct egr_state *s)
 		      rules);
 	if (!j)
 		return NULL;
+	if (s->max_learned && s->max_learned != EGR_DEFAULT_MAX_LEARNED)
+		json_object_set_new(j, "max_learned", json_integer(s->max_learned));
+	if ((s->pol.min_ttl && s->pol.min_ttl != EGR_DEFAULT_MIN_TTL) ||
+	    (s->pol.max_per_name && s->pol.max_per_name != EGR_DEFAULT_MAX_PER_NAME))
+		json_object_set_new(json_object_get(j, "policy"), "dns",
+				    json_pack("{s:I, s:I}", "min_ttl",
+					      (json_int_t)(s->pol.min_ttl ? s->pol.min_ttl :
+									   EGR_DEFAULT_MIN_TTL),
+					      "max_per_name",
+					      (json_int_t)(s->pol.max_per_name ?
+								   s->pol.max_per_name :
+								   EGR_DEFAULT_MAX_PER_NAME)));
 	text = json_dumps(j, JSON_INDENT(2));
 	json_decref(j);
 	return text;
@@ -76,7 +88,7 @@ static int rule_from_json(json_t *o, struct egr_urule *r, char *err, size_t errl
 	const char *action = json_string_value(json_object_get(o, "action"));
 	const char *dest = json_string_value(json_object_get(o, "dest"));
 	const char *ports = json_string_value(json_object_get(o, "ports"));
-	char e[256];
+	char e[512];
 
 	memset(r, 0, sizeof(*r));
 	if (!action || !dest || (strcmp(action, "allow") && strcmp(action, "deny"))) {
@@ -84,7 +96,7 @@ static int rule_from_json(json_t *o, struct egr_urule *r, char *err, size_t errl
 		return -EPROTO;
 	}
 	r->action = !strcmp(action, "allow") ? EGR_ALLOW : EGR_DENY;
-	if (parse_dest(dest, &r->dest, e, sizeof(e))) {
+	if (parse_dest_or_name(dest, &r->dest, e, sizeof(e))) {
 		snprintf(err, errlen, "%s", e);
 		return -EPROTO;
 	}
@@ -125,6 +137,21 @@ int state_from_json(const char *text, struct egr_state *s, char *err, size_t err
 	snprintf(s->source, sizeof(s->source), "%s",
 		 source && !strcmp(source, "label") ? "label" : "cli");
 	s->max_rules = (uint32_t)json_integer_value(json_object_get(j, "max_rules"));
+	s->max_learned = (uint32_t)json_integer_value(json_object_get(j, "max_learned"));
+	if (json_is_object(json_object_get(pol, "dns"))) {
+		json_t *dns = json_object_get(pol, "dns");
+		json_int_t t = json_integer_value(json_object_get(dns, "min_ttl"));
+		json_int_t m = json_integer_value(json_object_get(dns, "max_per_name"));
+
+		if (t < 1 || t > EGR_MAX_MIN_TTL || m < 1 || m > EGR_MAX_MAX_PER_NAME) {
+			snprintf(err, errlen, "bad policy.dns (min_ttl 1-%d, max_per_name 1-%d)",
+				 EGR_MAX_MIN_TTL, EGR_MAX_MAX_PER_NAME);
+			goto out;
+		}
+		s->pol.has_dns = true;
+		s->pol.min_ttl = t;
+		s->pol.max_per_name = m;
+	}
 	s->pol.dflt = !strcmp(dflt, "allow") ? EGR_ALLOW : EGR_DENY;
 	s->pol.has_dflt = true;
 	s->pol.audit = json_is_true(json_object_get(pol, "audit"));
@@ -333,6 +360,7 @@ int state_save_kernel(const struct egr_kstate *ks, const char *id, const char *n
 	snprintf(s.name, sizeof(s.name), "%s", name);
 	snprintf(s.source, sizeof(s.source), "%s", source);
 	s.max_rules = ks->meta.max_rules;
+	s.max_learned = ks->meta.max_learned;
 	ret = kpolicy_read(ks, &s.pol, &lr, &n);
 	if (ret) {
 		seterr(err, errlen, "%s: reading the policy back: %s", name, strerror(-ret));

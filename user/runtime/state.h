@@ -5,8 +5,9 @@
  * 0700; $EGRESSCTL_STATE_DIR overrides it):
  *
  *   <id>.json  {"id": "<64 hex>", "name": "web", "source": "cli"|"label",
- *               "max_rules": 16384,
+ *               "max_rules": 16384, "max_learned": 16384,
  *               "policy": {"default": "deny", "audit": false,
+ *                          "dns": {"min_ttl": 60, "max_per_name": 64},
  *                          "rules": [{"action": "allow", "dest": "198.18.5.0/24",
  *                                     "ports": "udp:53"}, ...]}}
  *
@@ -28,6 +29,7 @@ struct egr_state {
 	char name[256];
 	char source[8]; /* "cli" or "label" */
 	uint32_t max_rules; /* 0: default */
+	uint32_t max_learned; /* 0: default */
 	struct egr_policy pol;
 };
 

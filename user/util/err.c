@@ -61,3 +61,34 @@ void warn_each(const struct egr_warn *w, void (*fn)(const char *line, void *ctx)
 		p = nl + 1;
 	}
 }
+
+
+/*
+ * Copy s into out for an error message: control bytes become \xNN so the
+ * message stays one line, and long text is cut with "...".
+ */
+const char *quote_text(const char *s, char *out, size_t len)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t o = 0, i;
+
+	for (i = 0; s[i] && o + 5 < len; i++) {
+		unsigned char c = s[i];
+
+		if (i == QUOTE_MAX) {
+			memcpy(out + o, "...", 3);
+			o += 3;
+			break;
+		}
+		if (c < 0x20 || c == 0x7f) {
+			out[o++] = '\\';
+			out[o++] = 'x';
+			out[o++] = hex[c >> 4];
+			out[o++] = hex[c & 15];
+		} else {
+			out[o++] = c;
+		}
+	}
+	out[o] = '\0';
+	return out;
+}

@@ -29,4 +29,11 @@ void warn_free(struct egr_warn *w);
 /* Call fn with each line (NUL-terminated, no newline), in order. */
 void warn_each(const struct egr_warn *w, void (*fn)(const char *line, void *ctx), void *ctx);
 
+/* Copy text for an error message: control bytes become \xNN (one line),
+ * text longer than QUOTE_MAX is cut with "...". Returns out; a buffer of
+ * 4 * QUOTE_MAX + 8 always holds it.
+ */
+#define QUOTE_MAX 64
+const char *quote_text(const char *s, char *out, size_t len);
+
 #endif /* EGR_ERR_H */
