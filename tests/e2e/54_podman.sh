@@ -172,7 +172,7 @@ test_labels() {
 	POLICY=$(printf 'default: deny\nrules:\n  - allow: %s\n    ports: [udp:5411]\n' "$RX")
 	W3=$(pm_run l3 --label "egressctl.policy=$POLICY" "$PM_IMAGE" sleep 3600)
 	N3=$(pm_name l3)
-	pm_run l4 --label "egressctl.allow=$RX udp:5410, nonsense" "$PM_IMAGE" sleep 3600 >/dev/null
+	pm_run l4 --label "egressctl.allow=$RX udp:5410, 300.1.2.3" "$PM_IMAGE" sleep 3600 >/dev/null
 	N4=$(pm_name l4)
 	pm_run l5 "$PM_IMAGE" sleep 3600 >/dev/null
 	N5=$(pm_name l5)
@@ -185,7 +185,7 @@ test_labels() {
 	assert_match "label policy (YAML): applied at start" \
 		"start $N3 \(${W3:0:12}\): enforced label policy \(1 rule, default deny\)" "$(cat "$LOG.2")"
 	assert_match "bad label: error line" \
-		"error $N4 \([0-9a-f]{12}\): label egressctl.allow: bad destination 'nonsense'.*; egress stays denied" "$(cat "$LOG.2")"
+		"error $N4 \([0-9a-f]{12}\): label egressctl.allow: bad destination '300\.1\.2\.3'.*; egress stays denied" "$(cat "$LOG.2")"
 	assert_match "no label: left alone" "start $N5 \([0-9a-f]{12}\): no policy: left alone" "$(cat "$LOG.2")"
 	diag "podman run --label: start event -> enforced in $(enforced_ms "$LOG.2" "$N2") ms"
 	udp_from "$N2" pass "$RX" 5410 -m "label allow: allowed"
