@@ -19,6 +19,9 @@ PKGS=(
 	iproute2 iputils-ping docker.io busybox-static docker-compose prometheus
 	iptables nftables ipset hyperfine gnuplot-nox valgrind libclang-rt-14-dev
 	jq curl python3 util-linux linux-perf iperf3
+	# tests/e2e/54_podman.sh: Podman and the network backend its tests use
+	# (podman only recommends it; without it Podman 4 falls back to CNI)
+	podman netavark
 )
 
 me=install-deps

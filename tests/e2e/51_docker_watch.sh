@@ -24,19 +24,6 @@ RX=198.18.52.2 OTHER=198.18.53.7
 _sysctl - net.ipv4.ip_forward 1
 LOG=$E2E_TMP/watch.log
 
-# enforced_ms LOG NAME: the start->enforced time of NAME's last start line
-enforced_ms() {
-	grep -E "^start $2 \([0-9a-f]{12}\): enforced .* in [0-9.]+ ms$" "$1" | tail -1 |
-		sed -E 's/.* in ([0-9.]+) ms$/\1/'
-}
-# wait_line LOG REGEX [SECONDS=60]: until watch logged it
-wait_line() {
-	wait_for "${3:-60}" grep -qE "$2" "$1" && return 0
-	diag "no line '$2' in $1: $(tail -5 "$1")"
-	return 1
-}
-# lines_ge LOG REGEX N
-lines_ge() { [ "$(grep -cE "$2" "$1")" -ge "$3" ]; }
 udp_from() {
 	local c=$1
 	shift

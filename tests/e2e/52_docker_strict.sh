@@ -27,7 +27,7 @@ if [ -d /sys/fs/bpf/egressctl/guard ]; then
 fi
 netns_up d52rx 198.18.54.2/24 -
 netns_addr d52rx 198.18.55.7/32
-RX=198.18.54.2 OTHER=198.18.55.7
+RX=198.18.54.2 OTHER=198.18.55.7 RX_NS=d52rx
 _sysctl - net.ipv4.ip_forward 1
 GCG=/egr-strict-$E2E_ID
 PARENT=(--cgroup-parent "$GCG")
@@ -46,31 +46,12 @@ DK_CLEANUP_HOOK=strict_cleanup
 no_guard() { [ "$1" = end ] && "$EGR" watch --remove-guard >/dev/null 2>&1; return 0; }
 e2e_on_case no_guard
 
-guard_stat() { # COUNTER: packets
-	"$EGR" watch --guard-status -j |
-		python3 -c 'import json,sys; print(json.load(sys.stdin)["guard"]["counters"][sys.argv[1]]["packets"])' "$1"
-}
-_guard_ge() { [ "$(guard_stat "$1")" -ge "$2" ]; }
 strict_watch() { dk_watch_bg "$1" --strict --unmanaged "$2" --guard-cgroup "$GCG"; }
 udp_from() {
 	local c=$1
 	shift
 	expect_udp "$@" -n 5 -i 500 --from "docker:$c"
 }
-# a receiver with a progress file: OUT $T/rx.PORT
-rx_up() { peer_bg d52rx "$T/rx.$1" udp-recv "$1" 900 -b -p "$T/rx.$1.p"; }
-rx_count() { local n=0; read -r n _ <"$T/rx.$1.p" 2>/dev/null; echo "${n:-0}"; }
-_rx_ge() { [ "$(rx_count "$1")" -ge "$2" ]; }
-# senders_done C: the container's peer senders have exited
-senders_done() { ! docker exec "$1" pidof peer >/dev/null 2>&1; }
-# stop_senders C: SIGTERM to the container's senders, until they are gone
-stop_senders() {
-	docker exec "$1" killall peer >/dev/null 2>&1
-	wait_for 30 senders_done "$1"
-}
-# progress_of C FILE: a sender's "sent N errors M" (its -p file in C)
-progress_of() { docker exec "$1" cat "$2" 2>/dev/null; }
-_errors_ge() { local w; read -r -a w <<<"$(progress_of "$1" "$2")"; [ "${w[3]:-0}" -ge "$3" ]; }
 
 # without --strict: the start-up window leaks (reported, not judged)
 test_leak_without_strict() {

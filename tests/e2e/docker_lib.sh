@@ -152,6 +152,16 @@ _egr_image_hash() {
 	} | sha256sum | cut -d' ' -f1
 }
 
+# The CLI that builds and runs the image: Docker's, or $EGR_IMAGE_CLI
+# (podman_lib.sh builds Podman's image with the same recipe).
+_egr_img() {
+	if [ -n "${EGR_IMAGE_CLI:-}" ]; then
+		$EGR_IMAGE_CLI "$@"
+	else
+		_egr_docker "$@"
+	fi
+}
+
 docker_image() {
 	local hash have root f a rc
 
@@ -166,7 +176,7 @@ docker_image() {
 		fi
 	done
 	hash=$(_egr_image_hash "$@") || return 1
-	have=$(_egr_docker image inspect -f '{{ index .Config.Labels "egr.hash" }}' \
+	have=$(_egr_img image inspect -f '{{ index .Config.Labels "egr.hash" }}' \
 		"$EGR_DOCKER_IMAGE" 2>/dev/null) || have=""
 	[ "$have" = "$hash" ] && return 0
 
@@ -195,7 +205,7 @@ docker_image() {
 	done
 	rc=0
 	tar -C "$root" --numeric-owner --owner=0 --group=0 -cf - . |
-		_egr_docker import --change 'CMD ["sh"]' \
+		_egr_img import --change 'CMD ["sh"]' \
 			--change 'ENV PATH=/usr/local/bin:/bin:/sbin:/usr/bin:/usr/sbin' \
 			--change "LABEL egr.hash=$hash" - "$EGR_DOCKER_IMAGE" >/dev/null || rc=1
 	rm -rf "$root"
@@ -204,9 +214,9 @@ docker_image() {
 		return 1
 	fi
 	# Untagged leftovers of earlier builds.
-	_egr_docker image prune -f --filter "label=egr.hash" >/dev/null 2>&1 || true
+	_egr_img image prune -f --filter "label=egr.hash" >/dev/null 2>&1 || true
 	# A dynamically linked busybox would import fine and then not run.
-	if ! _egr_docker run --rm --network none "$EGR_DOCKER_IMAGE" true >/dev/null 2>&1; then
+	if ! _egr_img run --rm --network none "$EGR_DOCKER_IMAGE" true >/dev/null 2>&1; then
 		echo "docker_image: $EGR_DOCKER_IMAGE does not run (is /bin/busybox static?)" >&2
 		return 1
 	fi
@@ -243,21 +253,9 @@ dk_setup() {
 # container of ours is detached (its saved policy deleted): the next case
 # starts with unfiltered containers.
 _dk_case_hook() {
-	local pid c
 	case $1 in
 	begin) _DK_MARK=$(($(wc -l <"$E2E_TMP/.dk_watch") + 1)) ;;
-	end)
-		while read -r pid; do
-			[ -n "$pid" ] || continue
-			kill -TERM "$pid" 2>/dev/null
-			kill -CONT "$pid" 2>/dev/null # a case may have stopped it
-			wait_for 15 sh -c '! kill -0 "$1" 2>/dev/null' sh "$pid"
-		done < <(tail -n +"$_DK_MARK" "$E2E_TMP/.dk_watch")
-		while read -r c; do
-			[ -n "$c" ] && dk_attached "$c" && "$EGR" detach "docker:$c" >/dev/null 2>&1
-		done <"$E2E_TMP/.dk_containers"
-		rm -f "${EGRESSCTL_STATE_DIR:?}"/*.json 2>/dev/null
-		;;
+	end) ctr_case_end "$E2E_TMP/.dk_watch" "$_DK_MARK" "$E2E_TMP/.dk_containers" dk_attached docker: ;;
 	esac
 }
 
@@ -326,18 +324,10 @@ dk_net() {
 # stdout+stderr to LOG; DK_WATCH_PID is its pid. Waits (bounded, 60 s) until it
 # has done its startup pass.
 dk_watch_bg() {
-	local log=$1 i
-	shift
-	"$EGR" watch "$@" >"$log" 2>&1 &
-	DK_WATCH_PID=$!
-	echo "$DK_WATCH_PID" >>"$E2E_TMP/.dk_watch"
-	for i in $(seq 600); do
-		grep -q '^watch: reconciled' "$log" 2>/dev/null && return 0
-		kill -0 "$DK_WATCH_PID" 2>/dev/null || break
-		sleep 0.1
-	done
-	diag "dk_watch_bg: watch did not start: $(cat "$log")"
-	return 1
+	ctr_watch_bg "$E2E_TMP/.dk_watch" "$@"
+	local rc=$?
+	DK_WATCH_PID=$CTR_WATCH_PID
+	return "$rc"
 }
 
 # dk_cgid CONTAINER: the cgroup id of a running container (its v2 cgroup
@@ -363,3 +353,78 @@ dk_attached() {
 	id=$(dk_cgid "$1") || return 1
 	[ -n "$id" ] && [ -d "/sys/fs/bpf/egressctl/$id" ]
 }
+
+# ---- helpers of the container tests, either engine (50-52: Docker, 54: Podman)
+# CTR_CLI is the engine's CLI (docker, or podman), RX_NS the receivers'
+# namespace.
+
+# ctr_case_end WATCHFILE MARK CONTAINERS ATTACHED PREFIX: the end of a case:
+# the watch daemons listed in WATCHFILE from line MARK on are stopped; every
+# container listed in CONTAINERS that ATTACHED (a function) says is attached
+# is detached (target PREFIX<name>), its saved policy deleted.
+ctr_case_end() {
+	local pid c
+	while read -r pid; do
+		[ -n "$pid" ] || continue
+		kill -TERM "$pid" 2>/dev/null
+		kill -CONT "$pid" 2>/dev/null # a case may have stopped it
+		wait_for 15 sh -c '! kill -0 "$1" 2>/dev/null' sh "$pid"
+	done < <(tail -n +"$2" "$1")
+	while read -r c; do
+		[ -n "$c" ] && "$4" "$c" && "$EGR" detach "$5$c" >/dev/null 2>&1
+	done <"$3"
+	rm -f "${EGRESSCTL_STATE_DIR:?}"/*.json 2>/dev/null
+}
+
+# ctr_watch_bg WATCHFILE LOG [watch options...]: egressctl watch in the
+# background, stdout+stderr to LOG, its pid in CTR_WATCH_PID and appended to
+# WATCHFILE. Waits (bounded, 60 s) until it has done its startup pass.
+ctr_watch_bg() {
+	local log=$2 i
+	"$EGR" watch "${@:3}" >"$log" 2>&1 &
+	CTR_WATCH_PID=$!
+	echo "$CTR_WATCH_PID" >>"$1"
+	for i in $(seq 600); do
+		grep -q '^watch: reconciled' "$log" 2>/dev/null && return 0
+		kill -0 "$CTR_WATCH_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	diag "watch did not start: $(cat "$log")"
+	return 1
+}
+
+# enforced_ms LOG NAME: the start->enforced time of NAME's last start line
+enforced_ms() {
+	grep -E "^start $2 \([0-9a-f]{12}\): enforced .* in [0-9.]+ ms$" "$1" | tail -1 |
+		sed -E 's/.* in ([0-9.]+) ms$/\1/'
+}
+# wait_line LOG REGEX [SECONDS=60]: until watch logged it
+wait_line() {
+	wait_for "${3:-60}" grep -qE "$2" "$1" && return 0
+	diag "no line '$2' in $1: $(tail -5 "$1")"
+	return 1
+}
+# lines_ge LOG REGEX N
+lines_ge() { [ "$(grep -cE "$2" "$1")" -ge "$3" ]; }
+
+# guard_stat COUNTER: the strict-mode guard's packets of COUNTER
+guard_stat() {
+	"$EGR" watch --guard-status -j |
+		python3 -c 'import json,sys; print(json.load(sys.stdin)["guard"]["counters"][sys.argv[1]]["packets"])' "$1"
+}
+_guard_ge() { [ "$(guard_stat "$1")" -ge "$2" ]; }
+# rx_up PORT: a receiver in RX_NS with a progress file: output
+# $E2E_TMP/rx.PORT; rx_count PORT: what it has received so far
+rx_up() { peer_bg "$RX_NS" "$E2E_TMP/rx.$1" udp-recv "$1" 900 -b -p "$E2E_TMP/rx.$1.p"; }
+rx_count() { local n=0; read -r n _ <"$E2E_TMP/rx.$1.p" 2>/dev/null; echo "${n:-0}"; }
+_rx_ge() { [ "$(rx_count "$1")" -ge "$2" ]; }
+# senders_done C: the container's peer senders have exited
+senders_done() { ! "${CTR_CLI:-docker}" exec "$1" pidof peer >/dev/null 2>&1; }
+# stop_senders C: SIGTERM to the container's senders, until they are gone
+stop_senders() {
+	"${CTR_CLI:-docker}" exec "$1" killall peer >/dev/null 2>&1
+	wait_for 30 senders_done "$1"
+}
+# progress_of C FILE: a sender's "sent N errors M" (its -p file in C)
+progress_of() { "${CTR_CLI:-docker}" exec "$1" cat "$2" 2>/dev/null; }
+_errors_ge() { local w; read -r -a w <<<"$(progress_of "$1" "$2")"; [ "${w[3]:-0}" -ge "$3" ]; }

@@ -12,7 +12,8 @@
 #   expect_udp  pass|drop DEST PORT [OPTS]   udp-send of -n N (10) datagrams
 #   expect_tcp  pass|drop DEST PORT [OPTS]   one tcp-send of -l LEN (1000) bytes
 #   expect_ping pass|drop DEST [OPTS]        ping -c N (3)
-# OPTS: --from CG|docker:NAME|- (the sender; default: expect_from's), --in NS
+# OPTS: --from CG|docker:NAME|podman:NAME|- (the sender; default:
+# expect_from's), --in NS
 # (the sender runs in netns NS), -n N, -l LEN, -i USEC (udp), -t SECS (tcp),
 # -m NAME (the name of the ok lines; default "PROTO to DEST:PORT from X").
 # pass: the sender got everything out, the receiver counted exactly that.
@@ -24,7 +25,8 @@
 # the fence alone.
 
 EXPECT_FROM=-
-# expect_from CG|docker:NAME|-: the default sender of the flow checks.
+# expect_from CG|docker:NAME|podman:NAME|-: the default sender of the flow
+# checks.
 expect_from() { EXPECT_FROM=$1; }
 
 _x_opts() {
@@ -56,6 +58,10 @@ _x_cmd() {
 		X_CMD=(timeout 60 docker exec "${X_FROM#docker:}" "$prog")
 		return
 		;;
+	podman:*)
+		X_CMD=(timeout 60 podman exec "${X_FROM#podman:}" "$prog")
+		return
+		;;
 	esac
 	[ "$prog" = peer ] && prog=$PEER
 	X_CMD=()
@@ -67,7 +73,7 @@ _x_cmd() {
 _x_label() {
 	case $X_FROM in
 	-) echo "${X_IN:-host}" ;;
-	docker:*) echo "${X_FROM#docker:}" ;;
+	docker:* | podman:*) echo "${X_FROM#*:}" ;;
 	*) echo "${X_FROM##*/egr-e2e-"$E2E_ID"-}" ;;
 	esac
 }
@@ -78,7 +84,7 @@ _x_where() {
 	local w
 	case $1 in
 	127.* | ::1)
-		[[ $X_FROM == docker:* ]] && return 1
+		[[ $X_FROM == docker:* || $X_FROM == podman:* ]] && return 1
 		X_NS=${X_IN:--} X_SRC=$1
 		return 0
 		;;

@@ -181,6 +181,20 @@ static void test_proc_hybrid_cgroupfs(void **state)
 	assert_string_equal(out, "/docker/" ID);
 }
 
+/* Podman's cgroupfs manager on a hybrid host (sample from podman 4.3). */
+static void test_proc_hybrid_podman(void **state)
+{
+	char out[PATH_MAX];
+
+	(void)state;
+	assert_int_equal(cgroup_parse_proc("9:name=systemd:/libpod_parent/libpod-" ID "\n"
+					   "4:memory:/libpod_parent/libpod-" ID "\n"
+					   "0::/libpod_parent/libpod-" ID "\n",
+					   out, sizeof(out)),
+			 0);
+	assert_string_equal(out, "/libpod_parent/libpod-" ID);
+}
+
 static void test_proc_systemd(void **state)
 {
 	char out[PATH_MAX];
@@ -415,6 +429,7 @@ int main(void)
 		cmocka_unit_test(test_mount_errors),
 		cmocka_unit_test(test_mount_live),
 		cmocka_unit_test(test_proc_hybrid_cgroupfs),
+		cmocka_unit_test(test_proc_hybrid_podman),
 		cmocka_unit_test(test_proc_systemd),
 		cmocka_unit_test(test_proc_v1_only),
 		cmocka_unit_test(test_proc_nested),

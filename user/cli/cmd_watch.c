@@ -30,14 +30,15 @@ static const char watch_usage[] =
 	"       egressctl watch --guard-status [-j|--json]\n"
 	"       egressctl watch --remove-guard\n"
 	"\n"
-	"Keep containers' policies in force: follow the Docker event stream and, when\n"
-	"a container with a saved policy (set with attach/allow/deny/apply on the\n"
-	"container) or a label policy (egressctl.policy, egressctl.allow,\n"
-	"egressctl.deny, egressctl.default, egressctl.audit) starts, attach the\n"
-	"filter to its new cgroup and apply the policy; when it is removed, delete\n"
-	"its saved policy and pins. At startup (and every --resync seconds) every\n"
-	"running container is checked. One line per action, with the time from the\n"
-	"start event to enforcement. Runs in the foreground; SIGTERM/SIGINT stop it.\n"
+	"Keep containers' policies in force: follow the engine's event stream\n"
+	"(Docker's or Podman's, on the --docker-host socket) and, when a container\n"
+	"with a saved policy (set with attach/allow/deny/apply on the container) or\n"
+	"a label policy (egressctl.policy, egressctl.allow, egressctl.deny,\n"
+	"egressctl.default, egressctl.audit) starts, attach the filter to its new\n"
+	"cgroup and apply the policy; when it is removed, delete its saved policy\n"
+	"and pins. At startup (and every --resync seconds) every running container\n"
+	"is checked. One line per action, with the time from the start event to\n"
+	"enforcement. Runs in the foreground; SIGTERM/SIGINT stop it.\n"
 	"\n"
 	"  --strict              install the guard on the engine's parent cgroup: a\n"
 	"                        container's egress is denied until watch has put its\n"
@@ -46,7 +47,8 @@ static const char watch_usage[] =
 	"  --unmanaged allow|deny  containers with no policy (default: allow); deny\n"
 	"                        drops all their egress but loopback\n"
 	"  --guard-cgroup PATH   the guarded cgroup, below the cgroup v2 mount\n"
-	"                        (default /docker: Docker's cgroupfs driver)\n"
+	"                        (default /docker: Docker's cgroupfs driver;\n"
+	"                        /libpod_parent for Podman: its cgroupfs manager)\n"
 	"  --once                reconcile once and exit\n"
 	"  --resync SECONDS      full reconcile period (default 60; 0: never)\n"
 	"  -j, --json            log, warnings and errors as JSON objects, one per line\n"
@@ -162,9 +164,10 @@ static int run(const struct watch_opts *o, unsigned int resync_s)
 		pr_err("watch: cannot start the event thread\n");
 		return 1;
 	}
-	watch_log(o, "watch", NULL, NULL, -1, "following %s%s, unmanaged containers %s",
-		  docker_socket(o->docker_host), o->strict ? ", strict" : "",
-		  o->unmanaged_deny ? "denied" : "allowed");
+	watch_log(o, "watch", NULL, NULL, -1, "following %s (%s)%s, unmanaged containers %s",
+		  docker_socket(o->docker_host),
+		  docker_engine(o->docker_host) == ENGINE_PODMAN ? "Podman" : "Docker",
+		  o->strict ? ", strict" : "", o->unmanaged_deny ? "denied" : "allowed");
 	pthread_mutex_lock(&W.mu);
 	while (!stop_flag) {
 		uint64_t now = watch_now_ns();
@@ -443,7 +446,7 @@ static int watch(struct watch_opts *o, bool once, unsigned long resync)
 
 int cmd_watch(int argc, char **argv)
 {
-	struct watch_opts o = { .guard_cgroup = "/docker", .out = out_line };
+	struct watch_opts o = { .out = out_line };
 	enum watch_mode mode = M_WATCH;
 	unsigned long resync = 60;
 	int ret = watch_args(argc, argv, &o, &mode, &resync);
@@ -453,6 +456,10 @@ int cmd_watch(int argc, char **argv)
 	if (need_root())
 		return 1;
 	o.docker_host = egr_g.docker_host;
+	/* The engine's parent cgroup (its cgroupfs layout), when guarding. */
+	if (!o.guard_cgroup && (o.strict || mode == M_GUARD_ONLY))
+		o.guard_cgroup = docker_engine(o.docker_host) == ENGINE_PODMAN ? "/libpod_parent" :
+										  "/docker";
 	switch (mode) {
 	case M_STATUS:
 		return guard_status(o.json);

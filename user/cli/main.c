@@ -33,13 +33,14 @@ static const char main_usage[] =
 	"  events  [<target>] [-j] [--rate N] [--burst N] [--count N] [--timeout S]\n"
 	"  watch   [--strict] [--unmanaged allow|deny] [--once] [-j] [--guard-cgroup P]\n"
 	"\n"
-	"Targets: cgroup:<path>, pid:<pid>, docker:<name|id>, cgid:<id> (a cgroup\n"
-	"id, also of a cgroup that is gone), or a container name, id or unique id\n"
-	"prefix.\n"
+	"Targets: cgroup:<path>, pid:<pid>, docker:<name|id>, podman:<name|id>,\n"
+	"cgid:<id> (a cgroup id, also of a cgroup that is gone), or a container\n"
+	"name, id or unique id prefix.\n"
 	"Options:\n"
 	"  -v, --verbose        more output (-vv: libbpf warnings, -vvv: libbpf debug)\n"
 	"  --docker-host URL    Docker/Podman API socket (default $DOCKER_HOST, then\n"
-	"                       unix:///var/run/docker.sock)\n"
+	"                       unix:///var/run/docker.sock, or Podman's\n"
+	"                       unix:///run/podman/podman.sock when only it exists)\n"
 	"  -V, --version        print the version\n"
 	"  -h, --help           this text; '<command> --help' for a command\n";
 

@@ -181,17 +181,38 @@ static int attach(const struct watch_opts *o, const struct ccg *cg,
 	return ret;
 }
 
+/* Is the cgroup below the guarded one (strict mode)? */
+static bool guarded(const struct watch_opts *o, const struct ccg *cg)
+{
+	size_t n;
+
+	if (!o->strict || !o->guard_cgroup)
+		return false;
+	n = strlen(o->guard_cgroup);
+	while (n && o->guard_cgroup[n - 1] == '/')
+		n--;
+	return !strncmp(cg->rel, o->guard_cgroup, n) && cg->rel[n] == '/';
+}
+
 /* No policy: --unmanaged decides. Called under the lock. */
 static int unmanaged(const struct watch_opts *o, const struct docker_container *c,
 		     const struct ccg *cg, const char *event, uint64_t t0, bool quiet,
 		     struct handled *h)
 {
 	struct egr_attach_opts ao = { .dflt = EGR_DENY };
-	bool created = false;
+	bool created = false, strict = guarded(o, cg);
 	char err[256] = "";
 	int ret;
 
-	if (o->strict && !o->unmanaged_deny) {
+	if (o->strict && !strict) {
+		/* outside the guarded cgroup: --strict is not for it */
+		if (!quiet)
+			watch_log(o, event, c->id, c->name, -1,
+				  "no policy: outside the guarded cgroup %s, left alone",
+				  o->guard_cgroup);
+		return 0;
+	}
+	if (strict && !o->unmanaged_deny) {
 		ret = guard_mark(cg->id, EGR_GUARD_ALLOW, err, sizeof(err));
 		report(o, NULL, err);
 		if (!ret && !quiet)
@@ -200,7 +221,7 @@ static int unmanaged(const struct watch_opts *o, const struct docker_container *
 		h->allow = !ret;
 		return ret;
 	}
-	if (o->strict) {
+	if (strict) {
 		if (!quiet)
 			watch_log(o, event, c->id, c->name, -1,
 				  "no policy: unmanaged, all egress denied by the guard");
@@ -348,6 +369,20 @@ out:
 	return ret;
 }
 
+/* --strict, a container under another parent (Podman's systemd manager:
+ * machine.slice): the guard does not hold it back.
+ */
+static void outside_warning(const struct watch_opts *o, const struct docker_container *c,
+			    const struct ccg *cg)
+{
+	char line[3072];
+
+	snprintf(line, sizeof(line),
+		 "container %s: its cgroup %s is not under the guarded cgroup %s: --strict does not hold it back until its policy is in force (--guard-cgroup)",
+		 c->name, cg->rel, o->guard_cgroup);
+	o->out(WATCH_WARN, line);
+}
+
 static int handle(const struct watch_opts *o, const char *id, const char *event, uint64_t t0,
 		  bool quiet, struct handled *h)
 {
@@ -372,6 +407,8 @@ static int handle(const struct watch_opts *o, const char *id, const char *event,
 		if (ret) {
 			watch_log(o, "error", c.id, c.name, -1, "%s", err);
 		} else {
+			if (o->strict && !guarded(o, &cg))
+				outside_warning(o, &c, &cg);
 			h->cgid = cg.id;
 			ret = handle_running(o, &c, &cg, event, &t, quiet, h);
 		}

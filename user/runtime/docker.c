@@ -12,16 +12,21 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <unistd.h>
 #include <jansson.h>
 #include "runtime/docker.h"
 #include "util/dl_curl.h"
 #include "util/err.h"
 
 #define DOCKER_DEFAULT_SOCK "/var/run/docker.sock"
+#define PODMAN_DEFAULT_SOCK "/run/podman/podman.sock"
 #define REPLY_MAX (64u << 20)     /* largest reply body kept */
 #define EVENT_PENDING_MAX (1u << 20) /* largest unparsed event text */
 #define AMBIGUOUS_SHOWN 8         /* candidates named in the error */
 #define UNREACHABLE "cannot reach the Docker daemon at %s: %s (is dockerd running?)"
+#define UNREACHABLE_PODMAN \
+	"cannot reach the Podman API service at %s: %s (is podman.socket or `podman system service` running?)"
 
 struct buf {
 	char *p;
@@ -64,15 +69,47 @@ static size_t body_write(char *ptr, size_t size, size_t nmemb, void *ud)
 	return buf_add(ud, ptr, n, REPLY_MAX) ? 0 : n;
 }
 
+/*
+ * Test hook (README "Tests"): EGRESSCTL_TEST_NO_DOCKER_SOCK=1 treats
+ * Docker's default socket as absent, as on a host with Podman alone.
+ */
+static bool docker_sock_exists(void)
+{
+	const char *t = getenv("EGRESSCTL_TEST_NO_DOCKER_SOCK");
+
+	if (t && !strcmp(t, "1"))
+		return false;
+	return !access(DOCKER_DEFAULT_SOCK, F_OK);
+}
+
+static const char *unix_path(const char *h)
+{
+	return strncmp(h, "unix://", 7) == 0 ? h + 7 : h;
+}
+
 const char *docker_socket(const char *host)
 {
 	const char *h = host && *host ? host : getenv("DOCKER_HOST");
 
-	if (!h || !*h)
-		return DOCKER_DEFAULT_SOCK;
-	if (strncmp(h, "unix://", 7) == 0)
-		return h + 7;
-	return h;
+	if (h && *h)
+		return unix_path(h);
+	/* Podman alone on the host: its socket. */
+	if (!docker_sock_exists() && !access(PODMAN_DEFAULT_SOCK, F_OK))
+		return PODMAN_DEFAULT_SOCK;
+	return DOCKER_DEFAULT_SOCK;
+}
+
+const char *podman_socket(void)
+{
+	const char *h = getenv("CONTAINER_HOST");
+
+	return h && *h ? unix_path(h) : PODMAN_DEFAULT_SOCK;
+}
+
+/* Podman's socket by its name: the default, or one with "podman" in it. */
+static bool podman_by_name(const char *sock)
+{
+	return !strcmp(sock, PODMAN_DEFAULT_SOCK) || strstr(sock, "podman");
 }
 
 /*
@@ -144,6 +181,7 @@ static int curl_failure(CURL *c, CURLcode rc, const char *sock, const char *curl
 			size_t errlen)
 {
 	const char *why = curlerr && *curlerr ? curlerr : curl_dl.easy_strerror(rc);
+	const char *fmt = podman_by_name(sock) ? UNREACHABLE_PODMAN : UNREACHABLE;
 	long oserr = 0;
 
 	curl_dl.easy_getinfo(c, CURLINFO_OS_ERRNO, &oserr);
@@ -154,13 +192,13 @@ static int curl_failure(CURL *c, CURLcode rc, const char *sock, const char *curl
 			seterr(err, errlen, "permission denied on %s", sock);
 			return -EACCES;
 		case ENOENT:
-			seterr(err, errlen, UNREACHABLE, sock, "no such socket");
+			seterr(err, errlen, fmt, sock, "no such socket");
 			return -ENOENT;
 		case ECONNREFUSED:
-			seterr(err, errlen, UNREACHABLE, sock, "connection refused");
+			seterr(err, errlen, fmt, sock, "connection refused");
 			return -ECONNREFUSED;
 		default:
-			seterr(err, errlen, UNREACHABLE, sock, oserr ? strerror((int)oserr) : why);
+			seterr(err, errlen, fmt, sock, oserr ? strerror((int)oserr) : why);
 			return -ECONNREFUSED;
 		}
 	}
@@ -176,9 +214,22 @@ static int curl_failure(CURL *c, CURLcode rc, const char *sock, const char *curl
 	return -EIO;
 }
 
-/* GET path; the body (any status) into body, the HTTP status into *status. */
-static int docker_get(const char *sock, const char *path, struct buf *body, long *status,
-		      char *err, size_t errlen)
+/* A reply header that says the server is Podman. */
+static size_t header_seen(char *ptr, size_t size, size_t nmemb, void *ud)
+{
+	size_t n = size * nmemb;
+
+	if (n > 19 && !strncasecmp(ptr, "Libpod-Api-Version:", 19))
+		*(bool *)ud = true;
+	return n;
+}
+
+/*
+ * GET path; the body (any status) into body, the HTTP status into *status;
+ * *libpod (if libpod is not NULL): whether the server is Podman.
+ */
+static int docker_get_ex(const char *sock, const char *path, struct buf *body, long *status,
+			 bool *libpod, char *err, size_t errlen)
 {
 	char url[1024], curlerr[CURL_ERROR_SIZE];
 	CURLcode rc;
@@ -193,6 +244,11 @@ static int docker_get(const char *sock, const char *path, struct buf *body, long
 	curl_dl.easy_setopt(c, CURLOPT_TIMEOUT, 60L);
 	curl_dl.easy_setopt(c, CURLOPT_WRITEFUNCTION, body_write);
 	curl_dl.easy_setopt(c, CURLOPT_WRITEDATA, body);
+	if (libpod) {
+		*libpod = false;
+		curl_dl.easy_setopt(c, CURLOPT_HEADERFUNCTION, header_seen);
+		curl_dl.easy_setopt(c, CURLOPT_HEADERDATA, libpod);
+	}
 	rc = curl_dl.easy_perform(c);
 	if (rc != CURLE_OK) {
 		ret = curl_failure(c, rc, sock, curlerr, err, errlen);
@@ -202,6 +258,32 @@ static int docker_get(const char *sock, const char *path, struct buf *body, long
 	}
 	curl_dl.easy_cleanup(c);
 	return ret;
+}
+
+static int docker_get(const char *sock, const char *path, struct buf *body, long *status,
+		      char *err, size_t errlen)
+{
+	return docker_get_ex(sock, path, body, status, NULL, err, errlen);
+}
+
+enum docker_engine docker_engine(const char *host)
+{
+	struct buf body = { 0 };
+	const char *sock;
+	char err[256];
+	bool libpod = false;
+	long status = 0;
+	int ret;
+
+	ret = docker_prepare(host, &sock, err, sizeof(err));
+	if (ret == -EINVAL)
+		return ENGINE_DOCKER;
+	if (!ret)
+		ret = docker_get_ex(sock, "/_ping", &body, &status, &libpod, err, sizeof(err));
+	buf_free(&body);
+	if (!ret && status == 200)
+		return libpod ? ENGINE_PODMAN : ENGINE_DOCKER;
+	return podman_by_name(sock) ? ENGINE_PODMAN : ENGINE_DOCKER;
 }
 
 /* A non-2xx reply: "Docker daemon: <message> (HTTP 500)". */
@@ -511,6 +593,20 @@ out:
 
 /* The event stream. */
 
+void docker_event_action(const char *action, char *out, size_t len)
+{
+	/* "exec_start: sh -c ...", "health_status: healthy" -> the verb. */
+	snprintf(out, len, "%.*s", (int)strcspn(action, ":"), action);
+	/* Podman: "died" (its libpod API; the compat API says "die") and
+	 * "remove" (it never says "destroy"). Docker's container events have
+	 * neither name.
+	 */
+	if (!strcmp(out, "died"))
+		snprintf(out, len, "die");
+	else if (!strcmp(out, "remove"))
+		snprintf(out, len, "destroy");
+}
+
 struct ev_state {
 	CURL *curl;
 	docker_event_cb cb;
@@ -541,8 +637,7 @@ static int event_dispatch(struct ev_state *st, json_t *ev)
 		id = json_string_value(json_object_get(ev, "id"));
 	if (!action || !id)
 		return 0;
-	/* "exec_start: sh -c ...", "health_status: healthy" -> the verb. */
-	snprintf(act, sizeof(act), "%.*s", (int)strcspn(action, ":"), action);
+	docker_event_action(action, act, sizeof(act));
 	return st->cb(act, id, st->ctx);
 }
 

@@ -1,9 +1,13 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
  * The Docker Engine API over its unix socket (libcurl + jansson). Podman's
- * API socket speaks the same API. The socket is taken from, in order: the
- * host argument ("unix:///path" or a bare path), $DOCKER_HOST,
- * /var/run/docker.sock.
+ * API service (`podman system service`) speaks the same API. The socket is
+ * taken from, in order: the host argument ("unix:///path" or a bare path),
+ * $DOCKER_HOST, /var/run/docker.sock if it exists, else Podman's
+ * /run/podman/podman.sock if that exists (Podman alone on the host), else
+ * /var/run/docker.sock. podman_socket() is Podman's, for podman:<ref>
+ * targets: $CONTAINER_HOST (Podman's own variable), else
+ * /run/podman/podman.sock.
  */
 #ifndef EGR_DOCKER_H
 #define EGR_DOCKER_H
@@ -24,6 +28,18 @@ struct docker_container {
 
 /* The socket path to use (see above). */
 const char *docker_socket(const char *host);
+/* Podman's API socket path (see above). */
+const char *podman_socket(void);
+
+enum docker_engine { ENGINE_DOCKER, ENGINE_PODMAN };
+
+/*
+ * The engine behind the socket: GET /_ping (Podman's replies carry a
+ * Libpod-Api-Version header). When nothing answers (a unit that runs before
+ * the engine), Podman if the socket is Podman's default or has "podman" in
+ * its path, else Docker.
+ */
+enum docker_engine docker_engine(const char *host);
 
 /*
  * Resolve a name, full id, or unique id prefix. Tries the name/id exactly
@@ -40,8 +56,16 @@ int docker_inspect(const char *host, const char *ref, struct docker_container *c
 void docker_container_free(struct docker_container *c);
 
 /*
+ * An event's action as watch knows it, into out: the verb before any ':'
+ * ("exec_start: sh" -> "exec_start"), Podman's names as Docker's ("died" ->
+ * "die", "remove" -> "destroy").
+ */
+void docker_event_action(const char *action, char *out, size_t len);
+
+/*
  * Follow GET /events?filters={"type":["container"]} and call cb for each
- * event with the action ("start", "die", "destroy", ...) and the full id.
+ * event with the action ("start", "die", "destroy", ...: docker_event_action())
+ * and the full id.
  * Returns when cb returns non-zero (that value), when *stop becomes true
  * (checked at least once a second), or on a stream error (-errno).
  */

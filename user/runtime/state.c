@@ -386,14 +386,17 @@ int state_id_of_path(const char *path, char id[65])
 		return -ENOENT;
 	base++;
 	len = strlen(base);
-	/* "<id>" (cgroupfs driver), "<prefix>-<id>.scope" (systemd driver) */
-	if (len == 64) {
+	/* "<id>" (Docker's cgroupfs driver), "<prefix>-<id>" (Podman's
+	 * cgroupfs manager: libpod-<id>), "<prefix>-<id>.scope" (systemd)
+	 */
+	if (len > 6 && !strcmp(base + len - 6, ".scope"))
+		len -= 6;
+	if (len == 64)
 		p = base;
-	} else if (len > 64 + 6 && !strcmp(base + len - 6, ".scope") && base[len - 71] == '-') {
-		p = base + len - 70;
-	} else {
+	else if (len > 65 && base[len - 65] == '-')
+		p = base + len - 64;
+	else
 		return -ENOENT;
-	}
 	memcpy(id, p, 64);
 	id[64] = '\0';
 	return valid_id(id) ? 0 : -ENOENT;

@@ -51,7 +51,8 @@ int state_save_kernel(const struct egr_kstate *ks, const char *id, const char *n
 		      const char *source, char *err, size_t errlen);
 
 /* The container id in a cgroup path ("/docker/<id>",
- * "/system.slice/docker-<id>.scope", "/machine.slice/libpod-<id>.scope"...):
+ * "/system.slice/docker-<id>.scope", "/libpod_parent/libpod-<id>",
+ * "/machine.slice/libpod-<id>.scope"...):
  * 0 and id filled, or -ENOENT.
  */
 int state_id_of_path(const char *path, char id[65]);

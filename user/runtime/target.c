@@ -170,5 +170,7 @@ int target_resolve(const char *spec, const char *docker_host, struct egr_target 
 		return from_pid(mnt, spec + 4, t, err, errlen);
 	if (!strncmp(spec, "docker:", 7))
 		return from_container(mnt, docker_host, spec + 7, t, err, errlen);
+	if (!strncmp(spec, "podman:", 7))
+		return from_container(mnt, podman_socket(), spec + 7, t, err, errlen);
 	return from_container(mnt, docker_host, spec, t, err, errlen);
 }

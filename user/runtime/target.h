@@ -4,6 +4,7 @@
  *   cgroup:<path>   absolute, or relative to the cgroup v2 mount
  *   pid:<pid>       that process's cgroup v2
  *   docker:<ref>    a Docker/Podman container by name, id or id prefix
+ *   podman:<ref>    the same, asking Podman's API service (podman_socket())
  *   <ref>           the same as docker:<ref>
  *   cgid:<id>       an attached cgroup by id, also once it is gone (cgpath
  *                   is then empty: good for detach and list only)
