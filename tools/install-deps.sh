@@ -19,6 +19,9 @@ PKGS=(
 	iproute2 iputils-ping docker.io busybox-static docker-compose prometheus
 	iptables nftables ipset hyperfine gnuplot-nox valgrind libclang-rt-14-dev
 	jq curl python3 util-linux linux-perf iperf3
+	# make deb (dpkg-buildpackage, debhelper, lintian) and its test: the
+	# installed man page and bash completion
+	dpkg-dev debhelper fakeroot lintian man-db bash-completion
 )
 
 me=install-deps
