@@ -27,6 +27,7 @@ tmp=$(mktemp -d /tmp/egr-deb.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
 mkdir "$tmp/egressctl-$ver"
 if git -C "$src" rev-parse --git-dir >/dev/null 2>&1; then
+	# shellcheck disable=SC2016 # the sh -c script takes its arguments as $1...
 	(cd "$src" && git ls-files -z -co --exclude-standard) |
 		(cd "$src" && xargs -0 -r sh -c 'for f; do [ -e "$f" ] && printf "%s\0" "$f"; done' sh) |
 		(cd "$src" && tar --null -cf - -T -) | tar -C "$tmp/egressctl-$ver" -xf -
