@@ -42,7 +42,7 @@ msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
 .DELETE_ON_ERROR:
-.PHONY: all clean install vmlinux demo check check-layers test test-unit test-bpf test-e2e bench deps fuzz format FORCE
+.PHONY: all clean install deb vmlinux demo check check-layers test test-unit test-bpf test-e2e bench deps fuzz format FORCE
 
 # Userspace objects of the tool, one folder per layer (README, "Layout");
 # everything but main.o is also linked into the tests (tests/*.c include
@@ -80,7 +80,7 @@ $(OUTPUT)/%.skel.h: $(OUTPUT)/%.bpf.o
 $(OUTPUT)/user/%.o: user/%.c | $(SKEL) $(OUTPUT)/user
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
 
 # Rewritten only when the link flags change (STATIC=0/1), so that relinks.
 $(OUTPUT)/ldflags: FORCE | $(OUTPUT)
@@ -93,9 +93,24 @@ $(OUTPUT)/egressctl: $(OUTPUT)/user/cli/main.o $(USER_OBJS) $(OUTPUT)/ldflags
 vmlinux:
 	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > vmlinux.h
 
+SYSTEMDDIR ?= $(prefix)/lib/systemd/system
+BASHCOMPDIR ?= $(prefix)/share/bash-completion/completions
+
+# The binary, the man page, bash completion, and the unit for `watch`
+# (with $(prefix)/sbin in its paths; installed, not enabled).
 install: $(OUTPUT)/egressctl
 	install -D -m 0755 $(OUTPUT)/egressctl $(DESTDIR)$(prefix)/sbin/egressctl
 	install -D -m 0644 docs/egressctl.8 $(DESTDIR)$(prefix)/share/man/man8/egressctl.8
+	install -D -m 0644 contrib/bash-completion/egressctl $(DESTDIR)$(BASHCOMPDIR)/egressctl
+	install -d $(DESTDIR)$(SYSTEMDDIR)
+	sed 's|/usr/local/sbin/|$(prefix)/sbin/|g' contrib/egressctl-watch.service \
+		>$(DESTDIR)$(SYSTEMDDIR)/egressctl-watch.service
+	chmod 0644 $(DESTDIR)$(SYSTEMDDIR)/egressctl-watch.service
+
+# egressctl_<version>_<arch>.deb in $(OUTPUT) (dpkg-buildpackage with
+# debian/, in a copy of the tree), checked with lintian.
+deb:
+	$(Q)bash tools/make-deb.sh $(OUTPUT)
 
 deps:
 	$(Q)bash tools/install-deps.sh

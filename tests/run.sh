@@ -6,7 +6,12 @@ out=${1:?usage: tests/run.sh BUILD_DIR [tier...]}
 shift
 tiers=${*:-unit bpf e2e}
 here=$(cd "$(dirname "$0")" && pwd)
-export EGR_BIN=$(cd "$out" && pwd)/egressctl EGR_TESTBIN=$(cd "$out" && pwd)/tests
+# EGRESSCTL: the binary under test (make check EGRESSCTL=/usr/sbin/egressctl
+# runs the tiers against the installed package); the test helpers and the
+# build directory (EGR_BUILD: sanitizer builds, benchmarks, the demo) stay
+# the tree's.
+EGR_BUILD=$(cd "$out" && pwd)
+export EGR_BUILD EGR_BIN=${EGRESSCTL:-$EGR_BUILD/egressctl} EGR_TESTBIN=$EGR_BUILD/tests
 passed=0 failed=0
 
 # cmocka prints "[  PASSED  ] N test(s)." and "[  FAILED  ] N test(s), ..."

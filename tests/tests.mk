@@ -63,6 +63,8 @@ check-layers: $(OUTPUT)/egressctl $(USER_OBJS) $(TEST_LIB_OBJS)
 test-build: $(OUTPUT)/egressctl $(UNIT_BINS) $(BPFT_BINS) $(TEST_HELPERS) check-layers
 
 # The README's test command: installs what it needs, builds, runs all tiers.
+# EGRESSCTL=/usr/sbin/egressctl: the e2e tier against that binary (the
+# installed package) instead of $(OUTPUT)/egressctl (tests/run.sh).
 check: deps
 	$(Q)$(MAKE) --no-print-directory test-build
 	$(Q)bash tests/run.sh $(OUTPUT)

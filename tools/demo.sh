@@ -6,11 +6,12 @@
 #   tools/demo.sh BUILD_DIR            container demo if dockerd can run,
 #                                      else the cgroup demo
 #   EGR_DEMO=cgroup tools/demo.sh ...  force the cgroup demo
+#   EGRESSCTL=/usr/sbin/egressctl ...  the installed binary instead of BUILD_DIR's
 #
 # Traffic goes only to 198.18.0.0/15 addresses this script creates.
 set -u
 out=$(cd "${1:-build}" && pwd)
-EGR=$out/egressctl
+EGR=${EGRESSCTL:-$out/egressctl}
 PEER=$out/tests/peer
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/.." && pwd)

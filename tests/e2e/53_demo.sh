@@ -13,7 +13,7 @@ e2e_start egr jq docker
 
 ALL_TESTS="test_demo_containers test_demo_cgroup test_demo_under_guard"
 
-BUILD=$(dirname "$EGR_BIN")
+BUILD=${EGR_BUILD:-$(dirname "$EGR_BIN")}
 [ -x "$BUILD/tests/peer" ] || bail "no $BUILD/tests/peer (make test-build)"
 remove_guard() { "$EGR" watch --remove-guard >/dev/null 2>&1; }
 

@@ -14,7 +14,7 @@ e2e_start egr clang valgrind
 
 ALL_TESTS="test_fuzz_smoke test_sanitize test_valgrind"
 
-OUT=$(dirname "${EGR_BIN:-$E2E_ROOT/build/egressctl}")
+OUT=${EGR_BUILD:-$(dirname "${EGR_BIN:-$E2E_ROOT/build/egressctl}")}
 MK=(make --no-print-directory -C "$E2E_ROOT" OUTPUT="$OUT")
 T=$E2E_TMP
 

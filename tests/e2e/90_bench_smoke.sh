@@ -15,7 +15,7 @@ e2e_start egr
 
 ALL_TESTS="test_smoke_run test_data test_report test_nothing_left"
 
-BUILD=$(dirname "${EGR_BIN:-$E2E_ROOT/build/egressctl}")
+BUILD=${EGR_BUILD:-$(dirname "${EGR_BIN:-$E2E_ROOT/build/egressctl}")}
 OUT=$E2E_TMP/bench
 MD=$OUT/BENCHMARKS.md
 for b in blast kops gen_policy prog_ns floor.bpf.o; do
