@@ -19,14 +19,14 @@ PKGS=(
 	iproute2 iputils-ping docker.io busybox-static docker-compose prometheus
 	iptables nftables ipset hyperfine gnuplot-nox valgrind libclang-rt-14-dev
 	jq curl python3 util-linux linux-perf iperf3
-<<<<<<< HEAD
 	# tests/e2e/54_podman.sh: Podman and the network backend its tests use
 	# (podman only recommends it; without it Podman 4 falls back to CNI)
 	podman netavark
-=======
 	# make deb (dpkg-buildpackage, debhelper, lintian) and its test: the
 	# installed man page and bash completion
 	dpkg-dev debhelper fakeroot lintian man-db bash-completion
+	# the resolver of the domain-name tests (71, 72) and of make bench's dns phase
+	dnsmasq-base
 
 )
 
