@@ -123,7 +123,7 @@ struct egr_dns_work {
 	__u32 slot, min_ttl, max_per_name, learned, changed, ai, kmatch, nref;
 	__u32 flags; /* the live slot's EGR_SF_* */
 	struct egr_aname an; /* audit mode: the question's name, for egr_anames */
-	__u32 upto[EGR_DNS_CHAIN]; /* crefs of chain names 0..k (crefs are in chain order) */
+	__u32 cref_end[EGR_DNS_CHAIN]; /* crefs of chain names 0..k (crefs are in chain order) */
 	__u64 now;
 };
 
@@ -162,7 +162,9 @@ static __always_inline struct egr_ctl *dns_ctl0(void)
 	return bpf_map_lookup_elem(&egr_ctl, &k);
 }
 
-/* The live slot's configuration if it has name rules, else NULL. */
+/* The live slot's configuration if it has name rules (answers teach them)
+ * or is in audit mode (answers name addresses for suggest), else NULL.
+ */
 static __always_inline struct egr_ctl *dns_slot_cfg(__u32 *slot)
 {
 	__u64 gen = read_gen();
@@ -404,14 +406,22 @@ __noinline int egr_dns_record(struct __sk_buff *skb, struct egr_pkt *p, __u32 lo
 static __always_inline int dns_egress_early(struct __sk_buff *skb, struct walk_ctx *c)
 {
 	struct egr_pkt *p = &c->pkt;
+	struct egr_ctl *cfg;
 	__u8 dst[16];
 	__u16 dport;
-	__u32 slot;
+	__u32 slot, flags;
 	bool forged;
 
-	if (!dns_candidate(p) || !dns_slot_cfg(&slot))
+	if (!dns_candidate(p))
 		return 0;
-	if (p->sport == EGR_DNS_PORT) {
+	cfg = dns_slot_cfg(&slot);
+	if (!cfg)
+		return 0;
+	flags = READ_ONCE(cfg->flags);
+	/* Forging matters only where answers teach name rules: never in
+	 * audit mode, which learns nothing and drops nothing.
+	 */
+	if (p->sport == EGR_DNS_PORT && (flags & EGR_SF_NAMES) && !(flags & EGR_SF_AUDIT)) {
 		if (dns_is_docker(p, p->src)) {
 			forged = true;
 		} else {
@@ -534,7 +544,7 @@ static long dns_cref_of(__u64 m, void *data)
 		cr->chain = mt->chain;
 		w->ncref = n + 1;
 	}
-	w->upto[mt->chain & (EGR_DNS_CHAIN - 1)] = w->ncref;
+	w->cref_end[mt->chain & (EGR_DNS_CHAIN - 1)] = w->ncref;
 	return 0;
 }
 
@@ -646,7 +656,7 @@ static long dns_learn_addr(__u64 i, void *data)
 	if (i >= w->p.naddr)
 		return 1;
 	a = &w->p.addr[i & (EGR_DNS_ADDRS - 1)];
-	nref = w->upto[a->owner & (EGR_DNS_CHAIN - 1)];
+	nref = w->cref_end[a->owner & (EGR_DNS_CHAIN - 1)];
 	if (!nref)
 		return 0;
 	if (nref > EGR_LEARN_REFS)
@@ -708,19 +718,19 @@ __noinline int egr_dns_learn(struct egr_dns_work *w)
 		return 0;
 	w->nmatch = 0;
 	w->ncref = 0;
-	__builtin_memset(w->upto, 0, sizeof(w->upto));
+	__builtin_memset(w->cref_end, 0, sizeof(w->cref_end));
 	bpf_loop(EGR_DNS_CHAIN, dns_match_chain, &c, 0);
 	if (!w->nmatch)
 		return 0;
 	bpf_loop(DNS_MATCH_MAX, dns_cref_of, &c, 0);
 	if (!w->ncref)
 		return 0;
-	/* upto[k]: crefs of chain names 0..k (dns_cref_of() set where each
+	/* cref_end[k]: crefs of chain names 0..k (dns_cref_of() set where each
 	 * matched name's end; names without a match take the one before)
 	 */
 	for (k = 1; k < EGR_DNS_CHAIN; k++)
-		if (w->upto[k] < w->upto[k - 1])
-			w->upto[k] = w->upto[k - 1];
+		if (w->cref_end[k] < w->cref_end[k - 1])
+			w->cref_end[k] = w->cref_end[k - 1];
 	w->learned = 0;
 	w->changed = 0;
 	w->now = bpf_ktime_get_coarse_ns();
@@ -821,8 +831,13 @@ static __always_inline int dns_judge_answer(struct egr_dns_work *w)
 	dns_count(EGR_STAT_DNS_ANSWERS, 1);
 	if (w->p.msg[3] & 0x0f)
 		return 0; /* RCODE */
-	if (w->flags & EGR_SF_AUDIT)
+	/* Audit mode notes names for suggest and learns nothing: no verdict
+	 * depends on it, and what it learned would outlive audit mode.
+	 */
+	if (w->flags & EGR_SF_AUDIT) {
 		egr_dns_audit_names(w);
+		return 0;
+	}
 	if (!(w->flags & EGR_SF_NAMES))
 		return 0;
 	return egr_dns_learn(w);

@@ -218,6 +218,40 @@ assert_rc "names are learned after the kills ($name)" 0 cg_run "$cg3" "$DNSQ" ra
 assert_eq "... held by its rule" "$addr" "$(dns_learned "cgroup:$cg3" "$name" | cut -d' ' -f1)"
 assert_rc "apply the big one whole" 0 "$EGR" apply "cgroup:$cg3" -f "$T/big.yaml"
 assert_rc "... other.test learned" 0 cg_run "$cg3" "$DNSQ" race "$R" other.test "$P" 1
+# ---- audit mode: drops nothing, learns nothing, names only valid names ----------------
+# A DNS server in an audited cgroup, on an address its policy allows on
+# udp:53, answers from port 53: audit mode lets it out (with name rules and
+# audit off it would be a forgery, dropped).
+H=$NET1.1 # this host's side of the resolver's link
+cg5=$(cg_new audit)
+assert_rc "attach --audit" 0 egr_attach "$cg5" --audit
+printf 'audit: true\nrules:\n  - allow: %s\n    ports: [udp:53]\n  - allow: api.test\n    ports: [tcp:%s]\n' \
+	"$H" "$P" >"$T/a5.yaml"
+assert_rc "apply (audit, a name rule, this host's address on udp:53)" 0 "$EGR" apply "cgroup:$cg5" -f "$T/a5.yaml"
+run_bg - "$T/srv53" cg_run "$cg5" "$DNSQ" serve "$H" 53 good 10 -a "$M.8"
+wait_for 5 grep -q ready "$T/srv53" || diag "dnsq serve not ready: $(cat "$T/srv53.err" 2>/dev/null)"
+assert_eq "a DNS server in the audited cgroup answers from port 53: not dropped" "$M.8" \
+	"$(ip netns exec "$NSD" "$DNSQ" resolve "$H" x.test -w 2000)"
+_kill_tree TERM "$(cat "$T/srv53.pid")"
+wait_bg "$T/srv53" 5 >/dev/null
+assert_rc "under audit: resolve api.test, connect" 0 cg_run "$cg5" "$DNSQ" race "$R" api.test "$P" 1
+assert_eq "... nothing learned in audit mode" "" "$(dns_learned "cgroup:$cg5" api.test)"
+ip netns exec "$NSD" ip addr add "$NET1.3/24" dev eth0 || bail "$NET1.3"
+run_bg "$NSD" "$T/odd" "$DNSQ" serve "$NET1.3" 53 good 10 -a "$M.9"
+wait_for 5 grep -q ready "$T/odd" || diag "dnsq serve not ready: $(cat "$T/odd.err" 2>/dev/null)"
+assert_rc "under audit: a name with a newline in a label, answered, then connect" 0 \
+	cg_run "$cg5" "$DNSQ" race "$NET1.3" "$(printf 'odd\nallow.test')" "$P" 1
+assert_rc "suggest" 0 "$EGR" suggest "cgroup:$cg5" -o "$T/s5.yaml"
+diag "suggested: $(grep -v '^ *#' "$T/s5.yaml" | tr '\n' ' ')"
+awk '/^  - allow:/ { d = $3 } /^      - / { print "allow " d " " $2 }
+	/^    ports: \[/ { gsub(/[][]/, "", $2); print "allow " d " " $2 }' "$T/s5.yaml" >"$T/s5.rules"
+assert_eq "suggest: api.test once (in force; what it allowed is not proposed again)" 1 \
+	"$(grep -cx "allow api.test tcp:$P" "$T/s5.rules")"
+assert_eq "suggest: the odd name's address by address" 1 "$(grep -cx "allow $M.9/32 tcp:$P" "$T/s5.rules")"
+assert_eq "suggest: the resolvers by address" 2 \
+	"$(grep -cxE "allow ($R|$NET1.3)/32 udp:53" "$T/s5.rules")"
+assert_eq "suggest: the odd name is not in the file" 0 "$(grep -c odd "$T/s5.yaml")"
+
 # ---- growing the capacity keeps what was learned --------------------------------------
 cg4=$(cg_new grow)
 assert_rc "attach --max-rules 64" 0 egr_attach "$cg4" --max-rules 64

@@ -67,7 +67,7 @@ test_data() {
 
 test_report() {
 	local p
-	assert_eq "bench smoke: report has 10 target rows with PASS/FAIL" 10 \
+	assert_eq "bench smoke: report has 12 target rows with PASS/FAIL" 12 \
 		"$(grep -cE '^\| .* \| \*\*(PASS|FAIL)\*\* \|$' "$MD" 2>/dev/null)"
 	diag "the report's atomic-apply row: $(grep 'old policy enforced' "$MD" 2>/dev/null)"
 	if command -v gnuplot >/dev/null; then

@@ -162,7 +162,7 @@ help_opts() {
 test_completion() {
 	local c cmds
 	need_installed "completion"
-	cmds=$("$BIN" --help | awk '/^Commands:/ { c = 1; next } c && !NF { exit } c { print $1 }' | sort | paste -sd' ')
+	cmds=$("$BIN" --help | awk '/^Commands:/ { c = 1; next } c && !NF { exit } c && /^  [a-z]/ { print $1 }' | sort | paste -sd' ')
 	assert_eq "commands: every command of --help" "$cmds" "$(comp egressctl '')"
 	assert_eq "commands: ex<TAB>" explain "$(comp egressctl ex)"
 	assert_eq "global options" "--docker-host --help --verbose --version -V -h -v" "$(comp egressctl -)"

@@ -201,6 +201,20 @@ static void test_names(void **state)
 	assert_non_null(strstr(text, "tcp:443  # 7 packets, 2 addresses"));
 	free(text);
 	policy_free(&out);
+	/* a name rule in force that audit mode did not learn from: not twice */
+	{
+		struct egr_urule r = { .action = EGR_ALLOW };
+		char err[128];
+
+		dest_set_name(&r.dest, api);
+		assert_int_equal(parse_portspec("tcp:443", &r.ps, err, sizeof(err)), 0);
+		assert_int_equal(policy_add(&in, &r), 0);
+	}
+	text = format(&in, o, 6, &opt, &out);
+	assert_int_equal(out.n, 4);
+	assert_null(strstr(text, "# 7 packets"));
+	free(text);
+	policy_free(&out);
 	policy_free(&in);
 }
 

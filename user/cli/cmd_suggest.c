@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,6 +53,26 @@ static int parse_bound(const char *opt, const char *s, int lo, int hi, int *out)
 	return 0;
 }
 
+/* The name of an observation's destination, when a DNS answer gave it
+ * before the first packet went there (the map keeps the last answer for an
+ * address), it is a valid exact name (it came from an answer the workload
+ * asked for: any resolver in audit mode) and the port is not DNS's (the
+ * resolver stays an address rule: name rules learn only from one the
+ * policy allows). 0 or -ENOMEM.
+ */
+static int name_of(const struct kaudit_entry *e, struct suggest_obs *x)
+{
+	char canon[EGR_NAME_BUF], err[256];
+
+	x->name = NULL;
+	if (!e->name[0] || x->ports_unknown || e->name_ns > e->v.first_ns ||
+	    ((x->proto == IPPROTO_UDP || x->proto == IPPROTO_TCP) && x->dport == EGR_DNS_PORT) ||
+	    name_parse(e->name, canon, err, sizeof(err)) || canon[0] == '*' || strcmp(canon, e->name))
+		return 0;
+	x->name = name_intern(canon);
+	return x->name ? 0 : -ENOMEM;
+}
+
 /* The observations, each judged again by the policy in force now: those
  * it allows by now are left out; denied_by names a deny rule that decides.
  */
@@ -83,11 +104,9 @@ static int observations(const struct egr_kstate *ks, const struct kaudit_entry *
 		x->dport = p.dport;
 		x->ports_unknown = p.flags & (EGR_PKT_PORTS_UNKNOWN | EGR_PKT_PROTO_UNKNOWN);
 		x->packets = e[i].v.packets;
-		if (e[i].name[0] && !x->ports_unknown) {
-			x->name = name_intern(e[i].name);
-			if (!x->name)
-				return -ENOMEM;
-		}
+		ret = name_of(&e[i], x);
+		if (ret)
+			return ret;
 		if (r.reason == KX_RULE)
 			x->denied_by = metrics_rule_text(&r.rule, texts[*no], sizeof(texts[0]));
 		(*no)++;

@@ -33,6 +33,7 @@ static int read_names(const struct egr_kstate *ks, struct kaudit_entry *e, size_
 		if (!bpf_map_lookup_elem(fd, &lk, &v)) {
 			memcpy(e[i].name, v.name, sizeof(e[i].name));
 			e[i].name[sizeof(e[i].name) - 1] = '\0';
+			e[i].name_ns = v.ns;
 		} else if (errno != ENOENT) {
 			err = -errno;
 		}

@@ -12,6 +12,7 @@ struct kaudit_entry {
 	struct egr_audit_key k;
 	struct egr_audit_val v;
 	char name[EGR_NAME_KEY_MAX]; /* egr_anames: the name a DNS answer gave k.dst; "" none */
+	uint64_t name_ns;	      /* when that answer came (egr_aname.ns) */
 };
 
 /* Every entry of egr_audit (at most EGR_AUDIT_MAX), with the name of its

@@ -80,7 +80,8 @@ static int name_of(const struct egr_kstate *ks, uint32_t slot, uint32_t id, stru
 
 /* After a default deny in a slot with name rules: does an address a DNS
  * answer taught a rule in force allow p (egr_judge_learned() of the
- * program)? Sets r then. 0 or -errno.
+ * program)? Sets r then. 0, 1 when a live edit went by (judge again), or
+ * -errno.
  */
 static int learned(const struct egr_kstate *ks, const struct kx_pkt *p, uint32_t slot,
 		   struct kx_result *r)
@@ -100,7 +101,7 @@ static int learned(const struct egr_kstate *ks, const struct kx_pkt *p, uint32_t
 				       .port_lo = l->port_lo, .port_hi = l->port_hi, .id = l->id };
 		struct egr_dest d;
 
-		if (!l->inc || l->expires <= now ||
+		if (!l->inc || l->expires <= now || l->id >= ks->meta.max_rules ||
 		    !compile_rule_matches(&kr, p->proto, p->flags, p->dport))
 			continue;
 		ret = knlive_get(ks, slot, l->id, &inc);
@@ -108,6 +109,8 @@ static int learned(const struct egr_kstate *ks, const struct kx_pkt *p, uint32_t
 			continue;
 		if (!ret)
 			ret = name_of(ks, slot, l->id, &d);
+		if (ret == -ENOENT)
+			return 1; /* a live edit went by: judge again (walk()'s caller) */
 		if (ret)
 			return ret;
 		r->reason = KX_LEARNED;

@@ -58,6 +58,20 @@ int kgen_publish(const struct egr_kstate *ks, uint64_t gen)
 	return 0;
 }
 
+int kgen_lhead_at_least(const struct egr_kstate *ks, uint64_t v)
+{
+	struct egr_ctl *m = ctl_map(ks);
+	uint64_t cur;
+
+	if (!m)
+		return -errno;
+	cur = __atomic_load_n(&m[EGR_CTL_ACTIVE].lhead, __ATOMIC_ACQUIRE);
+	while (cur < v && !__atomic_compare_exchange_n(&m[EGR_CTL_ACTIVE].lhead, &cur, v, false,
+						       __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+		;
+	return 0;
+}
+
 int kgen_bump(const struct egr_kstate *ks, bool flip)
 {
 	uint64_t gen = 0;

@@ -20,4 +20,9 @@ void kgen_unmap(struct egr_kstate *ks);
 /* The live slot's default and flags, with its slot and the generation. */
 int kgen_slot_cfg(const struct egr_kstate *ks, struct egr_ctl *cfg);
 
+/* Raise egr_ctl[0].lhead (the learned-address ring's head, which the
+ * programs move) to at least v, atomically. 0 or -errno.
+ */
+int kgen_lhead_at_least(const struct egr_kstate *ks, uint64_t v);
+
 #endif /* EGR_KGEN_H */

@@ -196,6 +196,19 @@ static int carry_names(struct grow *g, const uint32_t *ids, size_t n)
 	return kstate_write_meta(&g->nks);
 }
 
+/* The old instance has stopped: the new one's ring head is moved past the
+ * last slot the old one took, if the margin carry_names() left was not
+ * enough (best effort: a miss only evicts a learned address early).
+ */
+static void lhead_after(struct grow *g, const struct egr_kstate *old)
+{
+	struct egr_ctl o0;
+	uint32_t k0 = 0;
+
+	if (!bpf_map_lookup_elem(old->ctl_fd, &k0, &o0))
+		kgen_lhead_at_least(&g->nks, o0.lhead + 1);
+}
+
 /* 1 and 2: the new instance, loaded and filled. */
 static int build(struct grow *g, uint32_t cap, char *err, size_t errlen)
 {
@@ -243,7 +256,11 @@ static int build(struct grow *g, uint32_t cap, char *err, size_t errlen)
 		if (ret)
 			g->what = NULL;
 	}
-	if (!ret && nn) {
+	if (!ret) {
+		/* also without name rules now: the learned addresses and
+		 * grants of removed ones still name incarnations that a new
+		 * rule must never get again
+		 */
 		g->what = "carrying over the learned names";
 		ret = carry_names(g, nids, nn);
 	}
@@ -392,6 +409,8 @@ int kgrow(struct egr_kstate *ks, size_t need, char *err, size_t errlen)
 	if (!ret) {
 		test_stop("linked");
 		wait_programs(ks);
+		/* ring slots the old instance took since carry_names() */
+		lhead_after(&g, ks);
 	}
 	if (!ret && old_hits >= 0) {
 		g.what = "carrying over the hit counters";

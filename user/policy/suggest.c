@@ -159,6 +159,42 @@ static size_t group(struct suggest_obs **s, size_t n, const struct suggest_opts 
 	return ni;
 }
 
+/* Name items an allow rule in force already says (a name rule whose
+ * addresses audit mode did not learn): not proposed twice. An address
+ * item cannot be one (the policy allowed it, it is no observation). The
+ * number left, or 0 with *err -ENOMEM.
+ */
+static size_t drop_in_force(const struct egr_policy *p, struct item *it, size_t n, int *err)
+{
+	const struct egr_urule **nr;
+	size_t i, j, k = 0, nn = 0;
+	bool names = false;
+
+	for (i = 0; i < n; i++)
+		names |= dest_is_name(&it[i].dest);
+	if (!names)
+		return n;
+	nr = calloc(p->n ? p->n : 1, sizeof(*nr));
+	if (!nr) {
+		*err = -ENOMEM;
+		return 0;
+	}
+	for (j = 0; j < p->n; j++)
+		if (p->rules[j].action == EGR_ALLOW && dest_is_name(&p->rules[j].dest))
+			nr[nn++] = &p->rules[j];
+	for (i = 0; i < n; i++) {
+		struct egr_urule r = { .action = EGR_ALLOW, .dest = it[i].dest, .ps = it[i].ps };
+		bool dup = false;
+
+		for (j = 0; j < nn && !dup && dest_is_name(&r.dest); j++)
+			dup = urule_equal(nr[j], &r);
+		if (!dup)
+			it[k++] = it[i];
+	}
+	free(nr);
+	return k;
+}
+
 static void write_rule(FILE *f, const struct egr_urule *r)
 {
 	char d[EGR_DEST_STRLEN], ps[32];
@@ -228,6 +264,7 @@ int suggest_format(FILE *f, const struct egr_policy *p, const struct suggest_obs
 	struct item *it = calloc(n ? n : 1, sizeof(*it));
 	uint64_t packets = 0;
 	size_t i, ns = 0, ni;
+	int err = 0;
 
 	if (!s || !it) {
 		free(s);
@@ -243,6 +280,12 @@ int suggest_format(FILE *f, const struct egr_policy *p, const struct suggest_obs
 	}
 	qsort(s, ns, sizeof(*s), cmp_obs);
 	ni = group(s, ns, opt, it);
+	ni = drop_in_force(p, it, ni, &err);
+	if (err) {
+		free(s);
+		free(it);
+		return err;
+	}
 	qsort(it, ni, sizeof(*it), cmp_item);
 
 	fprintf(f, "# egressctl suggest %s: the policy in force, with audit off, and an\n"
