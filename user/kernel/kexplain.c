@@ -56,6 +56,19 @@ static int rule_at(const struct egr_kstate *ks, uint32_t idx, struct egr_rule *r
 	return bpf_map_lookup_elem(ks->rules_fd, &idx, r) ? -errno : 0;
 }
 
+/* What DNS answers taught about p's destination (egr_learn): 1 and *v,
+ * 0 when nothing, or -errno.
+ */
+static int learned_of(const struct egr_kstate *ks, const struct kx_pkt *p, struct egr_learned *v)
+{
+	struct egr_learn_key key = { .family = p->family };
+
+	memcpy(key.addr, p->dst, 16);
+	if (bpf_map_lookup_elem_flags(ks->learn_fd, &key, v, BPF_F_LOCK))
+		return errno == ENOENT ? 0 : -errno;
+	return 1;
+}
+
 /* The name rule id of slot in force: its destination (the name) into d. */
 static int name_of(const struct egr_kstate *ks, uint32_t slot, uint32_t id, struct egr_dest *d)
 {
@@ -86,15 +99,13 @@ static int name_of(const struct egr_kstate *ks, uint32_t slot, uint32_t id, stru
 static int learned(const struct egr_kstate *ks, const struct kx_pkt *p, uint32_t slot,
 		   struct kx_result *r)
 {
-	struct egr_learn_key key = { .family = p->family };
 	struct egr_learned v;
 	uint64_t now = klearn_now();
 	uint32_t i, inc;
-	int ret;
+	int ret = learned_of(ks, p, &v);
 
-	memcpy(key.addr, p->dst, 16);
-	if (bpf_map_lookup_elem_flags(ks->learn_fd, &key, &v, BPF_F_LOCK))
-		return errno == ENOENT ? 0 : -errno;
+	if (ret <= 0)
+		return ret;
 	for (i = 0; i < EGR_LEARN_REFS; i++) {
 		const struct egr_lref *l = &v.ref[i];
 		struct egr_rule kr = { .action = EGR_ALLOW, .proto = l->proto, .flags = l->flags,
@@ -255,13 +266,12 @@ int kexplain(const struct egr_kstate *ks, const struct kx_pkt *in, struct kx_res
 static int chain_learned(const struct egr_kstate *ks, const struct kx_pkt *p,
 			 struct egr_rule **rules, size_t *n, size_t *cap)
 {
-	struct egr_learn_key key = { .family = p->family };
 	struct egr_learned v;
 	uint32_t i;
+	int ret = learned_of(ks, p, &v);
 
-	memcpy(key.addr, p->dst, 16);
-	if (bpf_map_lookup_elem_flags(ks->learn_fd, &key, &v, BPF_F_LOCK))
-		return errno == ENOENT ? 0 : -errno;
+	if (ret <= 0)
+		return ret;
 	for (i = 0; i < EGR_LEARN_REFS; i++) {
 		struct egr_rule *x;
 
