@@ -336,7 +336,10 @@ test_stack_deploy() {
 
 # a second node (a dockerd in its own netns on this machine) joins; a task
 # placed there is enforced by that node's own watch (--docker-host to its
-# socket, a state directory of its own); node 1's watch leaves it alone
+# socket, a state directory of its own); node 1's watch leaves it alone.
+# One kernel, one bpffs: node 1's --strict guard on /docker is the host's,
+# node 2's tasks are under it (node 2's cgroup parent is below /docker), so
+# node 2's watch runs without --strict, and its attach admits them.
 test_two_nodes() {
 	local t p cgs=()
 	sw_node2_up || fail "node 2: a second dockerd joins the swarm" "$(tail -5 "$N2_DIR/dockerd.log")"

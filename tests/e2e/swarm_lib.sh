@@ -90,7 +90,9 @@ sv_wait() {
 #   sw_node2_up        a second dockerd, joined to the swarm as a worker: its
 #                      own data root, exec root, socket (N2_HOST), pidfile,
 #                      bridge (198.18.60.1/24), address pool
-#                      (198.18.61.0/24) and cgroup parent (N2_CG), in a
+#                      (198.18.61.0/24) and cgroup parent (N2_CG, under
+#                      /docker: node 1's --strict guard is this host's, it
+#                      holds node 2's tasks too), in a
 #                      network namespace of its own (egr57n2, 198.18.59.2,
 #                      routes to 198.18.0.0/15 only, through the host, which
 #                      forwards between it and the receivers: DOCKER-USER
@@ -103,7 +105,7 @@ sv_wait() {
 # would mount a /sys of its own and hide the cgroup tree from dockerd.
 N2_DIR=$EGR_TEST_RUN/swarm-n2
 N2_HOST=unix://$N2_DIR/docker.sock
-N2_CG=/egr57-n2-$E2E_ID
+N2_CG=/docker/egr57-n2-$E2E_ID
 n2() { docker -H "$N2_HOST" "$@"; }
 
 _n2_ready() { [ "$(docker node inspect -f '{{.Status.State}}' "$N2_ID" 2>/dev/null)" = ready ]; }
