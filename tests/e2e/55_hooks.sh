@@ -51,7 +51,7 @@ pm_setup
 rmdir "$DK_STATE" 2>/dev/null # both engines share podman_lib's state directory
 export DOCKER_HOST=unix://$EGR_DOCKER_SOCK # docker's CLI; egressctl gets --docker-host
 
-ALL_TESTS="test_bad_input test_podman_first_connect test_docker_first_connect
+ALL_TESTS="test_bad_input test_rootless test_podman_first_connect test_docker_first_connect
 	test_podman_saved test_docker_saved test_podman_no_policy test_docker_no_policy
 	test_podman_fail_closed test_docker_fail_closed test_podman_rm test_docker_rm"
 
@@ -266,6 +266,19 @@ test_bad_input() {
 	assert_rc "empty stdin" 1 sh -c '"$1" hook </dev/null' sh "$EGR"
 	assert_rc "an unknown option" 1 "$EGR" hook --frob
 	assert_eq "no kernel change" "$before" "$(find /sys/fs/bpf/egressctl | sort | md5sum)"
+}
+
+# a rootless runtime runs hooks as its user: a container without a policy
+# starts, one that asks for a policy does not (nothing can be attached)
+test_rootless() {
+	local before
+	before=$(find /sys/fs/bpf/egressctl | sort | md5sum)
+	assert_rc "rootless, no policy: exit 0" 0 setpriv --reuid 65534 --regid 65534 --clear-groups \
+		sh -c 'echo "{\"id\": \"abc\", \"pid\": 1}" | "$1" hook' sh "$EGR"
+	assert_rc "rootless, a policy: exit 1" 1 setpriv --reuid 65534 --regid 65534 --clear-groups \
+		sh -c 'echo "{\"id\": \"abc\", \"pid\": 1, \"annotations\": {\"egressctl.allow\": \"198.18.0.1\"}}" | "$1" hook' sh "$EGR"
+	assert_eq "rootless, a policy: the line" "egressctl: hook: container abc: the hook runs as uid 65534, not root: a policy cannot be put in force for a rootless container; not starting it" "$LAST_ERR"
+	assert_eq "rootless: no kernel change" "$before" "$(find /sys/fs/bpf/egressctl | sort | md5sum)"
 }
 
 run_tests

@@ -39,7 +39,7 @@ int cpolicy_load(const char *id, const struct label_set *sets, size_t n, struct 
 	int ret;
 
 	memset(cp, 0, sizeof(*cp));
-	ret = state_load(id, &cp->st, err, errlen);
+	ret = id ? state_load(id, &cp->st, err, errlen) : -ENOENT;
 	if (!ret) {
 		cp->pol = cp->st.pol;
 		memset(&cp->st.pol, 0, sizeof(cp->st.pol));

@@ -35,8 +35,8 @@ struct label_set {
 };
 
 /*
- * The policy of container id: saved, else from the first of the n label
- * sets that has egressctl.* keys. 1 (cp filled), 0 (none), or -errno with
+ * The policy of container id (NULL: none saved): saved, else from the
+ * first of the n label sets that has egressctl.* keys. 1 (cp filled), 0 (none), or -errno with
  * one line in err (-EPROTO: an unreadable state file; -EINVAL: a bad label,
  * cp->source names its kind). Free with cpolicy_free() in every case.
  */

@@ -102,15 +102,26 @@ static int enforce(const struct hook_opts *o, const struct oci_state *st, struct
 		       "the OCI state has no pid: run egressctl hook at the createRuntime (or prestart) stage");
 		return -EINVAL;
 	}
-	ret = policy_of(o, st, &cp, r, err, errlen);
+	if (geteuid()) {
+		/* A rootless runtime runs hooks as its user: no saved policies
+		 * (root's), nothing can be attached; only a container that asks
+		 * for a policy is refused.
+		 */
+		struct label_set set = { st->annotations_json, "annotation" };
+
+		memset(&cp, 0, sizeof(cp));
+		ret = cpolicy_load(NULL, &set, 1, &cp, err, errlen);
+		if (ret == 1) {
+			seterr(err, errlen,
+			       "the hook runs as uid %u, not root: a policy cannot be put in force for a rootless container",
+			       (unsigned int)geteuid());
+			ret = -EPERM;
+		}
+	} else {
+		ret = policy_of(o, st, &cp, r, err, errlen);
+	}
 	if (ret == 1 && cp.saved && !r->name[0])
 		snprintf(r->name, sizeof(r->name), "%s", cp.st.name);
-	if (ret == 1 && geteuid()) {
-		seterr(err, errlen,
-		       "the hook runs as uid %u, not root: a policy cannot be put in force for a rootless container",
-		       (unsigned int)geteuid());
-		ret = -EPERM;
-	}
 	if (ret == 1) {
 		r->source = cp.source;
 		r->rules = cp.pol.n;
