@@ -167,7 +167,7 @@ saved() {
 	assert_rc "$e: egressctl allow $n (saved)" 0 egr "$e" allow "$n" "$RX" "tcp:$pa"
 	for i in 1 2; do
 		cg=$(e_cgid "$e" "$n")
-		"$(cli "$e")" restart -t 1 "$n" >/dev/null || fail "$e: restart $i"
+		"$(cli "$e")" restart -t 1 "$n" >/dev/null 2>&1 || fail "$e: restart $i"
 		wait_for 30 runs_ge "$e" "$n" "$((i + 1))"
 		assert_eq "$e: restart $i: allowed from the first SYN, denied refused" \
 			"connected retrans 0 allowed=0 connect: Connection refused denied=1" \
@@ -241,7 +241,7 @@ rm_f() {
 	wait_for 30 _conns_ge "$pa" 1
 	assert_eq "$e: attached by the hook" 1 "$(e_attached "$e" "$n" && echo 1 || echo 0)"
 	cg=$(e_cgid "$e" "$n")
-	"$(cli "$e")" rm -f "$n" >/dev/null
+	"$(cli "$e")" rm -f "$n" >/dev/null 2>&1
 	wait_for 30 no_pins "$cg"
 	assert_eq "$e: rm -f: its pins are gone (poststop)" 1 "$(no_pins "$cg" && echo 1 || echo 0)"
 	assert_rc "$e: rm -f: no defunct target" 0 "$EGR" detach --gone
