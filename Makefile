@@ -95,9 +95,12 @@ vmlinux:
 
 SYSTEMDDIR ?= $(prefix)/lib/systemd/system
 BASHCOMPDIR ?= $(prefix)/share/bash-completion/completions
+OCIHOOKSDIR ?= $(prefix)/share/containers/oci/hooks.d
 
-# The binary, the man page, bash completion, and the unit for `watch`
-# (with $(prefix)/sbin in its paths; installed, not enabled).
+# The binary, the man page, bash completion, the unit for `watch` (with
+# $(prefix)/sbin in its paths; installed, not enabled), Podman's hooks.d file
+# (in force for Podman's containers once installed) and egressctl-runc, the
+# Docker runtime wrapper (a link; in force only once dockerd is told).
 install: $(OUTPUT)/egressctl
 	install -D -m 0755 $(OUTPUT)/egressctl $(DESTDIR)$(prefix)/sbin/egressctl
 	install -D -m 0644 docs/egressctl.8 $(DESTDIR)$(prefix)/share/man/man8/egressctl.8
@@ -106,6 +109,12 @@ install: $(OUTPUT)/egressctl
 	sed 's|/usr/local/sbin/|$(prefix)/sbin/|g' contrib/egressctl-watch.service \
 		>$(DESTDIR)$(SYSTEMDDIR)/egressctl-watch.service
 	chmod 0644 $(DESTDIR)$(SYSTEMDDIR)/egressctl-watch.service
+	ln -sf egressctl $(DESTDIR)$(prefix)/sbin/egressctl-runc
+	ln -sf egressctl.8 $(DESTDIR)$(prefix)/share/man/man8/egressctl-runc.8
+	install -d $(DESTDIR)$(OCIHOOKSDIR)
+	sed 's|/usr/local/sbin/|$(prefix)/sbin/|g' contrib/oci-hooks/50-egressctl.json \
+		>$(DESTDIR)$(OCIHOOKSDIR)/50-egressctl.json
+	chmod 0644 $(DESTDIR)$(OCIHOOKSDIR)/50-egressctl.json
 
 # egressctl_<version>_<arch>.deb in $(OUTPUT) (dpkg-buildpackage with
 # debian/, in a copy of the tree), checked with lintian.

@@ -27,7 +27,7 @@ test_version() {
 
 test_command_help() {
 	local c
-	for c in attach detach allow deny remove apply explain suggest list status metrics serve events watch; do
+	for c in attach detach allow deny remove apply explain suggest list status metrics serve events watch hook; do
 		assert_rc "$c --help exits 0" 0 "$EGR" "$c" --help
 		assert_match "$c --help shows its usage" "egressctl $c" "$LAST_OUT"
 	done

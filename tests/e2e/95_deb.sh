@@ -4,12 +4,12 @@
 # copy of the tree, lintian: an error or a warning fails it), its name and
 # Depends (every library the binary's NEEDED entries name, and libcurl4,
 # which it dlopen()s), `apt-get install ./egressctl_*.deb`, what it
-# installs (binary, man page, unit installed but not enabled, bash
-# completion, docs), bash completion at work in bash (commands, options,
-# option values, running containers, cgid: targets, and silence when no
-# engine answers), part of the e2e tier against the installed binary
-# (DEB_E2E below; README "Tests" says why these), and the purge: the
-# machine is left as found.
+# installs (binary, man page, unit installed but not enabled, Podman's
+# hooks.d file and the Docker runtime wrapper, bash completion, docs),
+# bash completion at work in bash (commands, options, option values,
+# running containers, cgid: targets, and silence when no engine answers),
+# part of the e2e tier against the installed binary (DEB_E2E below; README
+# "Tests" says why these), and the purge: the machine is left as found.
 # Skips when EGRESSCTL is set (make check EGRESSCTL=...: the tier runs
 # against that binary already) or an egressctl package is installed (not
 # ours to replace).
@@ -27,7 +27,7 @@ if [ "$(dpkg-query -W -f='${db:Status-Abbrev}' egressctl 2>/dev/null)" != "" ] &
 	skip "debian package" "an egressctl package is on this machine already: not ours to replace"
 	e2e_done
 fi
-e2e_start egr docker dpkg-buildpackage dh lintian fakeroot apt-get man objdump
+e2e_start egr docker dpkg-buildpackage dh lintian fakeroot apt-get man objdump jq
 
 ALL_TESTS="test_deb test_install test_files test_unit_not_enabled test_completion
 	test_completion_targets test_e2e_installed test_purge"
@@ -119,6 +119,10 @@ test_files() {
 		"ExecStartPre=$BIN watch --guard-only|ExecStart=$BIN watch --strict" \
 		"$(grep -oE '^ExecStart(Pre)?=[^ ]+ [^ ]+ [^ ]+' "$UNIT" | paste -sd'|')"
 	assert_eq "bash completion file" 1 "$([ -f "$CMP" ] && echo 1 || echo 0)"
+	assert_eq "Podman's hooks.d file, with /usr/sbin" "$BIN createRuntime poststop" \
+		"$(jq -r '[.hook.path, .stages[]] | join(" ")' /usr/share/containers/oci/hooks.d/50-egressctl.json 2>&1)"
+	assert_eq "the Docker runtime wrapper: a link to egressctl, and its man page" "egressctl 1" \
+		"$(readlink /usr/sbin/egressctl-runc) $(man -w egressctl-runc >/dev/null 2>&1 && echo 1 || echo 0)"
 	assert_match "bash-completion loads it for egressctl" "complete -F _egressctl egressctl" \
 		"$(bash -c '. /usr/share/bash-completion/bash_completion; _completion_loader egressctl; complete -p egressctl' 2>&1)"
 	for f in README.md.gz BENCHMARKS.md.gz docker.md.gz monitoring.md.gz security.md.gz copyright \

@@ -8,7 +8,8 @@
 # Every function is idempotent, silent on success, returns non-zero with a
 # message on stderr on failure.
 #
-# docker_up exports DOCKER_HOST=unix:///var/run/docker.sock and
+# docker_up starts dockerd with $EGR_DOCKERD_ARGS too (55_hooks.sh: its
+# runtime wrapper). It exports DOCKER_HOST=unix:///var/run/docker.sock and
 # DOCKER_TRAFFIC_OK=1 when the bridge is 198.19.0.1/24 (a daemon we started,
 # or one already configured so), else DOCKER_TRAFFIC_OK=0: traffic tests must
 # then skip, since the containers' addresses would be outside the ranges the
@@ -86,8 +87,9 @@ docker_up() {
 				fd=${fd##*/}
 				[ "$fd" -gt 2 ] && eval "exec $fd>&-" 2>/dev/null
 			done
+			# shellcheck disable=SC2086 # EGR_DOCKERD_ARGS: words
 			exec dockerd --storage-driver=vfs --bip=198.19.0.1/24 \
-				--default-address-pool base=198.19.0.0/16,size=24
+				--default-address-pool base=198.19.0.0/16,size=24 ${EGR_DOCKERD_ARGS:-}
 		) </dev/null >"$log" 2>&1 &
 		pid=$!
 		echo "$pid" >"$EGR_DOCKER_PIDFILE"

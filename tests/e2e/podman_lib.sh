@@ -7,7 +7,9 @@
 # of its own, never the host's (nothing in /etc changes, no registry):
 #   - CONTAINERS_CONF / CONTAINERS_STORAGE_CONF under $PM_RUN: ulimits this
 #     host allows, the cgroupfs manager, a private run root, tmp dir (its
-#     event log) and network config dir; images cached in $PM_ROOT;
+#     event log), network config dir and OCI hooks dir ($PM_RUN/hooks.d:
+#     no hook of the host's, 55_hooks.sh puts egressctl's there); images
+#     cached in $PM_ROOT;
 #   - its own API service, `podman system service` on $PM_SOCK (exported as
 #     DOCKER_HOST: egressctl asks Podman unless told otherwise; not as
 #     CONTAINER_HOST, which would turn the podman CLI into a remote client);
@@ -127,7 +129,7 @@ pm_service_stop() {
 }
 
 _pm_conf() {
-	mkdir -p "$PM_RUN"/{run,libpod,networks} "$PM_ROOT" || return 1
+	mkdir -p "$PM_RUN"/{run,libpod,networks,hooks.d} "$PM_ROOT" || return 1
 	cat >"$PM_RUN/containers.conf" <<-EOF
 		# egressctl tests: Podman with its own state (tests/e2e/podman_lib.sh)
 		[containers]
@@ -140,6 +142,7 @@ _pm_conf() {
 		cgroup_manager = "cgroupfs"
 		events_logger = "file"
 		tmp_dir = "$PM_RUN/libpod"
+		hooks_dir = ["$PM_RUN/hooks.d"]
 	EOF
 	cat >"$PM_RUN/storage.conf" <<-EOF
 		[storage]

@@ -17,5 +17,8 @@ int cmd_events(int argc, char **argv);	/* cmd_events.c */
 int cmd_watch(int argc, char **argv);	/* cmd_watch.c */
 int cmd_explain(int argc, char **argv); /* cmd_explain.c */
 int cmd_suggest(int argc, char **argv); /* cmd_suggest.c */
+int cmd_hook(int argc, char **argv);	/* cmd_hook.c */
+/* egressctl-runc, the Docker runtime wrapper (cmd_hook.c) */
+int runc_wrapper(int argc, char **argv);
 
 #endif /* EGR_CMD_H */

@@ -32,6 +32,7 @@ static const char main_usage[] =
 	"  serve   [-l ADDR:PORT] [<target>...]\n"
 	"  events  [<target>] [-j] [--rate N] [--burst N] [--count N] [--timeout S]\n"
 	"  watch   [--strict] [--unmanaged allow|deny] [--once] [-j] [--guard-cgroup P]\n"
+	"  hook    [--docker] [--docker-root DIR]   (an OCI hook: run by the runtime)\n"
 	"\n"
 	"Targets: cgroup:<path>, pid:<pid>, docker:<name|id>, podman:<name|id>,\n"
 	"cgid:<id> (a cgroup id, also of a cgroup that is gone), or a container\n"
@@ -52,7 +53,7 @@ static const struct {
 	{ "deny", cmd_deny },	  { "remove", cmd_remove }, { "apply", cmd_apply },
 	{ "list", cmd_list },	  { "status", cmd_status }, { "metrics", cmd_metrics },
 	{ "serve", cmd_serve },	  { "events", cmd_events }, { "watch", cmd_watch },
-	{ "explain", cmd_explain }, { "suggest", cmd_suggest },
+	{ "explain", cmd_explain }, { "suggest", cmd_suggest }, { "hook", cmd_hook },
 };
 
 int main(int argc, char **argv)
@@ -62,8 +63,13 @@ int main(int argc, char **argv)
 					      { "docker-host", required_argument, NULL, 'H' },
 					      HELP_OPT,
 					      { 0 } };
+	const char *base = strrchr(argv[0], '/');
 	int c, verbose = 0;
 	size_t i;
+
+	/* Called as egressctl-runc: Docker's runtime wrapper, runc's arguments. */
+	if (!strcmp(base ? base + 1 : argv[0], "egressctl-runc"))
+		return runc_wrapper(argc, argv);
 
 	/* '+': stop at the command; its options are its own. */
 	while ((c = getopt_long(argc, argv, "+vVh", opts, NULL)) != -1) {

@@ -2,7 +2,9 @@
 /* Attach and detach a target as a whole (see attach.h). */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include "egressctl_guard.h"
 #include "kernel/guard.h"
 #include "kernel/idcache.h"
@@ -11,6 +13,8 @@
 #include "kernel/vethguard.h"
 #include "kernel/registry.h"
 #include "ops/attach.h"
+#include "runtime/state.h"
+#include "util/cgroup.h"
 
 /* Attached already (attach is idempotent): repair missing links. */
 static int reattach(const char *cgpath, uint64_t cgid, struct egr_warn *warn, char *err,
@@ -91,4 +95,54 @@ int detach_cgroup(uint64_t cgid, char *err, size_t errlen)
 	guard_unmark(cgid);
 	vguard_release(cgid);
 	return registry_del(cgid);
+}
+
+bool attach_stale(const struct egr_kstate *ks)
+{
+	char mnt[2048], path[2400];
+	struct stat sb;
+
+	if (!kstate_link_alive(ks))
+		return true;
+	if (cgroup2_host_mount(mnt, sizeof(mnt)))
+		return false;
+	snprintf(path, sizeof(path), "%s%s", mnt, ks->meta.path);
+	/* A removed cgroup's link stays attached while sockets hold it. */
+	return stat(path, &sb) || (uint64_t)sb.st_ino != ks->cgid;
+}
+
+int detach_stale(const char *id, bool all, detach_stale_fn fn, void *ctx)
+{
+	uint64_t *ids = NULL;
+	size_t n = 0, i;
+	int cleaned = 0;
+
+	if (kstate_list(&ids, &n))
+		return 0;
+	for (i = 0; i < n; i++) {
+		struct egr_kstate ks;
+		char pid[65], path[256], err[512];
+		bool match, stale;
+
+		if (kstate_open(ids[i], &ks))
+			continue; /* not ours: never touched */
+		match = !state_id_of_path(ks.meta.path, pid) && (!id || !strcmp(pid, id));
+		stale = match && (all || attach_stale(&ks));
+		snprintf(path, sizeof(path), "%s", ks.meta.path);
+		if (!id && !match)
+			stale = attach_stale(&ks);
+		kstate_close(&ks);
+		if (!stale)
+			continue;
+		if (detach_cgroup(ids[i], err, sizeof(err))) {
+			if (fn && err[0])
+				fn(ids[i], path, match ? pid : NULL, err, ctx);
+			continue;
+		}
+		cleaned++;
+		if (fn)
+			fn(ids[i], path, match ? pid : NULL, NULL, ctx);
+	}
+	free(ids);
+	return cleaned;
 }

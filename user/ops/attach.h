@@ -31,4 +31,18 @@ int attach_cgroup(const char *cgpath, const char *rel, uint64_t cgid,
  */
 int detach_cgroup(uint64_t cgid, char *err, size_t errlen);
 
+/* Is the cgroup ks was attached to gone (or re-created under its path)? */
+bool attach_stale(const struct egr_kstate *ks);
+
+/*
+ * Detach the pins of container id's cgroups (the id is in their path at
+ * attach) whose cgroup is gone, or all of them with all; id NULL: of every
+ * cgroup that is gone. fn (may be NULL) hears of each: with err NULL when
+ * it was removed (id: the container id in its path, NULL if none), else
+ * with the error. Returns how many were removed.
+ */
+typedef void (*detach_stale_fn)(uint64_t cgid, const char *path, const char *id, const char *err,
+				void *ctx);
+int detach_stale(const char *id, bool all, detach_stale_fn fn, void *ctx);
+
 #endif /* EGR_ATTACH_H */

@@ -5,19 +5,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <jansson.h>
 #include "kernel/guard.h"
-#include "kernel/kapply.h"
-#include "kernel/kgrow.h"
-#include "kernel/kread.h"
 #include "kernel/kstate.h"
 #include "ops/attach.h"
+#include "ops/cpolicy.h"
 #include "ops/watch.h"
-#include "policy/addr.h"
 #include "runtime/docker.h"
-#include "runtime/docker_labels.h"
 #include "runtime/state.h"
 #include "util/cgroup.h"
 #include "util/err.h"
@@ -129,41 +124,6 @@ static int container_cgroup(const struct docker_container *c, struct ccg *cg, ch
 	return 0;
 }
 
-static bool rule_in(const struct egr_urule *r, const struct egr_urule *v, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if (urule_equal(r, &v[i]))
-			return true;
-	return false;
-}
-
-/* Is exactly pol in force? */
-static bool in_force(const struct egr_kstate *ks, const struct egr_policy *pol)
-{
-	struct egr_live_rule *lr = NULL;
-	struct egr_policy k;
-	size_t n = 0, i;
-	bool same;
-
-	if (kpolicy_read(ks, &k, &lr, &n))
-		return false;
-	same = k.dflt == pol->dflt && k.audit == pol->audit && n <= pol->n;
-	for (i = 0; same && i < n; i++)
-		same = rule_in(&lr[i].rule, pol->rules, pol->n);
-	for (i = 0; same && i < pol->n; i++) {
-		size_t j;
-
-		same = false;
-		for (j = 0; j < n && !same; j++)
-			same = urule_equal(&pol->rules[i], &lr[j].rule);
-	}
-	free(lr);
-	policy_free(&k);
-	return same;
-}
-
 struct handled {
 	uint64_t cgid;
 	bool allow; /* unmanaged, allowed by the guard */
@@ -240,43 +200,22 @@ static int unmanaged(const struct watch_opts *o, const struct docker_container *
 	return ret;
 }
 
-/* The policy of a container: saved, from its labels, or none. */
-struct cpolicy {
-	struct egr_policy pol;
-	struct egr_state st; /* saved: its state file */
-	const char *source; /* "saved", "label", "deny-all (bad policy)"; NULL: none */
-	bool saved, failed; /* failed: unreadable, so deny all (fail closed) */
-	uint32_t max_rules; /* the capacity saved with it; 0: the default */
-	uint32_t max_learned;
-};
-
+/* The policy of a container: saved, from its labels, or none; unreadable
+ * or bad: deny all (fail closed).
+ */
 static void policy_of(const struct watch_opts *o, const struct docker_container *c,
-		      struct cpolicy *cp)
+		      struct cpolicy *cp, bool *failed)
 {
+	const struct label_set labels = { c->labels_json, "label" };
 	char err[512];
-	int ret = state_load(c->id, &cp->st, err, sizeof(err));
+	int ret = cpolicy_load(c->id, &labels, 1, cp, err, sizeof(err));
 
-	if (!ret) {
-		cp->pol = cp->st.pol;
-		memset(&cp->st.pol, 0, sizeof(cp->st.pol));
-		cp->source = "saved";
-		cp->saved = true;
-		cp->max_rules = cp->st.max_rules;
-		cp->max_learned = cp->st.max_learned;
-	} else if (ret == -ENOENT) {
-		ret = docker_label_policy(c->labels_json, &cp->pol, err, sizeof(err));
-		if (ret > 0)
-			cp->source = "label";
-		else if (ret < 0)
-			cp->failed = true;
-	} else {
-		cp->failed = true;
-	}
-	if (!cp->failed)
+	*failed = ret < 0;
+	if (!*failed)
 		return;
-	/* Fail closed: attached, nothing allowed. */
 	watch_log(o, "error", c->id, c->name, -1, "%s; egress stays denied", err);
-	memset(&cp->pol, 0, sizeof(cp->pol));
+	cpolicy_free(cp);
+	memset(cp, 0, sizeof(*cp));
 	cp->pol.dflt = EGR_DENY;
 	cp->source = "deny-all (bad policy)";
 }
@@ -288,46 +227,36 @@ struct steps {
 	uint64_t lock; /* the lock was taken */
 };
 
-/* Attach to cg and put cp in force unless it is; saved, so that list and
- * status name the container. Called under the lock. *applied, *created:
- * what it did.
+/* Attach to cg and put cp in force unless it is; saved (unless it failed
+ * to load), so that list and status name the container. Called under the
+ * lock. *applied, *created: what it did.
  */
 static int enforce(const struct watch_opts *o, const struct docker_container *c,
-		   const struct ccg *cg, const struct cpolicy *cp, const struct steps *t,
-		   bool *created, bool *applied)
+		   const struct ccg *cg, const struct cpolicy *cp, bool failed,
+		   const struct steps *t, bool *created, bool *applied)
 {
-	struct egr_attach_opts ao = { .dflt = EGR_DENY,
-				      .max_rules = cp->max_rules,
-				      .max_learned = cp->max_learned };
-	struct egr_kstate ks;
+	struct egr_warn warn = { 0 };
 	char err[512] = "";
 	uint64_t t_attach;
-	int ret = attach(o, cg, &ao, created);
+	bool saving;
+	int ret;
 
+	ret = cpolicy_attach(cg->abs, cg->rel, cg->id, cp, created, &warn, err, sizeof(err));
+	report(o, &warn, err);
 	t_attach = watch_now_ns();
-	if (!ret)
-		ret = kstate_open(cg->id, &ks);
 	if (ret) {
 		watch_log(o, "error", c->id, c->name, -1, "attaching to cgroup %s: %s", cg->rel,
 			  strerror(-ret));
 		return ret;
 	}
-	if (*created || !in_force(&ks, &cp->pol)) {
-		ret = kpolicy_apply_grow(&ks, &cp->pol, NULL, err, sizeof(err));
-		if (ret)
-			watch_log(o, "error", c->id, c->name, -1,
-				  "applying its %s policy: %s; egress stays denied", cp->source, err);
-		*applied = !ret;
-	}
-	/* Label policies are saved so that list/status name the container. */
-	if (!ret && !cp->failed && (!cp->saved || strcmp(cp->st.name, c->name))) {
-		ret = state_save_kernel(&ks, c->id, c->name, cp->saved ? cp->st.source : "label",
-					err, sizeof(err));
-		report(o, NULL, ret ? err : NULL);
-	}
-	kstate_close(&ks);
-	pr_debug("%.12s: inspect %.1f ms, lock %.1f ms, attach %.1f ms, apply+save %.1f ms\n", c->id,
-		 (double)(t->inspect - t->t0) / 1e6, (double)(t->lock - t->inspect) / 1e6,
+	ret = cpolicy_apply(cg->id, cp, *created, failed ? NULL : c->id, c->name, applied, &saving,
+			    err, sizeof(err));
+	if (ret && saving)
+		report(o, NULL, err);
+	else if (ret)
+		watch_log(o, "error", c->id, c->name, -1, "%s; egress stays denied", err);
+	pr_debug("%.12s: inspect %.1f ms, lock %.1f ms, attach %.1f ms, apply+save %.1f ms\n",
+		 c->id, (double)(t->inspect - t->t0) / 1e6, (double)(t->lock - t->inspect) / 1e6,
 		 (double)(t_attach - t->lock) / 1e6, ms_since(t_attach));
 	return ret;
 }
@@ -337,11 +266,11 @@ static int handle_running(const struct watch_opts *o, const struct docker_contai
 			  const struct ccg *cg, const char *event, struct steps *t, bool quiet,
 			  struct handled *h)
 {
-	struct cpolicy cp = { 0 };
-	bool created = false, applied = false;
+	struct cpolicy cp;
+	bool created = false, applied = false, failed;
 	int ret, lock;
 
-	policy_of(o, c, &cp);
+	policy_of(o, c, &cp, &failed);
 	lock = kstate_lock();
 	if (lock < 0) {
 		watch_log(o, "error", c->id, c->name, -1, "taking the lock: %s", strerror(-lock));
@@ -354,18 +283,17 @@ static int handle_running(const struct watch_opts *o, const struct docker_contai
 		goto out;
 	}
 	t->lock = watch_now_ns();
-	ret = enforce(o, c, cg, &cp, t, &created, &applied);
+	ret = enforce(o, c, cg, &cp, failed, t, &created, &applied);
 	kstate_unlock(lock);
 	if (!ret && (applied || created || !quiet))
 		watch_log(o, event, c->id, c->name, ms_since(t->t0),
 			  "%s %s%s (%zu rule%s, default %s%s) on cgroup %s%s",
 			  applied ? "enforced" : "already in force:", cp.source,
-			  cp.failed ? "" : " policy", cp.pol.n, cp.pol.n == 1 ? "" : "s",
-			  cp.pol.dflt == EGR_ALLOW ? "allow" : "deny", cp.pol.audit ? ", audit" : "",
-			  cg->rel, created ? " (attached)" : "");
+			  failed ? "" : " policy", cp.pol.n, cp.pol.n == 1 ? "" : "s",
+			  cp.pol.dflt == EGR_ALLOW ? "allow" : "deny",
+			  cp.pol.audit ? ", audit" : "", cg->rel, created ? " (attached)" : "");
 out:
-	policy_free(&cp.pol);
-	state_free(&cp.st);
+	cpolicy_free(&cp);
 	return ret;
 }
 
@@ -426,67 +354,36 @@ int watch_container(const struct watch_opts *o, const char *id, const char *even
 
 /* ---- cleanup ----------------------------------------------------------- */
 
-/* The cgroup a target was attached to is gone (or re-created). */
-static bool pin_stale(const struct egr_kstate *ks)
+struct clean_ctx {
+	const struct watch_opts *o;
+	const char *id, *name, *event;
+};
+
+static void cleaned(uint64_t cgid, const char *path, const char *id, const char *err, void *ctx)
 {
-	char mnt[2048], path[2400];
-	struct stat sb;
+	const struct clean_ctx *c = ctx;
 
-	if (!kstate_link_alive(ks))
-		return true;
-	if (cgroup2_host_mount(mnt, sizeof(mnt)))
-		return false;
-	snprintf(path, sizeof(path), "%s%s", mnt, ks->meta.path);
-	/* A removed cgroup's link stays attached while sockets hold it. */
-	return stat(path, &sb) || (uint64_t)sb.st_ino != ks->cgid;
-}
-
-static int detach(const struct watch_opts *o, uint64_t cgid)
-{
-	char err[512];
-	int ret = detach_cgroup(cgid, err, sizeof(err));
-
-	report(o, NULL, err);
-	return ret;
+	if (err) {
+		report(c->o, NULL, err);
+		return;
+	}
+	if (c->id || id)
+		watch_log(c->o, c->event, c->id ? c->id : id, c->name, -1,
+			  "removed the pins of its old cgroup %s (id %llu)", path,
+			  (unsigned long long)cgid);
+	else
+		watch_log(c->o, c->event, NULL, NULL, -1,
+			  "removed the pins of cgroup %s (id %llu): the cgroup is gone", path,
+			  (unsigned long long)cgid);
 }
 
 /* Detach pins: of container id (NULL: any), only stale ones unless all. */
 static int clean_pins(const struct watch_opts *o, const char *id, const char *name, bool all,
 		      const char *event)
 {
-	uint64_t *ids = NULL;
-	size_t n = 0, i;
-	int cleaned = 0;
+	struct clean_ctx c = { o, id, name, event };
 
-	if (kstate_list(&ids, &n))
-		return 0;
-	for (i = 0; i < n; i++) {
-		struct egr_kstate ks;
-		char pid[65], path[256];
-		bool match, stale;
-
-		if (kstate_open(ids[i], &ks))
-			continue; /* not ours: never touched */
-		match = !state_id_of_path(ks.meta.path, pid) && (!id || !strcmp(pid, id));
-		stale = match && (all || pin_stale(&ks));
-		snprintf(path, sizeof(path), "%s", ks.meta.path);
-		if (!id && !match)
-			stale = pin_stale(&ks);
-		kstate_close(&ks);
-		if (!stale || detach(o, ids[i]))
-			continue;
-		cleaned++;
-		if (id || match)
-			watch_log(o, event, id ? id : pid, name, -1,
-				  "removed the pins of its old cgroup %s (id %llu)", path,
-				  (unsigned long long)ids[i]);
-		else
-			watch_log(o, event, NULL, NULL, -1,
-				  "removed the pins of cgroup %s (id %llu): the cgroup is gone",
-				  path, (unsigned long long)ids[i]);
-	}
-	free(ids);
-	return cleaned;
+	return detach_stale(id, all, cleaned, &c);
 }
 
 int watch_cleanup_pins(const struct watch_opts *o)

@@ -13,7 +13,9 @@
 
 #define LABEL_PREFIX "egressctl."
 
-/* "198.18.5.0/24, 198.18.6.1 udp:53 tcp:443" -> rules with action. */
+/* "198.18.5.0/24, 198.18.6.1 udp:53 tcp:443" -> rules with action; ";"
+ * separates rules as "," does (Podman's --annotation splits values at ",").
+ */
 static int parse_rule_list(const char *key, const char *text, int action, struct egr_policy *p,
 			   char *err, size_t errlen)
 {
@@ -22,7 +24,7 @@ static int parse_rule_list(const char *key, const char *text, int action, struct
 
 	if (!copy)
 		return -ENOMEM;
-	for (rule = strtok_r(copy, ",", &save); rule && !ret; rule = strtok_r(NULL, ",", &save)) {
+	for (rule = strtok_r(copy, ",;", &save); rule && !ret; rule = strtok_r(NULL, ",;", &save)) {
 		char *tok, *save2 = NULL, e[256];
 		struct egr_portspec ps[16];
 		struct egr_dest d[2];

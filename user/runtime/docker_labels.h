@@ -9,7 +9,8 @@
 /*
  * The policy a container's labels carry:
  *   egressctl.policy   a policy document (YAML/JSON, as for `apply -f`)
- *   egressctl.allow    "<dest> [<portspec>...], <dest> ..." allow rules
+ *   egressctl.allow    "<dest> [<portspec>...], <dest> ..." allow rules (";"
+ *                      separates them too)
  *   egressctl.deny     the same, deny rules
  *   egressctl.default  deny|allow (default: deny)
  *   egressctl.audit    true|false

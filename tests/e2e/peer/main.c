@@ -11,8 +11,10 @@
  *   peer udp-alt   [-6] ADDR PORT ADDR2 PORT2 COUNT [-i USEC] [-t SECONDS]
  *                  one unconnected socket, COUNT datagrams to each, taking
  *                  turns               -> "sent N N2 errors M M2"
- *   peer tcp-send  [-6] ADDR PORT [-l LEN] [-t SECONDS] [-v]
+ *   peer tcp-send  [-6] ADDR PORT [-l LEN] [-t SECONDS] [-v] [-R]
  *                                                       -> "connected" | "connect: ERR"
+ *                  -R: then "retrans N", the SYNs retransmitted (TCP_INFO):
+ *                  0 when the first SYN got through
  *   peer tcp-connect-hold ADDR PORT SECONDS             -> "N" (messages acked)
  *   peer udp-flood ADDR PORT COUNT SECONDS              -> "sent N errors M pps P"
  *
@@ -54,7 +56,7 @@ void usage(void)
 		"  %1$s icmp-recv [-6] SECONDS [-s SRC] [-n N] [-r FILE]\n"
 		"  %1$s udp-send  [-6] ADDR PORT COUNT [-l LEN] [-i USEC] [-t SECONDS] [-p FILE]\n"
 		"  %1$s udp-alt   [-6] ADDR PORT ADDR2 PORT2 COUNT [-i USEC] [-t SECONDS] [-p FILE]\n"
-		"  %1$s tcp-send  [-6] ADDR PORT [-l LEN] [-t SECONDS] [-v]\n"
+		"  %1$s tcp-send  [-6] ADDR PORT [-l LEN] [-t SECONDS] [-v] [-R]\n"
 		"  %1$s tcp-connect-hold ADDR PORT SECONDS [-p FILE]\n"
 		"  %1$s udp-flood ADDR PORT COUNT SECONDS\n",
 		prog);
@@ -120,6 +122,9 @@ void parse_opts(int argc, char **argv, const char *flags, const char *valued, st
 			break;
 		case 'v':
 			o->verbose = 1;
+			break;
+		case 'R':
+			o->retrans = 1;
 			break;
 		case 'n':
 		case 'l':

@@ -24,6 +24,7 @@ struct opts {
 	int bytes;
 	int echo;
 	int verbose;
+	int retrans; /* tcp-send -R */
 	unsigned long n; /* 0: no limit */
 	unsigned long len;
 	unsigned long interval_us;

@@ -20,7 +20,7 @@ int cmd_tcp_send(int argc, char **argv)
 {
 	struct opts o = { .len = 64, .timeout = -1 };
 
-	parse_opts(argc, argv, "6v", "lt", &o);
+	parse_opts(argc, argv, "6vR", "lt", &o);
 	if (o.npos != 2)
 		usage();
 	unsigned long port = parse_ulong(o.pos[1], "PORT", 1, 65535);
@@ -41,6 +41,16 @@ int cmd_tcp_send(int argc, char **argv)
 		return 1;
 	}
 	printf("connected\n");
+	if (o.retrans) {
+		struct tcp_info ti;
+		socklen_t tl = sizeof(ti);
+
+		memset(&ti, 0, sizeof(ti));
+		if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &tl) == 0)
+			printf("retrans %u\n", ti.tcpi_total_retrans);
+		else
+			printf("retrans ?\n");
+	}
 	fflush(stdout);
 	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
 	memset(out, 't', sizeof(out));
