@@ -32,6 +32,8 @@ static const char main_usage[] =
 	"  serve   [-l ADDR:PORT] [<target>...]\n"
 	"  events  [<target>] [-j] [--rate N] [--burst N] [--count N] [--timeout S]\n"
 	"  watch   [--strict] [--unmanaged allow|deny] [--once] [-j] [--guard-cgroup P]\n"
+	"          [--kubernetes [--node NAME] [--kube-api URL] [--kube-token FILE]\n"
+	"           [--kube-ca FILE]]\n"
 	"\n"
 	"Targets: cgroup:<path>, pid:<pid>, docker:<name|id>, podman:<name|id>,\n"
 	"cgid:<id> (a cgroup id, also of a cgroup that is gone), or a container\n"

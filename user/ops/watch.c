@@ -52,7 +52,7 @@ void watch_log(const struct watch_opts *o, const char *action, const char *id, c
 		if (id && *id)
 			json_object_set_new(j, "id", json_string(id));
 		if (name && *name)
-			json_object_set_new(j, "container", json_string(name));
+			json_object_set_new(j, o->pods ? "pod" : "container", json_string(name));
 		if (ms >= 0)
 			json_object_set_new(j, "ms", json_real(ms));
 		s = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
@@ -80,8 +80,7 @@ static void out_warning(const char *line, void *ctx)
 	o->out(WATCH_WARN, line);
 }
 
-/* What a step below had to say: its warnings, then its error (if any). */
-static void report(const struct watch_opts *o, struct egr_warn *warn, const char *err)
+void watch_report(const struct watch_opts *o, struct egr_warn *warn, const char *err)
 {
 	if (warn) {
 		warn_each(warn, out_warning, (void *)o);
@@ -139,8 +138,7 @@ static bool rule_in(const struct egr_urule *r, const struct egr_urule *v, size_t
 	return false;
 }
 
-/* Is exactly pol in force? */
-static bool in_force(const struct egr_kstate *ks, const struct egr_policy *pol)
+bool watch_in_force(const struct egr_kstate *ks, const struct egr_policy *pol)
 {
 	struct egr_live_rule *lr = NULL;
 	struct egr_policy k;
@@ -177,12 +175,11 @@ static int attach(const struct watch_opts *o, const struct ccg *cg,
 	char err[512];
 	int ret = attach_cgroup(cg->abs, cg->rel, cg->id, ao, created, &warn, err, sizeof(err));
 
-	report(o, &warn, err);
+	watch_report(o, &warn, err);
 	return ret;
 }
 
-/* Is the cgroup below the guarded one (strict mode)? */
-static bool guarded(const struct watch_opts *o, const struct ccg *cg)
+bool watch_guarded(const struct watch_opts *o, const char *rel)
 {
 	size_t n;
 
@@ -191,7 +188,7 @@ static bool guarded(const struct watch_opts *o, const struct ccg *cg)
 	n = strlen(o->guard_cgroup);
 	while (n && o->guard_cgroup[n - 1] == '/')
 		n--;
-	return !strncmp(cg->rel, o->guard_cgroup, n) && cg->rel[n] == '/';
+	return !strncmp(rel, o->guard_cgroup, n) && rel[n] == '/';
 }
 
 /* No policy: --unmanaged decides. Called under the lock. */
@@ -200,7 +197,7 @@ static int unmanaged(const struct watch_opts *o, const struct docker_container *
 		     struct handled *h)
 {
 	struct egr_attach_opts ao = { .dflt = EGR_DENY };
-	bool created = false, strict = guarded(o, cg);
+	bool created = false, strict = watch_guarded(o, cg->rel);
 	char err[256] = "";
 	int ret;
 
@@ -214,7 +211,7 @@ static int unmanaged(const struct watch_opts *o, const struct docker_container *
 	}
 	if (strict && !o->unmanaged_deny) {
 		ret = guard_mark(cg->id, EGR_GUARD_ALLOW, err, sizeof(err));
-		report(o, NULL, err);
+		watch_report(o, NULL, err);
 		if (!ret && !quiet)
 			watch_log(o, event, c->id, c->name, ms_since(t0),
 				  "no policy: unmanaged, allowed by the guard");
@@ -312,7 +309,7 @@ static int enforce(const struct watch_opts *o, const struct docker_container *c,
 			  strerror(-ret));
 		return ret;
 	}
-	if (*created || !in_force(&ks, &cp->pol)) {
+	if (*created || !watch_in_force(&ks, &cp->pol)) {
 		ret = kpolicy_apply_grow(&ks, &cp->pol, NULL, err, sizeof(err));
 		if (ret)
 			watch_log(o, "error", c->id, c->name, -1,
@@ -323,7 +320,7 @@ static int enforce(const struct watch_opts *o, const struct docker_container *c,
 	if (!ret && !cp->failed && (!cp->saved || strcmp(cp->st.name, c->name))) {
 		ret = state_save_kernel(&ks, c->id, c->name, cp->saved ? cp->st.source : "label",
 					err, sizeof(err));
-		report(o, NULL, ret ? err : NULL);
+		watch_report(o, NULL, ret ? err : NULL);
 	}
 	kstate_close(&ks);
 	pr_debug("%.12s: inspect %.1f ms, lock %.1f ms, attach %.1f ms, apply+save %.1f ms\n", c->id,
@@ -407,7 +404,7 @@ static int handle(const struct watch_opts *o, const char *id, const char *event,
 		if (ret) {
 			watch_log(o, "error", c.id, c.name, -1, "%s", err);
 		} else {
-			if (o->strict && !guarded(o, &cg))
+			if (o->strict && !watch_guarded(o, cg.rel))
 				outside_warning(o, &c, &cg);
 			h->cgid = cg.id;
 			ret = handle_running(o, &c, &cg, event, &t, quiet, h);
@@ -446,7 +443,7 @@ static int detach(const struct watch_opts *o, uint64_t cgid)
 	char err[512];
 	int ret = detach_cgroup(cgid, err, sizeof(err));
 
-	report(o, NULL, err);
+	watch_report(o, NULL, err);
 	return ret;
 }
 

@@ -19,4 +19,11 @@
  */
 int docker_label_policy(const char *labels_json, struct egr_policy *p, char *err, size_t errlen);
 
+/* The same schema under other keys: <prefix>policy, <prefix>allow, ...
+ * (a Kubernetes pod's annotations: "egressctl.io/"); what names them in
+ * errors ("annotation").
+ */
+int label_policy(const char *json, const char *prefix, const char *what, struct egr_policy *p,
+		 char *err, size_t errlen);
+
 #endif /* EGR_DOCKER_LABELS_H */

@@ -5,6 +5,7 @@
  * mount and every lookup ends in -ENOENT.
  */
 #include <errno.h>
+#include <sched.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdbool.h>
@@ -122,7 +123,15 @@ out:
 int cgroup2_host_mount(char *out, size_t len)
 {
 	static char mnt[4096];
+	const char *env = getenv("EGRESSCTL_CGROUP_ROOT");
+	struct statfs sf;
 
+	/* In a Kubernetes pod: the host's tree, mounted from the host. */
+	if (!mnt[0] && env && *env) {
+		if (statfs(env, &sf) || sf.f_type != CGROUP2_SUPER_MAGIC)
+			return -ENOENT;
+		snprintf(mnt, sizeof(mnt), "%s", env);
+	}
 	if (!mnt[0] && cgroup2_mount("/proc/self/mountinfo", mnt, sizeof(mnt)))
 		return -ENOENT;
 	snprintf(out, len, "%s", mnt);
@@ -325,4 +334,22 @@ int cgroup_path_of_id(uint64_t id, char *out, size_t len)
 		return -ENOENT;
 	snprintf(out, len, "%s", path[ml] ? path + ml : "/");
 	return 0;
+}
+
+int cgroup_host_namespace(void)
+{
+	struct stat self, init;
+	int fd, ret = 0;
+
+	if (stat("/proc/self/ns/cgroup", &self) || stat("/proc/1/ns/cgroup", &init))
+		return -errno;
+	if (self.st_ino == init.st_ino && self.st_dev == init.st_dev)
+		return 0;
+	fd = open("/proc/1/ns/cgroup", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (setns(fd, CLONE_NEWCGROUP))
+		ret = -errno;
+	close(fd);
+	return ret ? ret : 1;
 }
