@@ -354,7 +354,9 @@ static int on_pod(const char *type, const struct kube_pod *p, void *ctx)
 	k->pod.annotations_json = p->annotations_json ? strdup(p->annotations_json) : NULL;
 	snprintf(k->label, sizeof(k->label), "%s/%s", p->ns, p->name);
 	k->listed = true;
-	w->idx_built = false; /* its containers may have started */
+	/* its containers may have started (a list reads /proc once: before) */
+	if (strcmp(type, "LISTED"))
+		w->idx_built = false;
 	handle(w, k, event, t0);
 	return 0;
 }
