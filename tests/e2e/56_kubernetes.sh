@@ -20,7 +20,7 @@ e2e_start egr python3 openssl curl jq
 
 ALL_TESTS="test_manifest test_bad_options test_startup_cgroupfs test_systemd_layouts
 	test_cgroup_from_processes test_live_edit test_bad_annotation test_cgroup_later
-	test_deleted test_bookmark_resume test_410_relist test_token test_api_away
+	test_deleted test_bookmark_resume test_410_relist test_token test_api_away test_pod_veth
 	test_strict_cgroupfs test_strict_systemd test_cgroup_namespace"
 
 if [ -e "$CGROOT/kubepods" ] || [ -e "$CGROOT/kubepods.slice" ]; then
@@ -501,6 +501,37 @@ test_api_away() {
 	stop_watch
 	assert_eq "SIGTERM while the API server is away: watch exits 0" 0 "$(cat "$LOG.rc" 2>/dev/null)"
 	ctl up >/dev/null
+}
+
+# uncovered CGID: the target is listed as not covered against packet sockets
+uncovered() { "$EGR" status -j | jq -e --argjson id "$1" '.kernel.packet_sockets.uncovered_cgroup_ids | index($id) != null' >/dev/null; }
+covered() { ! uncovered "$1"; }
+
+# a pod attached before its container runs (its cgroup by the kubelet's
+# naming), the container then in a network namespace of its own with a
+# veth to the host: the next event of the pod attaches again, and the
+# packet-socket guard finds the pod's veth from its container's process
+test_pod_veth() {
+	local d cg
+	netns_up k56pod 198.18.59.2/24 -
+	_sysctl - net.ipv4.ip_forward 1
+	d=/kubepods/burstable/pod$(uid_of 19)
+	mkdir -p "$CGROOT$d" || fail "mkdir"
+	kwatch veth
+	put_pod 19 netpod Burstable "{\"egressctl.io/allow\": \"$RX udp:5632\"}"
+	logged "enforced annotation policy.*on cgroup $d \(attached\)" || fail "enforced before its container runs"
+	cg=$(pod_cgid "$d")
+	assert_true "no process in the pod yet: its veth not guarded (status)" uncovered "$cg"
+	CCG=$CGROOT$d/$(cid_of 19)
+	mkdir "$CCG" || fail "mkdir $CCG"
+	run_bg - "$T/proc.19" cg_run "$CCG" ip netns exec k56pod sleep 600
+	wait_for 10 grep -q . "$CCG/cgroup.procs" || fail "a process in $CCG"
+	put_pod 19 netpod Burstable "{\"egressctl.io/allow\": \"$RX udp:5632\"}" # MODIFIED: it runs
+	wait_for 30 covered "$cg" || fail "the pod's veth guarded once its container runs" \
+		"$("$EGR" status 2>&1 | grep -i packet)"
+	pass "its container runs: the pod's veth guarded (status)"
+	expect_udp pass "$RX" 5632 -n 5 --from "$CCG" --in k56pod -m "pod in its own netns: allowed"
+	expect_udp drop "$RX" 5633 -n 5 --from "$CCG" --in k56pod -m "pod in its own netns: another port dropped"
 }
 
 # --strict guards /kubepods (the cgroupfs driver's)

@@ -42,6 +42,8 @@ struct kpod {
 	bool attached; /* watch attached a filter to cgid */
 	bool allowed; /* entered as allowed in the guard */
 	bool waiting; /* "waiting for the pod's cgroup" said */
+	bool from_procs; /* its cgroup was last found from its containers' processes */
+	bool veths; /* attached while a container of it ran (its veths findable) */
 	bool listed; /* in the last list */
 };
 
@@ -228,7 +230,28 @@ static int locate(struct kw *w, struct kpod *k, const char *mnt, char *abs, size
 	snprintf(k->rel, sizeof(k->rel), "%s", rel);
 	k->cgid = cgid;
 	k->waiting = false;
+	k->from_procs = how == KUBE_CG_PROCESS;
 	return 0;
+}
+
+/* A pod attached before its containers ran: once they run, attach again
+ * (nothing changes but what was missing), so that the packet-socket guard
+ * finds the pod's veths from their processes.
+ */
+static void cover_veths(struct kw *w, struct kpod *k, const char *abs)
+{
+	struct egr_attach_opts ao = { .dflt = EGR_DENY };
+	struct egr_warn warn = { 0 };
+	char err[512] = "";
+	bool created = false;
+	int lock = kstate_lock();
+
+	if (lock < 0)
+		return;
+	attach_cgroup(abs, k->rel, k->cgid, &ao, &created, &warn, err, sizeof(err));
+	kstate_unlock(lock);
+	watch_report(w->o, &warn, err);
+	k->veths = true;
 }
 
 /* Bring one pod in line; t0: when its event came (monotonic ns). */
@@ -251,8 +274,11 @@ static void handle(struct kw *w, struct kpod *k, const char *event, uint64_t t0)
 	}
 	if (locate(w, k, mnt, abs, sizeof(abs), event))
 		return;
-	if (k->done && k->hash == hash)
+	if (k->done && k->hash == hash) {
+		if (k->attached && !k->veths && k->from_procs)
+			cover_veths(w, k, abs);
 		return;
+	}
 	if (o->strict && !watch_guarded(o, k->rel) && !k->done) {
 		char line[3072];
 
@@ -309,6 +335,7 @@ static void handle(struct kw *w, struct kpod *k, const char *event, uint64_t t0)
 	}
 	k->done = true;
 	k->hash = hash;
+	k->veths = k->from_procs;
 	watch_log(o, event, k->pod.uid, k->label, ms_since(t0),
 		  "%s %s%s (%zu rule%s, default %s%s) on cgroup %s%s",
 		  applied ? "enforced" : "already in force:", source, failed ? "" : " policy",

@@ -4,6 +4,7 @@
  * on hybrid ones (/sys/fs/cgroup/unified); a v1-only host has no cgroup2
  * mount and every lookup ends in -ENOENT.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <sched.h>
 #include <fcntl.h>
@@ -274,6 +275,31 @@ int cgroup_first_pid(const char *abs_path)
 	if (fscanf(f, "%d", &pid) != 1)
 		pid = -ESRCH;
 	fclose(f);
+	return pid;
+}
+
+int cgroup_pid_below(const char *abs_path, int depth)
+{
+	struct dirent *de;
+	int pid = cgroup_first_pid(abs_path);
+	DIR *d;
+
+	if (pid != -ESRCH || depth <= 0)
+		return pid;
+	d = opendir(abs_path);
+	if (!d)
+		return -errno;
+	while (pid < 0 && (de = readdir(d))) {
+		char sub[4200];
+
+		if (de->d_type != DT_DIR || de->d_name[0] == '.')
+			continue;
+		snprintf(sub, sizeof(sub), "%s/%s", abs_path, de->d_name);
+		pid = cgroup_pid_below(sub, depth - 1);
+		if (pid < 0)
+			pid = -ESRCH;
+	}
+	closedir(d);
 	return pid;
 }
 

@@ -51,6 +51,12 @@ int cgroup_resolve(const char *mount, const char *path, char *out, size_t len);
  */
 int cgroup_first_pid(const char *abs_path);
 
+/* The same, or when the cgroup has none, a process of a descendant (depth
+ * levels down at most): a Kubernetes pod's cgroup holds its processes in
+ * its containers' cgroups. -ESRCH when there is none.
+ */
+int cgroup_pid_below(const char *abs_path, int depth);
+
 /* The cgroup id (inode number of the directory, as bpf_get_current_cgroup_id
  * reports it). 0 or -errno.
  */
