@@ -420,9 +420,11 @@ test_bookmark_resume() {
 
 test_410_relist() {
 	local l0
-	mkpod 12 Burstable cgroupfs
-	put_pod 12 web Burstable "{\"egressctl.io/allow\": \"$RX udp:5619\"}"
+	mkpod 12 Guaranteed cgroupfs
+	put_pod 12 web Guaranteed "{\"egressctl.io/allow\": \"$RX udp:5619\"}"
 	kwatch gone
+	logged "on cgroup /kubepods/pod$(uid_of 12) \(attached\)" || fail "cgroupfs, Guaranteed: /kubepods/pod<uid>"
+	pass "cgroupfs, Guaranteed: on /kubepods/pod<uid>"
 	logged 'enforced' || fail "enforced"
 	wait_for 10 requests watch -ge 1
 	l0=$(api_requests list)
@@ -436,7 +438,7 @@ test_410_relist() {
 	wait_for 10 requests watch -ge 2
 	l0=$(api_requests list)
 	ctl down >/dev/null
-	put_pod 12 web Burstable "{\"egressctl.io/allow\": \"$RX udp:5620\"}"
+	put_pod 12 web Guaranteed "{\"egressctl.io/allow\": \"$RX udp:5620\"}"
 	ctl compact >/dev/null
 	ctl up >/dev/null
 	wait_for 30 requests list -gt "$l0" || fail "listed again"
