@@ -516,11 +516,11 @@ covered() { ! uncovered "$1"; }
 test_pod_veth() {
 	local d cg
 	netns_up k56pod 198.18.59.2/24 -
-	_sysctl - net.ipv4.ip_forward 1
 	d=/kubepods/burstable/pod$(uid_of 19)
 	mkdir -p "$CGROOT$d" || fail "mkdir"
 	kwatch veth
-	put_pod 19 netpod Burstable "{\"egressctl.io/allow\": \"$RX udp:5632\"}"
+	# the pod's traffic goes to the host end of its veth (no forwarding)
+	put_pod 19 netpod Burstable '{"egressctl.io/allow": "198.18.59.1 udp:5632"}'
 	logged "enforced annotation policy.*on cgroup $d \(attached\)" || fail "enforced before its container runs"
 	cg=$(pod_cgid "$d")
 	assert_true "no process in the pod yet: its veth not guarded (status)" uncovered "$cg"
@@ -528,12 +528,12 @@ test_pod_veth() {
 	mkdir "$CCG" || fail "mkdir $CCG"
 	run_bg - "$T/proc.19" cg_run "$CCG" ip netns exec k56pod sleep 600
 	wait_for 10 grep -q . "$CCG/cgroup.procs" || fail "a process in $CCG"
-	put_pod 19 netpod Burstable "{\"egressctl.io/allow\": \"$RX udp:5632\"}" # MODIFIED: it runs
+	put_pod 19 netpod Burstable '{"egressctl.io/allow": "198.18.59.1 udp:5632"}' # MODIFIED: it runs
 	wait_for 30 covered "$cg" || fail "the pod's veth guarded once its container runs" \
 		"$("$EGR" status 2>&1 | grep -i packet)"
 	pass "its container runs: the pod's veth guarded (status)"
-	expect_udp pass "$RX" 5632 -n 5 --from "$CCG" --in k56pod -m "pod in its own netns: allowed"
-	expect_udp drop "$RX" 5633 -n 5 --from "$CCG" --in k56pod -m "pod in its own netns: another port dropped"
+	expect_udp pass 198.18.59.1 5632 -n 5 --from "$CCG" --in k56pod -m "pod in its own netns: allowed"
+	expect_udp drop 198.18.59.1 5633 -n 5 --from "$CCG" --in k56pod -m "pod in its own netns: another port dropped"
 }
 
 # --strict guards /kubepods (the cgroupfs driver's)
