@@ -135,7 +135,7 @@ kwatch() {
 _logged_n() { [ "$(grep -cE "$1" "$LOG")" -ge "$2" ]; }
 logged() { wait_for 30 _logged_n "$1" "${2:-1}"; }
 stop_watch() {
-	kill -TERM "$WPID" 2>/dev/null
+	_kill_tree TERM "$WPID"
 	wait_for 10 test -e "$LOG.rc"
 }
 # every line watch wrote, stdout and stderr, is a JSON object
@@ -617,9 +617,12 @@ test_cgroup_namespace() {
 	LOG=$T/watch.ns
 	# pid 1 is not the host's init on every test machine: the test shell's
 	# cgroup namespace is the host's one here
-	run_bg - "$LOG" cg_run "$cg" env EGRESSCTL_TEST_HOST_PID=$$ unshare --cgroup "$EGR" watch \
-		--kubernetes --node "$NODE" --kube-api "$API" --kube-token "$K/token" \
-		--kube-ca "$K/ca.crt" -j
+	# a program, not a shell function, so that the pid run_bg keeps is
+	# watch's own (exec all the way)
+	# shellcheck disable=SC2016 # sh -c's script takes its arguments as $1...
+	run_bg - "$LOG" sh -c 'echo $$ >"$1/cgroup.procs" || exit 125; shift; exec "$@"' k56 "$cg" \
+		env EGRESSCTL_TEST_HOST_PID=$$ unshare --cgroup "$EGR" watch --kubernetes \
+		--node "$NODE" --kube-api "$API" --kube-token "$K/token" --kube-ca "$K/ca.crt" -j
 	WPID=$BG_PID
 	logged '"message":"listed' || fail "watch in a cgroup namespace lists" "$(cat "$LOG" "$LOG.err")"
 	assert_match "started in a cgroup namespace of its own: it enters pid 1's" \
