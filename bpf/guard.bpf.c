@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
  * Strict-mode guard: see include/egressctl_guard.h. One map lookup per
- * packet; the verdict depends only on the cgroup the packet's socket
- * belongs to (bpf_skb_cgroup_id(): the cgroup the kernel runs the
- * cgroup_skb programs for, valid in softirq context too, unlike
- * bpf_get_current_cgroup_id()).
+ * packet when the socket's cgroup has an entry (bpf_skb_cgroup_id(): the
+ * cgroup the kernel runs the cgroup_skb programs for, valid in softirq
+ * context too, unlike bpf_get_current_cgroup_id()): a container's cgroup.
+ * Otherwise the socket cgroup's ancestors below the guarded cgroup are
+ * looked up, the outermost first: a Kubernetes pod's filter sits on the
+ * pod's cgroup, its containers' sockets are in its child cgroups.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -31,7 +33,7 @@ struct {
 	__type(value, struct egr_counter);
 } egr_guard_stats SEC(".maps");
 
-/* Userspace bookkeeping; never read here. */
+/* Userspace bookkeeping; the guarded cgroup's id is read here. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1);
@@ -77,6 +79,35 @@ static __always_inline int loopback(struct __sk_buff *skb)
 	return -1;
 }
 
+/* The entry of an ancestor of the socket's cgroup below the guarded
+ * cgroup, or NULL.
+ */
+static __always_inline __u32 *ancestor_entry(struct __sk_buff *skb)
+{
+	struct egr_guard_meta *m;
+	bool below = false;
+	__u32 k = 0, *v;
+	int level;
+
+	m = bpf_map_lookup_elem(&egr_guard_meta, &k);
+	if (!m)
+		return NULL;
+	for (level = 0; level < EGR_GUARD_MAX_DEPTH; level++) {
+		__u64 id = bpf_skb_ancestor_cgroup_id(skb, level);
+
+		if (!id)
+			break; /* past the socket's own cgroup */
+		if (!below) {
+			below = id == m->cgroup_id;
+			continue;
+		}
+		v = bpf_map_lookup_elem(&egr_guard_cg, &id);
+		if (v)
+			return v;
+	}
+	return NULL;
+}
+
 SEC("cgroup_skb/egress")
 int egr_guard(struct __sk_buff *skb)
 {
@@ -92,6 +123,8 @@ int egr_guard(struct __sk_buff *skb)
 	if (lo && skb->ifindex == 1)
 		return verdict(EGR_GSTAT_LOOPBACK, len, SK_PASS);
 	v = bpf_map_lookup_elem(&egr_guard_cg, &cgid);
+	if (!v)
+		v = ancestor_entry(skb);
 	if (v && *v == EGR_GUARD_MANAGED)
 		return verdict(EGR_GSTAT_MANAGED, len, SK_PASS);
 	if (v && *v == EGR_GUARD_ALLOW)

@@ -7,7 +7,9 @@
  * including ones created later, in addition to the descendant's own
  * programs; a packet passes only if all of them pass it.
  *
- * The guard passes a packet when its socket's cgroup is in egr_guard_cg:
+ * The guard passes a packet when its socket's cgroup, or an ancestor of it
+ * below the guarded cgroup (a Kubernetes pod's cgroup, whose filter judges
+ * its containers' child cgroups), is in egr_guard_cg:
  *   EGR_GUARD_MANAGED  an egressctl filter is attached (attach_cgroup() adds
  *                      the id, detach_cgroup() removes it); that filter judges
  *   EGR_GUARD_ALLOW    `watch --unmanaged allow` looked at the container and
@@ -27,6 +29,8 @@
 #define EGR_GUARD_MAP_PIN EGR_GUARD_DIR "/egr_guard_cg"
 
 #define EGR_GUARD_MAX_CGROUPS 65536
+/* Cgroup levels (from the root) the guard looks at for an ancestor's entry. */
+#define EGR_GUARD_MAX_DEPTH 16
 
 /* The guard's own layout version: independent of EGR_ABI_VERSION (the
  * per-cgroup filter's), so a guard pinned by an older egressctl with the

@@ -27,6 +27,9 @@ PKGS=(
 	dpkg-dev debhelper fakeroot lintian man-db bash-completion
 	# the resolver of the domain-name tests (71, 72) and of make bench's dns phase
 	dnsmasq-base
+	# tests/e2e/56_kubernetes.sh: the stand-in API server's certificates and the
+	# manifest's YAML check
+	openssl python3-yaml
 
 )
 

@@ -51,6 +51,7 @@ $(SAN_DIR)/unit_%: tests/unit/%.c $(SAN_USER_OBJS)
 
 # Targets that #include a user/ file for its static parsers leave its object out.
 $(FUZZ_DIR)/fuzz_docker_json: FUZZ_OMIT := $(SAN_DIR)/user/runtime/docker.o
+$(FUZZ_DIR)/fuzz_kube_json: FUZZ_OMIT := $(SAN_DIR)/user/runtime/kube.o
 $(FUZZ_DIR)/fuzz_cgroup: FUZZ_OMIT := $(SAN_DIR)/user/util/cgroup.o
 
 $(FUZZ_DIR)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(SAN_USER_OBJS) | $(FUZZ_DIR) $(TEST_SKEL)

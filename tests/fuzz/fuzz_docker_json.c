@@ -2,7 +2,8 @@
 /*
  * Docker Engine API replies (user/runtime/docker.c; its parsers are static, so this
  * file includes docker.c): parse_inspect() on a container inspect body, and
- * events_parse() on the event stream, fed in two chunks split where the
+ * the event stream (util/jstream.c's splitter with docker.c's dispatch),
+ * fed in two chunks split where the
  * first input byte says (values cut in two must wait for the rest).
  * Invariants: a parsed container has a 64-hex id, NUL-terminated strings
  * and a non-negative pid; the stream parser leaves only unparsed text.
@@ -24,7 +25,7 @@ static int count_cb(const char *action, const char *id, void *ctx)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct docker_container c;
-	struct buf body = { 0 };
+	struct jbuf body = { 0 };
 	struct ev_state st = { 0 };
 	char err[512] = "";
 	size_t cut;
@@ -50,13 +51,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	st.cb = count_cb;
 	st.ctx = &events;
 	cut = size ? data[0] % (size + 1) : 0;
-	if (buf_add(&st.pending, (const char *)data, cut, EVENT_PENDING_MAX) == 0) {
-		events_parse(&st);
-		if (buf_add(&st.pending, (const char *)data + cut, size - cut, EVENT_PENDING_MAX) ==
-		    0)
-			events_parse(&st);
+	if (jbuf_add(&st.pending, (const char *)data, cut, EVENT_PENDING_MAX) == 0) {
+		jbuf_parse_stream(&st.pending, event_value, &st);
+		if (jbuf_add(&st.pending, (const char *)data + cut, size - cut,
+			     EVENT_PENDING_MAX) == 0)
+			jbuf_parse_stream(&st.pending, event_value, &st);
 	}
 	FUZZ_CHECK(st.pending.len <= size, "pending grew: %zu > %zu", st.pending.len, size);
-	buf_free(&st.pending);
+	jbuf_free(&st.pending);
 	return 0;
 }

@@ -17,15 +17,21 @@
 #include "cli/guard_view.h"
 #include "kernel/guard.h"
 #include "kernel/kstate.h"
+#include "ops/kube_watch.h"
 #include "ops/watch.h"
 #include "runtime/docker.h"
+#include "runtime/kube.h"
 #include "runtime/state.h"
+#include "util/cgroup.h"
 #include "util/dl_curl.h"
 #include "util/log.h"
 
 static const char watch_usage[] =
 	"Usage: egressctl watch [--strict] [--unmanaged allow|deny] [--once] [-j|--json]\n"
 	"                       [--guard-cgroup PATH] [--resync SECONDS]\n"
+	"       egressctl watch --kubernetes [--node NAME] [--kube-api URL]\n"
+	"                       [--kube-token FILE] [--kube-ca FILE] [--strict]\n"
+	"                       [--unmanaged allow|deny] [-j] [--guard-cgroup PATH]\n"
 	"       egressctl watch --guard-only [--guard-cgroup PATH]\n"
 	"       egressctl watch --guard-status [-j|--json]\n"
 	"       egressctl watch --remove-guard\n"
@@ -48,7 +54,8 @@ static const char watch_usage[] =
 	"                        drops all their egress but loopback\n"
 	"  --guard-cgroup PATH   the guarded cgroup, below the cgroup v2 mount\n"
 	"                        (default /docker: Docker's cgroupfs driver;\n"
-	"                        /libpod_parent for Podman: its cgroupfs manager)\n"
+	"                        /libpod_parent for Podman: its cgroupfs manager;\n"
+	"                        /kubepods.slice, else /kubepods, with --kubernetes)\n"
 	"  --once                reconcile once and exit\n"
 	"  --resync SECONDS      full reconcile period (default 60; 0: never)\n"
 	"  -j, --json            log, warnings and errors as JSON objects, one per line\n"
@@ -56,6 +63,21 @@ static const char watch_usage[] =
 	"                        before the engine starts (systemd ExecStartPre)\n"
 	"  --guard-status        show the guard and its counters\n"
 	"  --remove-guard        detach and unpin the guard\n"
+	"\n"
+	"Kubernetes (a DaemonSet, contrib/kubernetes/egressctl.yaml):\n"
+	"  --kubernetes          follow this node's pods in the Kubernetes API instead\n"
+	"                        of an engine's events; a pod's policy is in its\n"
+	"                        annotations (egressctl.io/policy, egressctl.io/allow,\n"
+	"                        egressctl.io/deny, egressctl.io/default,\n"
+	"                        egressctl.io/audit) and is put in force on the pod's\n"
+	"                        cgroup, which holds all its containers\n"
+	"  --node NAME           this node (default $NODE_NAME)\n"
+	"  --kube-api URL        the API server (default https://\n"
+	"                        $KUBERNETES_SERVICE_HOST:$KUBERNETES_SERVICE_PORT)\n"
+	"  --kube-token FILE     bearer token, read at every connection (default\n"
+	"                        /var/run/secrets/kubernetes.io/serviceaccount/token)\n"
+	"  --kube-ca FILE        the API server's CA (default ca.crt next to the\n"
+	"                        token)\n"
 	"\n"
 	"Saved policies live in $EGRESSCTL_STATE_DIR (default /var/lib/egressctl).\n";
 
@@ -313,12 +335,18 @@ static void out_line(enum watch_line kind, const char *line)
 
 enum watch_mode { M_WATCH, M_ONCE, M_STATUS, M_REMOVE, M_GUARD_ONLY };
 
+/* watch --kubernetes's options */
+static struct {
+	bool on, given;
+	const char *node, *api, *token, *ca;
+} K;
+
 /* watch's options: 0, or the command's exit status + 1. */
 static int watch_args(int argc, char **argv, struct watch_opts *o, enum watch_mode *mode,
 		      unsigned long *resync)
 {
 	enum { O_STRICT = 256, O_UNMANAGED, O_ONCE, O_GUARD_CG, O_RESYNC, O_STATUS, O_REMOVE,
-	       O_GUARD_ONLY };
+	       O_GUARD_ONLY, O_KUBE, O_NODE, O_KAPI, O_KTOKEN, O_KCA };
 	static const struct option opts[] = { { "strict", no_argument, NULL, O_STRICT },
 					      { "unmanaged", required_argument, NULL, O_UNMANAGED },
 					      { "once", no_argument, NULL, O_ONCE },
@@ -328,6 +356,11 @@ static int watch_args(int argc, char **argv, struct watch_opts *o, enum watch_mo
 					      { "guard-status", no_argument, NULL, O_STATUS },
 					      { "remove-guard", no_argument, NULL, O_REMOVE },
 					      { "guard-only", no_argument, NULL, O_GUARD_ONLY },
+					      { "kubernetes", no_argument, NULL, O_KUBE },
+					      { "node", required_argument, NULL, O_NODE },
+					      { "kube-api", required_argument, NULL, O_KAPI },
+					      { "kube-token", required_argument, NULL, O_KTOKEN },
+					      { "kube-ca", required_argument, NULL, O_KCA },
 					      { "json", no_argument, NULL, 'j' },
 					      HELP_OPT,
 					      { 0 } };
@@ -379,12 +412,39 @@ static int watch_args(int argc, char **argv, struct watch_opts *o, enum watch_mo
 			o->json = true;
 			json_lines = true;
 			break;
+		case O_KUBE:
+			K.on = true;
+			break;
+		case O_NODE:
+			K.node = optarg;
+			K.given = true;
+			break;
+		case O_KAPI:
+			K.api = optarg;
+			K.given = true;
+			break;
+		case O_KTOKEN:
+			K.token = optarg;
+			K.given = true;
+			break;
+		case O_KCA:
+			K.ca = optarg;
+			K.given = true;
+			break;
 		default:
 			return usage(watch_usage, c != 'h') + 1;
 		}
 	}
 	if (optind != argc || status + remove + guard_only > 1)
 		return usage(watch_usage, true) + 1;
+	if (K.given && !K.on) {
+		pr_err("--node, --kube-api, --kube-token and --kube-ca go with --kubernetes\n");
+		return 2;
+	}
+	if (K.on && (once || status || remove || guard_only || *resync != 60)) {
+		pr_err("--kubernetes watches: --once, --resync, --guard-only, --guard-status and --remove-guard do not go with it\n");
+		return 2;
+	}
 	*mode = status ? M_STATUS : remove ? M_REMOVE : guard_only ? M_GUARD_ONLY :
 		once ? M_ONCE : M_WATCH;
 	return 0;
@@ -408,16 +468,56 @@ static int remove_guard(void)
 	return 0;
 }
 
+/* The kubelet's parent cgroup: /kubepods.slice (systemd driver) if it
+ * exists, else /kubepods (cgroupfs driver).
+ */
+static const char *kubepods(void)
+{
+	char mnt[2048], path[2200];
+
+	if (!cgroup2_host_mount(mnt, sizeof(mnt))) {
+		snprintf(path, sizeof(path), "%s/kubepods.slice", mnt);
+		if (!access(path, F_OK))
+			return "/kubepods.slice";
+	}
+	return "/kubepods";
+}
+
+/* watch --kubernetes, libcurl loaded, k checked. */
+static int run_kube(const struct watch_opts *o, struct kube_conn *k)
+{
+	int ret = cgroup_host_namespace();
+
+	if (ret < 0)
+		out_line(WATCH_WARN,
+			 "cannot enter the host's cgroup namespace (hostPID and CAP_SYS_ADMIN needed): pods' cgroups are found by the kubelet's naming only");
+	else if (ret > 0)
+		watch_log(o, "watch", NULL, NULL, -1,
+			  "entered the cgroup namespace of pid 1, to read the cgroups of the pods' processes");
+	watch_log(o, "watch", NULL, NULL, -1,
+		  "following the pods of node %s at %s%s, unmanaged pods %s", k->node, k->api,
+		  o->strict ? ", strict" : "", o->unmanaged_deny ? "denied" : "allowed");
+	watch_kubernetes(o, k, &stop_flag);
+	watch_log(o, "watch", NULL, NULL, -1, "stopped%s", o->strict ? " (the guard stays)" : "");
+	return 0;
+}
+
 /* Reconcile once, or follow the event stream; with libcurl loaded. */
 static int watch(struct watch_opts *o, bool once, unsigned long resync)
 {
 	struct sigaction sa = { .sa_handler = on_signal };
+	struct kube_conn k;
 	char err[512];
 	int ret;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	/* libcurl before any thread: docker.c's load is not thread-safe. */
 	if (dl_curl_load(err, sizeof(err))) {
+		pr_err("%s\n", err);
+		return 1;
+	}
+	/* Bad options before any change. */
+	if (K.on && kube_conn_init(&k, K.api, K.token, K.ca, K.node, err, sizeof(err))) {
 		pr_err("%s\n", err);
 		return 1;
 	}
@@ -439,7 +539,7 @@ static int watch(struct watch_opts *o, bool once, unsigned long resync)
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	ret = run(o, (unsigned int)resync);
+	ret = K.on ? run_kube(o, &k) : run(o, (unsigned int)resync);
 	curl_dl.global_cleanup();
 	return ret;
 }
@@ -457,9 +557,12 @@ int cmd_watch(int argc, char **argv)
 		return 1;
 	o.docker_host = egr_g.docker_host;
 	/* The engine's parent cgroup (its cgroupfs layout), when guarding. */
+	if (!o.guard_cgroup && K.on)
+		o.guard_cgroup = kubepods();
 	if (!o.guard_cgroup && (o.strict || mode == M_GUARD_ONLY))
 		o.guard_cgroup = docker_engine(o.docker_host) == ENGINE_PODMAN ? "/libpod_parent" :
 										  "/docker";
+	o.pods = K.on;
 	switch (mode) {
 	case M_STATUS:
 		return guard_status(o.json);

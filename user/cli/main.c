@@ -32,6 +32,8 @@ static const char main_usage[] =
 	"  serve   [-l ADDR:PORT] [<target>...]\n"
 	"  events  [<target>] [-j] [--rate N] [--burst N] [--count N] [--timeout S]\n"
 	"  watch   [--strict] [--unmanaged allow|deny] [--once] [-j] [--guard-cgroup P]\n"
+	"          [--kubernetes [--node NAME] [--kube-api URL] [--kube-token FILE]\n"
+	"           [--kube-ca FILE]]\n"
 	"  hook    [--docker] [--docker-root DIR]   (an OCI hook: run by the runtime)\n"
 	"\n"
 	"Targets: cgroup:<path>, pid:<pid>, docker:<name|id>, podman:<name|id>,\n"

@@ -446,9 +446,10 @@ static void held_add(struct held_walk *w, const char *dir)
 }
 
 /* The cgroup dir and its descendants (depth bounded): those with a
- * process that the guard has no entry for.
+ * process that the guard has no entry for, for them or an ancestor below
+ * the guarded cgroup (covered).
  */
-static void held_walk(struct held_walk *w, const char *dir, int depth)
+static void held_walk(struct held_walk *w, const char *dir, int depth, bool covered)
 {
 	struct dirent *de;
 	struct stat sb;
@@ -459,7 +460,9 @@ static void held_walk(struct held_walk *w, const char *dir, int depth)
 	if (stat(dir, &sb))
 		return;
 	id = sb.st_ino; /* a cgroup v2 directory's inode number is its id */
-	if (cgroup_first_pid(dir) > 0 && bpf_map_lookup_elem(w->map_fd, &id, &val))
+	if (!bpf_map_lookup_elem(w->map_fd, &id, &val))
+		covered = true;
+	if (!covered && cgroup_first_pid(dir) > 0)
 		held_add(w, dir);
 	if (depth >= EGR_GUARD_HELD_DEPTH)
 		return;
@@ -472,7 +475,7 @@ static void held_walk(struct held_walk *w, const char *dir, int depth)
 		if (de->d_type != DT_DIR || de->d_name[0] == '.')
 			continue;
 		snprintf(sub, sizeof(sub), "%s/%s", dir, de->d_name);
-		held_walk(w, sub, depth + 1);
+		held_walk(w, sub, depth + 1, covered);
 	}
 	closedir(d);
 }
@@ -496,7 +499,7 @@ int guard_held(struct egr_guard_held *h)
 		return -EPROTO;
 	w.mlen = strlen(mnt);
 	snprintf(dir, sizeof(dir), "%s%s%.2048s", mnt, m.path[0] == '/' ? "" : "/", m.path);
-	held_walk(&w, dir, 0);
+	held_walk(&w, dir, 0, false);
 	close(w.map_fd);
 	return 0;
 }

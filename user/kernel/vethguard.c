@@ -176,7 +176,7 @@ static int target_peers(const char *cgpath, int *peers, int max)
 	pthread_t th;
 	int pid, nhost, i, j, n = 0, err;
 
-	pid = cgroup_first_pid(cgpath);
+	pid = cgroup_pid_below(cgpath, 2); /* a pod: its containers' cgroups */
 	if (pid < 0)
 		return pid;
 	snprintf(nspath, sizeof(nspath), "/proc/%d/ns/net", pid);

@@ -12,26 +12,6 @@
 #include "policy/addr.h"
 #include "runtime/docker_labels.h"
 
-/* docker_label_policy() says "label ..."; annotations are called so. */
-static void rename_kind(const char *kind, char *err, size_t errlen)
-{
-	static const char *const pfx[] = { "label ", "unknown label " };
-	char tmp[1024];
-	size_t i;
-
-	if (!err || !strcmp(kind, "label"))
-		return;
-	for (i = 0; i < 2; i++) {
-		size_t n = strlen(pfx[i]);
-
-		if (strncmp(err, pfx[i], n))
-			continue;
-		snprintf(tmp, sizeof(tmp), "%s%s %s", i ? "unknown " : "", kind, err + n);
-		seterr(err, errlen, "%s", tmp);
-		return;
-	}
-}
-
 int cpolicy_load(const char *id, const struct label_set *sets, size_t n, struct cpolicy *cp,
 		 char *err, size_t errlen)
 {
@@ -54,12 +34,11 @@ int cpolicy_load(const char *id, const struct label_set *sets, size_t n, struct 
 		return ret;
 	}
 	for (i = 0; i < n; i++) {
-		ret = docker_label_policy(sets[i].json, &cp->pol, err, errlen);
+		ret = label_policy(sets[i].json, DOCKER_LABEL_PREFIX, sets[i].kind, &cp->pol, err,
+				   errlen);
 		if (!ret)
 			continue;
 		cp->source = sets[i].kind;
-		if (ret < 0)
-			rename_kind(sets[i].kind, err, errlen);
 		return ret;
 	}
 	return 0;
@@ -91,8 +70,7 @@ static bool rule_in(const struct egr_urule *r, const struct egr_urule *v, size_t
 	return false;
 }
 
-/* Is exactly pol in force? */
-static bool in_force(const struct egr_kstate *ks, const struct egr_policy *pol)
+bool cpolicy_in_force(const struct egr_kstate *ks, const struct egr_policy *pol)
 {
 	struct egr_live_rule *lr = NULL;
 	struct egr_policy k;
@@ -130,7 +108,7 @@ int cpolicy_apply(uint64_t cgid, const struct cpolicy *cp, bool created, const c
 		       (unsigned long long)cgid, strerror(-ret));
 		return ret;
 	}
-	if (created || !in_force(&ks, &cp->pol)) {
+	if (created || !cpolicy_in_force(&ks, &cp->pol)) {
 		ret = kpolicy_apply_grow(&ks, &cp->pol, NULL, e, sizeof(e));
 		if (ret)
 			seterr(err, errlen, "applying its %s policy: %s", cp->source, e);

@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "kernel/kstate.h"
 #include "policy/rule.h"
 #include "runtime/state.h"
 #include "util/err.h"
@@ -43,6 +44,9 @@ struct label_set {
 int cpolicy_load(const char *id, const struct label_set *sets, size_t n, struct cpolicy *cp,
 		 char *err, size_t errlen);
 void cpolicy_free(struct cpolicy *cp);
+
+/* Is exactly pol (default, audit, rules) in force in ks? */
+bool cpolicy_in_force(const struct egr_kstate *ks, const struct egr_policy *pol);
 
 /* The caller holds kstate_lock() for both steps. */
 

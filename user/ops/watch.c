@@ -47,7 +47,7 @@ void watch_log(const struct watch_opts *o, const char *action, const char *id, c
 		if (id && *id)
 			json_object_set_new(j, "id", json_string(id));
 		if (name && *name)
-			json_object_set_new(j, "container", json_string(name));
+			json_object_set_new(j, o->pods ? "pod" : "container", json_string(name));
 		if (ms >= 0)
 			json_object_set_new(j, "ms", json_real(ms));
 		s = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
@@ -75,8 +75,7 @@ static void out_warning(const char *line, void *ctx)
 	o->out(WATCH_WARN, line);
 }
 
-/* What a step below had to say: its warnings, then its error (if any). */
-static void report(const struct watch_opts *o, struct egr_warn *warn, const char *err)
+void watch_report(const struct watch_opts *o, struct egr_warn *warn, const char *err)
 {
 	if (warn) {
 		warn_each(warn, out_warning, (void *)o);
@@ -137,12 +136,11 @@ static int attach(const struct watch_opts *o, const struct ccg *cg,
 	char err[512];
 	int ret = attach_cgroup(cg->abs, cg->rel, cg->id, ao, created, &warn, err, sizeof(err));
 
-	report(o, &warn, err);
+	watch_report(o, &warn, err);
 	return ret;
 }
 
-/* Is the cgroup below the guarded one (strict mode)? */
-static bool guarded(const struct watch_opts *o, const struct ccg *cg)
+bool watch_guarded(const struct watch_opts *o, const char *rel)
 {
 	size_t n;
 
@@ -151,7 +149,7 @@ static bool guarded(const struct watch_opts *o, const struct ccg *cg)
 	n = strlen(o->guard_cgroup);
 	while (n && o->guard_cgroup[n - 1] == '/')
 		n--;
-	return !strncmp(cg->rel, o->guard_cgroup, n) && cg->rel[n] == '/';
+	return !strncmp(rel, o->guard_cgroup, n) && rel[n] == '/';
 }
 
 /* No policy: --unmanaged decides. Called under the lock. */
@@ -160,7 +158,7 @@ static int unmanaged(const struct watch_opts *o, const struct docker_container *
 		     struct handled *h)
 {
 	struct egr_attach_opts ao = { .dflt = EGR_DENY };
-	bool created = false, strict = guarded(o, cg);
+	bool created = false, strict = watch_guarded(o, cg->rel);
 	char err[256] = "";
 	int ret;
 
@@ -174,7 +172,7 @@ static int unmanaged(const struct watch_opts *o, const struct docker_container *
 	}
 	if (strict && !o->unmanaged_deny) {
 		ret = guard_mark(cg->id, EGR_GUARD_ALLOW, err, sizeof(err));
-		report(o, NULL, err);
+		watch_report(o, NULL, err);
 		if (!ret && !quiet)
 			watch_log(o, event, c->id, c->name, ms_since(t0),
 				  "no policy: unmanaged, allowed by the guard");
@@ -242,7 +240,7 @@ static int enforce(const struct watch_opts *o, const struct docker_container *c,
 	int ret;
 
 	ret = cpolicy_attach(cg->abs, cg->rel, cg->id, cp, created, &warn, err, sizeof(err));
-	report(o, &warn, err);
+	watch_report(o, &warn, err);
 	t_attach = watch_now_ns();
 	if (ret) {
 		watch_log(o, "error", c->id, c->name, -1, "attaching to cgroup %s: %s", cg->rel,
@@ -252,7 +250,7 @@ static int enforce(const struct watch_opts *o, const struct docker_container *c,
 	ret = cpolicy_apply(cg->id, cp, *created, failed ? NULL : c->id, c->name, applied, &saving,
 			    err, sizeof(err));
 	if (ret && saving)
-		report(o, NULL, err);
+		watch_report(o, NULL, err);
 	else if (ret)
 		watch_log(o, "error", c->id, c->name, -1, "%s; egress stays denied", err);
 	pr_debug("%.12s: inspect %.1f ms, lock %.1f ms, attach %.1f ms, apply+save %.1f ms\n",
@@ -335,7 +333,7 @@ static int handle(const struct watch_opts *o, const char *id, const char *event,
 		if (ret) {
 			watch_log(o, "error", c.id, c.name, -1, "%s", err);
 		} else {
-			if (o->strict && !guarded(o, &cg))
+			if (o->strict && !watch_guarded(o, cg.rel))
 				outside_warning(o, &c, &cg);
 			h->cgid = cg.id;
 			ret = handle_running(o, &c, &cg, event, &t, quiet, h);
@@ -364,7 +362,7 @@ static void cleaned(uint64_t cgid, const char *path, const char *id, const char 
 	const struct clean_ctx *c = ctx;
 
 	if (err) {
-		report(c->o, NULL, err);
+		watch_report(c->o, NULL, err);
 		return;
 	}
 	if (c->id || id)

@@ -12,7 +12,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "kernel/kstate.h"
 #include "policy/rule.h"
+#include "util/err.h"
 
 /* What a line that watch has to say is: a log line (the CLI prints it on
  * stdout), or a warning or an error of a step below (stderr).
@@ -25,6 +27,7 @@ struct watch_opts {
 	bool strict; /* keep the guard installed */
 	bool unmanaged_deny; /* containers without a policy: deny */
 	bool json; /* log lines as JSON objects */
+	bool pods; /* Kubernetes pods, not containers: JSON lines name a "pod" */
 	/* Takes every line, without its newline, as it comes. */
 	void (*out)(enum watch_line kind, const char *line);
 };
@@ -52,6 +55,14 @@ int watch_gone(const struct watch_opts *o, const char *id, bool destroyed);
  * log only what changes. 0, or -errno when Docker could not be asked.
  */
 int watch_reconcile(const struct watch_opts *o, const char *event, bool quiet);
+
+/* Strict mode: is the cgroup rel (below the cgroup v2 mount) under the
+ * guarded one?
+ */
+bool watch_guarded(const struct watch_opts *o, const char *rel);
+
+/* What a step below had to say: its warnings (freed), then err (if any). */
+void watch_report(const struct watch_opts *o, struct egr_warn *warn, const char *err);
 
 /* Remove pins of cgroups that are gone; returns how many. */
 int watch_cleanup_pins(const struct watch_opts *o);

@@ -18,6 +18,7 @@
 #include "runtime/docker.h"
 #include "util/dl_curl.h"
 #include "util/err.h"
+#include "util/jstream.h"
 
 #define DOCKER_DEFAULT_SOCK "/var/run/docker.sock"
 #define PODMAN_DEFAULT_SOCK "/run/podman/podman.sock"
@@ -28,45 +29,11 @@
 #define UNREACHABLE_PODMAN \
 	"cannot reach the Podman API service at %s: %s (is podman.socket or `podman system service` running?)"
 
-struct buf {
-	char *p;
-	size_t len, cap;
-};
-
-static int buf_add(struct buf *b, const char *data, size_t n, size_t max)
-{
-	if (b->len + n + 1 > max)
-		return -E2BIG;
-	if (b->len + n + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap : 4096;
-		char *p;
-
-		while (cap < b->len + n + 1)
-			cap *= 2;
-		p = realloc(b->p, cap);
-		if (!p)
-			return -ENOMEM;
-		b->p = p;
-		b->cap = cap;
-	}
-	memcpy(b->p + b->len, data, n);
-	b->len += n;
-	b->p[b->len] = '\0';
-	return 0;
-}
-
-static void buf_free(struct buf *b)
-{
-	free(b->p);
-	b->p = NULL;
-	b->len = b->cap = 0;
-}
-
 static size_t body_write(char *ptr, size_t size, size_t nmemb, void *ud)
 {
 	size_t n = size * nmemb;
 
-	return buf_add(ud, ptr, n, REPLY_MAX) ? 0 : n;
+	return jbuf_add(ud, ptr, n, REPLY_MAX) ? 0 : n;
 }
 
 /*
@@ -228,7 +195,7 @@ static size_t header_seen(char *ptr, size_t size, size_t nmemb, void *ud)
  * GET path; the body (any status) into body, the HTTP status into *status;
  * *libpod (if libpod is not NULL): whether the server is Podman.
  */
-static int docker_get_ex(const char *sock, const char *path, struct buf *body, long *status,
+static int docker_get_ex(const char *sock, const char *path, struct jbuf *body, long *status,
 			 bool *libpod, char *err, size_t errlen)
 {
 	char url[1024], curlerr[CURL_ERROR_SIZE];
@@ -260,7 +227,7 @@ static int docker_get_ex(const char *sock, const char *path, struct buf *body, l
 	return ret;
 }
 
-static int docker_get(const char *sock, const char *path, struct buf *body, long *status,
+static int docker_get(const char *sock, const char *path, struct jbuf *body, long *status,
 		      char *err, size_t errlen)
 {
 	return docker_get_ex(sock, path, body, status, NULL, err, errlen);
@@ -268,7 +235,7 @@ static int docker_get(const char *sock, const char *path, struct buf *body, long
 
 enum docker_engine docker_engine(const char *host)
 {
-	struct buf body = { 0 };
+	struct jbuf body = { 0 };
 	const char *sock;
 	char err[256];
 	bool libpod = false;
@@ -280,14 +247,14 @@ enum docker_engine docker_engine(const char *host)
 		return ENGINE_DOCKER;
 	if (!ret)
 		ret = docker_get_ex(sock, "/_ping", &body, &status, &libpod, err, sizeof(err));
-	buf_free(&body);
+	jbuf_free(&body);
 	if (!ret && status == 200)
 		return libpod ? ENGINE_PODMAN : ENGINE_DOCKER;
 	return podman_by_name(sock) ? ENGINE_PODMAN : ENGINE_DOCKER;
 }
 
 /* A non-2xx reply: "Docker daemon: <message> (HTTP 500)". */
-static int http_error(long status, const struct buf *body, char *err, size_t errlen)
+static int http_error(long status, const struct jbuf *body, char *err, size_t errlen)
 {
 	const char *msg = NULL;
 	json_t *j = NULL;
@@ -304,7 +271,7 @@ static int http_error(long status, const struct buf *body, char *err, size_t err
 	return status == 403 ? -EACCES : status == 404 ? -ENOENT : -EIO;
 }
 
-static json_t *parse_reply(const struct buf *body, const char *what, char *err, size_t errlen)
+static json_t *parse_reply(const struct jbuf *body, const char *what, char *err, size_t errlen)
 {
 	json_error_t je;
 	json_t *j;
@@ -325,7 +292,7 @@ static void set_network_mode(struct docker_container *c, const char *mode)
 		snprintf(c->network_mode, sizeof(c->network_mode), "%s", mode);
 }
 
-static int parse_inspect(const struct buf *body, struct docker_container *c, char *err,
+static int parse_inspect(const struct jbuf *body, struct docker_container *c, char *err,
 			 size_t errlen)
 {
 	json_t *j, *state, *cfg, *hc, *labels;
@@ -374,7 +341,7 @@ out:
 
 /* GET /containers/<x>/json: 0 (filled), or the HTTP status as a positive number. */
 static int inspect_one(const char *sock, const char *x, struct docker_container *c, char *err,
-		       size_t errlen, struct buf *body)
+		       size_t errlen, struct jbuf *body)
 {
 	char path[512];
 	long status = 0;
@@ -388,7 +355,7 @@ static int inspect_one(const char *sock, const char *x, struct docker_container 
 	}
 	snprintf(path, sizeof(path), "/containers/%s/json", esc);
 	curl_dl.free(esc);
-	buf_free(body);
+	jbuf_free(body);
 	ret = docker_get(sock, path, body, &status, err, errlen);
 	if (ret)
 		return ret;
@@ -401,7 +368,7 @@ static int inspect_one(const char *sock, const char *x, struct docker_container 
 static int find_prefix(const char *sock, const char *prefix, json_t **matches, char *err,
 		       size_t errlen)
 {
-	struct buf body = { 0 };
+	struct jbuf body = { 0 };
 	size_t i, plen = strlen(prefix);
 	json_t *list, *ent;
 	long status = 0;
@@ -433,7 +400,7 @@ static int find_prefix(const char *sock, const char *prefix, json_t **matches, c
 		ret = -ENOMEM;
 	}
 out:
-	buf_free(&body);
+	jbuf_free(&body);
 	return ret;
 }
 
@@ -467,7 +434,7 @@ static void ambiguous(const char *ref, json_t *matches, char *err, size_t errlen
 int docker_inspect(const char *host, const char *ref, struct docker_container *c, char *err,
 		   size_t errlen)
 {
-	struct buf body = { 0 };
+	struct jbuf body = { 0 };
 	json_t *matches = NULL;
 	const char *sock;
 	char id[65];
@@ -528,7 +495,7 @@ int docker_inspect(const char *host, const char *ref, struct docker_container *c
 	}
 out:
 	json_decref(matches);
-	buf_free(&body);
+	jbuf_free(&body);
 	if (ret)
 		docker_container_free(c);
 	return ret;
@@ -544,7 +511,7 @@ void docker_container_free(struct docker_container *c)
 
 int docker_list_running(const char *host, char (**ids)[65], size_t *n, char *err, size_t errlen)
 {
-	struct buf body = { 0 };
+	struct jbuf body = { 0 };
 	char(*out)[65] = NULL;
 	json_t *list = NULL, *ent;
 	const char *sock;
@@ -587,7 +554,7 @@ int docker_list_running(const char *host, char (**ids)[65], size_t *n, char *err
 	*n = cnt;
 out:
 	json_decref(list);
-	buf_free(&body);
+	jbuf_free(&body);
 	return ret;
 }
 
@@ -613,8 +580,8 @@ struct ev_state {
 	void *ctx;
 	volatile int *stop;
 	long status;      /* HTTP status, once the first body bytes arrive */
-	struct buf pending; /* stream text not yet parsed */
-	struct buf errbody; /* body of a non-200 reply */
+	struct jbuf pending; /* stream text not yet parsed */
+	struct jbuf errbody; /* body of a non-200 reply */
 	int cb_ret;       /* non-zero value returned by cb */
 	int fail;         /* -errno that stopped the stream from inside */
 };
@@ -641,46 +608,13 @@ static int event_dispatch(struct ev_state *st, json_t *ev)
 	return st->cb(act, id, st->ctx);
 }
 
-/*
- * Parse every complete JSON value in st->pending. Values are normally one per
- * line, but need not be: each is read with JSON_DISABLE_EOF_CHECK, which
- * reports how many bytes it used. An incomplete value at the end waits for
- * the next chunk; a broken one is skipped up to its line end.
- */
-static int events_parse(struct ev_state *st)
+static int event_value(json_t *ev, void *ud)
 {
-	struct buf *b = &st->pending;
-	size_t off = 0;
-	int ret = 0;
+	struct ev_state *st = ud;
+	int ret = event_dispatch(st, ev);
 
-	while (off < b->len) {
-		json_error_t je;
-		json_t *ev;
-
-		off += strspn(b->p + off, " \t\r\n");
-		if (off >= b->len)
-			break;
-		ev = json_loadb(b->p + off, b->len - off, JSON_DISABLE_EOF_CHECK, &je);
-		if (!ev) {
-			char *nl = memchr(b->p + off, '\n', b->len - off);
-
-			if (json_error_code(&je) == json_error_premature_end_of_input || !nl)
-				break; /* the rest is still on its way */
-			off = (size_t)(nl - b->p) + 1;
-			continue;
-		}
-		off += (size_t)je.position;
-		ret = event_dispatch(st, ev);
-		json_decref(ev);
-		if (ret) {
-			st->cb_ret = ret;
-			break;
-		}
-	}
-	memmove(b->p, b->p + off, b->len - off);
-	b->len -= off;
-	if (b->p)
-		b->p[b->len] = '\0';
+	if (ret)
+		st->cb_ret = ret;
 	return ret;
 }
 
@@ -692,12 +626,12 @@ static size_t events_write(char *ptr, size_t size, size_t nmemb, void *ud)
 	if (!st->status)
 		curl_dl.easy_getinfo(st->curl, CURLINFO_RESPONSE_CODE, &st->status);
 	if (st->status != 200)
-		return buf_add(&st->errbody, ptr, n, 65536) ? 0 : n;
-	if (buf_add(&st->pending, ptr, n, EVENT_PENDING_MAX)) {
+		return jbuf_add(&st->errbody, ptr, n, 65536) ? 0 : n;
+	if (jbuf_add(&st->pending, ptr, n, EVENT_PENDING_MAX)) {
 		st->fail = -EPROTO;
 		return 0;
 	}
-	if (events_parse(st))
+	if (jbuf_parse_stream(&st->pending, event_value, st))
 		return 0; /* abort: the callback asked to stop */
 	if (st->stop && *st->stop)
 		return 0;
@@ -781,7 +715,7 @@ int docker_events(const char *host, docker_event_cb cb, void *ctx, volatile int 
 		ret = -ECONNRESET;
 	}
 	curl_dl.easy_cleanup(st.curl);
-	buf_free(&st.pending);
-	buf_free(&st.errbody);
+	jbuf_free(&st.pending);
+	jbuf_free(&st.errbody);
 	return ret;
 }

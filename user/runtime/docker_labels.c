@@ -11,13 +11,11 @@
 #include "policy/policy_file.h"
 #include "runtime/docker_labels.h"
 
-#define LABEL_PREFIX "egressctl."
-
 /* "198.18.5.0/24, 198.18.6.1 udp:53 tcp:443" -> rules with action; ";"
  * separates rules as "," does (Podman's --annotation splits values at ",").
  */
-static int parse_rule_list(const char *key, const char *text, int action, struct egr_policy *p,
-			   char *err, size_t errlen)
+static int parse_rule_list(const char *what, const char *key, const char *text, int action,
+			   struct egr_policy *p, char *err, size_t errlen)
 {
 	char *copy = strdup(text), *rule, *save = NULL;
 	int ret = 0;
@@ -35,19 +33,19 @@ static int parse_rule_list(const char *key, const char *text, int action, struct
 			continue; /* "a, , b" or a trailing comma */
 		nd = parse_dests(tok, d, e, sizeof(e));
 		if (nd < 0) {
-			snprintf(err, errlen, "label %s: %s", key, e);
+			snprintf(err, errlen, "%s %s: %s", what, key, e);
 			ret = -EINVAL;
 			break;
 		}
 		while ((tok = strtok_r(NULL, " \t\n", &save2))) {
 			if (nps == (int)(sizeof(ps) / sizeof(ps[0]))) {
-				snprintf(err, errlen, "label %s: too many port specs in one rule",
-					 key);
+				snprintf(err, errlen, "%s %s: too many port specs in one rule",
+					 what, key);
 				ret = -EINVAL;
 				break;
 			}
 			if (parse_portspec(tok, &ps[nps], e, sizeof(e))) {
-				snprintf(err, errlen, "label %s: %s", key, e);
+				snprintf(err, errlen, "%s %s: %s", what, key, e);
 				ret = -EINVAL;
 				break;
 			}
@@ -68,8 +66,11 @@ static int parse_rule_list(const char *key, const char *text, int action, struct
 	return ret;
 }
 
-int docker_label_policy(const char *labels_json, struct egr_policy *p, char *err, size_t errlen)
+int label_policy(const char *labels_json, const char *prefix, const char *what,
+		 struct egr_policy *p, char *err, size_t errlen)
 {
+	size_t pl = strlen(prefix);
+	char k[80], src[120];
 	const char *key;
 	json_t *j, *v;
 	bool found = false;
@@ -84,54 +85,54 @@ int docker_label_policy(const char *labels_json, struct egr_policy *p, char *err
 		return 0;
 	}
 	/* The document first: allow/deny/default/audit labels add to it. */
-	v = json_object_get(j, LABEL_PREFIX "policy");
+	snprintf(k, sizeof(k), "%spolicy", prefix);
+	v = json_object_get(j, k);
 	if (v) {
 		const char *doc = json_string_value(v);
 
 		found = true;
-		ret = policy_parse_buf(doc ? doc : "", doc ? strlen(doc) : 0,
-				       "label " LABEL_PREFIX "policy", p, err, errlen);
+		snprintf(src, sizeof(src), "%s %s", what, k);
+		ret = policy_parse_buf(doc ? doc : "", doc ? strlen(doc) : 0, src, p, err, errlen);
 		if (ret)
 			goto out;
 	}
 	json_object_foreach(j, key, v)
 	{
-		const char *val = json_string_value(v);
+		const char *val = json_string_value(v), *sub = key + pl;
 		char qv[80], qk[80];
 
-		if (strncmp(key, LABEL_PREFIX, strlen(LABEL_PREFIX)))
+		if (strncmp(key, prefix, pl))
 			continue;
 		found = true;
 		if (!val)
 			val = "";
-		if (!strcmp(key, LABEL_PREFIX "policy")) {
+		if (!strcmp(sub, "policy")) {
 			continue;
-		} else if (!strcmp(key, LABEL_PREFIX "allow")) {
-			ret = parse_rule_list(key, val, EGR_ALLOW, p, err, errlen);
-		} else if (!strcmp(key, LABEL_PREFIX "deny")) {
-			ret = parse_rule_list(key, val, EGR_DENY, p, err, errlen);
-		} else if (!strcmp(key, LABEL_PREFIX "default")) {
+		} else if (!strcmp(sub, "allow")) {
+			ret = parse_rule_list(what, key, val, EGR_ALLOW, p, err, errlen);
+		} else if (!strcmp(sub, "deny")) {
+			ret = parse_rule_list(what, key, val, EGR_DENY, p, err, errlen);
+		} else if (!strcmp(sub, "default")) {
 			if (strcmp(val, "deny") && strcmp(val, "allow")) {
-				snprintf(err, errlen, "label %s: '%s': use deny or allow", key,
+				snprintf(err, errlen, "%s %s: '%s': use deny or allow", what, key,
 					 quote_text(val, qv, sizeof(qv)));
 				ret = -EINVAL;
 			}
 			p->dflt = !strcmp(val, "allow") ? EGR_ALLOW : EGR_DENY;
 			p->has_dflt = true;
-		} else if (!strcmp(key, LABEL_PREFIX "audit")) {
+		} else if (!strcmp(sub, "audit")) {
 			if (strcmp(val, "true") && strcmp(val, "false")) {
-				snprintf(err, errlen, "label %s: '%s': use true or false", key,
+				snprintf(err, errlen, "%s %s: '%s': use true or false", what, key,
 					 quote_text(val, qv, sizeof(qv)));
 				ret = -EINVAL;
 			}
 			p->audit = !strcmp(val, "true");
 			p->has_audit = true;
 		} else {
-			snprintf(
-				err, errlen,
-				"unknown label %s (use %spolicy, %sallow, %sdeny, %sdefault, %saudit)",
-				quote_text(key, qk, sizeof(qk)), LABEL_PREFIX, LABEL_PREFIX,
-				LABEL_PREFIX, LABEL_PREFIX, LABEL_PREFIX);
+			snprintf(err, errlen,
+				 "unknown %s %s (use %spolicy, %sallow, %sdeny, %sdefault, %saudit)",
+				 what, quote_text(key, qk, sizeof(qk)), prefix, prefix, prefix, prefix,
+				 prefix);
 			ret = -EINVAL;
 		}
 		if (ret)
@@ -148,4 +149,9 @@ out:
 	if (!p->has_dflt)
 		p->dflt = EGR_DENY;
 	return 1;
+}
+
+int docker_label_policy(const char *labels_json, struct egr_policy *p, char *err, size_t errlen)
+{
+	return label_policy(labels_json, DOCKER_LABEL_PREFIX, "label", p, err, errlen);
 }

@@ -18,6 +18,16 @@
  * there is a policy, 0 when no egressctl.* label is set, -EINVAL with one
  * line in err when a label is bad (any other egressctl.* key too).
  */
+/* The keys of Docker labels and OCI annotations: egressctl.policy, ... */
+#define DOCKER_LABEL_PREFIX "egressctl."
+
 int docker_label_policy(const char *labels_json, struct egr_policy *p, char *err, size_t errlen);
+
+/* The same schema under other keys: <prefix>policy, <prefix>allow, ...
+ * (a Kubernetes pod's annotations: "egressctl.io/"); what names them in
+ * errors ("annotation").
+ */
+int label_policy(const char *json, const char *prefix, const char *what, struct egr_policy *p,
+		 char *err, size_t errlen);
 
 #endif /* EGR_DOCKER_LABELS_H */

@@ -4,7 +4,9 @@
  * on hybrid ones (/sys/fs/cgroup/unified); a v1-only host has no cgroup2
  * mount and every lookup ends in -ENOENT.
  */
+#include <dirent.h>
 #include <errno.h>
+#include <sched.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdbool.h>
@@ -122,7 +124,15 @@ out:
 int cgroup2_host_mount(char *out, size_t len)
 {
 	static char mnt[4096];
+	const char *env = getenv("EGRESSCTL_CGROUP_ROOT");
+	struct statfs sf;
 
+	/* In a Kubernetes pod: the host's tree, mounted from the host. */
+	if (!mnt[0] && env && *env) {
+		if (statfs(env, &sf) || sf.f_type != CGROUP2_SUPER_MAGIC)
+			return -ENOENT;
+		snprintf(mnt, sizeof(mnt), "%s", env);
+	}
 	if (!mnt[0] && cgroup2_mount("/proc/self/mountinfo", mnt, sizeof(mnt)))
 		return -ENOENT;
 	snprintf(out, len, "%s", mnt);
@@ -268,6 +278,31 @@ int cgroup_first_pid(const char *abs_path)
 	return pid;
 }
 
+int cgroup_pid_below(const char *abs_path, int depth)
+{
+	struct dirent *de;
+	int pid = cgroup_first_pid(abs_path);
+	DIR *d;
+
+	if (pid != -ESRCH || depth <= 0)
+		return pid;
+	d = opendir(abs_path);
+	if (!d)
+		return -errno;
+	while (pid < 0 && (de = readdir(d))) {
+		char sub[4200];
+
+		if (de->d_type != DT_DIR || de->d_name[0] == '.')
+			continue;
+		snprintf(sub, sizeof(sub), "%s/%s", abs_path, de->d_name);
+		pid = cgroup_pid_below(sub, depth - 1);
+		if (pid < 0)
+			pid = -ESRCH;
+	}
+	closedir(d);
+	return pid;
+}
+
 int cgroup_id(const char *abs_path, uint64_t *id)
 {
 	struct stat st;
@@ -325,4 +360,27 @@ int cgroup_path_of_id(uint64_t id, char *out, size_t len)
 		return -ENOENT;
 	snprintf(out, len, "%s", path[ml] ? path + ml : "/");
 	return 0;
+}
+
+int cgroup_host_namespace(void)
+{
+	const char *pid = getenv("EGRESSCTL_TEST_HOST_PID");
+	char path[64];
+	struct stat self, host;
+	int fd, ret = 0;
+
+	/* Test hook (README "Tests"): another pid than 1 stands for the host. */
+	snprintf(path, sizeof(path), "/proc/%.16s/ns/cgroup",
+		 pid && *pid && strspn(pid, "0123456789") == strlen(pid) ? pid : "1");
+	if (stat("/proc/self/ns/cgroup", &self) || stat(path, &host))
+		return -errno;
+	if (self.st_ino == host.st_ino && self.st_dev == host.st_dev)
+		return 0;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (setns(fd, CLONE_NEWCGROUP))
+		ret = -errno;
+	close(fd);
+	return ret ? ret : 1;
 }

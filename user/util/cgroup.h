@@ -14,8 +14,19 @@
  */
 int cgroup2_mount(const char *mountinfo, char *out, size_t len);
 
-/* The same for this host (/proc/self/mountinfo, read once). */
+/* The same for this host (/proc/self/mountinfo, read once), unless
+ * $EGRESSCTL_CGROUP_ROOT names a cgroup2 directory: in a Kubernetes pod,
+ * the host's tree mounted into the pod (the pod's own /sys/fs/cgroup shows
+ * only its cgroup namespace). -ENOENT when neither is there.
+ */
 int cgroup2_host_mount(char *out, size_t len);
+
+/* Enter the cgroup namespace of pid 1 (the host's, with hostPID) when this
+ * process is in another one (a container's: /proc/<pid>/cgroup then reads
+ * paths relative to it). 0: already there, 1: entered, -errno. Call it
+ * before starting threads.
+ */
+int cgroup_host_namespace(void);
 
 /* The error line for a host without one. */
 #define CGROUP2_MISSING "no cgroup v2 filesystem is mounted: egressctl needs cgroup v2"
@@ -39,6 +50,12 @@ int cgroup_resolve(const char *mount, const char *path, char *out, size_t len);
  * cgroup.procs), or -ESRCH when it has none, or -errno.
  */
 int cgroup_first_pid(const char *abs_path);
+
+/* The same, or when the cgroup has none, a process of a descendant (depth
+ * levels down at most): a Kubernetes pod's cgroup holds its processes in
+ * its containers' cgroups. -ESRCH when there is none.
+ */
+int cgroup_pid_below(const char *abs_path, int depth);
 
 /* The cgroup id (inode number of the directory, as bpf_get_current_cgroup_id
  * reports it). 0 or -errno.

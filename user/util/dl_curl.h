@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
- * libcurl, loaded on first use (dl.h): the Docker API client (docker.c) and
- * watch. The types and constants come from <curl/curl.h>; the functions are
+ * libcurl, loaded on first use (dl.h): the Docker API client (docker.c),
+ * the Kubernetes API client (kube.c) and watch. The types and constants come from <curl/curl.h>; the functions are
  * called through curl_dl, e.g. curl_dl.easy_init() for curl_easy_init().
  * Calls through the table skip the checks of curl's typecheck-gcc.h: a
  * long option takes a long (1L), as curl_easy_setopt(3) requires.
@@ -23,6 +23,8 @@
 	X(easy_cleanup)   \
 	X(easy_strerror)  \
 	X(easy_escape)    \
+	X(slist_append)   \
+	X(slist_free_all) \
 	X(free)
 
 struct dl_curl {
