@@ -25,6 +25,7 @@ struct watch_opts {
 	bool strict; /* keep the guard installed */
 	bool unmanaged_deny; /* containers without a policy: deny */
 	bool json; /* log lines as JSON objects */
+	unsigned int preload; /* program instances kept loaded ahead of need */
 	/* Takes every line, without its newline, as it comes. */
 	void (*out)(enum watch_line kind, const char *line);
 };
@@ -40,6 +41,28 @@ uint64_t watch_now_ns(void);
  * 0, or -errno (logged).
  */
 int watch_container(const struct watch_opts *o, const char *id, const char *event, uint64_t t0);
+
+/* The same for an engine event: t0 is when the engine says it happened
+ * (CLOCK_MONOTONIC ns; watch_event_t0()), ev_ns its CLOCK_REALTIME time (0:
+ * unknown). With -j the enforcement line then carries event_time and
+ * enforced_time.
+ */
+int watch_event(const struct watch_opts *o, const char *id, const char *event, uint64_t t0,
+		uint64_t ev_ns);
+
+/* t0 (monotonic) for an event the engine timed at ev_ns (realtime): when it
+ * happened, or now if ev_ns is unknown or implausible (clocks apart).
+ */
+uint64_t watch_event_t0(uint64_t ev_ns);
+
+/*
+ * Preloaded program instances (kernel/kpool.h): o->preload of them kept
+ * loaded by background threads, so that an attach takes one instead of
+ * loading (verifying) its own. Start: what a killed watch left is adopted.
+ * Stop: this process's instances are removed.
+ */
+int watch_pool_start(const struct watch_opts *o);
+void watch_pool_stop(void);
 
 /* The container died (destroyed = removed for good: its state goes too).
  * Pins of its dead cgroups are removed.
