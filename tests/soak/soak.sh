@@ -86,7 +86,7 @@ RECV=$E2E_TMP/recv.log
 run_bg soakrx "$E2E_TMP/recv.out" python3 "$HERE/recv.py" "$RECV" $((SECS + 600)) 7000 7001
 wait_for 10 test -e "$RECV.ready" || bail "the receiver does not start"
 
-diag "soak $ENGINE/$MODE: $SECS s, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+diag "$(date -u +%T) soak $ENGINE/$MODE: $SECS s, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 python3 "$HERE/soak.py" --engine "$ENGINE" --mode "$MODE" --cli "$CLI" --host "$HOST" \
 	--run-args "${NETARGS[*]} --stop-timeout 1 --cgroup-parent $GCG" --image "$IMAGE" \
 	--egr "$EGR" --parent "$GCG" --rx 198.18.92.2 --recv-log "$RECV" --dir "$E2E_TMP" \
@@ -100,6 +100,7 @@ done
 [ "${PIPESTATUS[0]}" -eq 0 ] || [ "$(_count fail)" -gt 0 ] || fail "soak.py: exit status ${PIPESTATUS[0]}"
 
 # ---- nothing left behind ---------------------------------------------------
+diag "$(date -u +%T) removing the containers"
 rm_all
 assert_eq "every container removed" "" "$(_ctrs | tr '\n' ' ')"
 assert_rc "after the last container: watch --once --strict (cleans up, then exits)" 0 \

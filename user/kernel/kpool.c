@@ -127,13 +127,19 @@ static int make_one(char *err, size_t errlen)
 {
 	struct egressctl_bpf *skel = NULL;
 	struct egr_kstate ks;
-	char tmp[160], name[512];
+	char tmp[160], name[512], tmptag[32];
+	unsigned int n;
 	int ret;
 
 	ret = kstate_load(&pool_opts, "", 0, &skel, &ks, err, errlen);
 	if (ret)
 		return ret;
-	ret = pindir_make_tmp("pool", tmp, sizeof(tmp));
+	/* tmp-pool<n>-<pid>: one per thread making one */
+	pthread_mutex_lock(&seq_mu);
+	n = seq++;
+	pthread_mutex_unlock(&seq_mu);
+	snprintf(tmptag, sizeof(tmptag), "pool%u", n);
+	ret = pindir_make_tmp(tmptag, tmp, sizeof(tmp));
 	if (ret) {
 		seterr(err, errlen, "creating %s: %s", tmp, strerror(-ret));
 		goto out;

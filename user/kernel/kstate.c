@@ -478,13 +478,16 @@ static int attach_links(const char *cgpath, const char *dir, int *made, char *er
 }
 
 /* tmp-<tag>-<pid> of an attach (a cgroup id) or of a preloaded instance
- * being made ("pool", kernel/kpool.h).
+ * being made ("pool<n>", kernel/kpool.h).
  */
 static bool cgid_tag(const char *tag)
 {
-	size_t n = strspn(tag, "0123456789");
+	size_t n;
 
-	return (n && !tag[n]) || !strcmp(tag, "pool");
+	if (!strncmp(tag, "pool", 4))
+		tag += 4;
+	n = strspn(tag, "0123456789");
+	return n && !tag[n];
 }
 
 void kstate_clean_stale(void)
