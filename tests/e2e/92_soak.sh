@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 # The soak test, short (make soak runs it for minutes: tests/soak/): for
-# Docker and for Podman, EGR_SOAK_SECS (default 45) of churn: containers
+# Docker and for Podman, EGR_SOAK_SECS (default 30) of churn: containers
 # with a label policy started, restarted and removed in batches (rm -f, some
 # mid-start), each connecting to a denied and an allowed port the instant it
 # starts, while `watch --strict -j` is killed with SIGKILL and restarted.
@@ -18,7 +18,7 @@ e2e_start egr python3
 
 ALL_TESTS="test_soak_docker test_soak_podman"
 SOAK=$E2E_ROOT/tests/soak/soak.sh
-SECS=${EGR_SOAK_SECS:-45}
+SECS=${EGR_SOAK_SECS:-30}
 
 # soak ENGINE: soak.sh's own ok / not ok lines, then its exit status
 soak() {

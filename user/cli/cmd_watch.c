@@ -346,9 +346,9 @@ static int install_guard(const struct watch_opts *o, bool verbose)
 
 static bool json_lines; /* -j: stderr's lines are JSON objects too */
 
-/* A warning of the same cause was given before (a daemon repeats itself
- * once per container otherwise): FNV-1a of the texts given, bounded, with
- * the path after "cgroup " left out (the cause, not the container).
+/* A warning of the same text was given before (a daemon repeats itself
+ * once per container otherwise): FNV-1a of the texts given, bounded. A
+ * warning about one container (it names its cgroup) is given for each.
  */
 static bool warned_before(const char *line)
 {
@@ -359,11 +359,8 @@ static bool warned_before(const char *line)
 	bool found = false;
 	size_t i;
 
-	for (; *line; line++) {
+	for (; *line; line++)
 		h = (h ^ (unsigned char)*line) * 1099511628211ull;
-		if (!strncmp(line, "cgroup /", 8))
-			line += 7 + strcspn(line + 7, " ,:;)") - 1;
-	}
 	pthread_mutex_lock(&mu);
 	for (i = 0; i < nseen && !found; i++)
 		found = seen[i] == h;
