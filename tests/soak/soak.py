@@ -330,7 +330,7 @@ class Soak:
             json.dump(res, f, indent=1)
 
     def enforce_times(self, res):
-        ms, src = [], set()
+        ms, src, recv = [], set(), []
         for line in self.read_all("out").splitlines():
             try:
                 j = json.loads(line)
@@ -340,6 +340,8 @@ class Soak:
                     and "enforced" in j.get("message", "")):
                 ms.append(j["ms"])
                 src.add("engine" if "event_time" in j else "received")
+                if "received_ms" in j:
+                    recv.append(j["received_ms"])
         d = {"n": len(ms), "t0": "/".join(sorted(src)) or None}
         if ms:
             d.update(p50=pct(ms, 50), p90=pct(ms, 90), p99=pct(ms, 99), max=max(ms), min=min(ms))
@@ -347,6 +349,10 @@ class Soak:
                  "max %.0f ms; load average (1 min) mean %s"
                  % (d["t0"], len(ms), d["p50"], d["p90"], d["p99"], d["max"],
                     res["loadavg_mean"]))
+        if recv:
+            d["received"] = {"p50": pct(recv, 50), "p90": pct(recv, 90), "p99": pct(recv, 99)}
+            diag("of which the engine's event -> watch received it: p50 %.0f ms, p90 %.0f ms, "
+                 "p99 %.0f ms" % (pct(recv, 50), pct(recv, 90), pct(recv, 99)))
         res["enforce_ms"] = d
         with open(os.path.join(self.a.dir, "enforce_ms.txt"), "w") as f:
             f.write("\n".join("%.1f" % v for v in ms) + "\n")

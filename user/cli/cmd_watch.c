@@ -74,6 +74,7 @@ struct ev {
 	char id[65];
 	uint64_t t; /* when it happened (monotonic ns) */
 	uint64_t wall; /* the engine's time of it (realtime ns; 0: none) */
+	uint64_t recv; /* when watch received it (monotonic ns) */
 };
 
 /* The events waiting, oldest first; the containers being handled (busy).
@@ -120,6 +121,7 @@ static int on_event(const char *action, const char *id, uint64_t time_ns, void *
 		snprintf(e->id, sizeof(e->id), "%s", id);
 		e->t = watch_event_t0(time_ns);
 		e->wall = time_ns;
+		e->recv = watch_now_ns();
 	}
 	pthread_cond_broadcast(&W.cond);
 	pthread_mutex_unlock(&W.mu);
@@ -213,7 +215,7 @@ static void *worker(void *arg)
 		}
 		pthread_mutex_unlock(&W.mu);
 		if (!strcmp(e.action, "start") || !strcmp(e.action, "rename"))
-			watch_event(o, e.id, e.action, e.t, e.wall);
+			watch_event(o, e.id, e.action, e.t, e.wall, e.recv);
 		else
 			watch_gone(o, e.id, !strcmp(e.action, "destroy"));
 		pthread_mutex_lock(&W.mu);

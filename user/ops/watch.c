@@ -54,6 +54,7 @@ uint64_t watch_event_t0(uint64_t ev_ns)
  * for the enforcement line's event_time / enforced_time (-j).
  */
 static __thread uint64_t event_wall_ns;
+static __thread double event_delay_ms; /* from the event to its receipt */
 
 static void json_time(json_t *j, const char *key, uint64_t ns)
 {
@@ -94,6 +95,7 @@ void watch_log(const struct watch_opts *o, const char *action, const char *id, c
 		if (ms >= 0 && event_wall_ns) {
 			json_time(j, "event_time", event_wall_ns);
 			json_time(j, "enforced_time", clock_ns(CLOCK_REALTIME));
+			json_object_set_new(j, "received_ms", json_real(event_delay_ms));
 		}
 		s = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
 		if (s)
@@ -474,8 +476,8 @@ static int enforce(const struct watch_opts *o, const struct docker_container *c,
 		report(o, NULL, ret ? err : NULL);
 	}
 	kstate_close(&ks);
-	pr_debug("%.12s: inspect %.1f ms, lock %.1f ms, attach %.1f ms, apply+save %.1f ms\n", c->id,
-		 (double)(t->inspect - t->t0) / 1e6, (double)(t->lock - t->inspect) / 1e6,
+	pr_debug("%.12s: received %.1f ms after the event, inspect %.1f ms, lock %.1f ms, attach %.1f ms, apply+save %.1f ms\n",
+		 c->id, event_delay_ms, (double)(t->inspect - t->t0) / 1e6 - event_delay_ms, (double)(t->lock - t->inspect) / 1e6,
 		 (double)(t_attach - t->lock) / 1e6, ms_since(t_attach));
 	return ret;
 }
@@ -572,16 +574,17 @@ static int handle(const struct watch_opts *o, const char *id, const char *event,
 
 int watch_container(const struct watch_opts *o, const char *id, const char *event, uint64_t t0)
 {
-	return watch_event(o, id, event, t0, 0);
+	return watch_event(o, id, event, t0, 0, t0);
 }
 
 int watch_event(const struct watch_opts *o, const char *id, const char *event, uint64_t t0,
-		uint64_t ev_ns)
+		uint64_t ev_ns, uint64_t recv)
 {
 	struct handled h;
 	int ret;
 
 	event_wall_ns = ev_ns;
+	event_delay_ms = recv > t0 ? (double)(recv - t0) / 1e6 : 0;
 	ret = handle(o, id, event, t0, false, &h);
 	event_wall_ns = 0;
 	return ret;

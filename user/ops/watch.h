@@ -44,11 +44,11 @@ int watch_container(const struct watch_opts *o, const char *id, const char *even
 
 /* The same for an engine event: t0 is when the engine says it happened
  * (CLOCK_MONOTONIC ns; watch_event_t0()), ev_ns its CLOCK_REALTIME time (0:
- * unknown). With -j the enforcement line then carries event_time and
- * enforced_time.
+ * unknown), recv when watch received it (monotonic). With -j the
+ * enforcement line then carries event_time, enforced_time and received_ms.
  */
 int watch_event(const struct watch_opts *o, const char *id, const char *event, uint64_t t0,
-		uint64_t ev_ns);
+		uint64_t ev_ns, uint64_t recv);
 
 /* t0 (monotonic) for an event the engine timed at ev_ns (realtime): when it
  * happened, or now if ev_ns is unknown or implausible (clocks apart).
