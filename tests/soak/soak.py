@@ -10,8 +10,9 @@ retransmits the SYN; the allowed connect waits 20 s). `egressctl watch
 --strict -j` runs throughout and is killed with SIGKILL and restarted at
 random times. Judged:
   - zero connections reached the denied port;
-  - every start of a container not removed within 25 s connected to the
-    allowed port (mode hook: on its first SYN, every time);
+  - every start of a container not removed or restarted within 25 s (the
+    connect's window: a restart kills the connecting process) connected to
+    the allowed port (mode hook: on its first SYN, every time);
   - watch -j: every line on stdout and stderr is a JSON object, each warning
     text at most once per watch run;
   - watch's RSS, file descriptors and BPF maps (mapped and held) flat: per
@@ -306,12 +307,15 @@ class Soak:
            % (self.n, len(self.starts)), not denied, "\n".join(denied[:10]))
         res["denied_connections"] = len(denied)
         need, missing, first = 0, [], 0
+        restarted = {(n, k - 1): t for n, k, t, how in self.starts if how == "restart"}
         for name, k, t, how in self.starts:
             rm = self.removed_at.get(name)
+            got = arrivals.get((name, k))
             if how == "run?" or (rm is not None and rm - t < 25):
                 continue  # removed before its connect could finish: not judged
+            if got is None and restarted.get((name, k), t + 99) - t < 25:
+                continue  # restarted before its connect could finish: not judged
             need += 1
-            got = arrivals.get((name, k))
             if got is None:
                 missing.append("%s.%d (%s at %.1f)" % (name, k, how, t))
             elif got == 0:
