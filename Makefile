@@ -42,7 +42,7 @@ msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
 .DELETE_ON_ERROR:
-.PHONY: all clean install deb vmlinux demo check check-layers test test-unit test-bpf test-e2e bench deps fuzz format FORCE
+.PHONY: all clean install deb vmlinux demo check check-layers test test-unit test-bpf test-e2e bench soak deps fuzz format FORCE
 
 # Userspace objects of the tool, one folder per layer (README, "Layout");
 # everything but main.o is also linked into the tests (tests/*.c include
@@ -123,6 +123,12 @@ deb:
 
 deps:
 	$(Q)bash tools/install-deps.sh
+
+# The soak test (tests/soak/): minutes of container churn under watch
+# --strict, Docker and Podman; SOAK_SECONDS each (default 600). Takes the
+# e2e lock itself. Numbers into BENCHMARKS.md's soak section.
+soak: all $(OUTPUT)/tests/peer
+	$(Q)bash tests/soak/run.sh $(OUTPUT) $(or $(SOAK_SECONDS),600)
 
 demo: deps
 	$(Q)$(MAKE) --no-print-directory all $(OUTPUT)/tests/peer

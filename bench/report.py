@@ -1055,6 +1055,20 @@ def document(run, st, ctx):
     return "".join(out)
 
 
+def kept_soak(path):
+    """The soak section (make soak, tests/soak/report.py) of the report being
+    replaced: kept, at the end."""
+    begin, end = "<!-- soak: begin", "<!-- soak: end -->"
+    try:
+        with open(path, encoding="utf-8") as f:
+            old = f.read()
+    except OSError:
+        return ""
+    if begin not in old or end not in old:
+        return ""
+    return "\n" + old[old.index(begin):old.index(end) + len(end)] + "\n"
+
+
 def main():
     ap = argparse.ArgumentParser(description="Write the benchmark report of one bench/run.sh run.")
     ap.add_argument("results", metavar="RESULTS_DIR", help="the run's data (bench/results/)")
@@ -1066,7 +1080,7 @@ def main():
     st = load(run)
     ctx = context(run, st)
     plots(run, st)
-    text = document(run, st, ctx)
+    text = document(run, st, ctx) + kept_soak(args.out)
     with open(args.out, "w", encoding="utf-8") as f:
         f.write(text)
     print("report: %s" % args.out)

@@ -9,6 +9,7 @@
 #include "cli/cmd_util.h"
 #include "cli/guard_view.h"
 #include "kernel/kpolicy.h"
+#include "kernel/kpool.h"
 #include "kernel/kstate.h"
 #include "ops/attach.h"
 #include "runtime/state.h"
@@ -257,6 +258,10 @@ static int detach_gone(void)
 		printf("detached cgid:%llu (its cgroup is gone)\n", (unsigned long long)ids[i]);
 		done++;
 	}
+	n = (size_t)kpool_drain(false);
+	if (n)
+		printf("removed %zu preloaded program instance%s of a watch that is gone\n", n,
+		       n == 1 ? "" : "s");
 	kstate_unlock(lock);
 	free(ids);
 	if (!done && !failed)

@@ -18,6 +18,7 @@
 #include "kernel/kread.h"
 #include "kernel/kstate.h"
 #include "kernel/lsm.h"
+#include "kernel/kpool.h"
 #include "kernel/vethguard.h"
 #include "runtime/label.h"
 #include "util/cgroup.h"
@@ -225,6 +226,29 @@ static int status_target(uint64_t id, json_t *targets)
 	return k;
 }
 
+/* watch --preload's instances: not targets, but kernel memory. */
+static void status_pool(json_t *j)
+{
+	struct kpool_info pi;
+
+	kpool_info(&pi);
+	if (j) {
+		json_object_set_new(j, "preloaded",
+				    json_pack("{s:i, s:i, s:I}", "instances", (int)pi.entries,
+					      "orphans", (int)pi.orphans, "memlock_bytes",
+					      (json_int_t)pi.memlock));
+		return;
+	}
+	if (!pi.entries)
+		return;
+	printf("preloaded program instances (watch --preload): %u, %llu kB each", pi.entries,
+	       (unsigned long long)pi.memlock / 1024);
+	if (pi.orphans)
+		printf("; %u of a watch that is gone (egressctl detach --gone removes them)",
+		       pi.orphans);
+	putchar('\n');
+}
+
 int cmd_status(int argc, char **argv)
 {
 	struct utsname u;
@@ -259,6 +283,7 @@ int cmd_status(int argc, char **argv)
 	else
 		guard_view_print();
 	kstate_clean_stale();
+	status_pool(j);
 	kstate_list(&ids, &n);
 	if (!json)
 		printf("%zu target%s attached\n", n, n == 1 ? "" : "s");

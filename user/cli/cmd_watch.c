@@ -28,7 +28,7 @@
 
 static const char watch_usage[] =
 	"Usage: egressctl watch [--strict] [--unmanaged allow|deny] [--once] [-j|--json]\n"
-	"                       [--guard-cgroup PATH] [--resync SECONDS]\n"
+	"                       [--guard-cgroup PATH] [--resync SECONDS] [--preload N]\n"
 	"       egressctl watch --kubernetes [--node NAME] [--kube-api URL]\n"
 	"                       [--kube-token FILE] [--kube-ca FILE] [--strict]\n"
 	"                       [--unmanaged allow|deny] [-j] [--guard-cgroup PATH]\n"
@@ -58,6 +58,11 @@ static const char watch_usage[] =
 	"                        /kubepods.slice, else /kubepods, with --kubernetes)\n"
 	"  --once                reconcile once and exit\n"
 	"  --resync SECONDS      full reconcile period (default 60; 0: never)\n"
+	"  --preload N           keep N program instances loaded and verified ahead\n"
+	"                        of need, so that an attach takes one instead of\n"
+	"                        loading its own (default 4; 0: none). They are\n"
+	"                        pinned as pool-* under /sys/fs/bpf/egressctl,\n"
+	"                        removed when watch exits\n"
 	"  -j, --json            log, warnings and errors as JSON objects, one per line\n"
 	"  --guard-only          install the guard (if missing) and exit: for boot,\n"
 	"                        before the engine starts (systemd ExecStartPre)\n"
@@ -82,25 +87,35 @@ static const char watch_usage[] =
 	"Saved policies live in $EGRESSCTL_STATE_DIR (default /var/lib/egressctl).\n";
 
 #define QUEUE_LEN 1024
+#define WORKERS 3 /* events handled at once (one container's in order) */
 #define RESYNC_DELAY_NS 500000000ull /* after (re)subscribing to events */
 #define DIE_CLEANUP_NS 2000000000ull /* second look at a dead container's pins */
 
 struct ev {
 	char action[16];
 	char id[65];
-	uint64_t t;
+	uint64_t t; /* when it happened (monotonic ns) */
+	uint64_t wall; /* the engine's time of it (realtime ns; 0: none) */
+	uint64_t recv; /* when watch received it (monotonic ns) */
 };
 
+/* The events waiting, oldest first; the containers being handled (busy).
+ * A worker takes the oldest event whose container no other worker has, so
+ * one container's events are handled in order and different containers'
+ * at once. pause: a full reconcile waits for the workers to be idle.
+ */
 static struct {
 	pthread_mutex_t mu;
 	pthread_cond_t cond;
 	struct ev q[QUEUE_LEN];
-	size_t head, len;
+	size_t len;
+	char busy[WORKERS][65];
+	unsigned int nbusy;
+	bool pause;
 	bool overflow;
 	uint64_t resync_at; /* 0: none due */
 	uint64_t cleanup_at; /* 0: none due */
 	bool docker_ok;
-	const char *host;
 } W = { .mu = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER };
 
 static volatile int stop_flag;
@@ -111,7 +126,7 @@ static void on_signal(int sig)
 	stop_flag = 1;
 }
 
-static int on_event(const char *action, const char *id, void *ctx)
+static int on_event(const char *action, const char *id, uint64_t time_ns, void *ctx)
 {
 	struct ev *e;
 
@@ -123,12 +138,14 @@ static int on_event(const char *action, const char *id, void *ctx)
 	if (W.len == QUEUE_LEN) {
 		W.overflow = true; /* a full reconcile catches up */
 	} else {
-		e = &W.q[(W.head + W.len++) % QUEUE_LEN];
+		e = &W.q[W.len++];
 		snprintf(e->action, sizeof(e->action), "%s", action);
 		snprintf(e->id, sizeof(e->id), "%s", id);
-		e->t = watch_now_ns();
+		e->t = watch_event_t0(time_ns);
+		e->wall = time_ns;
+		e->recv = watch_now_ns();
 	}
-	pthread_cond_signal(&W.cond);
+	pthread_cond_broadcast(&W.cond);
 	pthread_mutex_unlock(&W.mu);
 	return 0;
 }
@@ -172,11 +189,98 @@ static void timed_wait(uint64_t ms)
 	pthread_cond_timedwait(&W.cond, &W.mu, &ts);
 }
 
+static bool busy(const char *id)
+{
+	unsigned int i;
+
+	for (i = 0; i < WORKERS; i++)
+		if (!strcmp(W.busy[i], id))
+			return true;
+	return false;
+}
+
+/* The oldest event no worker has the container of, taken off the queue
+ * (under W.mu); its worker slot in *slot. false: none.
+ */
+static bool take_event(struct ev *e, unsigned int *slot)
+{
+	size_t i;
+
+	if (W.pause)
+		return false;
+	for (i = 0; i < W.len; i++) {
+		if (busy(W.q[i].id))
+			continue;
+		*e = W.q[i];
+		memmove(&W.q[i], &W.q[i + 1], (W.len - i - 1) * sizeof(W.q[0]));
+		W.len--;
+		for (*slot = 0; W.busy[*slot][0]; (*slot)++)
+			;
+		snprintf(W.busy[*slot], sizeof(W.busy[*slot]), "%s", e->id);
+		W.nbusy++;
+		return true;
+	}
+	return false;
+}
+
+static void *worker(void *arg)
+{
+	const struct watch_opts *o = arg;
+	unsigned int slot;
+	struct ev e;
+
+	pthread_mutex_lock(&W.mu);
+	while (!stop_flag) {
+		if (!take_event(&e, &slot)) {
+			timed_wait(200);
+			continue;
+		}
+		pthread_mutex_unlock(&W.mu);
+		if (!strcmp(e.action, "start") || !strcmp(e.action, "rename"))
+			watch_event(o, e.id, e.action, e.t, e.wall, e.recv);
+		else
+			watch_gone(o, e.id, !strcmp(e.action, "destroy"));
+		pthread_mutex_lock(&W.mu);
+		W.busy[slot][0] = '\0';
+		W.nbusy--;
+		if (!strcmp(e.action, "die"))
+			W.cleanup_at = watch_now_ns() + DIE_CLEANUP_NS;
+		pthread_cond_broadcast(&W.cond);
+	}
+	pthread_mutex_unlock(&W.mu);
+	return NULL;
+}
+
+/* Run fn with no event being handled (under W.mu, released meanwhile). */
+static int exclusive(int (*fn)(const struct watch_opts *, const char *, bool),
+		     const struct watch_opts *o, const char *event, bool quiet)
+{
+	int ret;
+
+	W.pause = true;
+	while (W.nbusy && !stop_flag)
+		timed_wait(200);
+	pthread_mutex_unlock(&W.mu);
+	ret = fn(o, event, quiet);
+	pthread_mutex_lock(&W.mu);
+	W.pause = false;
+	pthread_cond_broadcast(&W.cond);
+	return ret;
+}
+
+static int cleanup_pins(const struct watch_opts *o, const char *event, bool quiet)
+{
+	(void)event;
+	(void)quiet;
+	return watch_cleanup_pins(o);
+}
+
 static int run(const struct watch_opts *o, unsigned int resync_s)
 {
 	pthread_condattr_t ca;
-	pthread_t th;
+	pthread_t th, wk[WORKERS];
 	uint64_t next_resync = 0;
+	unsigned int nwk = 0, i;
 
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -186,6 +290,10 @@ static int run(const struct watch_opts *o, unsigned int resync_s)
 		pr_err("watch: cannot start the event thread\n");
 		return 1;
 	}
+	for (i = 0; i < WORKERS; i++)
+		nwk += !pthread_create(&wk[nwk], NULL, worker, (void *)o);
+	if (watch_pool_start(o))
+		o->out(WATCH_WARN, "cannot start the threads that preload program instances");
 	watch_log(o, "watch", NULL, NULL, -1, "following %s (%s)%s, unmanaged containers %s",
 		  docker_socket(o->docker_host),
 		  docker_engine(o->docker_host) == ENGINE_PODMAN ? "Podman" : "Docker",
@@ -194,21 +302,6 @@ static int run(const struct watch_opts *o, unsigned int resync_s)
 	while (!stop_flag) {
 		uint64_t now = watch_now_ns();
 
-		if (W.len) {
-			struct ev e = W.q[W.head];
-
-			W.head = (W.head + 1) % QUEUE_LEN;
-			W.len--;
-			pthread_mutex_unlock(&W.mu);
-			if (!strcmp(e.action, "start") || !strcmp(e.action, "rename"))
-				watch_container(o, e.id, e.action, e.t);
-			else
-				watch_gone(o, e.id, !strcmp(e.action, "destroy"));
-			pthread_mutex_lock(&W.mu);
-			if (!strcmp(e.action, "die"))
-				W.cleanup_at = watch_now_ns() + DIE_CLEANUP_NS;
-			continue;
-		}
 		if (W.overflow || (W.resync_at && now >= W.resync_at) ||
 		    (next_resync && now >= next_resync)) {
 			bool first = W.resync_at && now >= W.resync_at;
@@ -217,11 +310,9 @@ static int run(const struct watch_opts *o, unsigned int resync_s)
 			W.overflow = false;
 			if (first)
 				W.resync_at = 0;
-			pthread_mutex_unlock(&W.mu);
 			/* While Docker is unreachable, one error line is enough. */
-			ret = watch_reconcile(o, first ? "startup" : "resync",
-					      !first || !W.docker_ok);
-			pthread_mutex_lock(&W.mu);
+			ret = exclusive(watch_reconcile, o, first ? "startup" : "resync",
+					!first || !W.docker_ok);
 			if (!ret && !W.docker_ok && first)
 				watch_log(o, "watch", NULL, NULL, -1, "connected to %s",
 					  docker_socket(o->docker_host));
@@ -232,15 +323,17 @@ static int run(const struct watch_opts *o, unsigned int resync_s)
 		}
 		if (W.cleanup_at && now >= W.cleanup_at) {
 			W.cleanup_at = 0;
-			pthread_mutex_unlock(&W.mu);
-			watch_cleanup_pins(o);
-			pthread_mutex_lock(&W.mu);
+			exclusive(cleanup_pins, o, "cleanup", true);
 			continue;
 		}
 		timed_wait(200);
 	}
+	pthread_cond_broadcast(&W.cond);
 	pthread_mutex_unlock(&W.mu);
+	for (i = 0; i < nwk; i++)
+		pthread_join(wk[i], NULL);
 	pthread_join(th, NULL);
+	watch_pool_stop();
 	watch_log(o, "watch", NULL, NULL, -1, "stopped%s", o->strict ? " (the guard stays)" : "");
 	return 0;
 }
@@ -278,23 +371,27 @@ static int install_guard(const struct watch_opts *o, bool verbose)
 static bool json_lines; /* -j: stderr's lines are JSON objects too */
 
 /* A warning of the same text was given before (a daemon repeats itself
- * once per container otherwise): FNV-1a of the texts given, bounded.
+ * once per container otherwise): FNV-1a of the texts given, bounded. A
+ * warning about one container (it names its cgroup) is given for each.
  */
 static bool warned_before(const char *line)
 {
+	static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 	static uint64_t seen[256];
 	static size_t nseen;
 	uint64_t h = 1469598103934665603ull;
+	bool found = false;
 	size_t i;
 
 	for (; *line; line++)
 		h = (h ^ (unsigned char)*line) * 1099511628211ull;
-	for (i = 0; i < nseen; i++)
-		if (seen[i] == h)
-			return true;
-	if (nseen < sizeof(seen) / sizeof(seen[0]))
+	pthread_mutex_lock(&mu);
+	for (i = 0; i < nseen && !found; i++)
+		found = seen[i] == h;
+	if (!found && nseen < sizeof(seen) / sizeof(seen[0]))
 		seen[nseen++] = h;
-	return false;
+	pthread_mutex_unlock(&mu);
+	return found;
 }
 
 /* watch's lines: log lines on stdout, what the steps below say on stderr
@@ -333,7 +430,13 @@ static void out_line(enum watch_line kind, const char *line)
 	json_decref(j);
 }
 
-enum watch_mode { M_WATCH, M_ONCE, M_STATUS, M_REMOVE, M_GUARD_ONLY };
+enum watch_mode {
+	M_WATCH,
+	M_ONCE,
+	M_STATUS,
+	M_REMOVE,
+	M_GUARD_ONLY
+};
 
 /* watch --kubernetes's options */
 static struct {
@@ -345,14 +448,29 @@ static struct {
 static int watch_args(int argc, char **argv, struct watch_opts *o, enum watch_mode *mode,
 		      unsigned long *resync)
 {
-	enum { O_STRICT = 256, O_UNMANAGED, O_ONCE, O_GUARD_CG, O_RESYNC, O_STATUS, O_REMOVE,
-	       O_GUARD_ONLY, O_KUBE, O_NODE, O_KAPI, O_KTOKEN, O_KCA };
+	enum {
+		O_STRICT = 256,
+		O_UNMANAGED,
+		O_ONCE,
+		O_GUARD_CG,
+		O_RESYNC,
+		O_STATUS,
+		O_REMOVE,
+		O_GUARD_ONLY,
+		O_KUBE,
+		O_NODE,
+		O_KAPI,
+		O_KTOKEN,
+		O_KCA,
+		O_PRELOAD
+	};
 	static const struct option opts[] = { { "strict", no_argument, NULL, O_STRICT },
 					      { "unmanaged", required_argument, NULL, O_UNMANAGED },
 					      { "once", no_argument, NULL, O_ONCE },
 					      { "guard-cgroup", required_argument, NULL,
 						O_GUARD_CG },
 					      { "resync", required_argument, NULL, O_RESYNC },
+					      { "preload", required_argument, NULL, O_PRELOAD },
 					      { "guard-status", no_argument, NULL, O_STATUS },
 					      { "remove-guard", no_argument, NULL, O_REMOVE },
 					      { "guard-only", no_argument, NULL, O_GUARD_ONLY },
@@ -365,6 +483,7 @@ static int watch_args(int argc, char **argv, struct watch_opts *o, enum watch_mo
 					      HELP_OPT,
 					      { 0 } };
 	bool once = false, status = false, remove = false, guard_only = false;
+	unsigned long n;
 	char *end;
 	int c;
 
@@ -399,6 +518,15 @@ static int watch_args(int argc, char **argv, struct watch_opts *o, enum watch_mo
 				return 2;
 			}
 			break;
+		case O_PRELOAD:
+			errno = 0;
+			n = strtoul(optarg, &end, 10);
+			if (errno || *end || !*optarg || n > 64) {
+				pr_err("bad --preload '%s': use 0-64 instances\n", optarg);
+				return 2;
+			}
+			o->preload = (unsigned int)n;
+			break;
 		case O_STATUS:
 			status = true;
 			break;
@@ -411,6 +539,7 @@ static int watch_args(int argc, char **argv, struct watch_opts *o, enum watch_mo
 		case 'j':
 			o->json = true;
 			json_lines = true;
+			log_set_json(true); /* what the CLI's own lines say too */
 			break;
 		case O_KUBE:
 			K.on = true;
@@ -445,8 +574,11 @@ static int watch_args(int argc, char **argv, struct watch_opts *o, enum watch_mo
 		pr_err("--kubernetes watches: --once, --resync, --guard-only, --guard-status and --remove-guard do not go with it\n");
 		return 2;
 	}
-	*mode = status ? M_STATUS : remove ? M_REMOVE : guard_only ? M_GUARD_ONLY :
-		once ? M_ONCE : M_WATCH;
+	*mode = status	   ? M_STATUS :
+		remove	   ? M_REMOVE :
+		guard_only ? M_GUARD_ONLY :
+		once	   ? M_ONCE :
+			     M_WATCH;
 	return 0;
 }
 
@@ -489,11 +621,13 @@ static int run_kube(const struct watch_opts *o, struct kube_conn *k)
 	int ret = cgroup_host_namespace();
 
 	if (ret < 0)
-		out_line(WATCH_WARN,
-			 "cannot enter the host's cgroup namespace (hostPID and CAP_SYS_ADMIN needed): pods' cgroups are found by the kubelet's naming only");
+		out_line(
+			WATCH_WARN,
+			"cannot enter the host's cgroup namespace (hostPID and CAP_SYS_ADMIN needed): pods' cgroups are found by the kubelet's naming only");
 	else if (ret > 0)
-		watch_log(o, "watch", NULL, NULL, -1,
-			  "entered the cgroup namespace of pid 1, to read the cgroups of the pods' processes");
+		watch_log(
+			o, "watch", NULL, NULL, -1,
+			"entered the cgroup namespace of pid 1, to read the cgroups of the pods' processes");
 	watch_log(o, "watch", NULL, NULL, -1,
 		  "following the pods of node %s at %s%s, unmanaged pods %s", k->node, k->api,
 		  o->strict ? ", strict" : "", o->unmanaged_deny ? "denied" : "allowed");
@@ -531,6 +665,7 @@ static int watch(struct watch_opts *o, bool once, unsigned long resync)
 		return 1;
 	}
 	if (once) {
+		o->preload = 0; /* and what a killed watch preloaded is removed */
 		ret = watch_reconcile(o, "startup", false);
 		curl_dl.global_cleanup();
 		return ret ? 1 : 0;
@@ -546,7 +681,7 @@ static int watch(struct watch_opts *o, bool once, unsigned long resync)
 
 int cmd_watch(int argc, char **argv)
 {
-	struct watch_opts o = { .out = out_line };
+	struct watch_opts o = { .out = out_line, .preload = 4 };
 	enum watch_mode mode = M_WATCH;
 	unsigned long resync = 60;
 	int ret = watch_args(argc, argv, &o, &mode, &resync);
@@ -561,7 +696,7 @@ int cmd_watch(int argc, char **argv)
 		o.guard_cgroup = kubepods();
 	if (!o.guard_cgroup && (o.strict || mode == M_GUARD_ONLY))
 		o.guard_cgroup = docker_engine(o.docker_host) == ENGINE_PODMAN ? "/libpod_parent" :
-										  "/docker";
+										 "/docker";
 	o.pods = K.on;
 	switch (mode) {
 	case M_STATUS:

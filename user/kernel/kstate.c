@@ -204,11 +204,14 @@ bool kstate_have_set_retval(void)
  */
 static uint32_t load_flags(const struct egr_attach_opts *o, const struct egr_kstate *from)
 {
+	return from ? from->meta.flags : kstate_load_flags(o);
+}
+
+uint32_t kstate_load_flags(const struct egr_attach_opts *o)
+{
 	const char *t = getenv("EGRESSCTL_TEST_NO_SET_RETVAL");
 	uint32_t f;
 
-	if (from)
-		return from->meta.flags;
 	f = o->no_verdict_cache ? EGR_MF_NO_CACHE : 0;
 	if ((t && *t && strcmp(t, "0")) || !kstate_have_set_retval())
 		f |= EGR_MF_NO_SET_RETVAL;
@@ -474,10 +477,16 @@ static int attach_links(const char *cgpath, const char *dir, int *made, char *er
 	return err;
 }
 
+/* tmp-<tag>-<pid> of an attach (a cgroup id) or of a preloaded instance
+ * being made ("pool<n>", kernel/kpool.h).
+ */
 static bool cgid_tag(const char *tag)
 {
-	size_t n = strspn(tag, "0123456789");
+	size_t n;
 
+	if (!strncmp(tag, "pool", 4))
+		tag += 4;
+	n = strspn(tag, "0123456789");
 	return n && !tag[n];
 }
 
@@ -494,24 +503,40 @@ int kstate_repair(const char *cgpath, uint64_t cgid, int *made, char *err, size_
 	return attach_links(cgpath, dir, made, err, errlen);
 }
 
+/* tmp (maps and programs pinned) renamed into place as cgid's directory,
+ * then the links attached and pinned there. A killed attach leaves either a
+ * temporary directory without links (cleaned up by the next attach) or the
+ * directory without links (repaired by the next one).
+ */
+static int place(const char *cgpath, uint64_t cgid, const char *tmp, char *errbuf, size_t errlen)
+{
+	char dir[128];
+	int err, made;
+
+	pin_dir(cgid, dir, sizeof(dir));
+	err = pindir_commit(tmp, dir, &kstate_pins);
+	if (err) {
+		seterr(errbuf, errlen, "renaming %s to %s: %s", tmp, dir, strerror(-err));
+		return err;
+	}
+	err = attach_links(cgpath, dir, &made, errbuf, errlen);
+	if (err)
+		pindir_remove(dir, &kstate_pins);
+	return err;
+}
+
 int kstate_create(const char *cgpath, const char *rel, uint64_t cgid,
 		  const struct egr_attach_opts *o, char *errbuf, size_t errlen)
 {
 	struct egressctl_bpf *skel = NULL;
 	struct egr_kstate ks;
-	char dir[128], tmp[160], tag[32];
-	int err, made;
+	char tmp[160], tag[32];
+	int err;
 
 	err = kstate_load(o, rel, cgid, &skel, &ks, errbuf, errlen);
 	if (err)
 		return err;
-	/* Maps and programs are pinned in a temporary directory renamed into
-	 * place whole; the links come last, in place. A killed attach leaves
-	 * either a temporary directory without links (cleaned up by the next
-	 * attach) or the directory without links (repaired by the next one).
-	 */
 	snprintf(tag, sizeof(tag), "%" PRIu64, cgid);
-	pin_dir(cgid, dir, sizeof(dir));
 	err = pindir_make_tmp(tag, tmp, sizeof(tmp));
 	if (err) {
 		seterr(errbuf, errlen, "creating %s: %s", tmp, strerror(-err));
@@ -523,17 +548,42 @@ int kstate_create(const char *cgpath, const char *rel, uint64_t cgid,
 		pindir_remove(tmp, &kstate_pins);
 		goto out;
 	}
-	err = pindir_commit(tmp, dir, &kstate_pins);
-	if (err) {
-		seterr(errbuf, errlen, "renaming %s to %s: %s", tmp, dir, strerror(-err));
-		goto out;
-	}
-	err = attach_links(cgpath, dir, &made, errbuf, errlen);
-	if (err)
-		pindir_remove(dir, &kstate_pins);
+	err = place(cgpath, cgid, tmp, errbuf, errlen);
 out:
 	egressctl_bpf__destroy(skel);
 	return err;
+}
+
+int kstate_adopt(const char *tmp, const char *cgpath, const char *rel, uint64_t cgid,
+		 char *errbuf, size_t errlen)
+{
+	int fd = pindir_open(tmp, "egr_meta"), err = 0;
+	struct egr_meta m;
+	uint32_t k = 0;
+
+	if (fd < 0 || bpf_map_lookup_elem(fd, &k, &m) || m.magic != EGR_MAGIC ||
+	    m.abi != EGR_ABI_VERSION)
+		err = -EPROTO;
+	/* made for no cgroup: now for this one */
+	m.cgroup_id = cgid;
+	m.created = time(NULL);
+	snprintf(m.path, sizeof(m.path), "%s", rel);
+	if (!err && bpf_map_update_elem(fd, &k, &m, BPF_ANY))
+		err = -errno;
+	if (fd >= 0)
+		close(fd);
+	if (err) {
+		seterr(errbuf, errlen, "setting up the preloaded instance %s: %s", tmp,
+		       strerror(-err));
+		pindir_remove(tmp, &kstate_pins);
+		return err;
+	}
+	return place(cgpath, cgid, tmp, errbuf, errlen);
+}
+
+int kstate_dir_remove(const char *dir)
+{
+	return pindir_remove(dir, &kstate_pins);
 }
 
 int kstate_link_missing(const struct egr_kstate *ks)

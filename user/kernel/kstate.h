@@ -31,6 +31,7 @@ struct egr_attach_opts {
 	uint32_t max_rules; /* 0: EGR_DEFAULT_MAX_RULES */
 	uint32_t max_learned; /* 0: EGR_DEFAULT_MAX_LEARNED */
 	bool no_verdict_cache; /* benchmarks only: judge every packet in full */
+	bool preloaded; /* take a preloaded instance if one fits (kernel/kpool.h) */
 };
 
 struct egressctl_bpf; /* the skeleton, build/egressctl.skel.h */
@@ -61,6 +62,11 @@ int kstate_load(const struct egr_attach_opts *o, const char *label, uint64_t cgi
 int kstate_load_ex(const struct egr_attach_opts *o, const char *label, uint64_t cgid,
 		   const struct egr_kstate *from, struct egressctl_bpf **skel,
 		   struct egr_kstate *ks, char *err, size_t errlen);
+
+/* The load-time settings (egr_meta.flags) an instance loaded now for o
+ * gets: o's and the environment's.
+ */
+uint32_t kstate_load_flags(const struct egr_attach_opts *o);
 
 /* Can socket-address programs call bpf_set_retval() here (a load probe)? */
 bool kstate_have_set_retval(void);
@@ -105,6 +111,17 @@ bool kstate_pinned(uint64_t cgid);
  */
 int kstate_create(const char *cgpath, const char *rel, uint64_t cgid,
 		  const struct egr_attach_opts *o, char *err, size_t errlen);
+
+/* The same with an instance already loaded and pinned in the temporary
+ * directory tmp (a preloaded one, kernel/kpool.h): egr_meta is made to name
+ * cgid and rel, then it is placed and attached as kstate_create() does. On
+ * failure tmp is removed.
+ */
+int kstate_adopt(const char *tmp, const char *cgpath, const char *rel, uint64_t cgid,
+		 char *err, size_t errlen);
+
+/* Remove the pins of an instance in dir, then dir. 0 or -ENOTEMPTY. */
+int kstate_dir_remove(const char *dir);
 
 /* Attach the links an interrupted command left missing in the pins of cgid;
  * *made counts them.

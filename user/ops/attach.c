@@ -8,6 +8,7 @@
 #include "egressctl_guard.h"
 #include "kernel/guard.h"
 #include "kernel/idcache.h"
+#include "kernel/kpool.h"
 #include "kernel/kstate.h"
 #include "kernel/lsm.h"
 #include "kernel/vethguard.h"
@@ -65,7 +66,9 @@ int attach_cgroup(const char *cgpath, const char *rel, uint64_t cgid,
 		       strerror(-ret));
 		return ret;
 	}
-	ret = kstate_create(cgpath, rel, cgid, o, err, errlen);
+	ret = o->preloaded ? kpool_claim(o, cgpath, rel, cgid, err, errlen) : -ENOENT;
+	if (ret == -ENOENT)
+		ret = kstate_create(cgpath, rel, cgid, o, err, errlen);
 	if (!ret) {
 		*created = true;
 		/* Strict mode: the guard on the parent now defers to this filter. */

@@ -51,11 +51,12 @@ void cpolicy_free(struct cpolicy *cp)
 }
 
 int cpolicy_attach(const char *cgpath, const char *rel, uint64_t cgid, const struct cpolicy *cp,
-		   bool *created, struct egr_warn *warn, char *err, size_t errlen)
+		   bool preloaded, bool *created, struct egr_warn *warn, char *err, size_t errlen)
 {
 	struct egr_attach_opts ao = { .dflt = EGR_DENY,
 				      .max_rules = cp->max_rules,
-				      .max_learned = cp->max_learned };
+				      .max_learned = cp->max_learned,
+				      .preloaded = preloaded };
 
 	return attach_cgroup(cgpath, rel, cgid, &ao, created, warn, err, errlen);
 }

@@ -51,11 +51,12 @@ bool cpolicy_in_force(const struct egr_kstate *ks, const struct egr_policy *pol)
 /* The caller holds kstate_lock() for both steps. */
 
 /* Attach to the cgroup (cgpath, below the mount rel, id cgid) with cp's
- * capacity; *created: attached by this call. 0, or -errno (err may say
+ * capacity (preloaded: from watch's preloaded instances when one is
+ * there); *created: attached by this call. 0, or -errno (err may say
  * more, warn gets what the user must know although it worked).
  */
 int cpolicy_attach(const char *cgpath, const char *rel, uint64_t cgid, const struct cpolicy *cp,
-		   bool *created, struct egr_warn *warn, char *err, size_t errlen);
+		   bool preloaded, bool *created, struct egr_warn *warn, char *err, size_t errlen);
 
 /*
  * Put cp in force on the attached cgroup cgid unless exactly it is (always

@@ -76,7 +76,7 @@ static int put_in_force(const struct oci_state *st, const struct cpolicy *cp, st
 		seterr(err, errlen, "taking the lock: %s", strerror(-lock));
 		return lock;
 	}
-	ret = cpolicy_attach(t.cgpath, t.rel, t.cgid, cp, &r->created, warn, err, errlen);
+	ret = cpolicy_attach(t.cgpath, t.rel, t.cgid, cp, false, &r->created, warn, err, errlen);
 	if (ret && !err[0])
 		seterr(err, errlen, "attaching to cgroup %s: %s", t.rel, strerror(-ret));
 	if (!ret)

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* egressctl watch: what to do for each container (see watch.h). */
 #include <errno.h>
+#include <malloc.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,6 +10,10 @@
 #include <time.h>
 #include <jansson.h>
 #include "kernel/guard.h"
+#include "kernel/kapply.h"
+#include "kernel/kgrow.h"
+#include "kernel/kpool.h"
+#include "kernel/kread.h"
 #include "kernel/kstate.h"
 #include "ops/attach.h"
 #include "ops/cpolicy.h"
@@ -18,12 +24,46 @@
 #include "util/err.h"
 #include "util/log.h"
 
-uint64_t watch_now_ns(void)
+static uint64_t clock_ns(clockid_t c)
 {
 	struct timespec ts;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	clock_gettime(c, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+uint64_t watch_now_ns(void)
+{
+	return clock_ns(CLOCK_MONOTONIC);
+}
+
+#define EVENT_AGE_MAX_NS 60000000000ull /* older: the clocks disagree */
+
+uint64_t watch_event_t0(uint64_t ev_ns)
+{
+	uint64_t mono = clock_ns(CLOCK_MONOTONIC), real = clock_ns(CLOCK_REALTIME);
+
+	if (!ev_ns || ev_ns > real || real - ev_ns > EVENT_AGE_MAX_NS || real - ev_ns > mono)
+		return mono;
+	return mono - (real - ev_ns);
+}
+
+/* The engine's time of the event being handled by this thread (0: none),
+ * for the enforcement line's event_time / enforced_time (-j).
+ */
+static __thread uint64_t event_wall_ns;
+static __thread double event_delay_ms; /* from the event to its receipt */
+
+static void json_time(json_t *j, const char *key, uint64_t ns)
+{
+	char when[48], frac[16];
+	time_t sec = (time_t)(ns / 1000000000ull);
+	struct tm tm;
+
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", gmtime_r(&sec, &tm));
+	snprintf(frac, sizeof(frac), ".%06lluZ", (unsigned long long)(ns % 1000000000ull) / 1000);
+	strncat(when, frac, sizeof(when) - strlen(when) - 1);
+	json_object_set_new(j, key, json_string(when));
 }
 
 void watch_log(const struct watch_opts *o, const char *action, const char *id, const char *name,
@@ -50,6 +90,11 @@ void watch_log(const struct watch_opts *o, const char *action, const char *id, c
 			json_object_set_new(j, o->pods ? "pod" : "container", json_string(name));
 		if (ms >= 0)
 			json_object_set_new(j, "ms", json_real(ms));
+		if (ms >= 0 && event_wall_ns) {
+			json_time(j, "event_time", event_wall_ns);
+			json_time(j, "enforced_time", clock_ns(CLOCK_REALTIME));
+			json_object_set_new(j, "received_ms", json_real(event_delay_ms));
+		}
 		s = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
 		if (s)
 			o->out(WATCH_LOG, s);
@@ -83,6 +128,111 @@ void watch_report(const struct watch_opts *o, struct egr_warn *warn, const char 
 	}
 	if (err && *err)
 		o->out(WATCH_ERR, err);
+}
+
+/* ---- preloaded instances ------------------------------------------------ */
+
+#define POOL_FILLERS 2
+
+static struct {
+	pthread_mutex_t mu;
+	pthread_cond_t cond;
+	pthread_t th[POOL_FILLERS];
+	unsigned int nth, want;
+	bool stop, failed;
+	const struct watch_opts *o;
+} P = { .mu = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER };
+
+static void pool_kick(void)
+{
+	pthread_mutex_lock(&P.mu);
+	pthread_cond_broadcast(&P.cond);
+	pthread_mutex_unlock(&P.mu);
+}
+
+/* A loading failed: said once, until a load works again. */
+static void pool_failed(const struct watch_opts *o, int ret, const char *err)
+{
+	char line[700];
+	bool first;
+
+	pthread_mutex_lock(&P.mu);
+	first = !P.failed && ret < 0;
+	P.failed = ret < 0;
+	pthread_mutex_unlock(&P.mu);
+	if (!first)
+		return;
+	snprintf(line, sizeof(line),
+		 "preloading program instances: %s; containers are attached without them (slower)",
+		 err);
+	o->out(WATCH_WARN, line);
+}
+
+static void pool_reserve(const struct watch_opts *o)
+{
+	char err[512] = "";
+	int ret = kpool_reserve(err, sizeof(err));
+
+	pool_failed(o, ret, err);
+	pool_kick();
+}
+
+static void *pool_filler(void *arg)
+{
+	const struct watch_opts *o = arg;
+	char err[512];
+
+	pthread_mutex_lock(&P.mu);
+	while (!P.stop) {
+		struct timespec ts;
+		int ret;
+
+		pthread_mutex_unlock(&P.mu);
+		err[0] = '\0';
+		ret = kpool_fill(P.want, err, sizeof(err));
+		/* what libbpf allocated for the load goes back: RSS stays flat */
+		malloc_trim(0);
+		pool_failed(o, ret, err);
+		pthread_mutex_lock(&P.mu);
+		if (ret == 1 || P.stop)
+			continue;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_sec += ret < 0 ? 5 : 1;
+		pthread_cond_timedwait(&P.cond, &P.mu, &ts);
+	}
+	pthread_mutex_unlock(&P.mu);
+	return NULL;
+}
+
+int watch_pool_start(const struct watch_opts *o)
+{
+	unsigned int i;
+
+	if (!o->preload)
+		return 0;
+	P.want = o->preload;
+	P.o = o;
+	for (i = 0; i < POOL_FILLERS && i < o->preload; i++) {
+		if (pthread_create(&P.th[i], NULL, pool_filler, (void *)o))
+			break;
+		P.nth++;
+	}
+	return P.nth ? 0 : -EAGAIN;
+}
+
+void watch_pool_stop(void)
+{
+	unsigned int i;
+
+	pthread_mutex_lock(&P.mu);
+	P.stop = true;
+	pthread_cond_broadcast(&P.cond);
+	pthread_mutex_unlock(&P.mu);
+	for (i = 0; i < P.nth; i++)
+		pthread_join(P.th[i], NULL);
+	P.nth = 0;
+	if (P.want)
+		kpool_drain(true);
 }
 
 /* ---- one container ------------------------------------------------------- */
@@ -119,7 +269,8 @@ static int container_cgroup(const struct docker_container *c, struct ccg *cg, ch
 		       ret == -ENOENT ? "none (a cgroup v1 only host?)" : strerror(-ret));
 		return ret;
 	}
-	snprintf(cg->rel, sizeof(cg->rel), "%s", cg->abs[strlen(mnt)] ? cg->abs + strlen(mnt) : "/");
+	snprintf(cg->rel, sizeof(cg->rel), "%s",
+		 cg->abs[strlen(mnt)] ? cg->abs + strlen(mnt) : "/");
 	return 0;
 }
 
@@ -137,6 +288,8 @@ static int attach(const struct watch_opts *o, const struct ccg *cg,
 	int ret = attach_cgroup(cg->abs, cg->rel, cg->id, ao, created, &warn, err, sizeof(err));
 
 	watch_report(o, &warn, err);
+	if (*created)
+		pool_kick();
 	return ret;
 }
 
@@ -157,7 +310,7 @@ static int unmanaged(const struct watch_opts *o, const struct docker_container *
 		     const struct ccg *cg, const char *event, uint64_t t0, bool quiet,
 		     struct handled *h)
 {
-	struct egr_attach_opts ao = { .dflt = EGR_DENY };
+	struct egr_attach_opts ao = { .dflt = EGR_DENY, .preloaded = o->preload > 0 };
 	bool created = false, strict = watch_guarded(o, cg->rel);
 	char err[256] = "";
 	int ret;
@@ -239,8 +392,11 @@ static int enforce(const struct watch_opts *o, const struct docker_container *c,
 	bool saving;
 	int ret;
 
-	ret = cpolicy_attach(cg->abs, cg->rel, cg->id, cp, created, &warn, err, sizeof(err));
+	ret = cpolicy_attach(cg->abs, cg->rel, cg->id, cp, o->preload > 0, created, &warn, err,
+			     sizeof(err));
 	watch_report(o, &warn, err);
+	if (!ret && *created)
+		pool_kick();
 	t_attach = watch_now_ns();
 	if (ret) {
 		watch_log(o, "error", c->id, c->name, -1, "attaching to cgroup %s: %s", cg->rel,
@@ -253,9 +409,11 @@ static int enforce(const struct watch_opts *o, const struct docker_container *c,
 		watch_report(o, NULL, err);
 	else if (ret)
 		watch_log(o, "error", c->id, c->name, -1, "%s; egress stays denied", err);
-	pr_debug("%.12s: inspect %.1f ms, lock %.1f ms, attach %.1f ms, apply+save %.1f ms\n",
-		 c->id, (double)(t->inspect - t->t0) / 1e6, (double)(t->lock - t->inspect) / 1e6,
-		 (double)(t_attach - t->lock) / 1e6, ms_since(t_attach));
+	pr_debug(
+		"%.12s: received %.1f ms after the event, inspect %.1f ms, lock %.1f ms, attach %.1f ms, apply+save %.1f ms\n",
+		c->id, event_delay_ms, (double)(t->inspect - t->t0) / 1e6 - event_delay_ms,
+		(double)(t->lock - t->inspect) / 1e6, (double)(t_attach - t->lock) / 1e6,
+		ms_since(t_attach));
 	return ret;
 }
 
@@ -269,6 +427,11 @@ static int handle_running(const struct watch_opts *o, const struct docker_contai
 	int ret, lock;
 
 	policy_of(o, c, &cp, &failed);
+	/* An instance ready before the lock: loading one under it (the
+	 * preloaded ones all taken) would hold up every other attach.
+	 */
+	if (o->preload && (cp.source || o->unmanaged_deny) && !kstate_pinned(cg->id))
+		pool_reserve(o);
 	lock = kstate_lock();
 	if (lock < 0) {
 		watch_log(o, "error", c->id, c->name, -1, "taking the lock: %s", strerror(-lock));
@@ -303,9 +466,10 @@ static void outside_warning(const struct watch_opts *o, const struct docker_cont
 {
 	char line[3072];
 
-	snprintf(line, sizeof(line),
-		 "container %s: its cgroup %s is not under the guarded cgroup %s: --strict does not hold it back until its policy is in force (--guard-cgroup)",
-		 c->name, cg->rel, o->guard_cgroup);
+	snprintf(
+		line, sizeof(line),
+		"container %s: its cgroup %s is not under the guarded cgroup %s: --strict does not hold it back until its policy is in force (--guard-cgroup)",
+		c->name, cg->rel, o->guard_cgroup);
 	o->out(WATCH_WARN, line);
 }
 
@@ -345,9 +509,20 @@ static int handle(const struct watch_opts *o, const char *id, const char *event,
 
 int watch_container(const struct watch_opts *o, const char *id, const char *event, uint64_t t0)
 {
-	struct handled h;
+	return watch_event(o, id, event, t0, 0, t0);
+}
 
-	return handle(o, id, event, t0, false, &h);
+int watch_event(const struct watch_opts *o, const char *id, const char *event, uint64_t t0,
+		uint64_t ev_ns, uint64_t recv)
+{
+	struct handled h;
+	int ret;
+
+	event_wall_ns = ev_ns;
+	event_delay_ms = recv > t0 ? (double)(recv - t0) / 1e6 : 0;
+	ret = handle(o, id, event, t0, false, &h);
+	event_wall_ns = 0;
+	return ret;
 }
 
 /* ---- cleanup ----------------------------------------------------------- */
@@ -391,6 +566,9 @@ int watch_cleanup_pins(const struct watch_opts *o)
 	if (lock < 0)
 		return lock;
 	n = clean_pins(o, NULL, NULL, false, "cleanup");
+	/* preloaded instances a killed watch left (a running one adopts them) */
+	if (!o->preload)
+		kpool_drain(false);
 	kstate_unlock(lock);
 	return n;
 }

@@ -19,7 +19,11 @@
 /* What a line that watch has to say is: a log line (the CLI prints it on
  * stdout), or a warning or an error of a step below (stderr).
  */
-enum watch_line { WATCH_LOG, WATCH_WARN, WATCH_ERR };
+enum watch_line {
+	WATCH_LOG,
+	WATCH_WARN,
+	WATCH_ERR
+};
 
 struct watch_opts {
 	const char *docker_host;
@@ -28,6 +32,7 @@ struct watch_opts {
 	bool unmanaged_deny; /* containers without a policy: deny */
 	bool json; /* log lines as JSON objects */
 	bool pods; /* Kubernetes pods, not containers: JSON lines name a "pod" */
+	unsigned int preload; /* program instances kept loaded ahead of need */
 	/* Takes every line, without its newline, as it comes. */
 	void (*out)(enum watch_line kind, const char *line);
 };
@@ -43,6 +48,28 @@ uint64_t watch_now_ns(void);
  * 0, or -errno (logged).
  */
 int watch_container(const struct watch_opts *o, const char *id, const char *event, uint64_t t0);
+
+/* The same for an engine event: t0 is when the engine says it happened
+ * (CLOCK_MONOTONIC ns; watch_event_t0()), ev_ns its CLOCK_REALTIME time (0:
+ * unknown), recv when watch received it (monotonic). With -j the
+ * enforcement line then carries event_time, enforced_time and received_ms.
+ */
+int watch_event(const struct watch_opts *o, const char *id, const char *event, uint64_t t0,
+		uint64_t ev_ns, uint64_t recv);
+
+/* t0 (monotonic) for an event the engine timed at ev_ns (realtime): when it
+ * happened, or now if ev_ns is unknown or implausible (clocks apart).
+ */
+uint64_t watch_event_t0(uint64_t ev_ns);
+
+/*
+ * Preloaded program instances (kernel/kpool.h): o->preload of them kept
+ * loaded by background threads, so that an attach takes one instead of
+ * loading (verifying) its own. Start: what a killed watch left is adopted.
+ * Stop: this process's instances are removed.
+ */
+int watch_pool_start(const struct watch_opts *o);
+void watch_pool_stop(void);
 
 /* The container died (destroyed = removed for good: its state goes too).
  * Pins of its dead cgroups are removed.

@@ -589,6 +589,8 @@ struct ev_state {
 static int event_dispatch(struct ev_state *st, json_t *ev)
 {
 	const char *type, *action, *id;
+	json_t *tn;
+	uint64_t t = 0;
 	char act[64];
 
 	if (!json_is_object(ev))
@@ -605,7 +607,13 @@ static int event_dispatch(struct ev_state *st, json_t *ev)
 	if (!action || !id)
 		return 0;
 	docker_event_action(action, act, sizeof(act));
-	return st->cb(act, id, st->ctx);
+	/* Docker and Podman both give timeNano (Podman 4.3: the compat API) */
+	tn = json_object_get(ev, "timeNano");
+	if (json_is_integer(tn) && json_integer_value(tn) > 0)
+		t = (uint64_t)json_integer_value(tn);
+	else if (json_is_integer(json_object_get(ev, "time")))
+		t = (uint64_t)json_integer_value(json_object_get(ev, "time")) * 1000000000ull;
+	return st->cb(act, id, t, st->ctx);
 }
 
 static int event_value(json_t *ev, void *ud)

@@ -14,6 +14,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 struct docker_container {
@@ -65,11 +66,13 @@ void docker_event_action(const char *action, char *out, size_t len);
 /*
  * Follow GET /events?filters={"type":["container"]} and call cb for each
  * event with the action ("start", "die", "destroy", ...: docker_event_action())
- * and the full id.
+ * the full id and the engine's time of the event (CLOCK_REALTIME ns: its
+ * timeNano, or its time in seconds; 0 when it gave none).
  * Returns when cb returns non-zero (that value), when *stop becomes true
  * (checked at least once a second), or on a stream error (-errno).
  */
-typedef int (*docker_event_cb)(const char *action, const char *id, void *ctx);
+typedef int (*docker_event_cb)(const char *action, const char *id, uint64_t time_ns,
+			       void *ctx);
 int docker_events(const char *host, docker_event_cb cb, void *ctx, volatile int *stop, char *err,
 		  size_t errlen);
 

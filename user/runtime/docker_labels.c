@@ -129,10 +129,11 @@ int label_policy(const char *labels_json, const char *prefix, const char *what,
 			p->audit = !strcmp(val, "true");
 			p->has_audit = true;
 		} else {
-			snprintf(err, errlen,
-				 "unknown %s %s (use %spolicy, %sallow, %sdeny, %sdefault, %saudit)",
-				 what, quote_text(key, qk, sizeof(qk)), prefix, prefix, prefix, prefix,
-				 prefix);
+			snprintf(
+				err, errlen,
+				"unknown %s %s (use %spolicy, %sallow, %sdeny, %sdefault, %saudit)",
+				what, quote_text(key, qk, sizeof(qk)), prefix, prefix, prefix,
+				prefix, prefix);
 			ret = -EINVAL;
 		}
 		if (ret)

@@ -1,10 +1,51 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
+#include <string.h>
+#include <time.h>
 #include <bpf/libbpf.h>
 #include "util/log.h"
 
 static int cur_level = LOG_WARN;
+static bool json_mode;
+
+void log_set_json(bool on)
+{
+	json_mode = on;
+}
+
+/* One JSON object per line on stderr: event, message (its trailing newline
+ * dropped), time. Lines longer than the buffer are cut.
+ */
+static void vlog_json(int level, const char *fmt, va_list ap)
+{
+	char msg[4096], out[8300], when[32];
+	const char *ev = level < 0 ? "error" : level == LOG_WARN ? "warning" : "debug";
+	time_t now = time(NULL);
+	struct tm tm;
+	size_t n = 0, i;
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	i = strlen(msg);
+	while (i && msg[i - 1] == '\n')
+		msg[--i] = '\0';
+	for (i = 0; msg[i] && n < sizeof(out) - 8; i++) {
+		unsigned char c = (unsigned char)msg[i];
+
+		if (c == '"' || c == '\\') {
+			out[n++] = '\\';
+			out[n++] = (char)c;
+		} else if (c < 0x20) {
+			n += (size_t)snprintf(out + n, sizeof(out) - n, "\\u%04x", c);
+		} else {
+			out[n++] = (char)c;
+		}
+	}
+	out[n] = '\0';
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&now, &tm));
+	fprintf(stderr, "{\"event\":\"%s\",\"message\":\"%s\",\"time\":\"%s\"}\n", ev, out, when);
+}
 
 void log_set_level(int level)
 {
@@ -20,6 +61,10 @@ static void vlog(int level, const char *fmt, va_list ap)
 {
 	if (level > cur_level)
 		return;
+	if (json_mode) {
+		vlog_json(level, fmt, ap);
+		return;
+	}
 	fputs(level < 0 ? "egressctl: " : level == LOG_WARN ? "egressctl: warning: " : "", stderr);
 	vfprintf(stderr, fmt, ap);
 }
@@ -49,6 +94,10 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list 
 
 	if (want > cur_level)
 		return 0;
+	if (json_mode) {
+		vlog_json(LOG_DEBUG, fmt, ap);
+		return 0;
+	}
 	return vfprintf(stderr, fmt, ap);
 }
 

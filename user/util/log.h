@@ -5,7 +5,11 @@
 
 enum log_level { LOG_WARN = 0, LOG_INFO = 1, LOG_DEBUG = 2, LOG_LIBBPF = 3 };
 
+#include <stdbool.h>
+
 void log_set_level(int level);
+/* on: every line on stderr is a JSON object (event, message, time). */
+void log_set_json(bool on);
 int log_get_level(void);
 void log_setup_libbpf(void);
 void log_msg(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

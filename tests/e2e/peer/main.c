@@ -16,6 +16,11 @@
  *                  -R: then "retrans N", the SYNs retransmitted (TCP_INFO):
  *                  0 when the first SYN got through
  *   peer tcp-connect-hold ADDR PORT SECONDS             -> "N" (messages acked)
+ *   peer tcp-hello [-6] ADDR PORT MSG [-t SECONDS]
+ *                  connect, send "MSG retrans R ms M" and a newline, close
+ *                  -> "connected retrans R ms M" (R: SYNs retransmitted, so
+ *                  R = 0 means the first attempt got through; M: ms to
+ *                  connect) | "connect: ERR"
  *   peer udp-flood ADDR PORT COUNT SECONDS              -> "sent N errors M pps P"
  *
  * Options may stand anywhere after the subcommand. Every receiver also takes
@@ -58,6 +63,7 @@ void usage(void)
 		"  %1$s udp-alt   [-6] ADDR PORT ADDR2 PORT2 COUNT [-i USEC] [-t SECONDS] [-p FILE]\n"
 		"  %1$s tcp-send  [-6] ADDR PORT [-l LEN] [-t SECONDS] [-v] [-R]\n"
 		"  %1$s tcp-connect-hold ADDR PORT SECONDS [-p FILE]\n"
+		"  %1$s tcp-hello [-6] ADDR PORT MSG [-t SECONDS]\n"
 		"  %1$s udp-flood ADDR PORT COUNT SECONDS\n",
 		prog);
 	exit(2);
@@ -210,6 +216,7 @@ int main(int argc, char **argv)
 		{ "udp-alt", cmd_udp_alt },
 		{ "tcp-send", cmd_tcp_send },
 		{ "tcp-connect-hold", cmd_tcp_connect_hold },
+		{ "tcp-hello", cmd_tcp_hello },
 		{ "udp-flood", cmd_udp_flood },
 		/* clang-format on */
 	};

@@ -75,5 +75,6 @@ int cmd_udp_alt(int argc, char **argv);
 int cmd_udp_flood(int argc, char **argv);
 int cmd_tcp_send(int argc, char **argv);
 int cmd_tcp_connect_hold(int argc, char **argv);
+int cmd_tcp_hello(int argc, char **argv);
 
 #endif

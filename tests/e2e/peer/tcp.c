@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-/* peer: the TCP senders (tcp-send, tcp-connect-hold). */
+/* peer: the TCP senders (tcp-send, tcp-connect-hold, tcp-hello). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -205,4 +205,46 @@ int cmd_tcp_connect_hold(int argc, char **argv)
 	printf("%lu\n", ok);
 	close(fd);
 	return rc;
+}
+
+/* Connect (one attempt: the kernel retransmits the SYN until SECONDS),
+ * send "MSG retrans R ms M" and a newline, close: R = 0 says the first SYN
+ * got through.
+ */
+int cmd_tcp_hello(int argc, char **argv)
+{
+	struct opts o = { .timeout = -1 };
+	struct tcp_info ti;
+	socklen_t tl = sizeof(ti);
+	char msg[600];
+	struct addr a;
+	double t0, ms, timeout;
+	int fd, n;
+
+	parse_opts(argc, argv, "6", "t", &o);
+	if (o.npos != 3)
+		usage();
+	if (strlen(o.pos[2]) > 500)
+		die_usage("MSG too long (max 500)");
+	timeout = o.timeout > 0 ? o.timeout : 5.0;
+	parse_addr(o.pos[0], parse_ulong(o.pos[1], "PORT", 1, 65535), o.v6, &a);
+	t0 = now();
+	fd = connect_timeout(&a, timeout);
+	if (fd < 0) {
+		printf("connect: %s\n", strerror(errno));
+		return 1;
+	}
+	ms = (now() - t0) * 1000;
+	memset(&ti, 0, sizeof(ti));
+	getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &tl);
+	n = snprintf(msg, sizeof(msg), "%s retrans %u ms %.0f\n", o.pos[2], ti.tcpi_total_retrans,
+		     ms);
+	if (send_all(fd, msg, (size_t)n, 2000) != (size_t)n) {
+		printf("send: %s\n", strerror(errno));
+		close(fd);
+		return 1;
+	}
+	close(fd);
+	printf("connected retrans %u ms %.0f\n", ti.tcpi_total_retrans, ms);
+	return 0;
 }
