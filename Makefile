@@ -99,7 +99,9 @@ OCIHOOKSDIR ?= $(prefix)/share/containers/oci/hooks.d
 
 # The binary, the man page, bash completion, the unit for `watch` (with
 # $(prefix)/sbin in its paths; installed, not enabled), Podman's hooks.d file
-# (in force for Podman's containers once installed) and egressctl-runc, the
+# (in force for Podman's containers when OCIHOOKSDIR is a directory Podman
+# reads: /usr/share/containers/oci/hooks.d, as in the Debian package, or
+# /etc/containers/oci/hooks.d; not /usr/local/...) and egressctl-runc, the
 # Docker runtime wrapper (a link; in force only once dockerd is told).
 install: $(OUTPUT)/egressctl
 	install -D -m 0755 $(OUTPUT)/egressctl $(DESTDIR)$(prefix)/sbin/egressctl

@@ -73,7 +73,7 @@ static void test_pod_parse(void **state)
 
 static void names_of(const char *qos, const char *const *want, size_t n)
 {
-	struct kube_pod p = { .uid = UID };
+	struct kube_pod p = { .uid = UID, .cg_uid = UID };
 	char rel[512];
 	size_t i;
 
@@ -105,6 +105,35 @@ static void test_pod_cgroup_names(void **state)
 	names_of("Burstable", burstable, 2);
 	names_of("BestEffort", besteffort, 2);
 	names_of("", any, 6);
+}
+
+/* A static pod: its cgroup is named after the config hash its mirror pod
+ * carries (kubernetes.io/config.mirror), not after the mirror's uid.
+ */
+static void test_static_pod(void **state)
+{
+	struct kube_pod p;
+	char rel[512];
+
+	(void)state;
+	assert_int_equal(kube_pod_parse("{\"metadata\":{\"uid\":\"" UID "\",\"annotations\":"
+					"{\"kubernetes.io/config.mirror\":"
+					"\"0123456789abcdef0123456789abcdef\"}},"
+					"\"status\":{\"qosClass\":\"Burstable\"}}",
+					&p),
+			 0);
+	assert_string_equal(p.uid, UID);
+	assert_string_equal(p.cg_uid, "0123456789abcdef0123456789abcdef");
+	assert_int_equal(kube_pod_cgroup_name(&p, 0, rel, sizeof(rel)), 0);
+	assert_string_equal(rel, "/kubepods/burstable/pod0123456789abcdef0123456789abcdef");
+	kube_pod_free(&p);
+	/* a mirror value that is not a hash is not used to name a cgroup */
+	assert_int_equal(kube_pod_parse("{\"metadata\":{\"uid\":\"" UID "\",\"annotations\":"
+					"{\"kubernetes.io/config.mirror\":\"../../x\"}}}",
+					&p),
+			 0);
+	assert_string_equal(p.cg_uid, UID);
+	kube_pod_free(&p);
 }
 
 static void test_pod_dir_of(void **state)
@@ -143,7 +172,7 @@ static void test_pod_dir_of(void **state)
 		"/" C1,
 		"",
 	};
-	struct kube_pod p = { .uid = UID, .ncontainers = 3 };
+	struct kube_pod p = { .uid = UID, .cg_uid = UID, .ncontainers = 3 };
 	char out[512];
 	size_t i;
 
@@ -292,9 +321,10 @@ static void test_jstream(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_pod_parse),	  cmocka_unit_test(test_pod_cgroup_names),
-		cmocka_unit_test(test_pod_dir_of),	  cmocka_unit_test(test_conn_init),
-		cmocka_unit_test(test_annotation_policy), cmocka_unit_test(test_jstream),
+		cmocka_unit_test(test_pod_parse),  cmocka_unit_test(test_pod_cgroup_names),
+		cmocka_unit_test(test_pod_dir_of), cmocka_unit_test(test_static_pod),
+		cmocka_unit_test(test_conn_init),  cmocka_unit_test(test_annotation_policy),
+		cmocka_unit_test(test_jstream),
 	};
 
 	return cmocka_run_group_tests_name("kube", tests, NULL, NULL);

@@ -134,8 +134,11 @@ static void test_add_hook(void **state)
 	struct oci_hook h = {
 		.path = "/usr/sbin/egressctl", .args = args, .env = env, .timeout = 30
 	};
-	char err[256];
+	char err[256], text[1024];
 	json_t *j, *hooks;
+	struct stat sb;
+	size_t n;
+	FILE *f;
 
 	(void)state;
 	assert_non_null(mkdtemp(dir));
@@ -159,6 +162,45 @@ static void test_add_hook(void **state)
 				 json_array_get(json_object_get(hooks, "poststop"), 0), "timeout")),
 			 30);
 	json_decref(j);
+	/* every other byte kept: a uint64 rlimit (unlimited) that jansson
+	 * cannot hold, the order of members; the file's mode kept
+	 */
+	write_file(cfg, "{\"ociVersion\": \"1.0.2\", \"process\": {\"rlimits\": [{\"type\": "
+			"\"RLIMIT_MEMLOCK\", \"hard\": 18446744073709551615, \"soft\": "
+			"18446744073709551615}]}, \"hooks\": {}, \"z\": [1, {\"a\": \"}\\\"\"}]}");
+	assert_int_equal(chmod(cfg, 0644), 0);
+	assert_int_equal(oci_add_hook(dir, &h, stages, err, sizeof(err)), 0);
+	assert_int_equal(stat(cfg, &sb), 0);
+	assert_int_equal(sb.st_mode & 07777, 0644);
+	f = fopen(cfg, "r");
+	assert_non_null(f);
+	n = fread(text, 1, sizeof(text) - 1, f);
+	fclose(f);
+	text[n] = '\0';
+	assert_non_null(strstr(text,
+			       "{\"ociVersion\": \"1.0.2\", \"process\": {\"rlimits\": [{\"type\": "
+			       "\"RLIMIT_MEMLOCK\", \"hard\": 18446744073709551615, \"soft\": "
+			       "18446744073709551615}]}, \"hooks\": {\"createRuntime\""));
+	assert_non_null(strstr(text, "}, \"z\": [1, {\"a\": \"}\\\"\"}]}"));
+	j = json_loads(text, JSON_DECODE_INT_AS_REAL, NULL);
+	assert_int_equal(json_array_size(json_object_get(json_object_get(j, "hooks"), "poststop")),
+			 1);
+	json_decref(j);
+	/* no hooks member: added first; an empty object too */
+	write_file(cfg, "{\"b\": 18446744073709551615}");
+	assert_int_equal(oci_add_hook(dir, &h, stages, err, sizeof(err)), 0);
+	j = json_load_file(cfg, JSON_DECODE_INT_AS_REAL, NULL);
+	assert_non_null(j);
+	assert_int_equal(json_object_size(j), 2);
+	json_decref(j);
+	write_file(cfg, " { } ");
+	assert_int_equal(oci_add_hook(dir, &h, stages, err, sizeof(err)), 0);
+	j = json_load_file(cfg, 0, NULL);
+	assert_int_equal(json_object_size(j), 1);
+	json_decref(j);
+	/* a key twice: refused (the member replaced would be ambiguous) */
+	write_file(cfg, "{\"hooks\": {}, \"hooks\": {}}");
+	assert_int_equal(oci_add_hook(dir, &h, stages, err, sizeof(err)), -EINVAL);
 	/* not JSON: one line, the file left alone */
 	write_file(cfg, "{nope");
 	assert_int_equal(oci_add_hook(dir, &h, stages, err, sizeof(err)), -EINVAL);
@@ -191,6 +233,17 @@ static void test_docker_config(void **state)
 		oci_docker_config(dir, ID, NULL, name, sizeof(name), &labels, err, sizeof(err)), 0);
 	assert_string_equal(name, "web");
 	assert_string_equal(labels, "{\"egressctl.allow\":\"198.18.0.1\"}");
+	free(labels);
+	/* --network container:<other>: its hostname file, the root the same */
+	snprintf(cfg, sizeof(cfg),
+		 "{\"process\":{\"rlimits\":[{\"hard\":18446744073709551615}]},\"mounts\":"
+		 "[{\"destination\":\"/etc/hostname\",\"source\":\"%s/containers/"
+		 "ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff/hostname\"}]}",
+		 dir);
+	write_file(p, cfg);
+	assert_int_equal(
+		oci_docker_config(dir, ID, NULL, name, sizeof(name), &labels, err, sizeof(err)), 0);
+	assert_string_equal(name, "web");
 	free(labels);
 	/* given: the same */
 	assert_int_equal(oci_docker_config("/nonexistent", ID, dir, name, sizeof(name), &labels,

@@ -240,7 +240,11 @@ int runc_wrapper(int argc, char **argv)
 			nargv[n++] = argv[i];
 	}
 	nargv[n] = NULL;
-	if (!real_runc(runc_opt, runc, sizeof(runc)))
+	if (real_runc(runc_opt, runc, sizeof(runc)) && is_self(runc))
+		return wrapper_fail(argc, argv,
+				    "the runc to run is egressctl-runc itself (EGRESSCTL_RUNC or "
+				    "--egressctl-runc= must name the real runc)");
+	if (!runc[0])
 		return wrapper_fail(
 			argc, argv,
 			"no runc found (on $PATH, /usr/sbin, /usr/bin...; set EGRESSCTL_RUNC or --egressctl-runc=PATH)");

@@ -644,7 +644,16 @@ static int watch(struct watch_opts *o, bool once, unsigned long resync)
 	char err[512];
 	int ret;
 
+	char mnt[2048];
+
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	/* The cgroup mount is found once and cached: before any thread. */
+	cgroup2_host_mount(mnt, sizeof(mnt));
+	/* Kubernetes mode attaches without preloaded instances; what a killed
+	 * watch preloaded is removed by its cleanup.
+	 */
+	if (K.on)
+		o->preload = 0;
 	/* libcurl before any thread: docker.c's load is not thread-safe. */
 	if (dl_curl_load(err, sizeof(err))) {
 		pr_err("%s\n", err);

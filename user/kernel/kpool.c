@@ -107,8 +107,8 @@ static int take_one(char *to)
 	return ret;
 }
 
-int kpool_claim(const struct egr_attach_opts *o, const char *cgpath, const char *rel,
-		uint64_t cgid, char *err, size_t errlen)
+int kpool_claim(const struct egr_attach_opts *o, const char *cgpath, const char *rel, uint64_t cgid,
+		char *err, size_t errlen)
 {
 	char tmp[160];
 	int ret;
@@ -163,6 +163,21 @@ struct tidy {
 	bool fill, count, drain_own, drain_orphans;
 };
 
+/* Remove a pool entry: renamed out of the pool first (a claim or an
+ * adoption renames entries too: whoever renames first has it), then its
+ * pins. 0, or -errno (taken meanwhile: not removed).
+ */
+static int entry_remove(const char *path)
+{
+	static unsigned int seq;
+	char tag[32], dead[256];
+	int ret;
+
+	snprintf(tag, sizeof(tag), "pool%u", __atomic_fetch_add(&seq, 1, __ATOMIC_RELAXED));
+	ret = pindir_retire(path, tag, dead, sizeof(dead));
+	return ret ? ret : kstate_dir_remove(dead);
+}
+
 /* One entry of the pool, as tidy t says (kpool_fill(), kpool_drain()). */
 static void tidy_one(struct tidy *t, const char *name, bool ours, int pid)
 {
@@ -172,13 +187,13 @@ static void tidy_one(struct tidy *t, const char *name, bool ours, int pid)
 	if (!ours) {
 		/* another build's: removed once its keeper is gone */
 		if (!alive(pid) && (t->fill || t->drain_orphans))
-			t->removed += !kstate_dir_remove(path);
+			t->removed += !entry_remove(path);
 		return;
 	}
 	if (!alive(pid)) {
 		/* its keeper was killed: adopted by a filler, or removed */
 		if (t->drain_orphans) {
-			t->removed += !kstate_dir_remove(path);
+			t->removed += !entry_remove(path);
 			return;
 		}
 		if (!t->fill)
@@ -197,7 +212,7 @@ static void tidy_one(struct tidy *t, const char *name, bool ours, int pid)
 	}
 	/* one over want is kept: two fillers may each load the last one */
 	if (t->drain_own || (t->fill && t->own >= t->want + 1)) {
-		t->removed += !kstate_dir_remove(path);
+		t->removed += !entry_remove(path);
 		return;
 	}
 	t->own++;

@@ -66,8 +66,11 @@ int attach_cgroup(const char *cgpath, const char *rel, uint64_t cgid,
 		       strerror(-ret));
 		return ret;
 	}
+	/* A preloaded instance, else (none left, or one that cannot be
+	 * claimed) one loaded now.
+	 */
 	ret = o->preloaded ? kpool_claim(o, cgpath, rel, cgid, err, errlen) : -ENOENT;
-	if (ret == -ENOENT)
+	if (ret)
 		ret = kstate_create(cgpath, rel, cgid, o, err, errlen);
 	if (!ret) {
 		*created = true;

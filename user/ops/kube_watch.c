@@ -27,6 +27,7 @@
 
 #define RETRY_NS 500000000ull /* a pod whose cgroup is not there yet */
 #define CLEANUP_NS 10000000000ull /* pins of cgroups that are gone */
+#define FAILED_NS 5000000000ull /* a pod whose policy could not be put in force */
 #define BACKOFF_MIN_MS 500
 #define BACKOFF_MAX_MS 8000
 #define RELIST_GAP_NS 1000000000ull /* at most one list a second */
@@ -330,8 +331,12 @@ static void handle(struct kw *w, struct kpod *k, const char *event, uint64_t t0)
 		k->attached = true;
 	if (ret) {
 		watch_log(o, "error", k->pod.uid, k->label, -1,
-			  "putting its %s policy in force on cgroup %s: %s; egress stays denied",
-			  source, k->rel, err);
+			  "putting its %s policy in force on cgroup %s: %s; %s", source, k->rel,
+			  err,
+			  k->attached		   ? "egress stays denied" :
+			  watch_guarded(o, k->rel) ? "held by the guard" :
+						     "NOT filtered");
+		k->next_try = watch_now_ns() + FAILED_NS; /* tried again (tick) */
 		goto out;
 	}
 	k->done = true;
@@ -380,6 +385,11 @@ static int on_pod(const char *type, const struct kube_pod *p, void *ctx)
 	kube_pod_free(&k->pod);
 	k->pod = *p;
 	k->pod.annotations_json = p->annotations_json ? strdup(p->annotations_json) : NULL;
+	if (p->annotations_json && !k->pod.annotations_json) {
+		/* not "no policy": that would let it out */
+		watch_log(w->o, "error", p->uid, k->label, -1, "out of memory reading the pod");
+		return 0;
+	}
 	snprintf(k->label, sizeof(k->label), "%s/%s", p->ns, p->name);
 	k->listed = true;
 	/* its containers may have started (a list reads /proc once: before) */
@@ -400,7 +410,8 @@ static void tick(void *ctx)
 	for (i = 0; i < w->n; i++) {
 		struct kpod *k = &w->pods[i];
 
-		if (!k->cgid && now >= k->next_try) {
+		/* no cgroup yet, or its policy could not be put in force */
+		if ((!k->cgid || (!k->done && k->next_try)) && now >= k->next_try) {
 			if (!rebuilt)
 				w->idx_built = false;
 			rebuilt = true;

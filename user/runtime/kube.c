@@ -110,6 +110,7 @@ static void add_containers(struct kube_pod *p, json_t *statuses)
 static int pod_from(json_t *o, struct kube_pod *p)
 {
 	json_t *md = json_object_get(o, "metadata"), *st = json_object_get(o, "status"), *ann;
+	char mirror[64] = "";
 
 	memset(p, 0, sizeof(*p));
 	str_field(md, "uid", p->uid, sizeof(p->uid));
@@ -121,6 +122,13 @@ static int pod_from(json_t *o, struct kube_pod *p)
 	if (strlen(p->uid) < 8 || strspn(p->uid, "0123456789abcdef-") != strlen(p->uid))
 		return -EPROTO;
 	ann = json_object_get(md, "annotations");
+	/* A static pod's cgroup is named after the kubelet's uid for it, the
+	 * hash its mirror pod carries; the API's uid is the mirror's own.
+	 */
+	snprintf(p->cg_uid, sizeof(p->cg_uid), "%s", p->uid);
+	str_field(ann, "kubernetes.io/config.mirror", mirror, sizeof(mirror));
+	if (strlen(mirror) >= 8 && strspn(mirror, "0123456789abcdef") == strlen(mirror))
+		snprintf(p->cg_uid, sizeof(p->cg_uid), "%s", mirror);
 	if (json_is_object(ann) && json_object_size(ann)) {
 		p->annotations_json = json_dumps(ann, JSON_COMPACT | JSON_SORT_KEYS);
 		if (!p->annotations_json)
@@ -156,7 +164,7 @@ int kube_pod_cgroup_name(const struct kube_pod *p, unsigned int i, char *rel, si
 	char uid_[64];
 	size_t j;
 
-	snprintf(uid_, sizeof(uid_), "%s", p->uid);
+	snprintf(uid_, sizeof(uid_), "%s", p->cg_uid);
 	for (j = 0; uid_[j]; j++)
 		if (uid_[j] == '-')
 			uid_[j] = '_';
@@ -169,7 +177,8 @@ int kube_pod_cgroup_name(const struct kube_pod *p, unsigned int i, char *rel, si
 			if (n != i)
 				continue;
 			if (driver == 0)
-				snprintf(rel, len, "/kubepods%s%s/pod%s", *d ? "/" : "", d, p->uid);
+				snprintf(rel, len, "/kubepods%s%s/pod%s", *d ? "/" : "", d,
+					 p->cg_uid);
 			else if (*d)
 				snprintf(
 					rel, len,
@@ -237,7 +246,7 @@ int kube_pod_dir_of(const char *cgpath, const struct kube_pod *p, char *out, siz
 	memcpy(parent, cgpath, n);
 	parent[n] = '\0';
 	pbase = strrchr(parent, '/') + 1;
-	if (!pod_dir(pbase, p->uid))
+	if (!pod_dir(pbase, p->cg_uid))
 		return -ENOENT;
 	for (i = 0; i < p->ncontainers; i++) {
 		if (!container_dir(base + 1, p->containers[i]))

@@ -52,6 +52,10 @@ int kube_conn_init(struct kube_conn *k, const char *api, const char *token_file,
 /* What egressctl reads of a pod. */
 struct kube_pod {
 	char uid[64];
+	/* the uid the kubelet names the pod's cgroup after: uid, or for a
+	 * static pod its mirror's kubernetes.io/config.mirror (the config hash)
+	 */
+	char cg_uid[64];
 	char ns[64];
 	char name[254];
 	char qos[16]; /* status.qosClass: Guaranteed, Burstable, BestEffort, or "" */

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 #include <jansson.h>
 #include "runtime/oci.h"
 #include "util/err.h"
@@ -195,24 +196,130 @@ static bool has_hook(json_t *list, const char *path, json_t *args)
 	return false;
 }
 
-static int write_json(json_t *j, const char *tmp, const char *path, char *err, size_t errlen)
+/* The JSON value at p (valid JSON, checked by jansson before): its end. */
+static const char *skip_ws(const char *p, const char *e)
 {
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600), ret = 0;
+	while (p < e && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
+		p++;
+	return p;
+}
 
+static const char *skip_string(const char *p, const char *e)
+{
+	for (p++; p < e; p++) {
+		if (*p == '\\')
+			p++;
+		else if (*p == '"')
+			return p + 1;
+	}
+	return e;
+}
+
+static const char *skip_value(const char *p, const char *e)
+{
+	int depth = 0;
+
+	if (p < e && *p == '"')
+		return skip_string(p, e);
+	if (p < e && *p != '{' && *p != '[') {
+		while (p < e && !strchr(",}] \t\r\n", *p))
+			p++;
+		return p;
+	}
+	while (p < e) {
+		if (*p == '"') {
+			p = skip_string(p, e);
+			continue;
+		}
+		if (*p == '{' || *p == '[')
+			depth++;
+		else if ((*p == '}' || *p == ']') && --depth == 0)
+			return p + 1;
+		p++;
+	}
+	return e;
+}
+
+/* The value of the top-level member "hooks" of the object in buf: its
+ * span [*vs, *ve). 0, or -ENOENT (no such member; *vs: just after '{').
+ */
+static int hooks_span(const char *buf, size_t len, const char **vs, const char **ve)
+{
+	const char *p = skip_ws(buf, buf + len), *e = buf + len, *k, *ke;
+
+	if (p == e || *p != '{')
+		return -EINVAL;
+	*vs = ++p;
+	for (;;) {
+		p = skip_ws(p, e);
+		if (p == e || *p != '"')
+			return -ENOENT;
+		k = p;
+		ke = skip_string(p, e);
+		p = skip_ws(ke, e);
+		if (p == e || *p != ':')
+			return -EINVAL;
+		p = skip_ws(p + 1, e);
+		if (ke - k == 7 && !memcmp(k, "\"hooks\"", 7)) {
+			*vs = p;
+			*ve = skip_value(p, e);
+			return 0;
+		}
+		p = skip_ws(skip_value(p, e), e);
+		if (p == e || *p != ',')
+			return -ENOENT;
+		p++;
+	}
+}
+
+/* config.json with only its "hooks" member replaced by hooks (or added
+ * first): every other byte as runc's caller wrote it (jansson would turn a
+ * uint64 rlimit, 18446744073709551615 for "unlimited", into an error), the
+ * file's mode kept; written next to it and renamed over it.
+ */
+static int write_hooks(const char *cfg, const char *buf, size_t len, const char *vs, const char *ve,
+		       bool found, json_t *hooks, mode_t mode, char *err, size_t errlen)
+{
+	char tmp[4300], *h = json_dumps(hooks, JSON_COMPACT);
+	size_t pre = (size_t)(vs - buf);
+	bool empty = !found && *skip_ws(vs, buf + len) == '}';
+	int fd, ret = 0;
+	FILE *f;
+
+	if (!h) {
+		seterr(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	snprintf(tmp, sizeof(tmp), "%s.egressctl-%d", cfg, (int)getpid());
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode & 07777);
+	f = fd >= 0 ? fdopen(fd, "w") : NULL;
+	if (!f) {
+		ret = -errno;
+		seterr(err, errlen, "writing %s: %s", tmp, strerror(-ret));
+		if (fd >= 0) {
+			close(fd);
+			unlink(tmp);
+		}
+		free(h);
+		return ret;
+	}
 	/* No fsync: runc reads it next, and a crash ends the create anyway. */
+	fwrite(buf, 1, pre, f);
+	if (found)
+		fprintf(f, "%s%s", h, ve);
+	else
+		fprintf(f, "\"hooks\":%s%s%s", h, empty ? "" : ",", vs);
+	free(h);
 	errno = 0;
-	if (fd < 0 || json_dumpfd(j, fd, JSON_COMPACT)) {
+	if (ferror(f) | fclose(f)) {
 		ret = errno ? -errno : -EIO;
 		seterr(err, errlen, "writing %s: %s", tmp, strerror(-ret));
-		if (fd >= 0)
-			close(fd);
 		unlink(tmp);
 		return ret;
 	}
-	close(fd);
-	if (rename(tmp, path)) {
+	if (rename(tmp, cfg)) {
 		ret = -errno;
-		seterr(err, errlen, "renaming %s to %s: %s", tmp, path, strerror(-ret));
+		seterr(err, errlen, "renaming %s to %s: %s", tmp, cfg, strerror(-ret));
 		unlink(tmp);
 	}
 	return ret;
@@ -221,29 +328,55 @@ static int write_json(json_t *j, const char *tmp, const char *path, char *err, s
 int oci_add_hook(const char *bundle, const struct oci_hook *h, const char *const *stages, char *err,
 		 size_t errlen)
 {
-	char cfg[4200], tmp[4300];
-	json_t *j, *hooks, *hook = NULL, *args = NULL;
+	char cfg[4200], *buf = NULL;
+	const char *vs = NULL, *ve = NULL;
+	json_t *j = NULL, *hooks = NULL, *hook = NULL, *args = NULL;
 	json_error_t je;
-	bool changed = false;
+	bool changed = false, found;
+	struct stat sb;
+	size_t len = 0;
 	int ret = 0;
+	FILE *f;
 
 	snprintf(cfg, sizeof(cfg), "%s/config.json", bundle && *bundle ? bundle : ".");
-	snprintf(tmp, sizeof(tmp), "%s.egressctl-%d", cfg, (int)getpid());
-	j = json_load_file(cfg, 0, &je);
-	if (!json_is_object(j)) {
-		seterr(err, errlen, "reading %s: %s", cfg, j ? "not a JSON object" : je.text);
-		json_decref(j);
-		return -EINVAL;
+	f = fopen(cfg, "re");
+	if (!f || fstat(fileno(f), &sb) || !S_ISREG(sb.st_mode) || sb.st_size > OCI_CONFIG_MAX) {
+		ret = f && !S_ISREG(sb.st_mode) ? -EINVAL : f ? -EFBIG : -errno;
+		seterr(err, errlen, "reading %s: %s", cfg,
+		       ret == -EINVAL ? "not a regular file" : strerror(-ret));
+		if (f)
+			fclose(f);
+		return ret;
 	}
-	hooks = json_object_get(j, "hooks");
+	buf = malloc((size_t)sb.st_size + 1);
+	if (buf)
+		len = fread(buf, 1, (size_t)sb.st_size, f);
+	fclose(f);
+	if (!buf) {
+		seterr(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	buf[len] = '\0';
+	/* Valid JSON, an object, no key twice (the scan takes the first). */
+	j = json_loadb(buf, len, JSON_DECODE_INT_AS_REAL | JSON_REJECT_DUPLICATES, &je);
+	if (!json_is_object(j) || (ret = hooks_span(buf, len, &vs, &ve)) == -EINVAL) {
+		seterr(err, errlen, "reading %s: %s", cfg, j ? "not a JSON object" : je.text);
+		ret = -EINVAL;
+		goto out;
+	}
+	found = !ret;
+	ret = 0;
+	hooks = found ? json_loadb(vs, (size_t)(ve - vs), JSON_REJECT_DUPLICATES, &je) :
+			json_object();
 	if (!json_is_object(hooks)) {
-		hooks = json_object();
-		json_object_set_new(j, "hooks", hooks);
+		seterr(err, errlen, "reading %s: its hooks are not an object", cfg);
+		ret = -EINVAL;
+		goto out;
 	}
 	args = str_array(h->args);
 	hook = json_pack("{s:s, s:O, s:o}", "path", h->path, "args", args, "env",
 			 str_array(h->env));
-	if (!hook || !hooks) {
+	if (!hook) {
 		seterr(err, errlen, "out of memory");
 		ret = -ENOMEM;
 		goto out;
@@ -263,39 +396,49 @@ int oci_add_hook(const char *bundle, const struct oci_hook *h, const char *const
 		changed = true;
 	}
 	if (changed)
-		ret = write_json(j, tmp, cfg, err, errlen);
+		ret = write_hooks(cfg, buf, len, vs, ve, found, hooks, sb.st_mode, err, errlen);
 out:
 	json_decref(args);
 	json_decref(hook);
+	json_decref(hooks);
 	json_decref(j);
+	free(buf);
 	return ret;
 }
 
 /* Docker's data root from the bundle: the source of its /etc/hostname
- * mount is <root>/containers/<id>/hostname. 0, or -ENOENT.
+ * mount is <root>/containers/<id>/hostname, this container's or, with
+ * --network container:<other>, the other's (the record read then must be
+ * this id's all the same). 0, or -ENOENT.
  */
-static int root_of_bundle(const char *bundle, const char *id, char *root, size_t len)
+static int root_of_bundle(const char *bundle, char *root, size_t len)
 {
-	char cfg[4200], suffix[200];
+	static const char mid[] = "/containers/", tail[] = "/hostname";
+	const size_t ml = sizeof(mid) - 1, tl = sizeof(tail) - 1, hl = 64;
+	char cfg[4200];
 	json_t *j, *m;
-	size_t i, n, sl;
+	size_t i, n;
 	int ret = -ENOENT;
 
 	snprintf(cfg, sizeof(cfg), "%s/config.json", bundle);
-	snprintf(suffix, sizeof(suffix), "/containers/%s/hostname", id);
-	sl = strlen(suffix);
-	j = json_load_file(cfg, 0, NULL);
+	j = json_load_file(cfg, JSON_DECODE_INT_AS_REAL, NULL);
 	json_array_foreach(json_object_get(j, "mounts"), i, m)
 	{
 		const char *dst = json_string_value(json_object_get(m, "destination"));
 		const char *src = json_string_value(json_object_get(m, "source"));
+		const char *id;
 
 		if (!dst || !src || strcmp(dst, "/etc/hostname"))
 			continue;
 		n = strlen(src);
-		if (src[0] == '/' && n > sl && n - sl < len && !strcmp(src + n - sl, suffix) &&
-		    !strstr(src, "/../")) {
-			snprintf(root, len, "%.*s", (int)(n - sl), src);
+		if (src[0] != '/' || n <= ml + hl + tl || strstr(src, "/../") ||
+		    strcmp(src + n - tl, tail))
+			break;
+		id = src + n - tl - hl;
+		if (strncmp(id - ml, mid, ml) || strspn(id, "0123456789abcdef") != hl)
+			break;
+		if ((size_t)(id - ml - src) < len) {
+			snprintf(root, len, "%.*s", (int)(id - ml - src), src);
 			ret = 0;
 		}
 		break;
@@ -321,7 +464,7 @@ int oci_docker_config(const char *bundle, const char *id, const char *docker_roo
 	}
 	if (docker_root && *docker_root)
 		snprintf(root, sizeof(root), "%s", docker_root);
-	else if (!bundle || !*bundle || root_of_bundle(bundle, id, root, sizeof(root)))
+	else if (!bundle || !*bundle || root_of_bundle(bundle, root, sizeof(root)))
 		snprintf(root, sizeof(root), "/var/lib/docker");
 	snprintf(path, sizeof(path), "%s/containers/%s/config.v2.json", root, id);
 	j = json_load_file(path, 0, &je);

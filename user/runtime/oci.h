@@ -32,6 +32,8 @@ struct oci_state {
 
 /* Largest state accepted on stdin. */
 #define OCI_STATE_MAX (1u << 20)
+/* The largest config.json the wrapper rewrites. */
+#define OCI_CONFIG_MAX (16 << 20)
 
 /* 0, or -EINVAL with one line in err (not JSON, no valid id, a bad pid or
  * bundle).
