@@ -11,8 +11,9 @@
 #include "fuzz.h"
 #include "../../user/runtime/docker.c"
 
-static int count_cb(const char *action, const char *id, void *ctx)
+static int count_cb(const char *action, const char *id, uint64_t t, void *ctx)
 {
+	(void)t;
 	/* An empty id ({"status":"die","id":""}) does reach the callback: the
 	 * watch callback copes (the inspect of "" fails), so it is allowed here.
 	 */

@@ -97,8 +97,8 @@ static void test_pod_cgroup_names(void **state)
 		"/kubepods/besteffort/pod" UID,
 		"/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod" UID_ ".slice"
 	};
-	static const char *const any[] = { guaranteed[0], guaranteed[1], burstable[0],
-					   burstable[1],  besteffort[0], besteffort[1] };
+	const char *const any[] = { guaranteed[0], guaranteed[1], burstable[0],
+				    burstable[1],  besteffort[0], besteffort[1] };
 
 	(void)state;
 	names_of("Guaranteed", guaranteed, 2);
