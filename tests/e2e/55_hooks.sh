@@ -250,21 +250,22 @@ rm_f() {
 test_podman_rm() { rm_f podman 5591 5592; }
 test_docker_rm() { rm_f docker 5593 5594; }
 
-# an unlimited ulimit is a uint64 in config.json (18446744073709551615):
+# an unlimited ulimit is a uint64 in config.json (18446744073709551615; core:
+# a limit this machine lets a container raise, memlock it does not):
 # the wrapper keeps it exact, the container starts with its policy in force
 test_docker_ulimit() {
 	local pa=5595 pd=5596 n
 	rxs "$pa" "$pd"
-	e_run docker u1 --ulimit memlock=-1:-1 --label "egressctl.allow=$RX tcp:$pa" \
+	e_run docker u1 --ulimit core=-1:-1 --label "egressctl.allow=$RX tcp:$pa" \
 		"$(e_image docker)" sh -c "$PROG" "$RX" "$pa" "$pd" >/dev/null || fail "docker: run u1"
 	n=$(e_name u1)
 	wait_for 60 exited docker "$n"
-	assert_eq "docker: --ulimit memlock=-1:-1: started, its first connect() (allowed) exited 0" 0 \
+	assert_eq "docker: --ulimit core=-1:-1: started, its first connect() (allowed) exited 0" 0 \
 		"$(docker inspect -f '{{.State.ExitCode}}' "$n" 2>/dev/null)"
 	assert_eq "docker: ... on the first SYN, and its denied connect() refused" "retrans 0 denied=1" \
 		"$(logs docker "$n" | grep -x 'retrans 0\|denied=1' | xargs)"
-	assert_eq "docker: ... memlock unlimited inside" unlimited \
-		"$(docker run --rm --runtime egressctl --ulimit memlock=-1:-1 "$(e_image docker)" sh -c 'ulimit -l' 2>&1)"
+	assert_eq "docker: ... core unlimited inside" unlimited \
+		"$(docker run --rm --runtime egressctl --ulimit core=-1:-1 "$(e_image docker)" sh -c 'ulimit -c' 2>&1)"
 }
 
 # bad input on stdin: one line, exit 1, nothing changed in bpffs
