@@ -16,7 +16,7 @@
 e2e_start egr docker python3
 
 ALL_TESTS="test_restart_watch_running test_sigterm test_restart_watch_down test_labels
-	test_json_lines test_docker_rm test_dockerd_restart test_compose"
+	test_json_lines test_docker_rm test_dockerd_restart test_compose test_cgroup_first"
 
 netns_up d51rx 198.18.52.2/24 -
 netns_addr d51rx 198.18.53.7/32
@@ -160,6 +160,19 @@ test_json_lines() {
 		"$(jq -r 'select(.event == "warning") | .message' "$errf" | sort -u | wc -l)"
 }
 
+# watch follows the new cgroups under /docker (Docker's parent): a
+# container's policy is in force as soon as its cgroup exists, ahead of the
+# start event; shown with a cgroup no start event ever follows
+test_cgroup_first() {
+	local id name
+	dk_watch_bg "$LOG.c" || fail "watch does not start"
+	name=$(dk_name cgf)
+	dk_track "$name"
+	id=$(_egr_docker create --name "$name" --label "egressctl.allow=$RX udp:5120" \
+		egressctl-test:busybox sleep 3600) || fail "docker create"
+	ctr_cgroup_first "$LOG.c" "/docker/$id" "$id" "$name" "$RX" 5120
+}
+
 # docker rm: state and pins gone
 test_docker_rm() {
 	local W6 N6 cg6
@@ -197,9 +210,11 @@ test_dockerd_restart() {
 	assert_eq "dockerd restarted: new cgroup attached by watch" 1 "$(dk_attached "$N7" && echo 1 || echo 0)"
 	udp_from "$N7" pass "$RX" 5106 -m "dockerd restarted: allowed"
 	udp_from "$N7" drop "$OTHER" 5107 -m "dockerd restarted: denied"
-	wait_line "$LOG.3" "^startup $N7 \([0-9a-f]{12}\): enforced saved policy"
-	assert_eq "watch lived through it: re-applied after reconnecting" 1 \
-		"$(grep -cE "^startup $N7 \([0-9a-f]{12}\): enforced saved policy" "$LOG.3")"
+	# by the reconcile after reconnecting, or already as its new cgroup
+	# appeared (watch follows /docker while the event stream is down)
+	wait_line "$LOG.3" "^(startup|cgroup) $N7 \([0-9a-f]{12}\): enforced saved policy"
+	assert_eq "watch lived through it: re-applied once (after reconnecting, or as the cgroup appeared)" 1 \
+		"$(grep -cE "^(startup|cgroup) $N7 \([0-9a-f]{12}\): enforced saved policy" "$LOG.3")"
 	assert_eq "watch still running" 1 "$(kill -0 "$DK_WATCH_PID" 2>/dev/null && echo 1 || echo 0)"
 }
 

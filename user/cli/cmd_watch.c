@@ -19,6 +19,7 @@
 #include "kernel/kstate.h"
 #include "ops/kube_watch.h"
 #include "ops/watch.h"
+#include "runtime/cgfollow.h"
 #include "runtime/docker.h"
 #include "runtime/kube.h"
 #include "runtime/state.h"
@@ -43,8 +44,12 @@ static const char watch_usage[] =
 	"egressctl.default, egressctl.audit) starts, attach the filter to its new\n"
 	"cgroup and apply the policy; when it is removed, delete its saved policy\n"
 	"and pins. At startup (and every --resync seconds) every running container\n"
-	"is checked. One line per action, with the time from the start event to\n"
-	"enforcement. Runs in the foreground; SIGTERM/SIGINT stop it.\n"
+	"is checked. It also follows the creation of containers' cgroups under\n"
+	"the engine's parent cgroup (the guarded one, else /docker or\n"
+	"/libpod_parent) and puts a container's policy in force as soon as its\n"
+	"cgroup exists, ahead of the start event. One line per action, with the\n"
+	"time from the start event to enforcement. Runs in the foreground;\n"
+	"SIGTERM/SIGINT stop it.\n"
 	"\n"
 	"  --strict              install the guard on the engine's parent cgroup: a\n"
 	"                        container's egress is denied until watch has put its\n"
@@ -97,6 +102,7 @@ struct ev {
 	uint64_t t; /* when it happened (monotonic ns) */
 	uint64_t wall; /* the engine's time of it (realtime ns; 0: none) */
 	uint64_t recv; /* when watch received it (monotonic ns) */
+	char cg[96]; /* "cgroup": the new cgroup's directory name */
 };
 
 /* The events waiting, oldest first; the containers being handled (busy).
@@ -148,6 +154,62 @@ static int on_event(const char *action, const char *id, uint64_t time_ns, void *
 	pthread_cond_broadcast(&W.cond);
 	pthread_mutex_unlock(&W.mu);
 	return 0;
+}
+
+/* The cgroup directory whose new subdirectories are containers' cgroups
+ * (below the cgroup v2 mount): the guarded one, else the engine's parent.
+ */
+static char follow_rel[2048];
+
+static void on_cgroup(const char *id, const char *name, void *ctx)
+{
+	struct ev *e;
+
+	(void)ctx;
+	pthread_mutex_lock(&W.mu);
+	if (W.len < QUEUE_LEN) { /* full: the start event does it */
+		e = &W.q[W.len++];
+		memset(e, 0, sizeof(*e));
+		snprintf(e->action, sizeof(e->action), "cgroup");
+		snprintf(e->id, sizeof(e->id), "%s", id);
+		snprintf(e->cg, sizeof(e->cg), "%s", name);
+		e->t = e->recv = watch_now_ns();
+	}
+	pthread_cond_broadcast(&W.cond);
+	pthread_mutex_unlock(&W.mu);
+}
+
+/* New containers' cgroups, as they appear (runtime/cgfollow.h): their
+ * policies in force ahead of the start events. Where the directory does
+ * not exist (yet), tried again every second; the start events remain.
+ */
+static void *cgroups_thread(void *arg)
+{
+	char mnt[2048], abs[4200], err[512];
+	int fd = -1, i;
+
+	(void)arg;
+	if (cgroup2_host_mount(mnt, sizeof(mnt)))
+		return NULL;
+	snprintf(abs, sizeof(abs), "%s%s", mnt, follow_rel);
+	while (!stop_flag) {
+		if (fd < 0) {
+			fd = cgfollow_open(abs, err, sizeof(err));
+			if (fd < 0) {
+				pr_debug("%s\n", err);
+				for (i = 0; i < 10 && !stop_flag; i++)
+					usleep(100000);
+				continue;
+			}
+		}
+		if (cgfollow_read(fd, 200, on_cgroup, NULL) < 0) {
+			close(fd);
+			fd = -1;
+		}
+	}
+	if (fd >= 0)
+		close(fd);
+	return NULL;
 }
 
 static void *events_thread(void *arg)
@@ -236,9 +298,14 @@ static void *worker(void *arg)
 			continue;
 		}
 		pthread_mutex_unlock(&W.mu);
-		if (!strcmp(e.action, "start") || !strcmp(e.action, "rename"))
+		if (!strcmp(e.action, "cgroup")) {
+			char rel[2200];
+
+			snprintf(rel, sizeof(rel), "%s/%s", follow_rel, e.cg);
+			watch_new_cgroup(o, e.id, rel, e.t);
+		} else if (!strcmp(e.action, "start") || !strcmp(e.action, "rename")) {
 			watch_event(o, e.id, e.action, e.t, e.wall, e.recv);
-		else
+		} else
 			watch_gone(o, e.id, !strcmp(e.action, "destroy"));
 		pthread_mutex_lock(&W.mu);
 		W.busy[slot][0] = '\0';
@@ -278,7 +345,8 @@ static int cleanup_pins(const struct watch_opts *o, const char *event, bool quie
 static int run(const struct watch_opts *o, unsigned int resync_s)
 {
 	pthread_condattr_t ca;
-	pthread_t th, wk[WORKERS];
+	pthread_t th, cth, wk[WORKERS];
+	bool follow;
 	uint64_t next_resync = 0;
 	unsigned int nwk = 0, i;
 
@@ -292,6 +360,15 @@ static int run(const struct watch_opts *o, unsigned int resync_s)
 	}
 	for (i = 0; i < WORKERS; i++)
 		nwk += !pthread_create(&wk[nwk], NULL, worker, (void *)o);
+	snprintf(follow_rel, sizeof(follow_rel), "%s",
+		 o->guard_cgroup				? o->guard_cgroup :
+		 docker_engine(o->docker_host) == ENGINE_PODMAN ? "/libpod_parent" :
+								  "/docker");
+	while (strlen(follow_rel) > 1 && follow_rel[strlen(follow_rel) - 1] == '/')
+		follow_rel[strlen(follow_rel) - 1] = '\0';
+	if (!strcmp(follow_rel, "/"))
+		follow_rel[0] = '\0';
+	follow = !pthread_create(&cth, NULL, cgroups_thread, NULL);
 	if (watch_pool_start(o))
 		o->out(WATCH_WARN, "cannot start the threads that preload program instances");
 	watch_log(o, "watch", NULL, NULL, -1, "following %s (%s)%s, unmanaged containers %s",
@@ -333,6 +410,8 @@ static int run(const struct watch_opts *o, unsigned int resync_s)
 	for (i = 0; i < nwk; i++)
 		pthread_join(wk[i], NULL);
 	pthread_join(th, NULL);
+	if (follow)
+		pthread_join(cth, NULL);
 	watch_pool_stop();
 	watch_log(o, "watch", NULL, NULL, -1, "stopped%s", o->strict ? " (the guard stays)" : "");
 	return 0;

@@ -417,6 +417,52 @@ static int enforce(const struct watch_opts *o, const struct docker_container *c,
 	return ret;
 }
 
+/* Containers whose policy was put in force when their cgroup appeared
+ * (watch_new_cgroup), and when: the start event's line then says how long
+ * before (or after) the event that was. Bounded: the oldest goes.
+ */
+#define EARLY_MAX 64
+
+static struct {
+	pthread_mutex_t mu;
+	struct {
+		char id[65];
+		char source[16]; /* the policy's source then ("label", "saved") */
+		uint64_t when; /* monotonic ns */
+	} e[EARLY_MAX];
+	unsigned int next;
+} E = { .mu = PTHREAD_MUTEX_INITIALIZER };
+
+static void early_put(const char *id, const char *source, uint64_t when)
+{
+	pthread_mutex_lock(&E.mu);
+	snprintf(E.e[E.next].id, sizeof(E.e[0].id), "%s", id);
+	snprintf(E.e[E.next].source, sizeof(E.e[0].source), "%s", source);
+	E.e[E.next].when = when;
+	E.next = (E.next + 1) % EARLY_MAX;
+	pthread_mutex_unlock(&E.mu);
+}
+
+/* When id's policy came in force on its new cgroup (0: not so) and its
+ * source then (source, 16 bytes), forgotten.
+ */
+static uint64_t early_take(const char *id, char *source)
+{
+	uint64_t when = 0;
+	unsigned int i;
+
+	pthread_mutex_lock(&E.mu);
+	for (i = 0; i < EARLY_MAX && !when; i++) {
+		if (strcmp(E.e[i].id, id))
+			continue;
+		when = E.e[i].when;
+		memcpy(source, E.e[i].source, sizeof(E.e[i].source));
+		E.e[i].id[0] = '\0';
+	}
+	pthread_mutex_unlock(&E.mu);
+	return when;
+}
+
 /* One running container, its cgroup known: policy, lock, enforce, log. */
 static int handle_running(const struct watch_opts *o, const struct docker_container *c,
 			  const struct ccg *cg, const char *event, struct steps *t, bool quiet,
@@ -446,6 +492,28 @@ static int handle_running(const struct watch_opts *o, const struct docker_contai
 	t->lock = watch_now_ns();
 	ret = enforce(o, c, cg, &cp, failed, t, &created, &applied);
 	kstate_unlock(lock);
+	if (!ret && (applied || created) && !strcmp(event, "cgroup"))
+		early_put(c->id, cp.source, watch_now_ns());
+	if (!ret && !applied && !created && !strcmp(event, "start")) {
+		char source[16];
+		uint64_t when = early_take(c->id, source);
+
+		/* In force since its cgroup appeared: before the start event
+		 * (ms 0), or after it but before the event reached watch.
+		 */
+		if (when) {
+			double d = ((double)when - (double)t->t0) / 1e6;
+
+			watch_log(
+				o, event, c->id, c->name, d > 0 ? d : 0,
+				"enforced %s%s (%zu rule%s, default %s%s) on cgroup %s (attached as it was created, %.1f ms %s the start event)",
+				source, failed ? "" : " policy", cp.pol.n, cp.pol.n == 1 ? "" : "s",
+				cp.pol.dflt == EGR_ALLOW ? "allow" : "deny",
+				cp.pol.audit ? ", audit" : "", cg->rel, d > 0 ? d : -d,
+				d > 0 ? "after" : "before");
+			goto out;
+		}
+	}
 	if (!ret && (applied || created || !quiet))
 		watch_log(o, event, c->id, c->name, ms_since(t->t0),
 			  "%s %s%s (%zu rule%s, default %s%s) on cgroup %s%s",
@@ -505,6 +573,35 @@ static int handle(const struct watch_opts *o, const char *id, const char *event,
 	}
 	docker_container_free(&c);
 	return ret < 0 ? ret : 0;
+}
+
+int watch_new_cgroup(const struct watch_opts *o, const char *id, const char *rel, uint64_t t0)
+{
+	struct steps t = { .t0 = t0 };
+	struct docker_container c;
+	struct handled h;
+	char mnt[2048], err[512];
+	struct ccg cg;
+	int ret;
+
+	if (cgroup2_host_mount(mnt, sizeof(mnt)))
+		return -ENOENT;
+	snprintf(cg.abs, sizeof(cg.abs), "%s%s", mnt, rel);
+	snprintf(cg.rel, sizeof(cg.rel), "%s", rel);
+	/* Podman answers once the container has started (it holds the
+	 * container's lock until then), Docker at once.
+	 */
+	ret = docker_inspect(o->docker_host, id, &c, err, sizeof(err));
+	if (ret)
+		return ret == -ESRCH ? 0 : ret; /* the start event tries again */
+	t.inspect = watch_now_ns();
+	ret = cgroup_id(cg.abs, &cg.id);
+	if (!ret)
+		ret = handle_running(o, &c, &cg, "cgroup", &t, true, &h);
+	else if (ret == -ENOENT)
+		ret = 0; /* gone already */
+	docker_container_free(&c);
+	return ret;
 }
 
 int watch_container(const struct watch_opts *o, const char *id, const char *event, uint64_t t0)
