@@ -127,8 +127,9 @@ deps:
 	$(Q)bash tools/install-deps.sh
 
 # The soak test (tests/soak/): minutes of container churn under watch
-# --strict, Docker and Podman; SOAK_SECONDS each (default 600). Takes the
-# e2e lock itself. Numbers into BENCHMARKS.md's soak section.
+# --strict, Docker and Podman, without and with the start-up hook (ENGINES,
+# MODES); SOAK_SECONDS each (default 600). Takes the e2e lock itself.
+# Numbers into BENCHMARKS.md's soak section.
 soak: all $(OUTPUT)/tests/peer
 	$(Q)bash tests/soak/run.sh $(OUTPUT) $(or $(SOAK_SECONDS),600)
 

@@ -22,27 +22,10 @@
 # shellcheck source=tests/e2e/lib.sh
 . "$(dirname "$0")/lib.sh"
 e2e_start egr python3 jq curl
-# The wrapper dockerd runs: this script's binary, called egressctl-runc,
-# with the environment in $WRAP_ENV (the test's state directory, test hooks).
-EGR_TEST_RUN=${EGR_TEST_RUN:-/run/egressctl-test}
-WRAPPER=$EGR_TEST_RUN/egressctl-runc
-WRAP_ENV=$EGR_TEST_RUN/egressctl-runc.env
-mkdir -p "$EGR_TEST_RUN"
-printf '#!/bin/bash\n. %q\nexec -a egressctl-runc %q "$@"\n' "$WRAP_ENV" "$EGR" >"$WRAPPER"
-chmod 0755 "$WRAPPER"
-: >"$WRAP_ENV"
-# last at exit: dockerd runs the wrapper until its containers are gone
-hooks_off() { rm -f "${PM_RUN:-/nonexistent}/hooks.d/50-egressctl.json" "$WRAPPER" "$WRAP_ENV"; }
-e2e_on_exit hooks_off
-# shellcheck source=tests/e2e/docker_lib.sh
-. "$E2E_LIB_DIR/docker_lib.sh"
-# A dockerd that answers must know the runtime; ours (docker_lib.sh's) is
-# restarted with it, anyone else's is not ours to touch.
-if _egr_docker_answers && ! _egr_docker info --format '{{json .Runtimes}}' | grep -q '"egressctl"'; then
-	_egr_dockerd_pid >/dev/null || bail "a dockerd not started by the tests runs without the egressctl runtime"
-	docker_down
-fi
-export EGR_DOCKERD_ARGS="--add-runtime egressctl=$WRAPPER"
+# shellcheck source=tests/e2e/hook_lib.sh
+. "$E2E_LIB_DIR/hook_lib.sh"
+hook_wrapper
+hook_dockerd
 dk_setup
 DK_STATE=$EGRESSCTL_STATE_DIR
 # shellcheck source=tests/e2e/podman_lib.sh
@@ -66,16 +49,6 @@ netns_up h55rx 198.18.55.2/24 -
 RX=198.18.55.2 RX_NS=h55rx
 _sysctl - net.ipv4.ip_forward 1
 
-# hooks_set [VAR=VALUE...]: the hook of both engines, with these test
-# variables in its environment (none: the plain hook)
-hooks_set() {
-	local v env=("EGRESSCTL_STATE_DIR=$EGRESSCTL_STATE_DIR")
-	for v in "$@"; do env+=("$v"); done
-	jq --arg p "$EGR" '.hook.path = $p | .hook.env += $ARGS.positional' --args "${env[@]}" \
-		<"$E2E_ROOT/contrib/oci-hooks/50-egressctl.json" >"$PM_RUN/hooks.d/50-egressctl.json.tmp" &&
-		mv "$PM_RUN/hooks.d/50-egressctl.json.tmp" "$PM_RUN/hooks.d/50-egressctl.json"
-	printf 'export %q\n' "${env[@]}" >"$WRAP_ENV.tmp" && mv "$WRAP_ENV.tmp" "$WRAP_ENV"
-}
 hooks_set
 
 # engine helpers: E is docker or podman

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-# make soak: soak.sh for Docker and for Podman, SECONDS each (default 600),
-# under the e2e lock; the numbers go into BENCHMARKS.md's soak section
-# (report.py). MODES (default "watch"; "watch hook" once the hook exists).
+# make soak: soak.sh for Docker and for Podman (ENGINES), in each of MODES
+# (default "watch hook": watch --strict alone, then with the start-up hook),
+# SECONDS each (default 600), under the e2e lock; the numbers go into
+# BENCHMARKS.md's soak section (report.py).
 # usage: tests/soak/run.sh BUILD_DIR [SECONDS]
 set -u
 out=$(cd "${1:?usage: run.sh BUILD_DIR [SECONDS]}" && pwd)
@@ -12,7 +13,7 @@ res=$out/soak
 mkdir -p "$res"
 rc=0
 files=()
-for m in ${MODES:-watch}; do
+for m in ${MODES:-watch hook}; do
 	for e in ${ENGINES:-docker podman}; do
 		echo "=== soak $e $m ($secs s)"
 		EGR_BIN=$out/egressctl EGR_TESTBIN=$out/tests flock -o /tmp/egr-e2e.lock \

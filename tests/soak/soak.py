@@ -12,7 +12,8 @@ random times. Judged:
   - zero connections reached the denied port;
   - every start of a container not removed or restarted within 25 s (the
     connect's window: a restart kills the connecting process) connected to
-    the allowed port (mode hook: on its first SYN, every time);
+    the allowed port (mode hook: on its first SYN, every time, and so did
+    every allowed connection that arrived, judged or not);
   - watch -j: every line on stdout and stderr is a JSON object, each warning
     text at most once per watch run;
   - watch's RSS, file descriptors and BPF maps (mapped and held) flat: per
@@ -23,7 +24,9 @@ when watch has it). "ok - ..." / "not ok - ..." lines; the numbers as JSON
 to --out.
 
 Modes: watch (watch --strict alone). hook: the OCI hook / runtime wrapper as
-well, set up by soak.sh; here it only changes what is judged (first SYN).
+well, set up by soak.sh; here Docker's containers run with --runtime
+egressctl, Podman's get their policy as an annotation too (the hook's; watch
+reads the label), and the first SYN is judged.
 """
 import argparse
 import json
@@ -163,8 +166,13 @@ class Soak:
             self.live[name] = 0
             down = self.watch_down
         label = "egressctl.allow=%s tcp:%d" % (self.a.rx, ALLOWED)
-        args = ["run", "-d", "--name", name, self.a.policy_flag, label] + self.run_args + [
-            self.a.image, "sh", "-c", self.cmd_of(name)]
+        args = ["run", "-d", "--name", name, self.a.policy_flag, label]
+        if self.a.mode == "hook":
+            # the hook: Docker's through the runtime wrapper, with the
+            # labels; Podman gives its hook annotations only
+            args += (["--runtime", "egressctl"] if self.a.engine == "docker"
+                     else ["--annotation", label])
+        args += self.run_args + [self.a.image, "sh", "-c", self.cmd_of(name)]
         if midstart_rm:
             threading.Timer(self.rng.uniform(0.05, 0.6), self.rm_one, args=(name, True)).start()
         t = time.time()
@@ -323,10 +331,14 @@ class Soak:
         ok("every allowed connection arrived (%d starts judged)" % need, need and not missing,
            "missing: " + ", ".join(missing[:20]))
         res.update(allowed_judged=need, allowed_missing=len(missing), first_syn=first)
+        late = sorted("%s.%d retrans %d" % (n, k, r) for (n, k), r in arrivals.items() if r != 0)
+        res.update(arrived=len(arrivals), arrived_retransmitted=len(late))
         if a.mode == "hook":
-            ok("hook: every allowed connection got through on its first SYN (%d/%d)"
-               % (first, need), need and first == need)
-        diag("allowed connections through on the first SYN: %d of %d" % (first, need))
+            ok("hook: every allowed connection got through on its first SYN (%d/%d judged; "
+               "of all %d that arrived, %d retransmitted)" % (first, need, len(arrivals), len(late)),
+               need and first == need and not late, "\n".join(late[:20]))
+        diag("allowed connections through on the first SYN: %d of %d judged; %d of %d arrived"
+             % (first, need, len(arrivals) - len(late), len(arrivals)))
         self.enforce_times(res)
         self.json_lines(res)
         self.flat(res)
@@ -334,19 +346,24 @@ class Soak:
             json.dump(res, f, indent=1)
 
     def enforce_times(self, res):
-        ms, src, recv = [], set(), []
+        ms, src, recv, in_force = [], set(), [], 0
         for line in self.read_all("out").splitlines():
             try:
                 j = json.loads(line)
             except ValueError:
                 continue
-            if (isinstance(j, dict) and j.get("event") == "start" and "ms" in j
-                    and "enforced" in j.get("message", "")):
+            if not isinstance(j, dict) or j.get("event") != "start":
+                continue
+            # mode hook: the hook put the policy in force before the start
+            in_force += j.get("message", "").startswith("already in force")
+            if "ms" in j and "enforced" in j.get("message", ""):
                 ms.append(j["ms"])
                 src.add("engine" if "event_time" in j else "received")
                 if "received_ms" in j:
                     recv.append(j["received_ms"])
-        d = {"n": len(ms), "t0": "/".join(sorted(src)) or None}
+        d = {"n": len(ms), "t0": "/".join(sorted(src)) or None, "already_in_force": in_force}
+        diag("watch's start lines: %d enforced, %d found the policy already in force"
+             % (len(ms), in_force))
         if ms:
             d.update(p50=pct(ms, 50), p90=pct(ms, 90), p99=pct(ms, 99), max=max(ms), min=min(ms))
             diag("start event -> enforced (t0 %s): n %d, p50 %.0f ms, p90 %.0f ms, p99 %.0f ms, "

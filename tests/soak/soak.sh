@@ -14,10 +14,12 @@
 # usage: soak.sh ENGINE MODE SECONDS OUT_JSON [soak.py options...]
 #   ENGINE docker|podman
 #   MODE   watch: watch --strict alone.
-#          hook:  the start-up hook as well (Podman's OCI hook, Docker's
-#                 runtime wrapper). Reserved: the hook's branch sets it up
-#                 in hook_setup/hook_teardown below; soak.py then judges
-#                 the first SYN of every allowed connection.
+#          hook:  the start-up hook as well (tests/e2e/hook_lib.sh: Podman's
+#                 OCI hook in its hooks dir, the containers' policy also as
+#                 annotations; Docker's runtime wrapper, the test dockerd
+#                 restarted with it if it runs without, --runtime
+#                 egressctl); soak.py then judges the first SYN of every
+#                 allowed connection.
 # Prints "ok - ..." / "not ok - ..." lines (tests/run.sh counts them).
 # shellcheck disable=SC2317 # functions called from exit hooks
 set -u
@@ -30,7 +32,22 @@ shift 4
 # shellcheck source=tests/e2e/lib.sh
 . "$HERE/../e2e/lib.sh"
 E2E_NAME=soak-$ENGINE-$MODE
-e2e_start egr python3
+e2e_start egr python3 jq
+case $MODE in
+watch) ;;
+hook)
+	# shellcheck source=tests/e2e/hook_lib.sh
+	. "$E2E_LIB_DIR/hook_lib.sh"
+	# before the engine: its cleanup at exit still needs the hook
+	if [ "$ENGINE" = docker ]; then
+		hook_wrapper
+		hook_dockerd
+	else
+		e2e_on_exit hooks_off
+	fi
+	;;
+*) bail "MODE: watch or hook" ;;
+esac
 case $ENGINE in
 docker)
 	# shellcheck source=tests/e2e/docker_lib.sh
@@ -46,10 +63,8 @@ podman)
 	;;
 *) bail "ENGINE: docker or podman" ;;
 esac
-
-# ---- the hook (MODE hook): set up by the hook's branch ----------------------
-hook_setup() { bail "MODE hook: not implemented yet (the start-up hook sets it up here)"; }
-hook_teardown() { :; }
+# shellcheck disable=SC2119 # the plain hook: no test variables
+[ "$MODE" = hook ] && hooks_set
 
 if [ -d /sys/fs/bpf/egressctl/guard ]; then
 	bail "a guard is already installed on this host (egressctl watch --guard-status); not touching it"
@@ -70,7 +85,6 @@ rm_all() {
 soak_cleanup() {
 	local d
 	rm_all
-	hook_teardown
 	"$EGR" watch --remove-guard >/dev/null 2>&1
 	for d in "$CGROOT$GCG" /sys/fs/cgroup/*"$GCG"; do
 		[ -d "$d" ] && find "$d" -depth -type d -exec rmdir {} \; 2>/dev/null
@@ -78,7 +92,6 @@ soak_cleanup() {
 	"$EGR" detach --gone >/dev/null 2>&1
 }
 e2e_on_exit soak_cleanup
-[ "$MODE" = hook ] && hook_setup
 
 netns_up soakrx 198.18.92.2/24 -
 _sysctl - net.ipv4.ip_forward 1
