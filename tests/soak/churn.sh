@@ -57,7 +57,7 @@ WPID=$!
 wait_for 60 grep -q '"reconciled' "$WLOG" || bail "watch does not start: $(tail -3 "$WLOG")"
 
 diag "$(date -u +%T) churn $ENGINE: $N attaches, load average $(cut -d' ' -f1-3 /proc/loadavg)"
-python3 "$HERE/churn.py" --cgroup "$CGROOT$GCG/$DIRP$ID" --watch-pid "$WPID" -n "$N" \
+python3 "$HERE/churn.py" --cgroup "$CGROOT$GCG/$DIRP$ID" --watch-pid "$WPID" -n "$N" --engine "$ENGINE" \
 	--out "$OUTJ" | while IFS= read -r line; do
 	echo "$line"
 	case $line in
@@ -69,7 +69,7 @@ done
 assert_eq "watch -j: every line a JSON object" 0 "$(grep -cv '^{' "$WLOG")"
 assert_eq "the policy went on every new cgroup: as many cgroup lines as attaches" \
 	"$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["attaches"])' "$OUTJ")" \
-	"$(grep -c '"event":"cgroup".*enforced label policy' "$WLOG")"
+	"$(grep -c '"event":"cgroup".*"message":"enforced ' "$WLOG")"
 kill -TERM "$WPID" && wait "$WPID"
 assert_eq "watch stopped on SIGTERM: exit 0" 0 "$?"
 WPID=
