@@ -18,6 +18,11 @@ def f(v, fmt="%.0f"):
     return "-" if v is None else fmt % v
 
 
+def spans(d, keys):
+    """first -> last of each key of d (a [first, last] pair), or "-"."""
+    return ["%d -> %d" % tuple(d[k]) if d.get(k) else "-" for k in keys]
+
+
 def section(runs, churns):
     rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
                          text=True).stdout.strip() or "?"
@@ -50,17 +55,11 @@ def section(runs, churns):
           "in force at start | non-JSON lines | RSS kB | fds | map fds | mapped maps |",
           "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in runs:
-        lw = r.get("longest_watch", {})
-
-        def span(k):
-            v = lw.get(k)
-            return "%d -> %d" % tuple(v) if v else "-"
-        L.append("| %s | %s | %s | %d | %d / %d | %d | %s | %d | %s | %s | %s | %s |" % (
+        L.append("| %s | %s | %s | %d | %d / %d | %d | %s | %d | %s | %s | %s | %s |" % ((
             r["label"], r["engine"], r["mode"], r["denied_connections"],
             r["allowed_judged"] - r["allowed_missing"], r["allowed_judged"], r["first_syn"],
-            f(r.get("enforce_ms", {}).get("already_in_force"), "%d"),
-            r["non_json_lines"], span("rss_kb"), span("fds"), span("map_fds"),
-            span("map_mmaps")))
+            f(r.get("enforce_ms", {}).get("already_in_force"), "%d"), r["non_json_lines"]) +
+            tuple(spans(r.get("longest_watch", {}), ("rss_kb", "fds", "map_fds", "map_mmaps")))))
     if churns:
         L += ["", "Attach churn (tests/soak/churn.sh): one `watch` puts a created container's "
               "label policy on its cgroup, made and removed again and again (as runc makes "
@@ -72,15 +71,11 @@ def section(runs, churns):
               "mapped maps | progs | maps | links |",
               "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
         for r in churns:
-            g = r.get("growth", {})
-
-            def sp(k):
-                v = g.get(k)
-                return "%d -> %d" % tuple(v) if v else "-"
-            L.append("| %s | %s | %d | %.0f | %s | %d | %s | %s | %s | %s | %s | %s | %s |" % (
+            L.append("| %s | %s | %d | %.0f | %s | %d | %s | %s | %s | %s | %s | %s | %s |" % ((
                 r["label"], r.get("engine", "-"), r["attaches"], r["seconds"],
-                f(r.get("per_second"), "%.1f"), r["missed"], sp("rss_kb"), sp("fds"),
-                sp("map_fds"), sp("map_mmaps"), sp("progs"), sp("maps"), sp("links")))
+                f(r.get("per_second"), "%.1f"), r["missed"]) + tuple(spans(
+                    r.get("growth", {}), ("rss_kb", "fds", "map_fds", "map_mmaps", "progs",
+                                          "maps", "links")))))
     L += ["", END]
     return "\n".join(L) + "\n"
 
