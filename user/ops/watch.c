@@ -435,7 +435,12 @@ static struct {
 
 static void early_put(const char *id, const char *source, uint64_t when)
 {
+	unsigned int i;
+
 	pthread_mutex_lock(&E.mu);
+	for (i = 0; i < EARLY_MAX; i++) /* one per container: the latest */
+		if (!strcmp(E.e[i].id, id))
+			E.e[i].id[0] = '\0';
 	snprintf(E.e[E.next].id, sizeof(E.e[0].id), "%s", id);
 	snprintf(E.e[E.next].source, sizeof(E.e[0].source), "%s", source);
 	E.e[E.next].when = when;
