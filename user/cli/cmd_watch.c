@@ -161,22 +161,85 @@ static int on_event(const char *action, const char *id, uint64_t time_ns, void *
  */
 static char follow_rel[2048];
 
+/* New cgroups waiting (oldest first), handled by CG_WORKERS threads of
+ * their own: an engine may answer the inspect of a container only once it
+ * has started (Podman holds the container's lock until then), and that
+ * wait must not hold up start events. A container's cgroup event and its
+ * start event may then run at once: egressctl's lock orders them, and
+ * the second finds the policy in force.
+ */
+#define CG_QUEUE_LEN 256
+#define CG_WORKERS 2
+#define CG_STALE_NS 10000000000ull /* older: the start event has done it */
+
+static struct {
+	pthread_mutex_t mu;
+	pthread_cond_t cond;
+	struct ev q[CG_QUEUE_LEN];
+	size_t len;
+} C = { .mu = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER };
+
 static void on_cgroup(const char *id, const char *name, void *ctx)
 {
 	struct ev *e;
 
 	(void)ctx;
-	pthread_mutex_lock(&W.mu);
-	if (W.len < QUEUE_LEN) { /* full: the start event does it */
-		e = &W.q[W.len++];
+	pthread_mutex_lock(&C.mu);
+	if (C.len < CG_QUEUE_LEN) { /* full: the start event does it */
+		e = &C.q[C.len++];
 		memset(e, 0, sizeof(*e));
 		snprintf(e->action, sizeof(e->action), "cgroup");
 		snprintf(e->id, sizeof(e->id), "%s", id);
 		snprintf(e->cg, sizeof(e->cg), "%s", name);
 		e->t = e->recv = watch_now_ns();
 	}
-	pthread_cond_broadcast(&W.cond);
-	pthread_mutex_unlock(&W.mu);
+	pthread_cond_signal(&C.cond);
+	pthread_mutex_unlock(&C.mu);
+}
+
+static void timed_wait(uint64_t ms);
+
+static void *cg_worker(void *arg)
+{
+	const struct watch_opts *o = arg;
+	struct timespec ts;
+	char rel[2200];
+	struct ev e;
+
+	pthread_mutex_lock(&C.mu);
+	while (!stop_flag) {
+		if (!C.len) {
+			clock_gettime(CLOCK_MONOTONIC, &ts);
+			ts.tv_nsec += 200000000;
+			ts.tv_sec += ts.tv_nsec / 1000000000;
+			ts.tv_nsec %= 1000000000;
+			pthread_cond_timedwait(&C.cond, &C.mu, &ts);
+			continue;
+		}
+		e = C.q[0];
+		memmove(&C.q[0], &C.q[1], (C.len - 1) * sizeof(C.q[0]));
+		C.len--;
+		pthread_mutex_unlock(&C.mu);
+		/* not during a full reconcile, which counts on no change but
+		 * its own (busy: it waits for this one)
+		 */
+		pthread_mutex_lock(&W.mu);
+		while (W.pause && !stop_flag)
+			timed_wait(200);
+		W.nbusy++;
+		pthread_mutex_unlock(&W.mu);
+		if (watch_now_ns() - e.t < CG_STALE_NS) {
+			snprintf(rel, sizeof(rel), "%s/%s", follow_rel, e.cg);
+			watch_new_cgroup(o, e.id, rel, e.t);
+		}
+		pthread_mutex_lock(&W.mu);
+		W.nbusy--;
+		pthread_cond_broadcast(&W.cond);
+		pthread_mutex_unlock(&W.mu);
+		pthread_mutex_lock(&C.mu);
+	}
+	pthread_mutex_unlock(&C.mu);
+	return NULL;
 }
 
 /* New containers' cgroups, as they appear (runtime/cgfollow.h): their
@@ -298,14 +361,9 @@ static void *worker(void *arg)
 			continue;
 		}
 		pthread_mutex_unlock(&W.mu);
-		if (!strcmp(e.action, "cgroup")) {
-			char rel[2200];
-
-			snprintf(rel, sizeof(rel), "%s/%s", follow_rel, e.cg);
-			watch_new_cgroup(o, e.id, rel, e.t);
-		} else if (!strcmp(e.action, "start") || !strcmp(e.action, "rename")) {
+		if (!strcmp(e.action, "start") || !strcmp(e.action, "rename"))
 			watch_event(o, e.id, e.action, e.t, e.wall, e.recv);
-		} else
+		else
 			watch_gone(o, e.id, !strcmp(e.action, "destroy"));
 		pthread_mutex_lock(&W.mu);
 		W.busy[slot][0] = '\0';
@@ -345,7 +403,8 @@ static int cleanup_pins(const struct watch_opts *o, const char *event, bool quie
 static int run(const struct watch_opts *o, unsigned int resync_s)
 {
 	pthread_condattr_t ca;
-	pthread_t th, cth, wk[WORKERS];
+	pthread_t th, cth, wk[WORKERS], cwk[CG_WORKERS];
+	unsigned int ncwk = 0;
 	bool follow;
 	uint64_t next_resync = 0;
 	unsigned int nwk = 0, i;
@@ -368,7 +427,10 @@ static int run(const struct watch_opts *o, unsigned int resync_s)
 		follow_rel[strlen(follow_rel) - 1] = '\0';
 	if (!strcmp(follow_rel, "/"))
 		follow_rel[0] = '\0';
-	follow = !pthread_create(&cth, NULL, cgroups_thread, NULL);
+	pthread_cond_init(&C.cond, &ca);
+	for (i = 0; i < CG_WORKERS; i++)
+		ncwk += !pthread_create(&cwk[ncwk], NULL, cg_worker, (void *)o);
+	follow = ncwk && !pthread_create(&cth, NULL, cgroups_thread, NULL);
 	if (watch_pool_start(o))
 		o->out(WATCH_WARN, "cannot start the threads that preload program instances");
 	watch_log(o, "watch", NULL, NULL, -1, "following %s (%s)%s, unmanaged containers %s",
@@ -412,6 +474,11 @@ static int run(const struct watch_opts *o, unsigned int resync_s)
 	pthread_join(th, NULL);
 	if (follow)
 		pthread_join(cth, NULL);
+	pthread_mutex_lock(&C.mu);
+	pthread_cond_broadcast(&C.cond);
+	pthread_mutex_unlock(&C.mu);
+	for (i = 0; i < ncwk; i++)
+		pthread_join(cwk[i], NULL);
 	watch_pool_stop();
 	watch_log(o, "watch", NULL, NULL, -1, "stopped%s", o->strict ? " (the guard stays)" : "");
 	return 0;
