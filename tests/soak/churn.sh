@@ -25,7 +25,7 @@ docker)
 	# shellcheck source=tests/e2e/docker_lib.sh
 	. "$E2E_LIB_DIR/docker_lib.sh"
 	dk_setup
-	CLI=(_egr_docker) IMAGE=$EGR_DOCKER_IMAGE HOST= DIRP=
+	CLI=(_egr_docker) IMAGE=$EGR_DOCKER_IMAGE HOST='' DIRP=''
 	;;
 podman)
 	# shellcheck source=tests/e2e/podman_lib.sh
@@ -65,7 +65,8 @@ python3 "$HERE/churn.py" --cgroup "$CGROOT$GCG/$DIRP$ID" --watch-pid "$WPID" -n 
 	"not ok - "*) _tally fail ;;
 	esac
 done
-[ "${PIPESTATUS[0]}" -eq 0 ] || [ "$(_count fail)" -gt 0 ] || fail "churn.py: exit status ${PIPESTATUS[0]}"
+st=${PIPESTATUS[0]}
+[ "$st" -eq 0 ] || [ "$(_count fail)" -gt 0 ] || fail "churn.py: exit status $st"
 assert_eq "watch -j: every line a JSON object" 0 "$(grep -cv '^{' "$WLOG")"
 assert_eq "the policy went on every new cgroup: as many cgroup lines as attaches" \
 	"$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["attaches"])' "$OUTJ")" \

@@ -45,11 +45,11 @@ static const char watch_usage[] =
 	"cgroup and apply the policy; when it is removed, delete its saved policy\n"
 	"and pins. At startup (and every --resync seconds) every running container\n"
 	"is checked. It also follows the creation of containers' cgroups under\n"
-	"the engine's parent cgroup (the guarded one, else /docker or\n"
-	"/libpod_parent) and puts a container's policy in force as soon as its\n"
-	"cgroup exists, ahead of the start event. One line per action, with the\n"
-	"time from the start event to enforcement. Runs in the foreground;\n"
-	"SIGTERM/SIGINT stop it.\n"
+	"the engine's parent cgroup (--guard-cgroup, else /docker or\n"
+	"/libpod_parent) and puts a container's policy in force there as soon as\n"
+	"the engine answers for it, ahead of the start event reaching watch. One\n"
+	"line per action, with the time from the start event to enforcement.\n"
+	"Runs in the foreground; SIGTERM/SIGINT stop it.\n"
 	"\n"
 	"  --strict              install the guard on the engine's parent cgroup: a\n"
 	"                        container's egress is denied until watch has put its\n"
@@ -93,6 +93,7 @@ static const char watch_usage[] =
 
 #define QUEUE_LEN 1024
 #define WORKERS 3 /* events handled at once (one container's in order) */
+#define CG_WORKERS 2 /* new cgroups handled at once (cg_worker) */
 #define RESYNC_DELAY_NS 500000000ull /* after (re)subscribing to events */
 #define DIE_CLEANUP_NS 2000000000ull /* second look at a dead container's pins */
 
@@ -115,7 +116,7 @@ static struct {
 	pthread_cond_t cond;
 	struct ev q[QUEUE_LEN];
 	size_t len;
-	char busy[WORKERS][65];
+	char busy[WORKERS + CG_WORKERS][65];
 	unsigned int nbusy;
 	bool pause;
 	bool overflow;
@@ -169,7 +170,6 @@ static char follow_rel[2048];
  * the second finds the policy in force.
  */
 #define CG_QUEUE_LEN 256
-#define CG_WORKERS 2
 #define CG_STALE_NS 10000000000ull /* older: the start event has done it */
 
 static struct {
@@ -198,13 +198,34 @@ static void on_cgroup(const char *id, const char *name, void *ctx)
 }
 
 static void timed_wait(uint64_t ms);
+static bool busy(const char *id);
+
+/* A worker slot for id (under W.mu): not during a full reconcile, which
+ * counts on no change but its own, and not while another worker has the
+ * container (its die or destroy is then handled in order).
+ */
+static unsigned int cg_slot(const char *id)
+{
+	unsigned int slot;
+
+	while ((W.pause || busy(id)) && !stop_flag)
+		timed_wait(200);
+	for (slot = 0; W.busy[slot][0]; slot++)
+		;
+	snprintf(W.busy[slot], sizeof(W.busy[slot]), "%s", id);
+	W.nbusy++;
+	return slot;
+}
 
 static void *cg_worker(void *arg)
 {
 	const struct watch_opts *o = arg;
+	struct docker_container c;
+	char rel[2200], err[512];
 	struct timespec ts;
-	char rel[2200];
+	unsigned int slot;
 	struct ev e;
+	int ret;
 
 	pthread_mutex_lock(&C.mu);
 	while (!stop_flag) {
@@ -220,19 +241,28 @@ static void *cg_worker(void *arg)
 		memmove(&C.q[0], &C.q[1], (C.len - 1) * sizeof(C.q[0]));
 		C.len--;
 		pthread_mutex_unlock(&C.mu);
-		/* not during a full reconcile, which counts on no change but
-		 * its own (busy: it waits for this one)
+		/* The engine answers once the container has started: waited
+		 * for here, holding no slot, so that neither start events nor
+		 * a full reconcile wait behind it. Then, in a slot, asked
+		 * again (at once now) and put in force.
 		 */
+		ret = docker_inspect(o->docker_host, e.id, &c, err, sizeof(err));
+		if (!ret)
+			docker_container_free(&c);
 		pthread_mutex_lock(&W.mu);
-		while (W.pause && !stop_flag)
-			timed_wait(200);
-		W.nbusy++;
+		if (ret || stop_flag || watch_now_ns() - e.t >= CG_STALE_NS) {
+			pthread_mutex_unlock(&W.mu);
+			pthread_mutex_lock(&C.mu);
+			continue; /* the start event does it */
+		}
+		slot = cg_slot(e.id);
 		pthread_mutex_unlock(&W.mu);
-		if (watch_now_ns() - e.t < CG_STALE_NS) {
+		if (!stop_flag) {
 			snprintf(rel, sizeof(rel), "%s/%s", follow_rel, e.cg);
 			watch_new_cgroup(o, e.id, rel, e.t);
 		}
 		pthread_mutex_lock(&W.mu);
+		W.busy[slot][0] = '\0';
 		W.nbusy--;
 		pthread_cond_broadcast(&W.cond);
 		pthread_mutex_unlock(&W.mu);
@@ -242,28 +272,39 @@ static void *cg_worker(void *arg)
 	return NULL;
 }
 
+/* The followed directory, absolute. */
+static char follow_abs[4200];
+
+/* Follow follow_abs: an inotify descriptor, or -1 (said once, at -v). */
+static int follow_open(void)
+{
+	static bool said;
+	char err[512];
+	int fd = cgfollow_open(follow_abs, err, sizeof(err));
+
+	if (fd < 0 && !said) {
+		pr_info("%s: the start events alone (tried again every second)\n", err);
+		said = true;
+	}
+	return fd;
+}
+
 /* New containers' cgroups, as they appear (runtime/cgfollow.h): their
- * policies in force ahead of the start events. Where the directory does
+ * policies in force ahead of the start events. arg: the descriptor opened
+ * before watch said it follows (-1: none yet). Where the directory does
  * not exist (yet), tried again every second; the start events remain.
+ * Events lost to an inotify queue overflow are left to the start events.
  */
 static void *cgroups_thread(void *arg)
 {
-	char mnt[2048], abs[4200], err[512];
-	int fd = -1, i;
+	int fd = (int)(intptr_t)arg, i;
 
-	(void)arg;
-	if (cgroup2_host_mount(mnt, sizeof(mnt)))
-		return NULL;
-	snprintf(abs, sizeof(abs), "%s%s", mnt, follow_rel);
 	while (!stop_flag) {
 		if (fd < 0) {
-			fd = cgfollow_open(abs, err, sizeof(err));
-			if (fd < 0) {
-				pr_debug("%s\n", err);
-				for (i = 0; i < 10 && !stop_flag; i++)
-					usleep(100000);
-				continue;
-			}
+			for (i = 0; i < 10 && !stop_flag; i++)
+				usleep(100000);
+			fd = follow_open();
+			continue;
 		}
 		if (cgfollow_read(fd, 200, on_cgroup, NULL) < 0) {
 			close(fd);
@@ -318,7 +359,7 @@ static bool busy(const char *id)
 {
 	unsigned int i;
 
-	for (i = 0; i < WORKERS; i++)
+	for (i = 0; i < WORKERS + CG_WORKERS; i++)
 		if (!strcmp(W.busy[i], id))
 			return true;
 	return false;
@@ -430,7 +471,22 @@ static int run(const struct watch_opts *o, unsigned int resync_s)
 	pthread_cond_init(&C.cond, &ca);
 	for (i = 0; i < CG_WORKERS; i++)
 		ncwk += !pthread_create(&cwk[ncwk], NULL, cg_worker, (void *)o);
-	follow = ncwk && !pthread_create(&cth, NULL, cgroups_thread, NULL);
+	{
+		char mnt[2048];
+		int fd = -1;
+
+		if (!cgroup2_host_mount(mnt, sizeof(mnt))) {
+			snprintf(follow_abs, sizeof(follow_abs), "%s%s", mnt, follow_rel);
+			fd = follow_open();
+		}
+		/* in place before watch says it follows */
+		follow = ncwk && fd >= 0 &&
+			 !pthread_create(&cth, NULL, cgroups_thread, (void *)(intptr_t)fd);
+		if (!follow && fd >= 0)
+			close(fd);
+		if (!follow && ncwk && follow_abs[0])
+			follow = !pthread_create(&cth, NULL, cgroups_thread, (void *)(intptr_t)-1);
+	}
 	if (watch_pool_start(o))
 		o->out(WATCH_WARN, "cannot start the threads that preload program instances");
 	watch_log(o, "watch", NULL, NULL, -1, "following %s (%s)%s, unmanaged containers %s",

@@ -418,8 +418,10 @@ static int enforce(const struct watch_opts *o, const struct docker_container *c,
 }
 
 /* Containers whose policy was put in force when their cgroup appeared
- * (watch_new_cgroup), and when: the start event's line then says how long
- * before (or after) the event that was. Bounded: the oldest goes.
+ * (watch_new_cgroup), on which cgroup and when: the start event's line then
+ * says how long before (or after) the event that was. Bounded: when full,
+ * the oldest goes. Written under egressctl's lock, before it is released,
+ * so a start event that finds the policy in force finds the entry too.
  */
 #define EARLY_MAX 64
 
@@ -427,42 +429,50 @@ static struct {
 	pthread_mutex_t mu;
 	struct {
 		char id[65];
-		char source[16]; /* the policy's source then ("label", "saved") */
-		uint64_t when; /* monotonic ns */
+		char source[32]; /* the policy's source then ("label", "saved") */
+		uint64_t cgid;
+		uint64_t when; /* monotonic ns; 0: a free entry */
 	} e[EARLY_MAX];
-	unsigned int next;
 } E = { .mu = PTHREAD_MUTEX_INITIALIZER };
 
-static void early_put(const char *id, const char *source, uint64_t when)
+static void early_put(const char *id, uint64_t cgid, const char *source, uint64_t when)
 {
-	unsigned int i;
+	unsigned int i, k = 0;
 
 	pthread_mutex_lock(&E.mu);
-	for (i = 0; i < EARLY_MAX; i++) /* one per container: the latest */
-		if (!strcmp(E.e[i].id, id))
-			E.e[i].id[0] = '\0';
-	snprintf(E.e[E.next].id, sizeof(E.e[0].id), "%s", id);
-	snprintf(E.e[E.next].source, sizeof(E.e[0].source), "%s", source);
-	E.e[E.next].when = when;
-	E.next = (E.next + 1) % EARLY_MAX;
+	for (i = 0; i < EARLY_MAX; i++) {
+		if (!strcmp(E.e[i].id, id)) { /* one per container: the latest */
+			k = i;
+			break;
+		}
+		if (E.e[i].when < E.e[k].when) /* a free one (0), else the oldest */
+			k = i;
+	}
+	snprintf(E.e[k].id, sizeof(E.e[k].id), "%s", id);
+	snprintf(E.e[k].source, sizeof(E.e[k].source), "%s", source);
+	E.e[k].cgid = cgid;
+	E.e[k].when = when;
 	pthread_mutex_unlock(&E.mu);
 }
 
-/* When id's policy came in force on its new cgroup (0: not so) and its
- * source then (source, 16 bytes), forgotten.
+/* When id's policy came in force on its new cgroup cgid (0: not so) and
+ * its source then (source, 32 bytes); the entry is freed.
  */
-static uint64_t early_take(const char *id, char *source)
+static uint64_t early_take(const char *id, uint64_t cgid, char *source)
 {
 	uint64_t when = 0;
 	unsigned int i;
 
 	pthread_mutex_lock(&E.mu);
-	for (i = 0; i < EARLY_MAX && !when; i++) {
-		if (strcmp(E.e[i].id, id))
+	for (i = 0; i < EARLY_MAX; i++) {
+		if (!E.e[i].when || strcmp(E.e[i].id, id))
 			continue;
-		when = E.e[i].when;
-		memcpy(source, E.e[i].source, sizeof(E.e[i].source));
+		if (E.e[i].cgid == cgid) {
+			when = E.e[i].when;
+			memcpy(source, E.e[i].source, sizeof(E.e[i].source));
+		}
 		E.e[i].id[0] = '\0';
+		E.e[i].when = 0;
 	}
 	pthread_mutex_unlock(&E.mu);
 	return when;
@@ -496,12 +506,12 @@ static int handle_running(const struct watch_opts *o, const struct docker_contai
 	}
 	t->lock = watch_now_ns();
 	ret = enforce(o, c, cg, &cp, failed, t, &created, &applied);
-	kstate_unlock(lock);
 	if (!ret && (applied || created) && !strcmp(event, "cgroup"))
-		early_put(c->id, cp.source, watch_now_ns());
+		early_put(c->id, cg->id, cp.source, watch_now_ns());
+	kstate_unlock(lock);
 	if (!ret && !applied && !created && !strcmp(event, "start")) {
-		char source[16];
-		uint64_t when = early_take(c->id, source);
+		char source[32];
+		uint64_t when = early_take(c->id, cg->id, source);
 
 		/* In force since its cgroup appeared: before the start event
 		 * (ms 0), or after it but before the event reached watch.
@@ -593,12 +603,16 @@ int watch_new_cgroup(const struct watch_opts *o, const char *id, const char *rel
 		return -ENOENT;
 	snprintf(cg.abs, sizeof(cg.abs), "%s%s", mnt, rel);
 	snprintf(cg.rel, sizeof(cg.rel), "%s", rel);
-	/* Podman answers once the container has started (it holds the
-	 * container's lock until then), Docker at once.
+	/* The engines answer once the container has started (Podman and
+	 * Docker hold the container's lock through its start).
 	 */
 	ret = docker_inspect(o->docker_host, id, &c, err, sizeof(err));
 	if (ret)
 		return ret == -ESRCH ? 0 : ret; /* the start event tries again */
+	if (strcmp(c.id, id)) { /* a container named like an id */
+		docker_container_free(&c);
+		return 0;
+	}
 	t.inspect = watch_now_ns();
 	ret = cgroup_id(cg.abs, &cg.id);
 	if (!ret)

@@ -60,9 +60,9 @@ int watch_event(const struct watch_opts *o, const char *id, const char *event, u
 /*
  * The cgroup rel (below the cgroup v2 mount) of container id was just
  * created (runtime/cgfollow.h; t0: when that was seen): its policy in force
- * there at once, ahead of the start event, which then finds it in force and
- * logs how long before the event it was. Quiet unless it put a policy in
- * force. 0, or -errno.
+ * there as soon as the engine answers for it, ahead of the start event
+ * reaching watch, which then finds it in force and logs when that was.
+ * Quiet unless it put a policy in force. 0, or -errno.
  */
 int watch_new_cgroup(const struct watch_opts *o, const char *id, const char *rel, uint64_t t0);
 

@@ -5,7 +5,7 @@
  * (runc, before the container's first instruction) well before its start
  * event reaches a client: Podman's event stream, read from its events file,
  * lags by up to a quarter of a second. watch puts a container's policy in
- * force as soon as its cgroup appears.
+ * force on its cgroup as soon as the engine answers for the container.
  */
 #ifndef EGR_CGFOLLOW_H
 #define EGR_CGFOLLOW_H
