@@ -16,7 +16,7 @@
 e2e_start egr docker python3
 
 ALL_TESTS="test_restart_watch_running test_sigterm test_restart_watch_down test_labels
-	test_json_lines test_docker_rm test_dockerd_restart test_compose test_cgroup_first"
+	test_json_lines test_docker_rm test_dockerd_restart test_compose"
 
 netns_up d51rx 198.18.52.2/24 -
 netns_addr d51rx 198.18.53.7/32
@@ -158,19 +158,6 @@ test_json_lines() {
 	assert_eq "watch -j: the same warning text once" \
 		"$(jq -r 'select(.event == "warning") | .message' "$errf" | wc -l)" \
 		"$(jq -r 'select(.event == "warning") | .message' "$errf" | sort -u | wc -l)"
-}
-
-# watch follows the new cgroups under /docker (Docker's parent): a
-# container's policy is in force as soon as its cgroup exists, ahead of the
-# start event; shown with a cgroup no start event ever follows
-test_cgroup_first() {
-	local id name
-	dk_watch_bg "$LOG.c" || fail "watch does not start"
-	name=$(dk_name cgf)
-	dk_track "$name"
-	id=$(_egr_docker create --name "$name" --label "egressctl.allow=$RX udp:5120" \
-		egressctl-test:busybox sleep 3600) || fail "docker create"
-	ctr_cgroup_first "$LOG.c" "/docker/$id" "$id" "$name" "$RX" 5120
 }
 
 # docker rm: state and pins gone

@@ -16,7 +16,8 @@
 # (diag), not judged. First, watch --preload's instances on their own: not
 # targets, removed by watch's exit, left by a SIGKILL and then removed by
 # detach --gone. Last, the attach churn (tests/soak/churn.sh, EGR_CHURN_N
-# attaches, default 60): one watch, one container's cgroup made and removed
+# attaches, default 60; Podman: watch follows new cgroups for it): one
+# watch, one container's cgroup made and removed
 # again and again, watch and the system's BPF objects flat.
 # shellcheck disable=SC2317 # the cases run from run_tests
 # shellcheck source=tests/e2e/lib.sh
@@ -24,7 +25,7 @@
 e2e_start egr python3 jq
 
 ALL_TESTS="test_preload_leftovers test_soak_docker test_soak_podman test_soak_docker_hook
-	test_soak_podman_hook test_churn_docker"
+	test_soak_podman_hook test_churn_podman"
 SOAK=$E2E_ROOT/tests/soak/soak.sh
 SECS=${EGR_SOAK_SECS:-25}
 
@@ -82,11 +83,11 @@ test_soak_podman_hook() { soak podman hook; }
 # made and removed again and again; every new cgroup gets the policy, and
 # watch's fds, maps and RSS and the system's BPF objects stay flat (samples
 # at rest), no pins left (tests/soak/churn.sh)
-test_churn_docker() {
+test_churn_podman() {
 	local rc
-	bash "$E2E_ROOT/tests/soak/churn.sh" docker "${EGR_CHURN_N:-60}" "$E2E_TMP/churn-docker.json"
+	bash "$E2E_ROOT/tests/soak/churn.sh" podman "${EGR_CHURN_N:-60}" "$E2E_TMP/churn-podman.json"
 	rc=$?
-	assert_eq "attach churn docker (${EGR_CHURN_N:-60}): every check passed" 0 "$rc"
+	assert_eq "attach churn podman (${EGR_CHURN_N:-60}): every check passed" 0 "$rc"
 }
 
 run_tests

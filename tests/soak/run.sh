@@ -5,7 +5,7 @@
 # SECONDS each (default 600), under the e2e lock; the numbers go into
 # BENCHMARKS.md's soak section (report.py). Then the attach churn
 # (churn.sh: CHURN_N attaches by one watch, default 1000, for
-# CHURN_ENGINES, default docker).
+# CHURN_ENGINES, default podman: watch follows new cgroups for Podman only).
 # usage: tests/soak/run.sh BUILD_DIR [SECONDS]
 set -u
 out=$(cd "${1:?usage: run.sh BUILD_DIR [SECONDS]}" && pwd)
@@ -25,7 +25,7 @@ for m in ${MODES:-watch hook}; do
 	done
 done
 # attach churn: one watch, CHURN_N attaches (default 1000; 0: none)
-for e in ${CHURN_ENGINES:-docker}; do
+for e in ${CHURN_ENGINES:-podman}; do
 	[ "${CHURN_N:-1000}" -gt 0 ] || break
 	echo "=== attach churn $e (${CHURN_N:-1000} attaches)"
 	EGR_BIN=$out/egressctl EGR_TESTBIN=$out/tests flock -o /tmp/egr-e2e.lock \

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include <jansson.h>
 #include "kernel/guard.h"
 #include "kernel/kapply.h"
@@ -394,6 +395,14 @@ static int enforce(const struct watch_opts *o, const struct docker_container *c,
 
 	ret = cpolicy_attach(cg->abs, cg->rel, cg->id, cp, o->preload > 0, created, &warn, err,
 			     sizeof(err));
+	if (ret == -ENOENT && access(cg->abs, F_OK)) {
+		/* the cgroup went in the meantime (the container stopped):
+		 * nothing to put in force, its die event cleans up
+		 */
+		warn_free(&warn);
+		pr_debug("%.12s: cgroup %s gone before the attach\n", c->id, cg->rel);
+		return ret;
+	}
 	watch_report(o, &warn, err);
 	if (!ret && *created)
 		pool_kick();
