@@ -130,7 +130,7 @@ test_scale() {
 	assert_true "scale up to 4: 4 tasks, each with its label policy in force" sv_wait web 4 "$LOG.s"
 	for t in $(sv_tasks web); do
 		assert_match "$t: its label policy (2 rules, default deny) on its cgroup" \
-			"start $t \([0-9a-f]{12}\): enforced label policy \(2 rules, default deny\) on cgroup /docker/[0-9a-f]{64} \(attached\)" \
+			"start $t \([0-9a-f]{12}\): enforced label policy \(2 rules, default deny\) on cgroup /docker/[0-9a-f]{64} \(attached[^)]*\)" \
 			"$(cat "$LOG.s")"
 		probe "$t" "scale up"
 		sent_of "$t"

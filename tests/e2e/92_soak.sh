@@ -15,14 +15,17 @@
 # defunct targets left. The start -> enforcement distribution is reported
 # (diag), not judged. First, watch --preload's instances on their own: not
 # targets, removed by watch's exit, left by a SIGKILL and then removed by
-# detach --gone.
+# detach --gone. Last, the attach churn (tests/soak/churn.sh, EGR_CHURN_N
+# attaches, default 60; Podman: watch follows new cgroups for it): one
+# watch, one container's cgroup made and removed
+# again and again, watch and the system's BPF objects flat.
 # shellcheck disable=SC2317 # the cases run from run_tests
 # shellcheck source=tests/e2e/lib.sh
 . "$(dirname "$0")/lib.sh"
 e2e_start egr python3 jq
 
 ALL_TESTS="test_preload_leftovers test_soak_docker test_soak_podman test_soak_docker_hook
-	test_soak_podman_hook"
+	test_soak_podman_hook test_churn_podman"
 SOAK=$E2E_ROOT/tests/soak/soak.sh
 SECS=${EGR_SOAK_SECS:-25}
 
@@ -75,5 +78,16 @@ test_soak_docker() { soak docker watch; }
 test_soak_podman() { soak podman watch; }
 test_soak_docker_hook() { soak docker hook; }
 test_soak_podman_hook() { soak podman hook; }
+
+# attach churn, short (make soak: 1000): one watch, a container's cgroup
+# made and removed again and again; every new cgroup gets the policy, and
+# watch's fds, maps and RSS and the system's BPF objects stay flat (samples
+# at rest), no pins left (tests/soak/churn.sh)
+test_churn_podman() {
+	local rc
+	bash "$E2E_ROOT/tests/soak/churn.sh" podman "${EGR_CHURN_N:-60}" "$E2E_TMP/churn-podman.json"
+	rc=$?
+	assert_eq "attach churn podman (${EGR_CHURN_N:-60}): every check passed" 0 "$rc"
+}
 
 run_tests

@@ -406,6 +406,36 @@ wait_line() {
 	diag "no line '$2' in $1: $(tail -5 "$1")"
 	return 1
 }
+# ctr_cgroup_first LOG REL ID NAME DEST PORT: watch (LOG its log) follows
+# the new cgroups under the engine's parent: container ID (NAME), created
+# with the label egressctl.allow=DEST udp:PORT and never started, gets its
+# cgroup REL (below the cgroup v2 mount) made by hand, as runc makes it
+# before the container's first instruction. Its policy is in force there
+# with no start event: a process moved into it reaches PORT, not PORT+1.
+# The cgroup and its pins are removed after.
+ctr_cgroup_first() {
+	local log=$1 rel=$2 id=$3 name=$4 dest=$5 port=$6 cg=$CGROOT$2 cgid
+	mkdir "$cg" || { fail "mkdir $cg"; return 1; }
+	cgid=$(stat -c %i "$cg")
+	wait_line "$log" "^cgroup $name " 60
+	assert_match "new cgroup: the label policy in force as the cgroup appears" \
+		"^cgroup $name \(${id:0:12}\): enforced label policy \(1 rule, default deny\) on cgroup $rel \(attached\) in [0-9.]+ ms$" \
+		"$(grep "^cgroup $name " "$log")"
+	assert_eq "new cgroup: the container never started" created \
+		"$("${CTR_CLI:-docker}" inspect -f '{{.State.Status}}' "$id" 2>/dev/null)"
+	assert_eq "new cgroup: no start event for it" 0 "$(grep -c "^start $name " "$log")"
+	expect_udp pass "$dest" "$port" -n 5 --from "$cg" -m "new cgroup, no start event: its allowed destination"
+	expect_udp drop "$dest" $((port + 1)) -n 5 --from "$cg" -m "new cgroup, no start event: another port"
+	_cg_evict "$cg"
+	rmdir "$cg"
+	# the kernel frees a removed cgroup (and defuncts its link) a little later
+	assert_true "new cgroup removed: detach --gone removes its pins" wait_for 60 _pins_gone "$cgid"
+}
+_pins_gone() {
+	"$EGR" detach --gone >/dev/null 2>&1
+	[ ! -e "/sys/fs/bpf/egressctl/$1" ]
+}
+
 # lines_ge LOG REGEX N
 lines_ge() { [ "$(grep -cE "$2" "$1")" -ge "$3" ]; }
 

@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 """Writes the soak runs' numbers (soak.py --out JSON files) into
 BENCHMARKS.md, between the soak markers (the section is appended the first
-time). usage: report.py BENCHMARKS.md [LABEL=]RESULT.json...
+time). usage: report.py BENCHMARKS.md [LABEL=]RESULT.json... (soak.py's, and
+churn.py's: those with "attaches")
 (LABEL names the binary of a run, e.g. main=base.json; default: this tree)"""
 import json
 import subprocess
@@ -17,7 +18,12 @@ def f(v, fmt="%.0f"):
     return "-" if v is None else fmt % v
 
 
-def section(runs):
+def spans(d, keys):
+    """first -> last of each key of d (a [first, last] pair), or "-"."""
+    return ["%d -> %d" % tuple(d[k]) if d.get(k) else "-" for k in keys]
+
+
+def section(runs, churns):
     rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
                          text=True).stdout.strip() or "?"
     L = [BEGIN, "## Soak: `watch --strict` under churn (`make soak`)", "",
@@ -49,30 +55,40 @@ def section(runs):
           "in force at start | non-JSON lines | RSS kB | fds | map fds | mapped maps |",
           "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in runs:
-        lw = r.get("longest_watch", {})
-
-        def span(k):
-            v = lw.get(k)
-            return "%d -> %d" % tuple(v) if v else "-"
-        L.append("| %s | %s | %s | %d | %d / %d | %d | %s | %d | %s | %s | %s | %s |" % (
+        L.append("| %s | %s | %s | %d | %d / %d | %d | %s | %d | %s | %s | %s | %s |" % ((
             r["label"], r["engine"], r["mode"], r["denied_connections"],
             r["allowed_judged"] - r["allowed_missing"], r["allowed_judged"], r["first_syn"],
-            f(r.get("enforce_ms", {}).get("already_in_force"), "%d"),
-            r["non_json_lines"], span("rss_kb"), span("fds"), span("map_fds"),
-            span("map_mmaps")))
+            f(r.get("enforce_ms", {}).get("already_in_force"), "%d"), r["non_json_lines"]) +
+            tuple(spans(r.get("longest_watch", {}), ("rss_kb", "fds", "map_fds", "map_mmaps")))))
+    if churns:
+        L += ["", "Attach churn (tests/soak/churn.sh): one `watch` puts a created container's "
+              "label policy on its cgroup, made and removed again and again (as runc makes "
+              "it), each time a new cgroup and a fresh program instance; the pins of the "
+              "removed ones go with watch's cleanup. First third of the samples -> last third "
+              "(samples at rest; RSS: median; the rest: peak); programs, maps and links: the whole system's "
+              "(`bpftool`).", "",
+              "| binary | engine | attaches | s | per s (at rest left out) | missed | RSS kB | fds | map fds | "
+              "mapped maps | progs | maps | links |",
+              "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+        for r in churns:
+            L.append("| %s | %s | %d | %.0f | %s | %d | %s | %s | %s | %s | %s | %s | %s |" % ((
+                r["label"], r.get("engine", "-"), r["attaches"], r["seconds"],
+                f(r.get("per_second"), "%.1f"), r["missed"]) + tuple(spans(
+                    r.get("growth", {}), ("rss_kb", "fds", "map_fds", "map_mmaps", "progs",
+                                          "maps", "links")))))
     L += ["", END]
     return "\n".join(L) + "\n"
 
 
 def main():
-    path, runs = sys.argv[1], []
+    path, runs, churns = sys.argv[1], [], []
     for arg in sys.argv[2:]:
         label, _, f = arg.rpartition("=")
         r = json.load(open(f))
         r["label"] = label or "this tree"
-        runs.append(r)
+        (churns if "attaches" in r else runs).append(r)
     text = open(path).read()
-    new = section(runs)
+    new = section(runs, churns)
     if BEGIN in text and END in text:
         a = text.index(BEGIN)
         b = text.index(END) + len(END) + 1

@@ -3,7 +3,9 @@
 # make soak: soak.sh for Docker and for Podman (ENGINES), in each of MODES
 # (default "watch hook": watch --strict alone, then with the start-up hook),
 # SECONDS each (default 600), under the e2e lock; the numbers go into
-# BENCHMARKS.md's soak section (report.py).
+# BENCHMARKS.md's soak section (report.py). Then the attach churn
+# (churn.sh: CHURN_N attaches by one watch, default 1000, for
+# CHURN_ENGINES, default podman: watch follows new cgroups for Podman only).
 # usage: tests/soak/run.sh BUILD_DIR [SECONDS]
 set -u
 out=$(cd "${1:?usage: run.sh BUILD_DIR [SECONDS]}" && pwd)
@@ -21,6 +23,14 @@ for m in ${MODES:-watch hook}; do
 			--kills "${KILLS:-4}" ${SOAK_ARGS:-} || rc=1
 		[ -s "$res/soak-$e-$m.json" ] && files+=("$res/soak-$e-$m.json")
 	done
+done
+# attach churn: one watch, CHURN_N attaches (default 1000; 0: none)
+for e in ${CHURN_ENGINES:-podman}; do
+	[ "${CHURN_N:-1000}" -gt 0 ] || break
+	echo "=== attach churn $e (${CHURN_N:-1000} attaches)"
+	EGR_BIN=$out/egressctl EGR_TESTBIN=$out/tests flock -o /tmp/egr-e2e.lock \
+		bash "$here/churn.sh" "$e" "${CHURN_N:-1000}" "$res/churn-$e.json" || rc=1
+	[ -s "$res/churn-$e.json" ] && files+=("$res/churn-$e.json")
 done
 if [ "${#files[@]}" -gt 0 ]; then
 	python3 "$here/report.py" "$here/../../BENCHMARKS.md" "${files[@]}"

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
+#include "runtime/cgfollow.h"
 #include "runtime/docker.h"
 #include "runtime/state.h"
 
@@ -58,8 +59,8 @@ static void test_event_action(void **state)
 	static const char *const map[][2] = {
 		{ "start", "start" },
 		{ "die", "die" },
-		{ "died", "die" },	   /* Podman's libpod name */
-		{ "remove", "destroy" },   /* Podman never says destroy */
+		{ "died", "die" }, /* Podman's libpod name */
+		{ "remove", "destroy" }, /* Podman never says destroy */
 		{ "destroy", "destroy" },
 		{ "rename", "rename" },
 		{ "restart", "restart" },
@@ -79,6 +80,45 @@ static void test_event_action(void **state)
 	/* truncated, never overrun */
 	docker_event_action("a_very_long_event_name_indeed", out, sizeof(out));
 	assert_string_equal(out, "a_very_long_eve");
+}
+
+/* The container id in a new cgroup directory's name (cgfollow.h). */
+static void test_cgroup_names(void **state)
+{
+	const char *id = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+	static const char *const bad[] = {
+		"init.scope",
+		"libpod_parent",
+		"conmon",
+		"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcde",
+		"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef0",
+		"0123456789ABCDEF0123456789abcdef0123456789abcdef0123456789abcdef",
+		"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef.scope",
+		"libpod-conmon-0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+		"docker-0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef.slice",
+		"crio-0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef.scope",
+		"libpod-",
+		".scope",
+		"",
+	};
+	static const char *const good[] = {
+		"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+		"libpod-0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+		"libpod-0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef.scope",
+		"docker-0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef.scope",
+		"docker-0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+	};
+	char out[65];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		memset(out, 'x', sizeof(out));
+		assert_true(cgfollow_container_id(good[i], out));
+		assert_string_equal(out, id);
+	}
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_false(cgfollow_container_id(bad[i], out));
 }
 
 static void test_sockets(void **state)
@@ -103,6 +143,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_id_of_path),
 		cmocka_unit_test(test_event_action),
+		cmocka_unit_test(test_cgroup_names),
 		cmocka_unit_test(test_sockets),
 	};
 

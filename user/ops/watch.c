@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include <jansson.h>
 #include "kernel/guard.h"
 #include "kernel/kapply.h"
@@ -394,6 +395,14 @@ static int enforce(const struct watch_opts *o, const struct docker_container *c,
 
 	ret = cpolicy_attach(cg->abs, cg->rel, cg->id, cp, o->preload > 0, created, &warn, err,
 			     sizeof(err));
+	if (ret == -ENOENT && access(cg->abs, F_OK)) {
+		/* the cgroup went in the meantime (the container stopped):
+		 * nothing to put in force, its die event cleans up
+		 */
+		warn_free(&warn);
+		pr_debug("%.12s: cgroup %s gone before the attach\n", c->id, cg->rel);
+		return ret;
+	}
 	watch_report(o, &warn, err);
 	if (!ret && *created)
 		pool_kick();
@@ -415,6 +424,67 @@ static int enforce(const struct watch_opts *o, const struct docker_container *c,
 		(double)(t->lock - t->inspect) / 1e6, (double)(t_attach - t->lock) / 1e6,
 		ms_since(t_attach));
 	return ret;
+}
+
+/* Containers whose policy was put in force when their cgroup appeared
+ * (watch_new_cgroup), on which cgroup and when: the start event's line then
+ * says how long before (or after) the event that was. Bounded: when full,
+ * the oldest goes. Written under egressctl's lock, before it is released,
+ * so a start event that finds the policy in force finds the entry too.
+ */
+#define EARLY_MAX 64
+
+static struct {
+	pthread_mutex_t mu;
+	struct {
+		char id[65];
+		char source[32]; /* the policy's source then ("label", "saved") */
+		uint64_t cgid;
+		uint64_t when; /* monotonic ns; 0: a free entry */
+	} e[EARLY_MAX];
+} E = { .mu = PTHREAD_MUTEX_INITIALIZER };
+
+static void early_put(const char *id, uint64_t cgid, const char *source, uint64_t when)
+{
+	unsigned int i, k = 0;
+
+	pthread_mutex_lock(&E.mu);
+	for (i = 0; i < EARLY_MAX; i++) {
+		if (!strcmp(E.e[i].id, id)) { /* one per container: the latest */
+			k = i;
+			break;
+		}
+		if (E.e[i].when < E.e[k].when) /* a free one (0), else the oldest */
+			k = i;
+	}
+	snprintf(E.e[k].id, sizeof(E.e[k].id), "%s", id);
+	snprintf(E.e[k].source, sizeof(E.e[k].source), "%s", source);
+	E.e[k].cgid = cgid;
+	E.e[k].when = when;
+	pthread_mutex_unlock(&E.mu);
+}
+
+/* When id's policy came in force on its new cgroup cgid (0: not so) and
+ * its source then (source, 32 bytes); the entry is freed.
+ */
+static uint64_t early_take(const char *id, uint64_t cgid, char *source)
+{
+	uint64_t when = 0;
+	unsigned int i;
+
+	pthread_mutex_lock(&E.mu);
+	for (i = 0; i < EARLY_MAX; i++) {
+		if (!E.e[i].when || strcmp(E.e[i].id, id))
+			continue;
+		if (E.e[i].cgid == cgid) {
+			when = E.e[i].when;
+			memcpy(source, E.e[i].source, sizeof(E.e[i].source));
+		}
+		E.e[i].id[0] = '\0';
+		E.e[i].when = 0;
+	}
+	pthread_mutex_unlock(&E.mu);
+	return when;
 }
 
 /* One running container, its cgroup known: policy, lock, enforce, log. */
@@ -445,7 +515,29 @@ static int handle_running(const struct watch_opts *o, const struct docker_contai
 	}
 	t->lock = watch_now_ns();
 	ret = enforce(o, c, cg, &cp, failed, t, &created, &applied);
+	if (!ret && (applied || created) && !strcmp(event, "cgroup"))
+		early_put(c->id, cg->id, cp.source, watch_now_ns());
 	kstate_unlock(lock);
+	if (!ret && !applied && !created && !strcmp(event, "start")) {
+		char source[32];
+		uint64_t when = early_take(c->id, cg->id, source);
+
+		/* In force since its cgroup appeared: before the start event
+		 * (ms 0), or after it but before the event reached watch.
+		 */
+		if (when) {
+			double d = ((double)when - (double)t->t0) / 1e6;
+
+			watch_log(
+				o, event, c->id, c->name, d > 0 ? d : 0,
+				"enforced %s%s (%zu rule%s, default %s%s) on cgroup %s (attached as it was created, %.1f ms %s the start event)",
+				source, failed ? "" : " policy", cp.pol.n, cp.pol.n == 1 ? "" : "s",
+				cp.pol.dflt == EGR_ALLOW ? "allow" : "deny",
+				cp.pol.audit ? ", audit" : "", cg->rel, d > 0 ? d : -d,
+				d > 0 ? "after" : "before");
+			goto out;
+		}
+	}
 	if (!ret && (applied || created || !quiet))
 		watch_log(o, event, c->id, c->name, ms_since(t->t0),
 			  "%s %s%s (%zu rule%s, default %s%s) on cgroup %s%s",
@@ -505,6 +597,39 @@ static int handle(const struct watch_opts *o, const char *id, const char *event,
 	}
 	docker_container_free(&c);
 	return ret < 0 ? ret : 0;
+}
+
+int watch_new_cgroup(const struct watch_opts *o, const char *id, const char *rel, uint64_t t0)
+{
+	struct steps t = { .t0 = t0 };
+	struct docker_container c;
+	struct handled h;
+	char mnt[2048], err[512];
+	struct ccg cg;
+	int ret;
+
+	if (cgroup2_host_mount(mnt, sizeof(mnt)))
+		return -ENOENT;
+	snprintf(cg.abs, sizeof(cg.abs), "%s%s", mnt, rel);
+	snprintf(cg.rel, sizeof(cg.rel), "%s", rel);
+	/* The engines answer once the container has started (Podman and
+	 * Docker hold the container's lock through its start).
+	 */
+	ret = docker_inspect(o->docker_host, id, &c, err, sizeof(err));
+	if (ret)
+		return ret == -ESRCH ? 0 : ret; /* the start event tries again */
+	if (strcmp(c.id, id)) { /* a container named like an id */
+		docker_container_free(&c);
+		return 0;
+	}
+	t.inspect = watch_now_ns();
+	ret = cgroup_id(cg.abs, &cg.id);
+	if (!ret)
+		ret = handle_running(o, &c, &cg, "cgroup", &t, true, &h);
+	else if (ret == -ENOENT)
+		ret = 0; /* gone already */
+	docker_container_free(&c);
+	return ret;
 }
 
 int watch_container(const struct watch_opts *o, const char *id, const char *event, uint64_t t0)

@@ -57,6 +57,15 @@ int watch_container(const struct watch_opts *o, const char *id, const char *even
 int watch_event(const struct watch_opts *o, const char *id, const char *event, uint64_t t0,
 		uint64_t ev_ns, uint64_t recv);
 
+/*
+ * The cgroup rel (below the cgroup v2 mount) of container id was just
+ * created (runtime/cgfollow.h; t0: when that was seen): its policy in force
+ * there as soon as the engine answers for it, ahead of the start event
+ * reaching watch, which then finds it in force and logs when that was.
+ * Quiet unless it put a policy in force. 0, or -errno.
+ */
+int watch_new_cgroup(const struct watch_opts *o, const char *id, const char *rel, uint64_t t0);
+
 /* t0 (monotonic) for an event the engine timed at ev_ns (realtime): when it
  * happened, or now if ev_ns is unknown or implausible (clocks apart).
  */
