@@ -47,7 +47,7 @@ mkdir -p "$CGROOT$GCG" || bail "mkdir $CGROOT$GCG"
 ID=$("${CLI[@]}" create --name "$NAME" --cgroup-parent "$GCG" \
 	--label "egressctl.allow=198.18.93.2 udp:7000" "$IMAGE" sleep 3600) || bail "$ENGINE create"
 WLOG=$E2E_TMP/watch.log
-"$EGR" ${HOST:+--docker-host "$HOST"} watch -j --guard-cgroup "$GCG" --resync 3 >"$WLOG" 2>&1 &
+"$EGR" ${HOST:+--docker-host "$HOST"} watch -j --follow-cgroups --guard-cgroup "$GCG" --resync 3 >"$WLOG" 2>&1 &
 WPID=$!
 wait_for 60 grep -q '"reconciled' "$WLOG" || bail "watch does not start: $(tail -3 "$WLOG")"
 
