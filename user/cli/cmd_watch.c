@@ -31,6 +31,7 @@
 static const char watch_usage[] =
 	"Usage: egressctl watch [--strict] [--unmanaged allow|deny] [--once] [-j|--json]\n"
 	"                       [--guard-cgroup PATH] [--resync SECONDS] [--preload N]\n"
+	"                       [--follow-cgroups]\n"
 	"       egressctl watch --kubernetes [--node NAME] [--kube-api URL]\n"
 	"                       [--kube-token FILE] [--kube-ca FILE] [--strict]\n"
 	"                       [--unmanaged allow|deny] [-j] [--guard-cgroup PATH]\n"
@@ -45,11 +46,8 @@ static const char watch_usage[] =
 	"egressctl.default, egressctl.audit) starts, attach the filter to its new\n"
 	"cgroup and apply the policy; when it is removed, delete its saved policy\n"
 	"and pins. At startup (and every --resync seconds) every running container\n"
-	"is checked. With Podman, whose start events arrive late, it also follows\n"
-	"the creation of containers' cgroups under Podman's parent cgroup\n"
-	"(--guard-cgroup, else /libpod_parent) and puts a container's policy in\n"
-	"force there as soon as Podman answers for it, ahead of the start event.\n"
-	"One line per action, with the time from the start event to enforcement.\n"
+	"is checked. One line per action, with the time from the start event to\n"
+	"enforcement.\n"
 	"Runs in the foreground; SIGTERM/SIGINT stop it.\n"
 	"\n"
 	"  --strict              install the guard on the engine's parent cgroup: a\n"
@@ -69,6 +67,11 @@ static const char watch_usage[] =
 	"                        loading its own (default 4; 0: none). They are\n"
 	"                        pinned as pool-* under /sys/fs/bpf/egressctl,\n"
 	"                        removed when watch exits\n"
+	"  --follow-cgroups      Podman (its start events arrive up to 250 ms late):\n"
+	"                        also follow the creation of containers' cgroups\n"
+	"                        under Podman's parent cgroup (--guard-cgroup, else\n"
+	"                        /libpod_parent) and put a container's policy in\n"
+	"                        force there as soon as Podman answers for it\n"
 	"  -j, --json            log, warnings and errors as JSON objects, one per line\n"
 	"  --guard-only          install the guard (if missing) and exit: for boot,\n"
 	"                        before the engine starts (systemd ExecStartPre)\n"
@@ -474,7 +477,10 @@ static int run(const struct watch_opts *o, unsigned int resync_s)
 	 * start (and the extra inspects only cost it: measured, p99 84 ms
 	 * without, 355-770 ms with), Podman's up to 250 ms late.
 	 */
-	if (docker_engine(o->docker_host) == ENGINE_PODMAN) {
+	if (o->follow_cgroups && docker_engine(o->docker_host) != ENGINE_PODMAN)
+		o->out(WATCH_WARN,
+		       "--follow-cgroups is for Podman: following Docker's start events alone");
+	if (o->follow_cgroups && docker_engine(o->docker_host) == ENGINE_PODMAN) {
 		char mnt[2048];
 		int fd = -1;
 
@@ -667,7 +673,8 @@ static int watch_args(int argc, char **argv, struct watch_opts *o, enum watch_mo
 		O_KAPI,
 		O_KTOKEN,
 		O_KCA,
-		O_PRELOAD
+		O_PRELOAD,
+		O_FOLLOW
 	};
 	static const struct option opts[] = { { "strict", no_argument, NULL, O_STRICT },
 					      { "unmanaged", required_argument, NULL, O_UNMANAGED },
@@ -676,6 +683,7 @@ static int watch_args(int argc, char **argv, struct watch_opts *o, enum watch_mo
 						O_GUARD_CG },
 					      { "resync", required_argument, NULL, O_RESYNC },
 					      { "preload", required_argument, NULL, O_PRELOAD },
+					      { "follow-cgroups", no_argument, NULL, O_FOLLOW },
 					      { "guard-status", no_argument, NULL, O_STATUS },
 					      { "remove-guard", no_argument, NULL, O_REMOVE },
 					      { "guard-only", no_argument, NULL, O_GUARD_ONLY },
@@ -731,6 +739,9 @@ static int watch_args(int argc, char **argv, struct watch_opts *o, enum watch_mo
 				return 2;
 			}
 			o->preload = (unsigned int)n;
+			break;
+		case O_FOLLOW:
+			o->follow_cgroups = true;
 			break;
 		case O_STATUS:
 			status = true;

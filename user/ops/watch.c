@@ -395,7 +395,7 @@ static int enforce(const struct watch_opts *o, const struct docker_container *c,
 
 	ret = cpolicy_attach(cg->abs, cg->rel, cg->id, cp, o->preload > 0, created, &warn, err,
 			     sizeof(err));
-	if (ret == -ENOENT && access(cg->abs, F_OK)) {
+	if (ret && access(cg->abs, F_OK)) {
 		/* the cgroup went in the meantime (the container stopped):
 		 * nothing to put in force, its die event cleans up
 		 */

@@ -33,6 +33,7 @@ struct watch_opts {
 	bool json; /* log lines as JSON objects */
 	bool pods; /* Kubernetes pods, not containers: JSON lines name a "pod" */
 	unsigned int preload; /* program instances kept loaded ahead of need */
+	bool follow_cgroups; /* Podman: new cgroups too, ahead of start events */
 	/* Takes every line, without its newline, as it comes. */
 	void (*out)(enum watch_line kind, const char *line);
 };
