@@ -72,6 +72,22 @@ _count() {
 	if [ "$1" = pass ]; then echo $((n + E2E_PASS)); else echo $((n + E2E_FAIL)); fi
 }
 
+# tap_run NAME CMD...: CMD's own "ok - " / "not ok - " lines echoed and
+# counted; an exit status other than 0 with no "not ok" line fails too.
+tap_run() {
+	local name=$1 st line
+	shift
+	"$@" | while IFS= read -r line; do
+		echo "$line"
+		case $line in
+		"ok - "*) _tally pass ;;
+		"not ok - "*) _tally fail ;;
+		esac
+	done
+	st=${PIPESTATUS[0]}
+	[ "$st" -eq 0 ] || [ "$(_count fail)" -gt 0 ] || fail "$name: exit status $st"
+}
+
 pass() {
 	_tally pass
 	echo "ok - $1"

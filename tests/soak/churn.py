@@ -19,45 +19,11 @@ Reported, not judged: the attach rate. The numbers as JSON to --out.
 import argparse
 import json
 import os
-import re
 import subprocess
 import sys
 import time
 
-PASSED = FAILED = 0
-
-
-def ok(name, cond, detail=""):
-    global PASSED, FAILED
-    if cond:
-        PASSED += 1
-        print("ok - %s" % name, flush=True)
-    else:
-        FAILED += 1
-        print("not ok - %s" % name, flush=True)
-        for line in str(detail).splitlines()[:20]:
-            print("# " + line, flush=True)
-    return cond
-
-
-def diag(msg):
-    print("# " + msg, flush=True)
-
-
-def watch_sample(pid):
-    st = open("/proc/%d/status" % pid).read()
-    rss = int(re.search(r"VmRSS:\s+(\d+)", st).group(1))
-    fdd = "/proc/%d/fd" % pid
-    fds = os.listdir(fdd)
-    mfd = 0
-    for f in fds:
-        try:
-            mfd += os.readlink(os.path.join(fdd, f)) == "anon_inode:bpf-map"
-        except OSError:
-            pass
-    mm = sum(1 for line in open("/proc/%d/maps" % pid) if "bpf-map" in line)
-    return rss, len(fds), mfd, mm
-
+from tap import COUNT, diag, ok, proc_sample
 
 def bpf_objects():
     """Programs, maps and links of the whole system."""
@@ -140,7 +106,7 @@ def main():
             if not rest:
                 diag("after %d attaches: watch not at rest within 60 s" % done)
             try:
-                w = watch_sample(a.watch_pid)
+                w = proc_sample(a.watch_pid)
             except OSError:
                 ok("watch alive after %d attaches" % done, False)
                 break
@@ -183,7 +149,7 @@ def main():
          % (done, span, done / busy if busy > 0 else 0))
     with open(a.out, "w") as f:
         json.dump(res, f)
-    return 1 if FAILED else 0
+    return 1 if COUNT["fail"] else 0
 
 
 if __name__ == "__main__":

@@ -52,16 +52,8 @@ WPID=$!
 wait_for 60 grep -q '"reconciled' "$WLOG" || bail "watch does not start: $(tail -3 "$WLOG")"
 
 diag "$(date -u +%T) churn $ENGINE: $N attaches, load average $(cut -d' ' -f1-3 /proc/loadavg)"
-python3 "$HERE/churn.py" --cgroup "$CGROOT$GCG/$DIRP$ID" --watch-pid "$WPID" -n "$N" --engine "$ENGINE" \
-	--out "$OUTJ" | while IFS= read -r line; do
-	echo "$line"
-	case $line in
-	"ok - "*) _tally pass ;;
-	"not ok - "*) _tally fail ;;
-	esac
-done
-st=${PIPESTATUS[0]}
-[ "$st" -eq 0 ] || [ "$(_count fail)" -gt 0 ] || fail "churn.py: exit status $st"
+tap_run churn.py python3 "$HERE/churn.py" --cgroup "$CGROOT$GCG/$DIRP$ID" --watch-pid "$WPID" \
+	-n "$N" --engine "$ENGINE" --out "$OUTJ"
 assert_eq "watch -j: every line a JSON object" 0 "$(grep -cv '^{' "$WLOG")"
 # errors are not judged: a cgroup removed and made again at the same path
 # under an attach makes it fail, as a container restarted at once would

@@ -39,28 +39,9 @@ import sys
 import threading
 import time
 
+from tap import COUNT, diag, ok, proc_sample
+
 ALLOWED, DENIED = 7000, 7001
-PASSED = FAILED = 0
-
-
-def ok(name, cond, detail=""):
-    global PASSED, FAILED
-    if cond:
-        PASSED += 1
-        print("ok - %s" % name, flush=True)
-    else:
-        FAILED += 1
-        print("not ok - %s" % name, flush=True)
-        for line in str(detail).splitlines()[:20]:
-            print("# " + line, flush=True)
-    return cond
-
-
-def diag(msg):
-    for line in str(msg).splitlines():
-        print("# " + line, flush=True)
-
-
 def pct(vals, p):
     if not vals:
         return None
@@ -135,20 +116,10 @@ class Soak:
             if not w or w.poll() is not None:
                 continue
             try:
-                st = open("/proc/%d/status" % w.pid).read()
-                rss = int(re.search(r"VmRSS:\s+(\d+)", st).group(1))
-                fdd = "/proc/%d/fd" % w.pid
-                fds = os.listdir(fdd)
-                mfd = 0
-                for f in fds:
-                    try:
-                        mfd += os.readlink(os.path.join(fdd, f)) == "anon_inode:bpf-map"
-                    except OSError:
-                        pass
-                mm = sum(1 for line in open("/proc/%d/maps" % w.pid) if "bpf-map" in line)
+                rss, fds, mfd, mm = proc_sample(w.pid)
             except (OSError, AttributeError):
                 continue
-            self.samples.append((self.watch_gen, time.time(), rss, len(fds), mfd, mm))
+            self.samples.append((self.watch_gen, time.time(), rss, fds, mfd, mm))
 
     # ---- containers ----------------------------------------------------
     def cmd_of(self, name):
@@ -492,8 +463,8 @@ def main():
         rc = s.main()
     finally:
         s.cleanup()
-    diag("soak (%s, %s): %d ok, %d not ok" % (a.engine, a.mode, PASSED, FAILED))
-    return 1 if rc or FAILED else 0
+    diag("soak (%s, %s): %d ok, %d not ok" % (a.engine, a.mode, COUNT["pass"], COUNT["fail"]))
+    return 1 if rc or COUNT["fail"] else 0
 
 
 if __name__ == "__main__":

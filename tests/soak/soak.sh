@@ -100,17 +100,10 @@ run_bg soakrx "$E2E_TMP/recv.out" python3 "$HERE/recv.py" "$RECV" $((SECS + 600)
 wait_for 10 test -e "$RECV.ready" || bail "the receiver does not start"
 
 diag "$(date -u +%T) soak $ENGINE/$MODE: $SECS s, load average $(cut -d' ' -f1-3 /proc/loadavg)"
-python3 "$HERE/soak.py" --engine "$ENGINE" --mode "$MODE" --cli "$CLI" --host "$HOST" \
+tap_run soak.py python3 "$HERE/soak.py" --engine "$ENGINE" --mode "$MODE" --cli "$CLI" --host "$HOST" \
 	--run-args "${NETARGS[*]} --stop-timeout 1 --cgroup-parent $GCG" --image "$IMAGE" \
 	--egr "$EGR" --parent "$GCG" --rx 198.18.92.2 --recv-log "$RECV" --dir "$E2E_TMP" \
-	--out "$OUTJ" --prefix "$PREFIX" --duration "$SECS" "$@" | while IFS= read -r line; do
-	echo "$line"
-	case $line in
-	"ok - "*) _tally pass ;;
-	"not ok - "*) _tally fail ;;
-	esac
-done
-[ "${PIPESTATUS[0]}" -eq 0 ] || [ "$(_count fail)" -gt 0 ] || fail "soak.py: exit status ${PIPESTATUS[0]}"
+	--out "$OUTJ" --prefix "$PREFIX" --duration "$SECS" "$@"
 
 # ---- nothing left behind ---------------------------------------------------
 diag "$(date -u +%T) removing the containers"
