@@ -39,7 +39,7 @@ import sys
 import threading
 import time
 
-from tap import COUNT, diag, ok, proc_sample
+from tap import COUNT, diag, fd_kinds, ok, proc_sample
 
 ALLOWED, DENIED = 7000, 7001
 def pct(vals, p):
@@ -76,6 +76,7 @@ class Soak:
         self.watch_gen = 0
         self.watch_down = False
         self.samples = []  # (gen, t, rss_kb, fds, map_fds, map_mmaps)
+        self.kinds = {}  # (gen, t) -> fd_kinds() of that sample
         self.loads = []
         self.stop = threading.Event()
 
@@ -117,9 +118,12 @@ class Soak:
                 continue
             try:
                 rss, fds, mfd, mm = proc_sample(w.pid)
+                kinds = fd_kinds(w.pid)
             except (OSError, AttributeError):
                 continue
-            self.samples.append((self.watch_gen, time.time(), rss, fds, mfd, mm))
+            t = time.time()
+            self.samples.append((self.watch_gen, t, rss, fds, mfd, mm))
+            self.kinds[(self.watch_gen, t)] = kinds
 
     # ---- containers ----------------------------------------------------
     def cmd_of(self, name):
@@ -381,6 +385,7 @@ class Soak:
         for g, t, rss, fds, mfd, mm in self.samples:
             by.setdefault(g, []).append((t, rss, fds, mfd, mm))
         worst = {"rss_kb": 0, "fds": 0, "map_fds": 0, "map_mmaps": 0}
+        worst_run = {}  # key -> the watch run of the worst growth
         judged, longest = 0, None
 
         def med(v):
@@ -402,8 +407,22 @@ class Soak:
                 longest = (g, s[-1][0] - s[0][0], first, last)
             for i, key in ((1, "rss_kb"), (2, "fds"), (3, "map_fds"), (4, "map_mmaps")):
                 a, b = thirds(first, last, i)
+                if b - a > worst[key]:
+                    worst_run[key] = g
                 worst[key] = max(worst[key], b - a)
         res["growth"] = worst
+
+        def series(key, i):
+            # the samples of the run that grew most, for the diagnosis
+            g = worst_run.get(key)
+            if g is None:
+                return ""
+            s = [x for x in by[g] if x[0] - by[g][0][0] >= self.a.warmup]
+            lo = min(s, key=lambda x: x[i])
+            return ("watch run #%d, %s after the warm-up: %s\nits descriptors at the lowest: %s"
+                    "\nat the last sample: %s" % (
+                        g, key, " ".join(str(x[i]) for x in s),
+                        self.kinds.get((g, lo[0]), "?"), self.kinds.get((g, s[-1][0]), "?")))
         if longest:
             g, span, first, last = longest
             res["longest_watch"] = {"seconds": round(span)}
@@ -414,10 +433,12 @@ class Soak:
         ok("watch runs long enough to judge growth (%d)" % judged, judged > 0)
         ok("watch's BPF maps flat (held: %+d, mapped: %+d)" % (worst["map_fds"],
                                                                worst["map_mmaps"]),
-           worst["map_fds"] <= 0 and worst["map_mmaps"] <= 0)
-        ok("watch's file descriptors flat (%+d)" % worst["fds"], worst["fds"] <= 0)
+           worst["map_fds"] <= 0 and worst["map_mmaps"] <= 0,
+           series("map_fds", 3) + "\n" + series("map_mmaps", 4))
+        ok("watch's file descriptors flat (%+d)" % worst["fds"], worst["fds"] <= 0,
+           series("fds", 2))
         ok("watch's memory flat (RSS, last third vs first: %+d kB)" % worst["rss_kb"],
-           worst["rss_kb"] < 4096)
+           worst["rss_kb"] < 4096, series("rss_kb", 1))
 
     def cleanup(self):
         self.stop.set()

@@ -31,7 +31,7 @@
 static const char watch_usage[] =
 	"Usage: egressctl watch [--strict] [--unmanaged allow|deny] [--once] [-j|--json]\n"
 	"                       [--guard-cgroup PATH] [--resync SECONDS] [--preload N]\n"
-	"                       [--follow-cgroups]\n"
+	"                       [--no-follow-cgroups]\n"
 	"       egressctl watch --kubernetes [--node NAME] [--kube-api URL]\n"
 	"                       [--kube-token FILE] [--kube-ca FILE] [--strict]\n"
 	"                       [--unmanaged allow|deny] [-j] [--guard-cgroup PATH]\n"
@@ -67,11 +67,13 @@ static const char watch_usage[] =
 	"                        loading its own (default 4; 0: none). They are\n"
 	"                        pinned as pool-* under /sys/fs/bpf/egressctl,\n"
 	"                        removed when watch exits\n"
-	"  --follow-cgroups      Podman (its start events arrive up to 250 ms late):\n"
-	"                        also follow the creation of containers' cgroups\n"
-	"                        under Podman's parent cgroup (--guard-cgroup, else\n"
-	"                        /libpod_parent) and put a container's policy in\n"
-	"                        force there as soon as Podman answers for it\n"
+	"  --no-follow-cgroups   Podman: its start events alone. By default (its start\n"
+	"                        events arrive up to 250 ms late) watch also follows\n"
+	"                        the creation of containers' cgroups under Podman's\n"
+	"                        parent cgroup (--guard-cgroup, else /libpod_parent)\n"
+	"                        and puts a container's policy in force there as\n"
+	"                        soon as Podman answers for it. (--follow-cgroups,\n"
+	"                        the default with Podman, is ignored for Docker.)\n"
 	"  -j, --json            log, warnings and errors as JSON objects, one per line\n"
 	"  --guard-only          install the guard (if missing) and exit: for boot,\n"
 	"                        before the engine starts (systemd ExecStartPre)\n"
@@ -113,16 +115,15 @@ struct ev {
 /* The events waiting, oldest first; the containers being handled (busy).
  * A worker takes the oldest event whose container no other worker has, so
  * one container's events are handled in order and different containers'
- * at once. pause: a full reconcile waits for the workers to be idle.
+ * at once. A full reconcile (the main thread) holds one container at a
+ * time the same way (hold()): events go on being handled meanwhile.
  */
 static struct {
 	pthread_mutex_t mu;
 	pthread_cond_t cond;
 	struct ev q[QUEUE_LEN];
 	size_t len;
-	char busy[WORKERS + CG_WORKERS][65];
-	unsigned int nbusy;
-	bool pause;
+	char busy[WORKERS + CG_WORKERS + 1][65]; /* + the reconcile's */
 	bool overflow;
 	uint64_t resync_at; /* 0: none due */
 	uint64_t cleanup_at; /* 0: none due */
@@ -204,21 +205,46 @@ static void on_cgroup(const char *id, const char *name, void *ctx)
 static void timed_wait(uint64_t ms);
 static bool busy(const char *id);
 
-/* A worker slot for id (under W.mu): not during a full reconcile, which
- * counts on no change but its own, and not while another worker has the
- * container (its die or destroy is then handled in order).
+/* A slot for container id (under W.mu), once no other thread has it (its
+ * die or destroy is then handled in order); -1 if watch stops meanwhile.
  */
-static unsigned int cg_slot(const char *id)
+static int slot_for(const char *id)
 {
 	unsigned int slot;
 
-	while ((W.pause || busy(id)) && !stop_flag)
+	while (busy(id)) {
+		if (stop_flag)
+			return -1;
 		timed_wait(200);
+	}
 	for (slot = 0; W.busy[slot][0]; slot++)
 		;
 	snprintf(W.busy[slot], sizeof(W.busy[slot]), "%s", id);
-	W.nbusy++;
+	return (int)slot;
+}
+
+static void slot_free(int slot)
+{
+	W.busy[slot][0] = '\0';
+	pthread_cond_broadcast(&W.cond);
+}
+
+/* watch_opts' hold and unhold: for the full reconcile. */
+static int hold(const char *id)
+{
+	int slot;
+
+	pthread_mutex_lock(&W.mu);
+	slot = slot_for(id);
+	pthread_mutex_unlock(&W.mu);
 	return slot;
+}
+
+static void unhold(int slot)
+{
+	pthread_mutex_lock(&W.mu);
+	slot_free(slot);
+	pthread_mutex_unlock(&W.mu);
 }
 
 static void *cg_worker(void *arg)
@@ -227,9 +253,8 @@ static void *cg_worker(void *arg)
 	struct docker_container c;
 	char rel[2200], err[512];
 	struct timespec ts;
-	unsigned int slot;
 	struct ev e;
-	int ret;
+	int ret, slot;
 
 	pthread_mutex_lock(&C.mu);
 	while (!stop_flag) {
@@ -259,17 +284,15 @@ static void *cg_worker(void *arg)
 			pthread_mutex_lock(&C.mu);
 			continue; /* the start event does it */
 		}
-		slot = cg_slot(e.id);
+		slot = slot_for(e.id);
 		pthread_mutex_unlock(&W.mu);
-		if (!stop_flag) {
-			snprintf(rel, sizeof(rel), "%s/%s", follow_rel, e.cg);
-			watch_new_cgroup(o, e.id, rel, e.t);
+		if (slot < 0) {
+			pthread_mutex_lock(&C.mu);
+			continue;
 		}
-		pthread_mutex_lock(&W.mu);
-		W.busy[slot][0] = '\0';
-		W.nbusy--;
-		pthread_cond_broadcast(&W.cond);
-		pthread_mutex_unlock(&W.mu);
+		snprintf(rel, sizeof(rel), "%s/%s", follow_rel, e.cg);
+		watch_new_cgroup(o, e.id, rel, e.t);
+		unhold(slot);
 		pthread_mutex_lock(&C.mu);
 	}
 	pthread_mutex_unlock(&C.mu);
@@ -376,18 +399,13 @@ static bool take_event(struct ev *e, unsigned int *slot)
 {
 	size_t i;
 
-	if (W.pause)
-		return false;
 	for (i = 0; i < W.len; i++) {
 		if (busy(W.q[i].id))
 			continue;
 		*e = W.q[i];
 		memmove(&W.q[i], &W.q[i + 1], (W.len - i - 1) * sizeof(W.q[0]));
 		W.len--;
-		for (*slot = 0; W.busy[*slot][0]; (*slot)++)
-			;
-		snprintf(W.busy[*slot], sizeof(W.busy[*slot]), "%s", e->id);
-		W.nbusy++;
+		*slot = (unsigned int)slot_for(e->id); /* free: not busy */
 		return true;
 	}
 	return false;
@@ -411,45 +429,20 @@ static void *worker(void *arg)
 		else
 			watch_gone(o, e.id, !strcmp(e.action, "destroy"));
 		pthread_mutex_lock(&W.mu);
-		W.busy[slot][0] = '\0';
-		W.nbusy--;
+		slot_free((int)slot);
 		if (!strcmp(e.action, "die"))
 			W.cleanup_at = watch_now_ns() + DIE_CLEANUP_NS;
-		pthread_cond_broadcast(&W.cond);
 	}
 	pthread_mutex_unlock(&W.mu);
 	return NULL;
 }
 
-/* Run fn with no event being handled (under W.mu, released meanwhile). */
-static int exclusive(int (*fn)(const struct watch_opts *, const char *, bool),
-		     const struct watch_opts *o, const char *event, bool quiet)
-{
-	int ret;
-
-	W.pause = true;
-	while (W.nbusy && !stop_flag)
-		timed_wait(200);
-	pthread_mutex_unlock(&W.mu);
-	ret = fn(o, event, quiet);
-	pthread_mutex_lock(&W.mu);
-	W.pause = false;
-	pthread_cond_broadcast(&W.cond);
-	return ret;
-}
-
-static int cleanup_pins(const struct watch_opts *o, const char *event, bool quiet)
-{
-	(void)event;
-	(void)quiet;
-	return watch_cleanup_pins(o);
-}
-
-/* --follow-cgroups: the threads for new cgroups and the inotify watch,
- * in place before watch says it follows (Podman only: Docker's start
- * events reach watch within ms of the start, and the extra inspects only
- * cost it: measured, p99 84 ms without, 355-770 ms with). true if the
- * follower thread runs; the workers started in cwk, *ncwk.
+/* Following new cgroups (Podman's, unless --no-follow-cgroups): the
+ * threads for new cgroups and the inotify watch, in place before watch says
+ * it follows (Podman only: Docker's start events reach watch within ms of
+ * the start, and the extra inspects only cost it: measured, p99 84 ms
+ * without, 355-770 ms with). true if the follower thread runs; the workers
+ * started in cwk, *ncwk.
  */
 static bool follow_start(const struct watch_opts *o, bool podman, pthread_t *cwk,
 			 unsigned int *ncwk, pthread_t *cth)
@@ -460,8 +453,9 @@ static bool follow_start(const struct watch_opts *o, bool podman, pthread_t *cwk
 	int fd;
 
 	if (!podman) {
-		o->out(WATCH_WARN,
-		       "--follow-cgroups is for Podman: following Docker's start events alone");
+		if (o->follow_cgroups)
+			o->out(WATCH_WARN,
+			       "--follow-cgroups is for Podman: following Docker's start events alone");
 		return false;
 	}
 	if (cgroup2_host_mount(mnt, sizeof(mnt)))
@@ -509,7 +503,7 @@ static int run(const struct watch_opts *o, unsigned int resync_s)
 	}
 	for (i = 0; i < WORKERS; i++)
 		nwk += !pthread_create(&wk[nwk], NULL, worker, (void *)o);
-	if (o->follow_cgroups)
+	if (!o->no_follow_cgroups)
 		follow = follow_start(o, podman, cwk, &ncwk, &cth);
 	if (watch_pool_start(o))
 		o->out(WATCH_WARN, "cannot start the threads that preload program instances");
@@ -522,15 +516,19 @@ static int run(const struct watch_opts *o, unsigned int resync_s)
 
 		if (W.overflow || (W.resync_at && now >= W.resync_at) ||
 		    (next_resync && now >= next_resync)) {
-			bool first = W.resync_at && now >= W.resync_at;
+			bool first = W.resync_at && now >= W.resync_at, quiet;
 			int ret;
 
 			W.overflow = false;
 			if (first)
 				W.resync_at = 0;
-			/* While Docker is unreachable, one error line is enough. */
-			ret = exclusive(watch_reconcile, o, first ? "startup" : "resync",
-					!first || !W.docker_ok);
+			/* While Docker is unreachable, one error line is
+			 * enough. Events are handled meanwhile (o->hold).
+			 */
+			quiet = !first || !W.docker_ok;
+			pthread_mutex_unlock(&W.mu);
+			ret = watch_reconcile(o, first ? "startup" : "resync", quiet);
+			pthread_mutex_lock(&W.mu);
 			if (!ret && !W.docker_ok && first)
 				watch_log(o, "watch", NULL, NULL, -1, "connected to %s",
 					  docker_socket(o->docker_host));
@@ -541,7 +539,9 @@ static int run(const struct watch_opts *o, unsigned int resync_s)
 		}
 		if (W.cleanup_at && now >= W.cleanup_at) {
 			W.cleanup_at = 0;
-			exclusive(cleanup_pins, o, "cleanup", true);
+			pthread_mutex_unlock(&W.mu);
+			watch_cleanup_pins(o); /* egressctl's lock orders it */
+			pthread_mutex_lock(&W.mu);
 			continue;
 		}
 		timed_wait(200);
@@ -688,7 +688,8 @@ static int watch_args(int argc, char **argv, struct watch_opts *o, enum watch_mo
 		O_KTOKEN,
 		O_KCA,
 		O_PRELOAD,
-		O_FOLLOW
+		O_FOLLOW,
+		O_NO_FOLLOW
 	};
 	static const struct option opts[] = { { "strict", no_argument, NULL, O_STRICT },
 					      { "unmanaged", required_argument, NULL, O_UNMANAGED },
@@ -698,6 +699,7 @@ static int watch_args(int argc, char **argv, struct watch_opts *o, enum watch_mo
 					      { "resync", required_argument, NULL, O_RESYNC },
 					      { "preload", required_argument, NULL, O_PRELOAD },
 					      { "follow-cgroups", no_argument, NULL, O_FOLLOW },
+					      { "no-follow-cgroups", no_argument, NULL, O_NO_FOLLOW },
 					      { "guard-status", no_argument, NULL, O_STATUS },
 					      { "remove-guard", no_argument, NULL, O_REMOVE },
 					      { "guard-only", no_argument, NULL, O_GUARD_ONLY },
@@ -756,6 +758,11 @@ static int watch_args(int argc, char **argv, struct watch_opts *o, enum watch_mo
 			break;
 		case O_FOLLOW:
 			o->follow_cgroups = true;
+			o->no_follow_cgroups = false;
+			break;
+		case O_NO_FOLLOW:
+			o->no_follow_cgroups = true;
+			o->follow_cgroups = false;
 			break;
 		case O_STATUS:
 			status = true;
@@ -917,6 +924,10 @@ static int watch(struct watch_opts *o, bool once, unsigned long resync)
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	if (!K.on) { /* a full reconcile holds one container at a time */
+		o->hold = hold;
+		o->unhold = unhold;
+	}
 	ret = K.on ? run_kube(o, &k) : run(o, (unsigned int)resync);
 	curl_dl.global_cleanup();
 	return ret;
