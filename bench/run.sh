@@ -106,10 +106,11 @@ else
 	: "${OUT:=$ROOT/bench/results}"
 fi
 # A quicker look at fewer rule counts: EGR_BENCH_NS="10 1000000" (and
-# EGR_BENCH_ROUNDS) override N and the UDP rounds; the committed results use
-# the defaults.
+# EGR_BENCH_ROUNDS, EGR_BENCH_CONN_ROUNDS) override N and the UDP and
+# connect() rounds; the committed results use the defaults.
 [ -n "${EGR_BENCH_NS:-}" ] && NS=$EGR_BENCH_NS IPT_NS=$EGR_BENCH_NS
 [ -n "${EGR_BENCH_ROUNDS:-}" ] && ROUNDS=$EGR_BENCH_ROUNDS
+[ -n "${EGR_BENCH_CONN_ROUNDS:-}" ] && CONN_ROUNDS=$EGR_BENCH_CONN_ROUNDS
 # Slow single edits: at most this many timed samples per round when one
 # edit takes seconds (iptables -D and nft element edits at 1M).
 SLOW_EDIT_RUNS=1
