@@ -102,6 +102,11 @@ static const char watch_usage[] =
 #define CG_WORKERS 2 /* new cgroups handled at once (cg_worker) */
 #define RESYNC_DELAY_NS 500000000ull /* after (re)subscribing to events */
 #define DIE_CLEANUP_NS 2000000000ull /* second look at a dead container's pins */
+/* An event the engine timed this long before watch subscribed is a replay
+ * (Podman's API service can send a burst of old ones from its events file):
+ * the full pass that follows the subscription lists what it was about.
+ */
+#define REPLAY_SLACK_NS 2000000000ull
 
 struct ev {
 	char action[16];
@@ -126,6 +131,7 @@ static struct {
 	char busy[WORKERS + CG_WORKERS + 1][65]; /* + the reconcile's */
 	bool overflow;
 	uint64_t resync_at; /* 0: none due */
+	uint64_t subscribed; /* realtime ns of the last subscription */
 	uint64_t cleanup_at; /* 0: none due */
 	bool docker_ok;
 } W = { .mu = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER };
@@ -147,7 +153,11 @@ static int on_event(const char *action, const char *id, uint64_t time_ns, void *
 	    strcmp(action, "rename"))
 		return 0;
 	pthread_mutex_lock(&W.mu);
-	if (W.len == QUEUE_LEN) {
+	if (time_ns && time_ns + REPLAY_SLACK_NS < W.subscribed) {
+		/* the full pass after subscribing has it */
+		pr_debug("%.12s: %s from %.1f s before the subscription: a replay, dropped\n", id,
+			 action, (double)(W.subscribed - time_ns) / 1e9);
+	} else if (W.len == QUEUE_LEN) {
 		W.overflow = true; /* a full reconcile catches up */
 	} else {
 		e = &W.q[W.len++];
@@ -343,6 +353,14 @@ static void *cgroups_thread(void *arg)
 	return NULL;
 }
 
+static uint64_t realtime_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
 static void *events_thread(void *arg)
 {
 	const struct watch_opts *o = arg;
@@ -355,6 +373,7 @@ static void *events_thread(void *arg)
 		 */
 		pthread_mutex_lock(&W.mu);
 		W.resync_at = watch_now_ns() + RESYNC_DELAY_NS;
+		W.subscribed = realtime_ns();
 		pthread_mutex_unlock(&W.mu);
 		ret = docker_events(o->docker_host, on_event, NULL, &stop_flag, err, sizeof(err));
 		if (stop_flag)
