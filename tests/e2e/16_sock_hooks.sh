@@ -224,13 +224,14 @@ test_attach_whole() {
 	wait_for 10 grep -q . "$c/cgroup.procs" || fail "a process in $c"
 	st=$(printf '{"ociVersion": "1.0.2", "id": "egr-e2e-%s-whole", "status": "creating", "pid": %s, "bundle": "/nonexistent", "annotations": {"egressctl.allow": "%s tcp:7021"}}' \
 		"$E2E_ID" "$(head -1 "$c/cgroup.procs")" "$A4")
-	run_bg - "$T/wloop" cg_run "$c" "$SP" loop "$A4" 7021 60 -r "$T/wloop.ready"
+	run_bg - "$T/wloop" cg_run "$c" "$SP" loop "$A4" 7021 600 -r "$T/wloop.ready"
 	wait_for 10 test -e "$T/wloop.ready" || fail "the connect loop starts"
 	for ((i = 0; i < 40; i++)); do
 		"$EGR" hook <<<"$st" >/dev/null 2>"$T/whook.err" || break
 		"$EGR" detach "cgroup:$c" >/dev/null 2>&1 || break
 	done
 	assert_eq "40 times: the hook attached the policy, detach removed it" 40 "$i"
+	assert_rc "the connect loop ran through all of them" 0 kill -0 "$(cat "$T/wloop.pid")"
 	_kill_tree TERM "$(cat "$T/wloop.pid")"
 	out=$(wait_bg "$T/wloop" 15)
 	assert_match "the connect loop: not one connect() refused or failed ($out)" \

@@ -16,7 +16,7 @@
  *       then send one datagram with an IP_TTL / IPV6_HOPLIMIT cmsg
  *   sockprobe loop ADDR PORT SECONDS [-r FILE]
  *       TCP connect() and close (RST: no TIME_WAIT) every 200 us, each
- *       bounded by 2 s, until SIGTERM, SECONDS or 1,000,000 of them (-r:
+ *       bounded by 2 s, until SIGTERM, SECONDS or 5,000,000 of them (-r:
  *       FILE is created after the first); prints "ok N refused N eperm N
  *       other N"
  *   sockprobe sniff tcp|udp PORT SECONDS [-r FILE] [-s]
@@ -227,7 +227,7 @@ static int cmd_loop(int argc, char **argv)
 	opts(argc, argv, 4, NULL, NULL, &ready, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
-	for (i = 0, end = now() + secs; !stop && now() < end && i < 1000000; i++) {
+	for (i = 0, end = now() + secs; !stop && now() < end && i < 5000000; i++) {
 		fd = sock_for("tcp", t.family);
 		if (fd < 0)
 			return report(-1);

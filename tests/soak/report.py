@@ -50,7 +50,7 @@ def section(runs, churns):
             f(e.get("p50")), f(e.get("p90")),
             f(e.get("p99")), f(e.get("max")), f(r.get("loadavg_mean"), "%.2f")))
     L += ["", "What held, and watch's growth (its longest run between kills, first third of "
-          "the samples -> last third: RSS their median, fds and BPF maps their floor):", "",
+          "the samples -> last third, each its floor):", "",
           "| binary | engine | mode | denied conns | allowed arrived / judged | first SYN | "
           "in force at start | non-JSON lines | RSS kB | fds | map fds | mapped maps |",
           "|---|---|---|---|---|---|---|---|---|---|---|---|"]

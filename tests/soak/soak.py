@@ -379,8 +379,8 @@ class Soak:
 
     def flat(self, res):
         """Per watch run: samples after a warm-up, last third against the
-        first third (fds and maps: their floors; RSS: medians, under 4 MiB
-        more). Judged on the runs with enough samples."""
+        first third, each by its floor (RSS: under 4 MiB more). Judged on
+        the runs with enough samples."""
         by = {}
         for g, t, rss, fds, mfd, mm in self.samples:
             by.setdefault(g, []).append((t, rss, fds, mfd, mm))
@@ -388,14 +388,15 @@ class Soak:
         worst_run = {}  # key -> the watch run of the worst growth
         judged, longest = 0, None
 
-        def med(v):
-            return sorted(v)[len(v) // 2]
-
         def thirds(first, last, i):
-            # fds and maps: the floor (what is held between attaches; an
-            # attach under way holds more for a moment); RSS: the median
-            f = min if i > 1 else med
-            return f([x[i] for x in first]), f([x[i] for x in last])
+            # the floor: what is held between attaches. An attach or a
+            # preload under way holds more for a moment: a load of a
+            # program instance (libbpf, the kernel's BTF) ~5 MB of RSS,
+            # returned after it (malloc_trim), and under churn the pool is
+            # refilled back to back, so a median can sit on a plateau of
+            # loads in flight (measured: a run's samples alternating
+            # between 17.7, 23 and 35 MB, back at 17.9 MB at its end)
+            return min(x[i] for x in first), min(x[i] for x in last)
         for g, s in by.items():
             s = [x for x in s if x[0] - s[0][0] >= self.a.warmup]
             if len(s) < 15:

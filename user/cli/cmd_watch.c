@@ -73,7 +73,7 @@ static const char watch_usage[] =
 	"                        parent cgroup (--guard-cgroup, else /libpod_parent)\n"
 	"                        and puts a container's policy in force there as\n"
 	"                        soon as Podman answers for it. (--follow-cgroups,\n"
-	"                        the default with Podman, is ignored for Docker.)\n"
+	"                        the default with Podman: for Docker, a warning.)\n"
 	"  -j, --json            log, warnings and errors as JSON objects, one per line\n"
 	"  --guard-only          install the guard (if missing) and exit: for boot,\n"
 	"                        before the engine starts (systemd ExecStartPre)\n"
@@ -102,9 +102,12 @@ static const char watch_usage[] =
 #define CG_WORKERS 2 /* new cgroups handled at once (cg_worker) */
 #define RESYNC_DELAY_NS 500000000ull /* after (re)subscribing to events */
 #define DIE_CLEANUP_NS 2000000000ull /* second look at a dead container's pins */
-/* An event the engine timed this long before watch subscribed is a replay
+/* An event that happened this long before watch subscribed is a replay
  * (Podman's API service can send a burst of old ones from its events file):
- * the full pass that follows the subscription lists what it was about.
+ * the full pass that follows the subscription lists what it was about. Its
+ * age is the engine's time of it against the clock now (both realtime, so a
+ * step of the clock before the event does not make a new one look old), the
+ * subscription's against the monotonic clock.
  */
 #define REPLAY_SLACK_NS 2000000000ull
 
@@ -131,7 +134,7 @@ static struct {
 	char busy[WORKERS + CG_WORKERS + 1][65]; /* + the reconcile's */
 	bool overflow;
 	uint64_t resync_at; /* 0: none due */
-	uint64_t subscribed; /* realtime ns of the last subscription */
+	uint64_t subscribed; /* monotonic ns of the last subscription */
 	uint64_t cleanup_at; /* 0: none due */
 	bool docker_ok;
 } W = { .mu = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER };
@@ -144,6 +147,25 @@ static void on_signal(int sig)
 	stop_flag = 1;
 }
 
+static uint64_t realtime_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* Did the event the engine timed at time_ns (realtime; 0: unknown) happen
+ * before the subscription? Under W.mu.
+ */
+static bool replayed(uint64_t time_ns)
+{
+	uint64_t now = realtime_ns();
+
+	return time_ns && W.subscribed && now > time_ns &&
+	       now - time_ns > watch_now_ns() - W.subscribed + REPLAY_SLACK_NS;
+}
+
 static int on_event(const char *action, const char *id, uint64_t time_ns, void *ctx)
 {
 	struct ev *e;
@@ -153,10 +175,9 @@ static int on_event(const char *action, const char *id, uint64_t time_ns, void *
 	    strcmp(action, "rename"))
 		return 0;
 	pthread_mutex_lock(&W.mu);
-	if (time_ns && time_ns + REPLAY_SLACK_NS < W.subscribed) {
+	if (replayed(time_ns)) {
 		/* the full pass after subscribing has it */
-		pr_debug("%.12s: %s from %.1f s before the subscription: a replay, dropped\n", id,
-			 action, (double)(W.subscribed - time_ns) / 1e9);
+		pr_debug("%.12s: %s from before the subscription: a replay, dropped\n", id, action);
 	} else if (W.len == QUEUE_LEN) {
 		W.overflow = true; /* a full reconcile catches up */
 	} else {
@@ -227,7 +248,10 @@ static int slot_for(const char *id)
 			return -1;
 		timed_wait(200);
 	}
-	for (slot = 0; W.busy[slot][0]; slot++)
+	if (stop_flag)
+		return -1;
+	/* one slot per thread that can hold one: always one free */
+	for (slot = 0; slot < sizeof(W.busy) / sizeof(W.busy[0]) - 1 && W.busy[slot][0]; slot++)
 		;
 	snprintf(W.busy[slot], sizeof(W.busy[slot]), "%s", id);
 	return (int)slot;
@@ -353,14 +377,6 @@ static void *cgroups_thread(void *arg)
 	return NULL;
 }
 
-static uint64_t realtime_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 static void *events_thread(void *arg)
 {
 	const struct watch_opts *o = arg;
@@ -373,7 +389,7 @@ static void *events_thread(void *arg)
 		 */
 		pthread_mutex_lock(&W.mu);
 		W.resync_at = watch_now_ns() + RESYNC_DELAY_NS;
-		W.subscribed = realtime_ns();
+		W.subscribed = watch_now_ns();
 		pthread_mutex_unlock(&W.mu);
 		ret = docker_events(o->docker_host, on_event, NULL, &stop_flag, err, sizeof(err));
 		if (stop_flag)
@@ -405,7 +421,7 @@ static bool busy(const char *id)
 {
 	unsigned int i;
 
-	for (i = 0; i < WORKERS + CG_WORKERS; i++)
+	for (i = 0; i < sizeof(W.busy) / sizeof(W.busy[0]); i++)
 		if (!strcmp(W.busy[i], id))
 			return true;
 	return false;
@@ -417,6 +433,7 @@ static bool busy(const char *id)
 static bool take_event(struct ev *e, unsigned int *slot)
 {
 	size_t i;
+	int ret;
 
 	for (i = 0; i < W.len; i++) {
 		if (busy(W.q[i].id))
@@ -424,7 +441,12 @@ static bool take_event(struct ev *e, unsigned int *slot)
 		*e = W.q[i];
 		memmove(&W.q[i], &W.q[i + 1], (W.len - i - 1) * sizeof(W.q[0]));
 		W.len--;
-		*slot = (unsigned int)slot_for(e->id); /* free: not busy */
+		ret = slot_for(e->id); /* not busy: -1 only when stopping */
+		if (ret < 0) {
+			W.q[W.len++] = *e; /* not handled: watch stops */
+			return false;
+		}
+		*slot = (unsigned int)ret;
 		return true;
 	}
 	return false;

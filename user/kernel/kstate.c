@@ -403,6 +403,20 @@ int kstate_finish_swap(const char *dir, int *updated)
 	return err;
 }
 
+unsigned int kstate_links_missing(uint64_t cgid)
+{
+	char dir[128], path[256];
+	unsigned int n = 0;
+	size_t i;
+
+	pin_dir(cgid, dir, sizeof(dir));
+	for (i = 0; i < KSTATE_NHOOKS; i++) {
+		pindir_path(dir, kstate_hooks[i].link_pin, path, sizeof(path));
+		n += access(path, F_OK) != 0;
+	}
+	return n;
+}
+
 bool kstate_pinned(uint64_t cgid)
 {
 	char dir[128];

@@ -129,6 +129,11 @@ int kstate_adopt(const char *tmp, const char *cgpath, const char *rel, uint64_t 
 /* Remove the pins of an instance in dir, then dir. 0 or -ENOTEMPTY. */
 int kstate_dir_remove(const char *dir);
 
+/* How many of the links of cgid's pins are missing (an interrupted
+ * command, or an attach with no_links not finished yet).
+ */
+unsigned int kstate_links_missing(uint64_t cgid);
+
 /* Attach the links an interrupted command left missing in the pins of cgid;
  * *made counts them.
  */

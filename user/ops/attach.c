@@ -18,7 +18,9 @@
 #include "util/cgroup.h"
 
 /* Attached already (attach is idempotent): repair missing links (no_links:
- * left to attach_finish(), after the policy is in).
+ * left to attach_finish(), after the policy is in; a filter whose links are
+ * all there is finished here, so that attach_finish() has nothing left to
+ * do that could fail after a change of policy).
  */
 static int reattach(const char *cgpath, uint64_t cgid, bool no_links, struct egr_warn *warn,
 		    char *err, size_t errlen)
@@ -35,7 +37,7 @@ static int reattach(const char *cgpath, uint64_t cgid, bool no_links, struct egr
 		kstate_other_layout(cgpath, ks.meta.abi, spec, err, errlen);
 		return ret;
 	}
-	if (no_links)
+	if (no_links && kstate_links_missing(cgid))
 		return registry_add(cgid);
 	ret = kstate_repair(cgpath, cgid, &made, err, errlen);
 	if (!ret && made)
@@ -93,6 +95,8 @@ int attach_finish(const char *cgpath, uint64_t cgid, bool created, char *err, si
 {
 	int made, ret;
 
+	if (!created && !kstate_links_missing(cgid))
+		return 0; /* attached whole already: attach_cgroup() finished it */
 	ret = kstate_repair(cgpath, cgid, &made, err, errlen);
 	if (!ret)
 		ret = guard_mark(cgid, EGR_GUARD_MANAGED, err, errlen);

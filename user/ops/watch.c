@@ -309,20 +309,32 @@ bool watch_guarded(const struct watch_opts *o, const char *rel)
 
 /* Guard entries "allowed" (unmanaged) put in by events while a full pass
  * runs (events are handled meanwhile): guard_sync() at its end keeps them.
- * Emptied as a pass begins, before it lists the running containers: a
- * container noted before that is listed, and handled by the pass.
+ * Noted only while a pass runs (active), from before it lists the running
+ * containers: a container allowed before that is listed, and handled by
+ * the pass.
  */
 static struct {
 	pthread_mutex_t mu;
+	bool active;
 	uint64_t *id;
 	size_t n, cap;
 } noted = { .mu = PTHREAD_MUTEX_INITIALIZER };
+
+static void noting(bool on)
+{
+	pthread_mutex_lock(&noted.mu);
+	noted.active = on;
+	noted.n = 0;
+	pthread_mutex_unlock(&noted.mu);
+}
 
 static void note_allowed(uint64_t cgid)
 {
 	uint64_t *p;
 
 	pthread_mutex_lock(&noted.mu);
+	if (!noted.active)
+		goto out;
 	if (noted.n == noted.cap) {
 		p = realloc(noted.id, (noted.cap ? 2 * noted.cap : 16) * sizeof(*p));
 		if (!p) /* the pass drops the entry; the next start event puts it back */
@@ -410,10 +422,6 @@ struct steps {
 	uint64_t lock; /* the lock was taken */
 };
 
-/* Attach to cg and put cp in force unless it is; saved (unless it failed
- * to load), so that list and status name the container. Called under the
- * lock. *applied, *created: what it did.
- */
 /* The links, now that the policy is in (or, if that failed, is empty:
  * deny): a connect() never meets the empty policy of a new instance, which
  * its socket hooks would refuse for good (ECONNREFUSED), where the guard's
@@ -433,6 +441,10 @@ static int finish(const struct watch_opts *o, const struct docker_container *c,
 	return ret;
 }
 
+/* Attach to cg and put cp in force unless it is; saved (unless it failed
+ * to load), so that list and status name the container. Called under the
+ * lock. *applied, *created: what it did.
+ */
 static int enforce(const struct watch_opts *o, const struct docker_container *c,
 		   const struct ccg *cg, const struct cpolicy *cp, bool failed,
 		   const struct steps *t, bool *created, bool *applied)
@@ -863,7 +875,7 @@ static void forget_removed(const struct watch_opts *o, char (*running)[65], size
 
 /* Test hook: EGRESSCTL_TEST_PASS_HOLD=DIR holds a full pass after its
  * containers, before the guard's entries are synced: DIR/held is created,
- * then DIR/go waited for (at most 60 s). Events are handled meanwhile.
+ * then DIR/go waited for (at most 180 s). Events are handled meanwhile.
  */
 static void test_pass_hold(void)
 {
@@ -878,7 +890,7 @@ static void test_pass_hold(void)
 	if (fd >= 0)
 		close(fd);
 	snprintf(path, sizeof(path), "%s/go", d);
-	for (i = 0; i < 600 && access(path, F_OK); i++)
+	for (i = 0; i < 1800 && access(path, F_OK); i++)
 		usleep(100000);
 }
 
@@ -910,11 +922,10 @@ int watch_reconcile(const struct watch_opts *o, const char *event, bool quiet)
 	ret = o->strict ? strict_guard(o) : 0;
 	if (ret)
 		return ret;
-	pthread_mutex_lock(&noted.mu);
-	noted.n = 0;
-	pthread_mutex_unlock(&noted.mu);
+	noting(true);
 	ret = docker_list_running(o->docker_host, &running, &nrun, err, sizeof(err));
 	if (ret) {
+		noting(false);
 		if (!quiet)
 			watch_log(o, "error", NULL, NULL, -1, "%s", err);
 		watch_cleanup_pins(o);
@@ -922,6 +933,7 @@ int watch_reconcile(const struct watch_opts *o, const char *event, bool quiet)
 	}
 	allow = calloc(nrun + 1, sizeof(*allow));
 	if (!allow) {
+		noting(false);
 		free(running);
 		return -ENOMEM;
 	}
@@ -950,6 +962,7 @@ int watch_reconcile(const struct watch_opts *o, const char *event, bool quiet)
 		watch_log(o, "watch", NULL, NULL, -1, "reconciled %zu running container%s", nrun,
 			  nrun == 1 ? "" : "s");
 out:
+	noting(false); /* done, or stopping */
 	free(running);
 	free(allow);
 	return 0;
