@@ -732,26 +732,27 @@ static int watch_args(int argc, char **argv, struct watch_opts *o, enum watch_mo
 		O_FOLLOW,
 		O_NO_FOLLOW
 	};
-	static const struct option opts[] = { { "strict", no_argument, NULL, O_STRICT },
-					      { "unmanaged", required_argument, NULL, O_UNMANAGED },
-					      { "once", no_argument, NULL, O_ONCE },
-					      { "guard-cgroup", required_argument, NULL,
-						O_GUARD_CG },
-					      { "resync", required_argument, NULL, O_RESYNC },
-					      { "preload", required_argument, NULL, O_PRELOAD },
-					      { "follow-cgroups", no_argument, NULL, O_FOLLOW },
-					      { "no-follow-cgroups", no_argument, NULL, O_NO_FOLLOW },
-					      { "guard-status", no_argument, NULL, O_STATUS },
-					      { "remove-guard", no_argument, NULL, O_REMOVE },
-					      { "guard-only", no_argument, NULL, O_GUARD_ONLY },
-					      { "kubernetes", no_argument, NULL, O_KUBE },
-					      { "node", required_argument, NULL, O_NODE },
-					      { "kube-api", required_argument, NULL, O_KAPI },
-					      { "kube-token", required_argument, NULL, O_KTOKEN },
-					      { "kube-ca", required_argument, NULL, O_KCA },
-					      { "json", no_argument, NULL, 'j' },
-					      HELP_OPT,
-					      { 0 } };
+	static const struct option opts[] = {
+		{ "strict", no_argument, NULL, O_STRICT },
+		{ "unmanaged", required_argument, NULL, O_UNMANAGED },
+		{ "once", no_argument, NULL, O_ONCE },
+		{ "guard-cgroup", required_argument, NULL, O_GUARD_CG },
+		{ "resync", required_argument, NULL, O_RESYNC },
+		{ "preload", required_argument, NULL, O_PRELOAD },
+		{ "follow-cgroups", no_argument, NULL, O_FOLLOW },
+		{ "no-follow-cgroups", no_argument, NULL, O_NO_FOLLOW },
+		{ "guard-status", no_argument, NULL, O_STATUS },
+		{ "remove-guard", no_argument, NULL, O_REMOVE },
+		{ "guard-only", no_argument, NULL, O_GUARD_ONLY },
+		{ "kubernetes", no_argument, NULL, O_KUBE },
+		{ "node", required_argument, NULL, O_NODE },
+		{ "kube-api", required_argument, NULL, O_KAPI },
+		{ "kube-token", required_argument, NULL, O_KTOKEN },
+		{ "kube-ca", required_argument, NULL, O_KCA },
+		{ "json", no_argument, NULL, 'j' },
+		HELP_OPT,
+		{ 0 }
+	};
 	bool once = false, status = false, remove = false, guard_only = false;
 	unsigned long n;
 	char *end;
