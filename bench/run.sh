@@ -13,8 +13,9 @@
 #
 # Topology (all made here, all removed on exit):
 #   netns R  "receiver host": 198.19.0.1, 198.19.1.1, 2001:db8:ff::1 on lo
-#   netns S0 sender for "none" (no filter) and every egressctl config; each
-#            config is its own cgroup with its own egressctl attachment
+#   netns S0 sender for "none" (no filter), the BPF floors and every
+#            egressctl config; each config is its own cgroup with its own
+#            egressctl attachment (the floors: bench/floor.bpf.c programs)
 #   netns per netfilter config (iptables/ipset/nft rules are per netns)
 #   each sender netns: eth0 198.18.K.2/24 <-veth-> rK 198.18.K.1/24 in R
 # Traffic goes only to 198.19.0.1 / 198.19.1.1 / 2001:db8:ff::1 in R.
@@ -105,10 +106,11 @@ else
 	: "${OUT:=$ROOT/bench/results}"
 fi
 # A quicker look at fewer rule counts: EGR_BENCH_NS="10 1000000" (and
-# EGR_BENCH_ROUNDS) override N and the UDP rounds; the committed results use
-# the defaults.
+# EGR_BENCH_ROUNDS, EGR_BENCH_CONN_ROUNDS) override N and the UDP and
+# connect() rounds; the committed results use the defaults.
 [ -n "${EGR_BENCH_NS:-}" ] && NS=$EGR_BENCH_NS IPT_NS=$EGR_BENCH_NS
 [ -n "${EGR_BENCH_ROUNDS:-}" ] && ROUNDS=$EGR_BENCH_ROUNDS
+[ -n "${EGR_BENCH_CONN_ROUNDS:-}" ] && CONN_ROUNDS=$EGR_BENCH_CONN_ROUNDS
 # Slow single edits: at most this many timed samples per round when one
 # edit takes seconds (iptables -D and nft element edits at 1M).
 SLOW_EDIT_RUNS=1
@@ -298,17 +300,17 @@ kmem_of() { [ -n "$1" ] && cat "$1/memory.kmem.usage_in_bytes" 2>/dev/null || ec
 # config name -> sender netns / cgroup / egressctl target
 cfg_ns() {
 	case $1 in
-	none | noop | lpm1-* | egr-*) echo "$P-s0" ;;
+	none | noop | lpm1-* | egr-* | hooks | hookstor) echo "$P-s0" ;;
 	*) echo "$P-$1" ;;
 	esac
 }
 cfg_cg() {
 	case $1 in
-	none | noop | lpm1-* | egr-*) echo "$1" ;;
+	none | noop | lpm1-* | egr-* | hooks | hookstor) echo "$1" ;;
 	*) echo nf ;;
 	esac
 }
-cfg_n() { case $1 in none | noop) echo 0 ;; *) echo "${1#*-}" ;; esac; }
+cfg_n() { case $1 in none | noop | hooks | hookstor) echo 0 ;; *) echo "${1#*-}" ;; esac; }
 # the pinned egress program of a BPF config
 cfg_pin() {
 	case $1 in
@@ -319,17 +321,34 @@ cfg_pin() {
 }
 
 # The cost floor: an empty cgroup_skb program, and one doing a single IPv4
-# LPM lookup in a trie holding the same IPv4 prefixes as egr-NEMAX.
+# LPM lookup in a trie holding the same IPv4 prefixes as egr-NEMAX. The
+# connect() floor (phase conn only): "hooks", an empty program on each of
+# the seven hooks egressctl attaches (user/kernel/kstate.c kstate_hooks[]),
+# and "hookstor", the same with a connect4 that creates the socket's
+# storage and writes the caller into it.
 FLOOR_PIN=/sys/fs/bpf/$P
+CONN_FLOORS=(hooks hookstor)
+attach_hooks() { # CG CONNECT4_PROG
+	local h
+	for h in egress:floor_noop ingress:floor_ingress sock_ops:floor_sockops "connect4:$2" \
+		connect6:floor_connect6 sendmsg4:floor_sendmsg4 sendmsg6:floor_sendmsg6; do
+		bpftool cgroup attach "$CGP/$1" "${h%%:*}" pinned "$FLOOR_PIN/${h#*:}" ||
+			die "attach $1 ${h%%:*}"
+	done
+}
 load_floor() {
 	mkdir -p "$FLOOR_PIN" || die "mkdir $FLOOR_PIN"
-	bpftool prog loadall "$B/floor.bpf.o" "$FLOOR_PIN" type cgroup/skb pinmaps "$FLOOR_PIN" ||
+	bpftool prog loadall "$B/floor.bpf.o" "$FLOOR_PIN" pinmaps "$FLOOR_PIN" ||
 		die "loading floor.bpf.o"
 	"$KOPS" lpmfill "$FLOOR_PIN/floor_lpm" "$NEMAX" 1 >/dev/null || die "lpmfill"
 	mk_cg noop
 	mk_cg "lpm1-$NEMAX"
 	bpftool cgroup attach "$CGP/noop" egress pinned "$FLOOR_PIN/floor_noop" || die "attach noop"
 	bpftool cgroup attach "$CGP/lpm1-$NEMAX" egress pinned "$FLOOR_PIN/floor_lpm1" || die "attach lpm1"
+	mk_cg hooks
+	mk_cg hookstor
+	attach_hooks hooks floor_connect4
+	attach_hooks hookstor floor_stor4
 }
 target() { echo "cgroup:$CGREL/$1"; }
 cap_for() { # --max-rules for N prefixes + the bench's own + edit headroom
@@ -425,7 +444,7 @@ setup_traffic() {
 	# every sender reaches the receiver, and the filters let the bench
 	# traffic through (a refused send shows as errors in the UDP data)
 	local line
-	for c in "${CONFIGS[@]}"; do
+	for c in "${CONFIGS[@]}" "${CONN_FLOORS[@]}"; do
 		line=$(cgx "$(cfg_cg "$c")" "$(cfg_ns "$c")" "$BLAST" udp $DST4 $PORT_U 1 10)
 		set -- $line
 		[ "${2:-0}" = 10 ] || die "warm-up send from $c: $line"
@@ -564,19 +583,25 @@ phase_tcp() {
 }
 
 # connect(): the rate of a TCP_CRR-like loop (connect, one byte, close) to
-# the allowed receiver, no filter and egressctl at every N, interleaved; and
-# how long a connect() to a destination the policy denies takes (refused at
-# the socket: 198.19.1.1 is outside the "a" policies).
+# the allowed receiver, no filter, the connect() floors (empty programs on
+# egressctl's hooks, with and without the socket storage) and egressctl at
+# every N, interleaved; how long a connect() to a destination the policy
+# denies takes (refused at the socket: 198.19.1.1 is outside the "a"
+# policies); and where a connection's time goes in the programs: each
+# program's run time per call over one more run (bpf_stats, crrstats.csv;
+# apart from the rate rounds, as the stats add two clock reads per call).
 phase_conn() {
-	local r c line
+	local r c line cfgs=(none "${CONN_FLOORS[@]}")
+	for c in "${CONFIGS[@]}"; do
+		case $c in egr-*) cfgs+=("$c") ;; esac
+	done
 	log "conn: connect rate ($CONN_ROUNDS rounds x ${CONN_SECS}s), denied connect latency"
 	rcv_bg "$WORK/sink-crr" "$BLAST" sink-crr $PORT_C 600
 	sleep 0.2
 	echo "config,n,round,conns,errors,secs,cps,cpu_s" >"$OUT/crr.csv"
 	echo "config,n,round,count,refused,median_ns,p99_ns,max_ns" >"$OUT/connlat.csv"
 	for ((r = 1; r <= CONN_ROUNDS; r++)); do
-		for c in "${CONFIGS[@]}"; do
-			case $c in none | egr-*) ;; *) continue ;; esac
+		for c in "${cfgs[@]}"; do
 			line=$(cgx "$(cfg_cg "$c")" "$(cfg_ns "$c")" "$BLAST" crr $DST4 $PORT_C "$CONN_SECS")
 			set -- $line
 			echo "$c,$(cfg_n "$c"),$r,$2,$4,$6,$8,${10}" >>"$OUT/crr.csv"
@@ -588,7 +613,58 @@ phase_conn() {
 		done
 		log "conn round $r/$CONN_ROUNDS done"
 	done
+	conn_stats "${CONN_FLOORS[@]}" "egr-$NMIN" "egr-$NEMAX"
 	stop_bg
+}
+
+# The pinned programs a connect() floor or egressctl config runs:
+# "HOOK PIN" lines.
+conn_pins() {
+	local h d
+	case $1 in
+	hooks | hookstor)
+		for h in egress:floor_noop ingress:floor_ingress sockops:floor_sockops connect6:floor_connect6 \
+			sendmsg4:floor_sendmsg4 sendmsg6:floor_sendmsg6; do
+			echo "${h%%:*} $FLOOR_PIN/${h#*:}"
+		done
+		[ "$1" = hooks ] && echo "connect4 $FLOOR_PIN/floor_connect4"
+		[ "$1" = hookstor ] && echo "connect4 $FLOOR_PIN/floor_stor4"
+		;;
+	egr-*)
+		d=/sys/fs/bpf/egressctl/$(stat -c %i "$CGP/$1")
+		for h in egress ingress sockops connect4 connect6 sendmsg4 sendmsg6; do
+			echo "$h $d/prog_$h"
+		done
+		;;
+	esac
+}
+
+# conn_stats CONFIG...: one CONN_SECS rate run of each with bpf_stats on ->
+# crrstats.csv, a line per program: its calls and run time over the run.
+conn_stats() {
+	local c h i pin line conns a b
+	local -a hooks pins before
+	echo 1 >/proc/sys/kernel/bpf_stats_enabled
+	echo "config,n,prog,conns,run_cnt,run_time_ns,ns_per_run,ns_per_conn" >"$OUT/crrstats.csv"
+	for c in "$@"; do
+		hooks=() pins=() before=()
+		while read -r h pin; do
+			hooks+=("$h")
+			pins+=("$pin")
+			before+=("$(pin_stats "$pin")")
+		done < <(conn_pins "$c")
+		line=$(cgx "$(cfg_cg "$c")" "$(cfg_ns "$c")" "$BLAST" crr $DST4 $PORT_C "$CONN_SECS")
+		set -- $line
+		conns=${2:-0}
+		for ((i = 0; i < ${#pins[@]}; i++)); do
+			read -r -a a <<<"${before[i]}"
+			read -r -a b <<<"$(pin_stats "${pins[i]}")"
+			awk -v c="$c" -v n="$(cfg_n "$c")" -v h="${hooks[i]}" -v k="$conns" -v dc=$((b[1] - a[1])) \
+				-v dt=$((b[0] - a[0])) 'BEGIN { printf "%s,%s,%s,%d,%d,%d,%.1f,%.1f\n",
+				c, n, h, k, dc, dt, dc ? dt / dc : 0, k ? dt / k : 0 }' >>"$OUT/crrstats.csv"
+		done
+	done
+	echo "$STATS_OLD" >/proc/sys/kernel/bpf_stats_enabled
 }
 
 # "run_time_ns run_cnt" of a pinned program

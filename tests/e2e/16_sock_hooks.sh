@@ -10,14 +10,16 @@
 # table); the egress program as the backstop: a policy changed under an
 # established connection (its event names the process that connected), a
 # socket from before attach, a connected UDP socket sending with an IP_TTL
-# cmsg (the hook sees no address).
+# cmsg (the hook sees no address); an attach that puts a policy in force
+# (the OCI hook; watch alike) never shows a connect() the empty policy of
+# the new instance: no refusal while a process connects through it.
 # shellcheck disable=SC2317 # the cases run from run_tests
 # shellcheck source=tests/e2e/lib.sh
 . "$(dirname "$0")/lib.sh"
 e2e_start egr jq bpftool curl wget python3
 
 ALL_TESTS="test_tcp_refused test_udp_refused test_client_wording test_backstop_policy_change
-	test_backstop_cmsg test_backstop_before_attach"
+	test_backstop_cmsg test_backstop_before_attach test_attach_whole"
 
 SP=${EGR_TESTBIN:-$E2E_ROOT/build/tests}/sockprobe
 [ -x "$SP" ] || bail "helper $SP missing (make test-build)"
@@ -205,6 +207,35 @@ test_backstop_before_attach() {
 	assert_rc "attach under an established connection" 0 egr_attach "$cg"
 	wait_bg "$T/hold2" 60 >/dev/null
 	assert_eq "the connection from before attach is cut (egress drops it)" 1 "$?"
+}
+
+# A process connecting in a loop (every 200 us) to an allowed address while
+# the hook attaches the container's policy and it is detached again, 40
+# times: not one connect() refused. (Attached before its policy was filled
+# in, a new instance refused connect()s for a moment: measured, 4 refused
+# in 20 attaches.)
+test_attach_whole() {
+	local c i st out
+	c=$CGROOT/egr-e2e-$E2E_ID-whole
+	mkdir "$c" || bail "mkdir $c"
+	echo "$c" >>"$E2E_TMP/.cgroups"
+	peer_bg "$NA" "$T/w1" tcp-recv 7021 120 || fail "receiver on 7021"
+	run_bg - "$T/wsleep" cg_run "$c" sleep 120
+	wait_for 10 grep -q . "$c/cgroup.procs" || fail "a process in $c"
+	st=$(printf '{"ociVersion": "1.0.2", "id": "egr-e2e-%s-whole", "status": "creating", "pid": %s, "bundle": "/nonexistent", "annotations": {"egressctl.allow": "%s tcp:7021"}}' \
+		"$E2E_ID" "$(head -1 "$c/cgroup.procs")" "$A4")
+	run_bg - "$T/wloop" cg_run "$c" "$SP" loop "$A4" 7021 600 -r "$T/wloop.ready"
+	wait_for 10 test -e "$T/wloop.ready" || fail "the connect loop starts"
+	for ((i = 0; i < 40; i++)); do
+		"$EGR" hook <<<"$st" >/dev/null 2>"$T/whook.err" || break
+		"$EGR" detach "cgroup:$c" >/dev/null 2>&1 || break
+	done
+	assert_eq "40 times: the hook attached the policy, detach removed it" 40 "$i"
+	assert_rc "the connect loop ran through all of them" 0 kill -0 "$(cat "$T/wloop.pid")"
+	_kill_tree TERM "$(cat "$T/wloop.pid")"
+	out=$(wait_bg "$T/wloop" 15)
+	assert_match "the connect loop: not one connect() refused or failed ($out)" \
+		'^ok [1-9][0-9]* refused 0 eperm 0 other 0$' "$out"
 }
 
 run_tests

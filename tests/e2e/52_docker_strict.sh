@@ -9,7 +9,9 @@
 # the policy, and from then on the allowed destination gets exactly what got
 # out, the denied one nothing. Without --strict the same container leaks
 # (reported, not asserted). --unmanaged deny|allow; the guard outlives watch
-# until --remove-guard. The guard's per-packet cost is measured with
+# until --remove-guard; a container started while a full pass runs is
+# handled meanwhile and keeps its guard entry past the pass's end. The
+# guard's per-packet cost is measured with
 # BPF_PROG_TEST_RUN (bpftool prog run; diag only). The test's containers run
 # under their own parent cgroup (docker run --cgroup-parent), and the guard
 # is put there, so other containers on this dockerd are never affected.
@@ -20,7 +22,7 @@
 e2e_start egr docker python3
 
 ALL_TESTS="test_leak_without_strict test_strict_unmanaged_deny test_watch_down_guard_stays
-	test_unmanaged_allow test_remove_guard"
+	test_unmanaged_allow test_unmanaged_during_pass test_remove_guard"
 
 if [ -d /sys/fs/bpf/egressctl/guard ]; then
 	bail "a guard is already installed on this host (egressctl watch --guard-status); not touching it"
@@ -196,6 +198,30 @@ test_unmanaged_allow() {
 	assert_match "unmanaged allow: logged" "startup $NU \([0-9a-f]{12}\): no policy: unmanaged, allowed by the guard" "$(cat "$LOG.a2")"
 	udp_from "$NU" pass "$RX" 5211 -m "unmanaged allow"
 	udp_from "$NA2" drop "$OTHER" 5210 -m "unmanaged allow: managed ones keep their policy"
+}
+
+# A full pass (here the startup one, held by EGRESSCTL_TEST_PASS_HOLD after
+# its containers) does not hold up events: an unmanaged container started
+# meanwhile is handled at once, and the pass's sync of the guard's entries
+# keeps the one its start put in.
+test_unmanaged_during_pass() {
+	local NU3 hold=$T/hold
+	mkdir -p "$hold"
+	EGRESSCTL_TEST_PASS_HOLD=$hold "$EGR" watch --strict --unmanaged allow --guard-cgroup "$GCG" \
+		--resync 0 >"$LOG.p" 2>&1 &
+	DK_WATCH_PID=$!
+	echo "$DK_WATCH_PID" >>"$E2E_TMP/.dk_watch"
+	wait_for 60 test -e "$hold/held" || fail "watch's startup pass holds"
+	dk_run unmanaged3 "${PARENT[@]}" egressctl-test:busybox sleep 3600 >/dev/null
+	NU3=$(dk_name unmanaged3)
+	wait_line "$LOG.p" "^start $NU3 \([0-9a-f]{12}\): no policy: unmanaged, allowed by the guard" ||
+		fail "the start event is handled while the pass holds"
+	assert_eq "the pass still holds: not reconciled yet" 0 "$(grep -c '^watch: reconciled' "$LOG.p")"
+	touch "$hold/go"
+	wait_line "$LOG.p" '^watch: reconciled' || fail "the pass ends"
+	udp_from "$NU3" pass "$RX" 5214 -m "started during the pass: allowed by the guard after it"
+	kill -TERM "$DK_WATCH_PID"
+	wait "$DK_WATCH_PID"
 }
 
 # --remove-guard

@@ -199,12 +199,12 @@ test_labels() {
 }
 
 # Podman's event stream lags (its API service reads its events file):
-# watch --follow-cgroups also follows the new cgroups under /libpod_parent, and a
-# container's policy is in force as soon as its cgroup exists; shown with
-# a cgroup no start event ever follows
+# watch also follows the new cgroups under /libpod_parent (the default
+# with Podman), and a container's policy is in force as soon as its cgroup
+# exists; shown with a cgroup no start event ever follows
 test_cgroup_first() {
 	local id name
-	pm_watch_bg "$LOG.c" --follow-cgroups || fail "watch does not start"
+	pm_watch_bg "$LOG.c" || fail "watch does not start"
 	name=$(pm_name cgf)
 	echo "$name" >>"$E2E_TMP/.pm_containers"
 	id=$(podman create --network "$PM_NET" --name "$name" --label "egressctl.allow=$RX udp:5430" \

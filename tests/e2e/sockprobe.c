@@ -14,6 +14,11 @@
  *   sockprobe cmsg ADDR PORT WAITFILE [-t SECONDS]
  *       connect a UDP socket (must succeed), wait until WAITFILE exists,
  *       then send one datagram with an IP_TTL / IPV6_HOPLIMIT cmsg
+ *   sockprobe loop ADDR PORT SECONDS [-r FILE]
+ *       TCP connect() and close (RST: no TIME_WAIT) every 200 us, each
+ *       bounded by 2 s, until SIGTERM, SECONDS or 5,000,000 of them (-r:
+ *       FILE is created after the first); prints "ok N refused N eperm N
+ *       other N"
  *   sockprobe sniff tcp|udp PORT SECONDS [-r FILE] [-s]
  *       count IPv4/IPv6 packets of that protocol to PORT seen on any
  *       interface of this network namespace (AF_PACKET; -s: TCP SYNs only)
@@ -56,6 +61,7 @@ static void usage(void)
 	fprintf(stderr, "usage: sockprobe connect tcp|udp|ping ADDR PORT [-t S] [-6]\n"
 			"       sockprobe sendto udp|ping ADDR PORT [-6] [-t S]\n"
 			"       sockprobe cmsg ADDR PORT WAITFILE [-t S]\n"
+			"       sockprobe loop ADDR PORT SECONDS [-r FILE]\n"
 			"       sockprobe sniff tcp|udp PORT SECONDS [-r FILE] [-s]\n");
 	exit(2);
 }
@@ -199,6 +205,49 @@ static int cmd_connect(int argc, char **argv)
 		return report(-1);
 	}
 	return report(0);
+}
+
+static int cmd_loop(int argc, char **argv)
+{
+	struct sigaction sa = { .sa_handler = on_sig };
+	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+	struct timeval tv = { .tv_sec = 2 };
+	unsigned long ok = 0, refused = 0, eperm = 0, other = 0, i;
+	const char *ready = NULL;
+	struct target t;
+	double secs, end;
+	int fd;
+
+	if (argc < 4)
+		usage();
+	parse_target(argv[1], argv[2], 0, &t);
+	secs = atof(argv[3]);
+	if (!(secs > 0 && secs <= 3600))
+		usage();
+	opts(argc, argv, 4, NULL, NULL, &ready, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	for (i = 0, end = now() + secs; !stop && now() < end && i < 5000000; i++) {
+		fd = sock_for("tcp", t.family);
+		if (fd < 0)
+			return report(-1);
+		setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+		if (!connect(fd, (struct sockaddr *)&t.ss, t.len))
+			ok++;
+		else if (errno == ECONNREFUSED)
+			refused++;
+		else if (errno == EPERM)
+			eperm++;
+		else if (errno != EINTR)
+			other++;
+		setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+		close(fd);
+		if (!i && ready)
+			close(open(ready, O_WRONLY | O_CREAT | O_CLOEXEC, 0644));
+		usleep(200);
+	}
+	printf("ok %lu refused %lu eperm %lu other %lu\n", ok, refused, eperm, other);
+	return 0;
 }
 
 static int cmd_sendto(int argc, char **argv)
@@ -350,6 +399,8 @@ int main(int argc, char **argv)
 		return cmd_sendto(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "cmsg"))
 		return cmd_cmsg(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "loop"))
+		return cmd_loop(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "sniff"))
 		return cmd_sniff(argc - 1, argv + 1);
 	usage();

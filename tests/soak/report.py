@@ -49,8 +49,8 @@ def section(runs, churns):
             c["rm_midstart"], c["watch_kills"], e.get("n", 0), e.get("t0") or "-",
             f(e.get("p50")), f(e.get("p90")),
             f(e.get("p99")), f(e.get("max")), f(r.get("loadavg_mean"), "%.2f")))
-    L += ["", "What held, and watch's growth (its longest run between kills, first third of "
-          "the samples -> last third: RSS their median, fds and BPF maps their floor):", "",
+    L += ["", "What held, and watch's growth (its longest run between kills, middle third of "
+          "the samples -> last third, each its floor; the first third is the warm-up):", "",
           "| binary | engine | mode | denied conns | allowed arrived / judged | first SYN | "
           "in force at start | non-JSON lines | RSS kB | fds | map fds | mapped maps |",
           "|---|---|---|---|---|---|---|---|---|---|---|---|"]

@@ -36,3 +36,16 @@ def proc_sample(pid):
             pass
     mm = sum(1 for line in open("/proc/%d/maps" % pid) if "bpf-map" in line)
     return rss, len(fds), mfd, mm
+
+
+def fd_kinds(pid):
+    """What pid's descriptors are, counted: "socket 3, /dev/null 1, ..."."""
+    kinds = {}
+    fdd = "/proc/%d/fd" % pid
+    for f in os.listdir(fdd):
+        try:
+            k = re.sub(r":\[\d+\]$", "", os.readlink(os.path.join(fdd, f)))
+        except OSError:
+            continue
+        kinds[k] = kinds.get(k, 0) + 1
+    return ", ".join("%s %d" % kv for kv in sorted(kinds.items()))

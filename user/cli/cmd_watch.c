@@ -31,7 +31,7 @@
 static const char watch_usage[] =
 	"Usage: egressctl watch [--strict] [--unmanaged allow|deny] [--once] [-j|--json]\n"
 	"                       [--guard-cgroup PATH] [--resync SECONDS] [--preload N]\n"
-	"                       [--follow-cgroups]\n"
+	"                       [--no-follow-cgroups]\n"
 	"       egressctl watch --kubernetes [--node NAME] [--kube-api URL]\n"
 	"                       [--kube-token FILE] [--kube-ca FILE] [--strict]\n"
 	"                       [--unmanaged allow|deny] [-j] [--guard-cgroup PATH]\n"
@@ -67,11 +67,13 @@ static const char watch_usage[] =
 	"                        loading its own (default 4; 0: none). They are\n"
 	"                        pinned as pool-* under /sys/fs/bpf/egressctl,\n"
 	"                        removed when watch exits\n"
-	"  --follow-cgroups      Podman (its start events arrive up to 250 ms late):\n"
-	"                        also follow the creation of containers' cgroups\n"
-	"                        under Podman's parent cgroup (--guard-cgroup, else\n"
-	"                        /libpod_parent) and put a container's policy in\n"
-	"                        force there as soon as Podman answers for it\n"
+	"  --no-follow-cgroups   Podman: its start events alone. By default (its start\n"
+	"                        events arrive up to 250 ms late) watch also follows\n"
+	"                        the creation of containers' cgroups under Podman's\n"
+	"                        parent cgroup (--guard-cgroup, else /libpod_parent)\n"
+	"                        and puts a container's policy in force there as\n"
+	"                        soon as Podman answers for it. (--follow-cgroups,\n"
+	"                        the default with Podman: for Docker, a warning.)\n"
 	"  -j, --json            log, warnings and errors as JSON objects, one per line\n"
 	"  --guard-only          install the guard (if missing) and exit: for boot,\n"
 	"                        before the engine starts (systemd ExecStartPre)\n"
@@ -100,6 +102,14 @@ static const char watch_usage[] =
 #define CG_WORKERS 2 /* new cgroups handled at once (cg_worker) */
 #define RESYNC_DELAY_NS 500000000ull /* after (re)subscribing to events */
 #define DIE_CLEANUP_NS 2000000000ull /* second look at a dead container's pins */
+/* An event that happened this long before watch subscribed is a replay
+ * (Podman's API service can send a burst of old ones from its events file):
+ * the full pass that follows the subscription lists what it was about. Its
+ * age is the engine's time of it against the clock now (both realtime, so a
+ * step of the clock before the event does not make a new one look old), the
+ * subscription's against the monotonic clock.
+ */
+#define REPLAY_SLACK_NS 2000000000ull
 
 struct ev {
 	char action[16];
@@ -113,18 +123,18 @@ struct ev {
 /* The events waiting, oldest first; the containers being handled (busy).
  * A worker takes the oldest event whose container no other worker has, so
  * one container's events are handled in order and different containers'
- * at once. pause: a full reconcile waits for the workers to be idle.
+ * at once. A full reconcile (the main thread) holds one container at a
+ * time the same way (hold()): events go on being handled meanwhile.
  */
 static struct {
 	pthread_mutex_t mu;
 	pthread_cond_t cond;
 	struct ev q[QUEUE_LEN];
 	size_t len;
-	char busy[WORKERS + CG_WORKERS][65];
-	unsigned int nbusy;
-	bool pause;
+	char busy[WORKERS + CG_WORKERS + 1][65]; /* + the reconcile's */
 	bool overflow;
 	uint64_t resync_at; /* 0: none due */
+	uint64_t subscribed; /* monotonic ns of the last subscription */
 	uint64_t cleanup_at; /* 0: none due */
 	bool docker_ok;
 } W = { .mu = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER };
@@ -137,6 +147,25 @@ static void on_signal(int sig)
 	stop_flag = 1;
 }
 
+static uint64_t realtime_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* Did the event the engine timed at time_ns (realtime; 0: unknown) happen
+ * before the subscription? Under W.mu.
+ */
+static bool replayed(uint64_t time_ns)
+{
+	uint64_t now = realtime_ns();
+
+	return time_ns && W.subscribed && now > time_ns &&
+	       now - time_ns > watch_now_ns() - W.subscribed + REPLAY_SLACK_NS;
+}
+
 static int on_event(const char *action, const char *id, uint64_t time_ns, void *ctx)
 {
 	struct ev *e;
@@ -146,7 +175,10 @@ static int on_event(const char *action, const char *id, uint64_t time_ns, void *
 	    strcmp(action, "rename"))
 		return 0;
 	pthread_mutex_lock(&W.mu);
-	if (W.len == QUEUE_LEN) {
+	if (replayed(time_ns)) {
+		/* the full pass after subscribing has it */
+		pr_debug("%.12s: %s from before the subscription: a replay, dropped\n", id, action);
+	} else if (W.len == QUEUE_LEN) {
 		W.overflow = true; /* a full reconcile catches up */
 	} else {
 		e = &W.q[W.len++];
@@ -204,21 +236,49 @@ static void on_cgroup(const char *id, const char *name, void *ctx)
 static void timed_wait(uint64_t ms);
 static bool busy(const char *id);
 
-/* A worker slot for id (under W.mu): not during a full reconcile, which
- * counts on no change but its own, and not while another worker has the
- * container (its die or destroy is then handled in order).
+/* A slot for container id (under W.mu), once no other thread has it (its
+ * die or destroy is then handled in order); -1 if watch stops meanwhile.
  */
-static unsigned int cg_slot(const char *id)
+static int slot_for(const char *id)
 {
 	unsigned int slot;
 
-	while ((W.pause || busy(id)) && !stop_flag)
+	while (busy(id)) {
+		if (stop_flag)
+			return -1;
 		timed_wait(200);
-	for (slot = 0; W.busy[slot][0]; slot++)
+	}
+	if (stop_flag)
+		return -1;
+	/* one slot per thread that can hold one: always one free */
+	for (slot = 0; slot < sizeof(W.busy) / sizeof(W.busy[0]) - 1 && W.busy[slot][0]; slot++)
 		;
 	snprintf(W.busy[slot], sizeof(W.busy[slot]), "%s", id);
-	W.nbusy++;
+	return (int)slot;
+}
+
+static void slot_free(int slot)
+{
+	W.busy[slot][0] = '\0';
+	pthread_cond_broadcast(&W.cond);
+}
+
+/* watch_opts' hold and unhold: for the full reconcile. */
+static int hold(const char *id)
+{
+	int slot;
+
+	pthread_mutex_lock(&W.mu);
+	slot = slot_for(id);
+	pthread_mutex_unlock(&W.mu);
 	return slot;
+}
+
+static void unhold(int slot)
+{
+	pthread_mutex_lock(&W.mu);
+	slot_free(slot);
+	pthread_mutex_unlock(&W.mu);
 }
 
 static void *cg_worker(void *arg)
@@ -227,9 +287,8 @@ static void *cg_worker(void *arg)
 	struct docker_container c;
 	char rel[2200], err[512];
 	struct timespec ts;
-	unsigned int slot;
 	struct ev e;
-	int ret;
+	int ret, slot;
 
 	pthread_mutex_lock(&C.mu);
 	while (!stop_flag) {
@@ -259,17 +318,15 @@ static void *cg_worker(void *arg)
 			pthread_mutex_lock(&C.mu);
 			continue; /* the start event does it */
 		}
-		slot = cg_slot(e.id);
+		slot = slot_for(e.id);
 		pthread_mutex_unlock(&W.mu);
-		if (!stop_flag) {
-			snprintf(rel, sizeof(rel), "%s/%s", follow_rel, e.cg);
-			watch_new_cgroup(o, e.id, rel, e.t);
+		if (slot < 0) {
+			pthread_mutex_lock(&C.mu);
+			continue;
 		}
-		pthread_mutex_lock(&W.mu);
-		W.busy[slot][0] = '\0';
-		W.nbusy--;
-		pthread_cond_broadcast(&W.cond);
-		pthread_mutex_unlock(&W.mu);
+		snprintf(rel, sizeof(rel), "%s/%s", follow_rel, e.cg);
+		watch_new_cgroup(o, e.id, rel, e.t);
+		unhold(slot);
 		pthread_mutex_lock(&C.mu);
 	}
 	pthread_mutex_unlock(&C.mu);
@@ -332,6 +389,7 @@ static void *events_thread(void *arg)
 		 */
 		pthread_mutex_lock(&W.mu);
 		W.resync_at = watch_now_ns() + RESYNC_DELAY_NS;
+		W.subscribed = watch_now_ns();
 		pthread_mutex_unlock(&W.mu);
 		ret = docker_events(o->docker_host, on_event, NULL, &stop_flag, err, sizeof(err));
 		if (stop_flag)
@@ -363,7 +421,7 @@ static bool busy(const char *id)
 {
 	unsigned int i;
 
-	for (i = 0; i < WORKERS + CG_WORKERS; i++)
+	for (i = 0; i < sizeof(W.busy) / sizeof(W.busy[0]); i++)
 		if (!strcmp(W.busy[i], id))
 			return true;
 	return false;
@@ -375,19 +433,20 @@ static bool busy(const char *id)
 static bool take_event(struct ev *e, unsigned int *slot)
 {
 	size_t i;
+	int ret;
 
-	if (W.pause)
-		return false;
 	for (i = 0; i < W.len; i++) {
 		if (busy(W.q[i].id))
 			continue;
 		*e = W.q[i];
 		memmove(&W.q[i], &W.q[i + 1], (W.len - i - 1) * sizeof(W.q[0]));
 		W.len--;
-		for (*slot = 0; W.busy[*slot][0]; (*slot)++)
-			;
-		snprintf(W.busy[*slot], sizeof(W.busy[*slot]), "%s", e->id);
-		W.nbusy++;
+		ret = slot_for(e->id); /* not busy: -1 only when stopping */
+		if (ret < 0) {
+			W.q[W.len++] = *e; /* not handled: watch stops */
+			return false;
+		}
+		*slot = (unsigned int)ret;
 		return true;
 	}
 	return false;
@@ -411,45 +470,20 @@ static void *worker(void *arg)
 		else
 			watch_gone(o, e.id, !strcmp(e.action, "destroy"));
 		pthread_mutex_lock(&W.mu);
-		W.busy[slot][0] = '\0';
-		W.nbusy--;
+		slot_free((int)slot);
 		if (!strcmp(e.action, "die"))
 			W.cleanup_at = watch_now_ns() + DIE_CLEANUP_NS;
-		pthread_cond_broadcast(&W.cond);
 	}
 	pthread_mutex_unlock(&W.mu);
 	return NULL;
 }
 
-/* Run fn with no event being handled (under W.mu, released meanwhile). */
-static int exclusive(int (*fn)(const struct watch_opts *, const char *, bool),
-		     const struct watch_opts *o, const char *event, bool quiet)
-{
-	int ret;
-
-	W.pause = true;
-	while (W.nbusy && !stop_flag)
-		timed_wait(200);
-	pthread_mutex_unlock(&W.mu);
-	ret = fn(o, event, quiet);
-	pthread_mutex_lock(&W.mu);
-	W.pause = false;
-	pthread_cond_broadcast(&W.cond);
-	return ret;
-}
-
-static int cleanup_pins(const struct watch_opts *o, const char *event, bool quiet)
-{
-	(void)event;
-	(void)quiet;
-	return watch_cleanup_pins(o);
-}
-
-/* --follow-cgroups: the threads for new cgroups and the inotify watch,
- * in place before watch says it follows (Podman only: Docker's start
- * events reach watch within ms of the start, and the extra inspects only
- * cost it: measured, p99 84 ms without, 355-770 ms with). true if the
- * follower thread runs; the workers started in cwk, *ncwk.
+/* Following new cgroups (Podman's, unless --no-follow-cgroups): the
+ * threads for new cgroups and the inotify watch, in place before watch says
+ * it follows (Podman only: Docker's start events reach watch within ms of
+ * the start, and the extra inspects only cost it: measured, p99 84 ms
+ * without, 355-770 ms with). true if the follower thread runs; the workers
+ * started in cwk, *ncwk.
  */
 static bool follow_start(const struct watch_opts *o, bool podman, pthread_t *cwk,
 			 unsigned int *ncwk, pthread_t *cth)
@@ -460,8 +494,9 @@ static bool follow_start(const struct watch_opts *o, bool podman, pthread_t *cwk
 	int fd;
 
 	if (!podman) {
-		o->out(WATCH_WARN,
-		       "--follow-cgroups is for Podman: following Docker's start events alone");
+		if (o->follow_cgroups)
+			o->out(WATCH_WARN,
+			       "--follow-cgroups is for Podman: following Docker's start events alone");
 		return false;
 	}
 	if (cgroup2_host_mount(mnt, sizeof(mnt)))
@@ -509,7 +544,7 @@ static int run(const struct watch_opts *o, unsigned int resync_s)
 	}
 	for (i = 0; i < WORKERS; i++)
 		nwk += !pthread_create(&wk[nwk], NULL, worker, (void *)o);
-	if (o->follow_cgroups)
+	if (!o->no_follow_cgroups)
 		follow = follow_start(o, podman, cwk, &ncwk, &cth);
 	if (watch_pool_start(o))
 		o->out(WATCH_WARN, "cannot start the threads that preload program instances");
@@ -522,15 +557,19 @@ static int run(const struct watch_opts *o, unsigned int resync_s)
 
 		if (W.overflow || (W.resync_at && now >= W.resync_at) ||
 		    (next_resync && now >= next_resync)) {
-			bool first = W.resync_at && now >= W.resync_at;
+			bool first = W.resync_at && now >= W.resync_at, quiet;
 			int ret;
 
 			W.overflow = false;
 			if (first)
 				W.resync_at = 0;
-			/* While Docker is unreachable, one error line is enough. */
-			ret = exclusive(watch_reconcile, o, first ? "startup" : "resync",
-					!first || !W.docker_ok);
+			/* While Docker is unreachable, one error line is
+			 * enough. Events are handled meanwhile (o->hold).
+			 */
+			quiet = !first || !W.docker_ok;
+			pthread_mutex_unlock(&W.mu);
+			ret = watch_reconcile(o, first ? "startup" : "resync", quiet);
+			pthread_mutex_lock(&W.mu);
 			if (!ret && !W.docker_ok && first)
 				watch_log(o, "watch", NULL, NULL, -1, "connected to %s",
 					  docker_socket(o->docker_host));
@@ -541,7 +580,9 @@ static int run(const struct watch_opts *o, unsigned int resync_s)
 		}
 		if (W.cleanup_at && now >= W.cleanup_at) {
 			W.cleanup_at = 0;
-			exclusive(cleanup_pins, o, "cleanup", true);
+			pthread_mutex_unlock(&W.mu);
+			watch_cleanup_pins(o); /* egressctl's lock orders it */
+			pthread_mutex_lock(&W.mu);
 			continue;
 		}
 		timed_wait(200);
@@ -688,27 +729,30 @@ static int watch_args(int argc, char **argv, struct watch_opts *o, enum watch_mo
 		O_KTOKEN,
 		O_KCA,
 		O_PRELOAD,
-		O_FOLLOW
+		O_FOLLOW,
+		O_NO_FOLLOW
 	};
-	static const struct option opts[] = { { "strict", no_argument, NULL, O_STRICT },
-					      { "unmanaged", required_argument, NULL, O_UNMANAGED },
-					      { "once", no_argument, NULL, O_ONCE },
-					      { "guard-cgroup", required_argument, NULL,
-						O_GUARD_CG },
-					      { "resync", required_argument, NULL, O_RESYNC },
-					      { "preload", required_argument, NULL, O_PRELOAD },
-					      { "follow-cgroups", no_argument, NULL, O_FOLLOW },
-					      { "guard-status", no_argument, NULL, O_STATUS },
-					      { "remove-guard", no_argument, NULL, O_REMOVE },
-					      { "guard-only", no_argument, NULL, O_GUARD_ONLY },
-					      { "kubernetes", no_argument, NULL, O_KUBE },
-					      { "node", required_argument, NULL, O_NODE },
-					      { "kube-api", required_argument, NULL, O_KAPI },
-					      { "kube-token", required_argument, NULL, O_KTOKEN },
-					      { "kube-ca", required_argument, NULL, O_KCA },
-					      { "json", no_argument, NULL, 'j' },
-					      HELP_OPT,
-					      { 0 } };
+	static const struct option opts[] = {
+		{ "strict", no_argument, NULL, O_STRICT },
+		{ "unmanaged", required_argument, NULL, O_UNMANAGED },
+		{ "once", no_argument, NULL, O_ONCE },
+		{ "guard-cgroup", required_argument, NULL, O_GUARD_CG },
+		{ "resync", required_argument, NULL, O_RESYNC },
+		{ "preload", required_argument, NULL, O_PRELOAD },
+		{ "follow-cgroups", no_argument, NULL, O_FOLLOW },
+		{ "no-follow-cgroups", no_argument, NULL, O_NO_FOLLOW },
+		{ "guard-status", no_argument, NULL, O_STATUS },
+		{ "remove-guard", no_argument, NULL, O_REMOVE },
+		{ "guard-only", no_argument, NULL, O_GUARD_ONLY },
+		{ "kubernetes", no_argument, NULL, O_KUBE },
+		{ "node", required_argument, NULL, O_NODE },
+		{ "kube-api", required_argument, NULL, O_KAPI },
+		{ "kube-token", required_argument, NULL, O_KTOKEN },
+		{ "kube-ca", required_argument, NULL, O_KCA },
+		{ "json", no_argument, NULL, 'j' },
+		HELP_OPT,
+		{ 0 }
+	};
 	bool once = false, status = false, remove = false, guard_only = false;
 	unsigned long n;
 	char *end;
@@ -756,6 +800,11 @@ static int watch_args(int argc, char **argv, struct watch_opts *o, enum watch_mo
 			break;
 		case O_FOLLOW:
 			o->follow_cgroups = true;
+			o->no_follow_cgroups = false;
+			break;
+		case O_NO_FOLLOW:
+			o->no_follow_cgroups = true;
+			o->follow_cgroups = false;
 			break;
 		case O_STATUS:
 			status = true;
@@ -917,6 +966,10 @@ static int watch(struct watch_opts *o, bool once, unsigned long resync)
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	if (!K.on) { /* a full reconcile holds one container at a time */
+		o->hold = hold;
+		o->unhold = unhold;
+	}
 	ret = K.on ? run_kube(o, &k) : run(o, (unsigned int)resync);
 	curl_dl.global_cleanup();
 	return ret;

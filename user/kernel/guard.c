@@ -90,7 +90,8 @@ static bool in_list(uint64_t id, const uint64_t *v, size_t n)
 	return false;
 }
 
-int guard_sync(const uint64_t *allow, size_t n)
+/* guard_sync(); keep_allowed: every EGR_GUARD_ALLOW entry stays. */
+static int sync_entries(const uint64_t *allow, size_t n, bool keep_allowed)
 {
 	uint64_t *ids = NULL, key, next, *drop = NULL;
 	size_t nids = 0, ndrop = 0, cap = 0, i;
@@ -133,7 +134,7 @@ int guard_sync(const uint64_t *allow, size_t n)
 		if (bpf_map_lookup_elem(fd, &key, &val))
 			continue;
 		if ((val == EGR_GUARD_MANAGED && in_list(key, ids, nids)) ||
-		    (val == EGR_GUARD_ALLOW && in_list(key, allow, n)))
+		    (val == EGR_GUARD_ALLOW && (keep_allowed || in_list(key, allow, n))))
 			continue;
 		if (ndrop == cap) {
 			void *p = realloc(drop, (cap = cap ? 2 * cap : 16) * sizeof(*drop));
@@ -153,6 +154,11 @@ out:
 	free(drop);
 	close(fd);
 	return ret;
+}
+
+int guard_sync(const uint64_t *allow, size_t n)
+{
+	return sync_entries(allow, n, false);
 }
 
 /* The pinned guard: 0 with *alive and meta, or -ENOENT / -EPROTO. */
@@ -359,8 +365,12 @@ int guard_install(const char *rel, bool *created, char *err, size_t errlen)
 		ret = guard_cgroup(rel, cgpath, sizeof(cgpath), &mlen, &cgid, err, errlen);
 	if (!ret)
 		ret = check_pinned(cgid, err, errlen);
+	/* In place: keep its map, the entries of containers allowed
+	 * unmanaged too (watch's full pass syncs them at its end; dropped
+	 * here, they would be denied until the pass reached them).
+	 */
 	if (ret <= 0)
-		return ret ? ret : guard_sync(NULL, 0); /* in place: keep its map */
+		return ret ? ret : sync_entries(NULL, 0, true);
 	meta = (struct egr_guard_meta){ .magic = EGR_MAGIC,
 					.abi = EGR_GUARD_ABI,
 					.cgroup_id = cgid,

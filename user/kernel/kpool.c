@@ -119,7 +119,7 @@ int kpool_claim(const struct egr_attach_opts *o, const char *cgpath, const char 
 	ret = take_one(tmp);
 	if (ret)
 		return ret;
-	return kstate_adopt(tmp, cgpath, rel, cgid, err, errlen);
+	return kstate_adopt(tmp, cgpath, rel, cgid, o->no_links, err, errlen);
 }
 
 /* Load one instance and pin it as a pool entry. */

@@ -403,6 +403,20 @@ int kstate_finish_swap(const char *dir, int *updated)
 	return err;
 }
 
+unsigned int kstate_links_missing(uint64_t cgid)
+{
+	char dir[128], path[256];
+	unsigned int n = 0;
+	size_t i;
+
+	pin_dir(cgid, dir, sizeof(dir));
+	for (i = 0; i < KSTATE_NHOOKS; i++) {
+		pindir_path(dir, kstate_hooks[i].link_pin, path, sizeof(path));
+		n += access(path, F_OK) != 0;
+	}
+	return n;
+}
+
 bool kstate_pinned(uint64_t cgid)
 {
 	char dir[128];
@@ -504,11 +518,13 @@ int kstate_repair(const char *cgpath, uint64_t cgid, int *made, char *err, size_
 }
 
 /* tmp (maps and programs pinned) renamed into place as cgid's directory,
- * then the links attached and pinned there. A killed attach leaves either a
- * temporary directory without links (cleaned up by the next attach) or the
- * directory without links (repaired by the next one).
+ * then (unless no_links) the links attached and pinned there. A killed
+ * attach leaves either a temporary directory without links (cleaned up by
+ * the next attach) or the directory without links (repaired by the next
+ * one).
  */
-static int place(const char *cgpath, uint64_t cgid, const char *tmp, char *errbuf, size_t errlen)
+static int place(const char *cgpath, uint64_t cgid, const char *tmp, bool no_links, char *errbuf,
+		 size_t errlen)
 {
 	char dir[128];
 	int err, made;
@@ -519,6 +535,8 @@ static int place(const char *cgpath, uint64_t cgid, const char *tmp, char *errbu
 		seterr(errbuf, errlen, "renaming %s to %s: %s", tmp, dir, strerror(-err));
 		return err;
 	}
+	if (no_links)
+		return 0;
 	err = attach_links(cgpath, dir, &made, errbuf, errlen);
 	if (err)
 		pindir_remove(dir, &kstate_pins);
@@ -548,14 +566,14 @@ int kstate_create(const char *cgpath, const char *rel, uint64_t cgid,
 		pindir_remove(tmp, &kstate_pins);
 		goto out;
 	}
-	err = place(cgpath, cgid, tmp, errbuf, errlen);
+	err = place(cgpath, cgid, tmp, o->no_links, errbuf, errlen);
 out:
 	egressctl_bpf__destroy(skel);
 	return err;
 }
 
 int kstate_adopt(const char *tmp, const char *cgpath, const char *rel, uint64_t cgid,
-		 char *errbuf, size_t errlen)
+		 bool no_links, char *errbuf, size_t errlen)
 {
 	int fd = pindir_open(tmp, "egr_meta"), err = 0;
 	struct egr_meta m;
@@ -578,7 +596,7 @@ int kstate_adopt(const char *tmp, const char *cgpath, const char *rel, uint64_t 
 		pindir_remove(tmp, &kstate_pins);
 		return err;
 	}
-	return place(cgpath, cgid, tmp, errbuf, errlen);
+	return place(cgpath, cgid, tmp, no_links, errbuf, errlen);
 }
 
 int kstate_dir_remove(const char *dir)

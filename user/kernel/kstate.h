@@ -32,6 +32,12 @@ struct egr_attach_opts {
 	uint32_t max_learned; /* 0: EGR_DEFAULT_MAX_LEARNED */
 	bool no_verdict_cache; /* benchmarks only: judge every packet in full */
 	bool preloaded; /* take a preloaded instance if one fits (kernel/kpool.h) */
+	/* Pinned in place but not attached: the caller fills the policy in,
+	 * then attaches the links (kstate_repair()). A process can then never
+	 * connect() under the empty default-deny policy of a new instance:
+	 * its socket hooks would refuse at once, for good.
+	 */
+	bool no_links;
 };
 
 struct egressctl_bpf; /* the skeleton, build/egressctl.skel.h */
@@ -107,21 +113,26 @@ bool kstate_pinned(uint64_t cgid);
 
 /* Load a program instance for the cgroup directory cgpath (id cgid; rel is
  * its path below the cgroup v2 mount, kept for display), pin its maps and
- * programs, attach and pin its links.
+ * programs, attach and pin its links (not with o->no_links).
  */
 int kstate_create(const char *cgpath, const char *rel, uint64_t cgid,
 		  const struct egr_attach_opts *o, char *err, size_t errlen);
 
 /* The same with an instance already loaded and pinned in the temporary
  * directory tmp (a preloaded one, kernel/kpool.h): egr_meta is made to name
- * cgid and rel, then it is placed and attached as kstate_create() does. On
- * failure tmp is removed.
+ * cgid and rel, then it is placed and (unless no_links) attached as
+ * kstate_create() does. On failure tmp is removed.
  */
 int kstate_adopt(const char *tmp, const char *cgpath, const char *rel, uint64_t cgid,
-		 char *err, size_t errlen);
+		 bool no_links, char *err, size_t errlen);
 
 /* Remove the pins of an instance in dir, then dir. 0 or -ENOTEMPTY. */
 int kstate_dir_remove(const char *dir);
+
+/* How many of the links of cgid's pins are missing (an interrupted
+ * command, or an attach with no_links not finished yet).
+ */
+unsigned int kstate_links_missing(uint64_t cgid);
 
 /* Attach the links an interrupted command left missing in the pins of cgid;
  * *made counts them.

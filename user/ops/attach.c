@@ -17,9 +17,13 @@
 #include "runtime/state.h"
 #include "util/cgroup.h"
 
-/* Attached already (attach is idempotent): repair missing links. */
-static int reattach(const char *cgpath, uint64_t cgid, struct egr_warn *warn, char *err,
-		    size_t errlen)
+/* Attached already (attach is idempotent): repair missing links (no_links:
+ * left to attach_finish(), after the policy is in; a filter whose links are
+ * all there is finished here, so that attach_finish() has nothing left to
+ * do that could fail after a change of policy).
+ */
+static int reattach(const char *cgpath, uint64_t cgid, bool no_links, struct egr_warn *warn,
+		    char *err, size_t errlen)
 {
 	struct egr_kstate ks;
 	int ret, made;
@@ -33,6 +37,8 @@ static int reattach(const char *cgpath, uint64_t cgid, struct egr_warn *warn, ch
 		kstate_other_layout(cgpath, ks.meta.abi, spec, err, errlen);
 		return ret;
 	}
+	if (no_links && kstate_links_missing(cgid))
+		return registry_add(cgid);
 	ret = kstate_repair(cgpath, cgid, &made, err, errlen);
 	if (!ret && made)
 		warn_add(warn,
@@ -56,7 +62,7 @@ int attach_cgroup(const char *cgpath, const char *rel, uint64_t cgid,
 	/* what killed attaches, detaches and growths left (tmp-*, dead-*) */
 	kstate_clean_stale();
 	if (kstate_pinned(cgid))
-		return reattach(cgpath, cgid, warn, err, errlen);
+		return reattach(cgpath, cgid, o->no_links, warn, err, errlen);
 	/* Registered first: programs that act for all managed cgroups (the
 	 * packet-socket hook) cover this one before its filter is in place.
 	 */
@@ -74,11 +80,28 @@ int attach_cgroup(const char *cgpath, const char *rel, uint64_t cgid,
 		ret = kstate_create(cgpath, rel, cgid, o, err, errlen);
 	if (!ret) {
 		*created = true;
-		/* Strict mode: the guard on the parent now defers to this filter. */
-		ret = guard_mark(cgid, EGR_GUARD_MANAGED, err, errlen);
+		/* Strict mode: the guard on the parent now defers to this
+		 * filter (no_links: once attach_finish() has attached it).
+		 */
+		if (!o->no_links)
+			ret = guard_mark(cgid, EGR_GUARD_MANAGED, err, errlen);
 	}
 	if (ret)
 		registry_del(cgid);
+	return ret;
+}
+
+int attach_finish(const char *cgpath, uint64_t cgid, bool created, char *err, size_t errlen)
+{
+	int made, ret;
+
+	if (!created && !kstate_links_missing(cgid))
+		return 0; /* attached whole already: attach_cgroup() finished it */
+	ret = kstate_repair(cgpath, cgid, &made, err, errlen);
+	if (!ret)
+		ret = guard_mark(cgid, EGR_GUARD_MANAGED, err, errlen);
+	if (ret && created)
+		detach_cgroup(cgid, NULL, 0);
 	return ret;
 }
 

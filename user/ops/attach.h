@@ -26,6 +26,16 @@ int attach_cgroup(const char *cgpath, const char *rel, uint64_t cgid,
 		  const struct egr_attach_opts *o, bool *created, struct egr_warn *warn, char *err,
 		  size_t errlen);
 
+/* After attach_cgroup() with o->no_links and the policy filled in: attach
+ * the links (of a new instance, or those an interrupted attach left
+ * missing: the filter is in force from here on, its policy whole), then
+ * (strict mode) the guard defers to it. Nothing to do for a filter that was
+ * attached whole. On failure an instance this attach created (created) is
+ * removed again: under --strict the guard still denies the cgroup; without
+ * it, the cgroup is unfiltered as it was before the attach.
+ */
+int attach_finish(const char *cgpath, uint64_t cgid, bool created, char *err, size_t errlen);
+
 /* Remove the filter's links (the kernel detaches the program) and every
  * pin of cgid, and its entries. -ENOENT when it is not attached.
  */

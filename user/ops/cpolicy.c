@@ -56,7 +56,8 @@ int cpolicy_attach(const char *cgpath, const char *rel, uint64_t cgid, const str
 	struct egr_attach_opts ao = { .dflt = EGR_DENY,
 				      .max_rules = cp->max_rules,
 				      .max_learned = cp->max_learned,
-				      .preloaded = preloaded };
+				      .preloaded = preloaded,
+				      .no_links = true };
 
 	return attach_cgroup(cgpath, rel, cgid, &ao, created, warn, err, errlen);
 }

@@ -54,6 +54,8 @@ bool cpolicy_in_force(const struct egr_kstate *ks, const struct egr_policy *pol)
  * capacity (preloaded: from watch's preloaded instances when one is
  * there); *created: attached by this call. 0, or -errno (err may say
  * more, warn gets what the user must know although it worked).
+ * An instance it creates is not attached yet: cpolicy_apply() fills it,
+ * then attach_finish() (ops/attach.h) attaches it with its policy whole.
  */
 int cpolicy_attach(const char *cgpath, const char *rel, uint64_t cgid, const struct cpolicy *cp,
 		   bool preloaded, bool *created, struct egr_warn *warn, char *err, size_t errlen);

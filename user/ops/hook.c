@@ -82,10 +82,12 @@ static int put_in_force(const struct oci_state *st, const struct cpolicy *cp, st
 	if (!ret)
 		ret = cpolicy_apply(t.cgid, cp, r->created, NULL, NULL, &applied, &saving, err,
 				    errlen);
-	if (ret && r->created) {
+	if (!ret) /* attached with its policy whole */
+		ret = attach_finish(t.cgpath, t.cgid, r->created, err, errlen);
+	else if (r->created)
 		detach_cgroup(t.cgid, NULL, 0);
+	if (ret)
 		r->created = false;
-	}
 	kstate_unlock(lock);
 	return ret;
 }

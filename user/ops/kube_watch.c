@@ -116,23 +116,31 @@ static double ms_since(uint64_t t0)
 static int enforce(const char *abs, const char *rel, uint64_t cgid, const struct egr_policy *pol,
 		   bool *created, bool *applied, struct egr_warn *warn, char *err, size_t errlen)
 {
-	struct egr_attach_opts ao = { .dflt = EGR_DENY };
+	/* attached once its policy is in (attach_finish()) */
+	struct egr_attach_opts ao = { .dflt = EGR_DENY, .no_links = true };
 	struct egr_kstate ks;
-	int ret;
+	char ferr[512];
+	int ret, fret;
 
 	ret = attach_cgroup(abs, rel, cgid, &ao, created, warn, err, errlen);
 	if (ret)
 		return ret;
 	ret = kstate_open(cgid, &ks);
-	if (ret) {
+	if (ret)
 		seterr(err, errlen, "opening the filter of cgroup %s: %s", rel, strerror(-ret));
-		return ret;
-	}
-	if (*created || !cpolicy_in_force(&ks, pol)) {
+	if (!ret && (*created || !cpolicy_in_force(&ks, pol))) {
 		ret = kpolicy_apply_grow(&ks, pol, NULL, err, errlen);
 		*applied = !ret;
 	}
-	kstate_close(&ks);
+	kstate_close(&ks); /* also after a failed open */
+	/* the links: its policy whole, or (failed) empty: deny */
+	fret = attach_finish(abs, cgid, *created, ferr, sizeof(ferr));
+	if (fret && !ret)
+		seterr(err, errlen, "%s", ferr);
+	if (fret) {
+		*created = *applied = false;
+		ret = ret ?: fret;
+	}
 	return ret;
 }
 

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* egressctl watch: what to do for each container (see watch.h). */
 #include <errno.h>
+#include <fcntl.h>
 #include <malloc.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -306,6 +307,46 @@ bool watch_guarded(const struct watch_opts *o, const char *rel)
 	return !strncmp(rel, o->guard_cgroup, n) && rel[n] == '/';
 }
 
+/* Guard entries "allowed" (unmanaged) put in by events while a full pass
+ * runs (events are handled meanwhile): guard_sync() at its end keeps them.
+ * Noted only while a pass runs (active), from before it lists the running
+ * containers: a container allowed before that is listed, and handled by
+ * the pass.
+ */
+static struct {
+	pthread_mutex_t mu;
+	bool active;
+	uint64_t *id;
+	size_t n, cap;
+} noted = { .mu = PTHREAD_MUTEX_INITIALIZER };
+
+static void noting(bool on)
+{
+	pthread_mutex_lock(&noted.mu);
+	noted.active = on;
+	noted.n = 0;
+	pthread_mutex_unlock(&noted.mu);
+}
+
+static void note_allowed(uint64_t cgid)
+{
+	uint64_t *p;
+
+	pthread_mutex_lock(&noted.mu);
+	if (!noted.active)
+		goto out;
+	if (noted.n == noted.cap) {
+		p = realloc(noted.id, (noted.cap ? 2 * noted.cap : 16) * sizeof(*p));
+		if (!p) /* the pass drops the entry; the next start event puts it back */
+			goto out;
+		noted.id = p;
+		noted.cap = noted.cap ? 2 * noted.cap : 16;
+	}
+	noted.id[noted.n++] = cgid;
+out:
+	pthread_mutex_unlock(&noted.mu);
+}
+
 /* No policy: --unmanaged decides. Called under the lock. */
 static int unmanaged(const struct watch_opts *o, const struct docker_container *c,
 		     const struct ccg *cg, const char *event, uint64_t t0, bool quiet,
@@ -331,6 +372,8 @@ static int unmanaged(const struct watch_opts *o, const struct docker_container *
 			watch_log(o, event, c->id, c->name, ms_since(t0),
 				  "no policy: unmanaged, allowed by the guard");
 		h->allow = !ret;
+		if (!ret)
+			note_allowed(cg->id);
 		return ret;
 	}
 	if (strict) {
@@ -379,6 +422,25 @@ struct steps {
 	uint64_t lock; /* the lock was taken */
 };
 
+/* The links, now that the policy is in (or, if that failed, is empty:
+ * deny): a connect() never meets the empty policy of a new instance, which
+ * its socket hooks would refuse for good (ECONNREFUSED), where the guard's
+ * dropped SYN is only sent again.
+ */
+static int finish(const struct watch_opts *o, const struct docker_container *c,
+		  const struct ccg *cg, bool created)
+{
+	char err[512] = "";
+	int ret = attach_finish(cg->abs, cg->id, created, err, sizeof(err));
+
+	if (ret && access(cg->abs, F_OK)) /* gone: its die event cleans up */
+		pr_debug("%.12s: cgroup %s gone before the attach\n", c->id, cg->rel);
+	else if (ret)
+		watch_log(o, "error", c->id, c->name, -1, "attaching to cgroup %s: %s", cg->rel,
+			  err[0] ? err : strerror(-ret));
+	return ret;
+}
+
 /* Attach to cg and put cp in force unless it is; saved (unless it failed
  * to load), so that list and status name the container. Called under the
  * lock. *applied, *created: what it did.
@@ -391,7 +453,7 @@ static int enforce(const struct watch_opts *o, const struct docker_container *c,
 	char err[512] = "";
 	uint64_t t_attach;
 	bool saving;
-	int ret;
+	int ret, fret;
 
 	ret = cpolicy_attach(cg->abs, cg->rel, cg->id, cp, o->preload > 0, created, &warn, err,
 			     sizeof(err));
@@ -418,6 +480,11 @@ static int enforce(const struct watch_opts *o, const struct docker_container *c,
 		watch_report(o, NULL, err);
 	else if (ret)
 		watch_log(o, "error", c->id, c->name, -1, "%s; egress stays denied", err);
+	fret = finish(o, c, cg, *created);
+	if (fret) {
+		*created = *applied = false;
+		ret = fret;
+	}
 	pr_debug(
 		"%.12s: received %.1f ms after the event, inspect %.1f ms, lock %.1f ms, attach %.1f ms, apply+save %.1f ms\n",
 		c->id, event_delay_ms, (double)(t->inspect - t->t0) / 1e6 - event_delay_ms,
@@ -761,6 +828,25 @@ static int strict_guard(const struct watch_opts *o)
 	return 0;
 }
 
+/* Container id held (o->hold) for one step of a full pass: a handle for
+ * unhold(), -1 where nothing holds, -2 when watch is stopping.
+ */
+static int hold(const struct watch_opts *o, const char *id)
+{
+	int h;
+
+	if (!o->hold)
+		return -1;
+	h = o->hold(id);
+	return h < 0 ? -2 : h;
+}
+
+static void unhold(const struct watch_opts *o, int h)
+{
+	if (h >= 0 && o->unhold)
+		o->unhold(h);
+}
+
 /* Saved policies of containers removed while nobody watched. */
 static void forget_removed(const struct watch_opts *o, char (*running)[65], size_t nrun)
 {
@@ -771,15 +857,59 @@ static void forget_removed(const struct watch_opts *o, char (*running)[65], size
 		return;
 	for (i = 0; i < nsaved; i++) {
 		struct docker_container c;
+		int hd;
 
 		if (id_in(saved[i], running, nrun))
 			continue;
+		hd = hold(o, saved[i]);
+		if (hd == -2)
+			break;
 		if (docker_inspect(o->docker_host, saved[i], &c, err, sizeof(err)) == -ESRCH)
 			watch_gone(o, saved[i], true);
 		else
 			docker_container_free(&c);
+		unhold(o, hd);
 	}
 	free(saved);
+}
+
+/* Test hook: EGRESSCTL_TEST_PASS_HOLD=DIR holds a full pass after its
+ * containers, before the guard's entries are synced: DIR/held is created,
+ * then DIR/go waited for (at most 180 s). Events are handled meanwhile.
+ */
+static void test_pass_hold(void)
+{
+	const char *d = getenv("EGRESSCTL_TEST_PASS_HOLD");
+	char path[4200];
+	int i, fd;
+
+	if (!d || !*d)
+		return;
+	snprintf(path, sizeof(path), "%s/held", d);
+	fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+	if (fd >= 0)
+		close(fd);
+	snprintf(path, sizeof(path), "%s/go", d);
+	for (i = 0; i < 1800 && access(path, F_OK); i++)
+		usleep(100000);
+}
+
+/* The guard's entries: allow (the pass's) and what events noted meanwhile
+ * (under egressctl's lock). Out of memory: left as it is until the next.
+ */
+static void guard_sync_noted(const uint64_t *allow, size_t n)
+{
+	uint64_t *all;
+
+	pthread_mutex_lock(&noted.mu);
+	all = malloc((n + noted.n + 1) * sizeof(*all));
+	if (all) {
+		memcpy(all, allow, n * sizeof(*all));
+		memcpy(all + n, noted.id, noted.n * sizeof(*all));
+		guard_sync(all, n + noted.n);
+		free(all);
+	}
+	pthread_mutex_unlock(&noted.mu);
 }
 
 int watch_reconcile(const struct watch_opts *o, const char *event, bool quiet)
@@ -792,8 +922,10 @@ int watch_reconcile(const struct watch_opts *o, const char *event, bool quiet)
 	ret = o->strict ? strict_guard(o) : 0;
 	if (ret)
 		return ret;
+	noting(true);
 	ret = docker_list_running(o->docker_host, &running, &nrun, err, sizeof(err));
 	if (ret) {
+		noting(false);
 		if (!quiet)
 			watch_log(o, "error", NULL, NULL, -1, "%s", err);
 		watch_cleanup_pins(o);
@@ -801,20 +933,26 @@ int watch_reconcile(const struct watch_opts *o, const char *event, bool quiet)
 	}
 	allow = calloc(nrun + 1, sizeof(*allow));
 	if (!allow) {
+		noting(false);
 		free(running);
 		return -ENOMEM;
 	}
 	for (i = 0; i < nrun; i++) {
 		struct handled h;
+		int hd = hold(o, running[i]);
 
+		if (hd == -2) /* stopping */
+			goto out;
 		handle(o, running[i], event, watch_now_ns(), quiet, &h);
+		unhold(o, hd);
 		if (h.allow)
 			allow[nallow++] = h.cgid;
 	}
+	test_pass_hold();
 	if (o->strict) {
 		lock = kstate_lock();
 		if (lock >= 0) {
-			guard_sync(allow, nallow);
+			guard_sync_noted(allow, nallow);
 			kstate_unlock(lock);
 		}
 	}
@@ -823,6 +961,8 @@ int watch_reconcile(const struct watch_opts *o, const char *event, bool quiet)
 	if (!quiet)
 		watch_log(o, "watch", NULL, NULL, -1, "reconciled %zu running container%s", nrun,
 			  nrun == 1 ? "" : "s");
+out:
+	noting(false); /* done, or stopping */
 	free(running);
 	free(allow);
 	return 0;

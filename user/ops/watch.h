@@ -33,9 +33,17 @@ struct watch_opts {
 	bool json; /* log lines as JSON objects */
 	bool pods; /* Kubernetes pods, not containers: JSON lines name a "pod" */
 	unsigned int preload; /* program instances kept loaded ahead of need */
-	bool follow_cgroups; /* Podman: new cgroups too, ahead of start events */
+	bool follow_cgroups; /* --follow-cgroups given (Podman: the default) */
+	bool no_follow_cgroups; /* --no-follow-cgroups: start events alone */
 	/* Takes every line, without its newline, as it comes. */
 	void (*out)(enum watch_line kind, const char *line);
+	/* Optional, where events are handled by other threads: a full pass
+	 * holds one container at a time, so that none of its events is
+	 * handled meanwhile and other containers' are. hold returns a handle
+	 * for unhold, or -1 (stopping: the pass ends).
+	 */
+	int (*hold)(const char *id);
+	void (*unhold)(int handle);
 };
 
 /* Monotonic clock in ns. */
@@ -90,6 +98,8 @@ int watch_gone(const struct watch_opts *o, const char *id, bool destroyed);
  * Full pass: the guard (strict), every running container, state files of
  * containers that no longer exist, pins of cgroups that are gone. quiet:
  * log only what changes. 0, or -errno when Docker could not be asked.
+ * Events may be handled meanwhile (o->hold): the guard keeps the entries
+ * they added.
  */
 int watch_reconcile(const struct watch_opts *o, const char *event, bool quiet);
 
