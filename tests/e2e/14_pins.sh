@@ -176,10 +176,12 @@ kill_cgroup() {
 	echo "$cg2 $id2" >>"$E2E_TMP/.attached"
 }
 
-# attach killed at points spread over a full attach: all or nothing, no
-# leftovers
+# attach killed at points spread over a full attach: all or nothing. A
+# kill between pinning the maps and programs and the rename into place may
+# leave tmp-<cgid>-<pid> (kstate.c): nothing on the cgroup then, and the
+# next attach removes it (kstate_clean_stale) and gives one filter.
 test_attach_killed() {
-	local t0 full bad=0 made=0 notmade=0 pct d np tmp
+	local t0 full bad=0 made=0 notmade=0 tmps=0 pct d np tmp
 	kill_cgroup pins2
 	t0=$(now_ms)
 	assert_rc "pins2: a full attach" 0 "$EGR" attach "cgroup:$cg2"
@@ -192,9 +194,22 @@ test_attach_killed() {
 		np=$(n_egress "$cg2")
 		tmp=$(ls -1d "$EGR_PINS"/tmp-"$id2"-* 2>/dev/null)
 		if [ -n "$tmp" ]; then
-			diag "attach killed after $d ms left $tmp behind ($(pin_names "$tmp" | wc -w) pins, $np programs on the cgroup)"
-			bad=$((bad + 1))
-			rm -rf "$tmp"
+			tmps=$((tmps + 1))
+			diag "attach killed after $d ms left $tmp ($(pin_names "$tmp" | wc -w) pins, $np programs on the cgroup)"
+			if [ -d "$D2" ] || [ "$np" -ne 0 ]; then
+				diag "a temporary directory beside a filter on the cgroup"
+				bad=$((bad + 1))
+			fi
+			if ! "$EGR" attach "cgroup:$cg2" >/dev/null; then
+				diag "attach after the leftover failed"
+				bad=$((bad + 1))
+			fi
+			if [ -e "$tmp" ]; then
+				diag "the next attach did not remove $tmp"
+				bad=$((bad + 1))
+				rm -rf "$tmp"
+			fi
+			np=$(n_egress "$cg2")
 		fi
 		if [ -d "$D2" ]; then
 			made=$((made + 1))
@@ -208,10 +223,38 @@ test_attach_killed() {
 			fi
 		fi
 	done
-	diag "attach SIGKILLed 12 times: $made completed, $notmade did not"
-	assert_eq "attach SIGKILLed at 12 points: all or nothing, no leftovers" 0 "$bad"
+	diag "attach SIGKILLed 12 times: $made completed, $notmade did not, $tmps left a temporary directory"
+	assert_eq "attach SIGKILLed at 12 points: all or nothing, leftovers removed by the next attach" 0 "$bad"
 	assert_rc "pins2: attach after the kills" 0 "$EGR" attach "cgroup:$cg2"
 	assert_eq "pins2: exactly one egr_egress" 1 "$(n_egress "$cg2")"
+}
+
+# deterministically (test hook EGRESSCTL_TEST_ATTACH_STOP): attach killed
+# after pinning the maps and programs in tmp-<cgid>-<pid> (before the
+# rename into place), and after the rename (before the links). Either way
+# nothing runs on the cgroup, and the next attach leaves one whole filter.
+test_attach_stopped() {
+	local step tmp
+	kill_cgroup pins4
+	for step in pinned placed; do
+		env EGRESSCTL_TEST_ATTACH_STOP=$step "$EGR" attach "cgroup:$cg2" >/dev/null 2>&1
+		assert_eq "$step: the attach was killed" 137 "$?"
+		tmp=$(ls -1d "$EGR_PINS"/tmp-"$id2"-* 2>/dev/null)
+		assert_eq "$step: no program on the cgroup" 0 "$(n_egress "$cg2")"
+		if [ "$step" = pinned ]; then
+			assert_eq "pinned: a temporary directory left, not the cgroup's" "1 no" \
+				"$(echo "$tmp" | grep -c "tmp-$id2-") $([ -d "$D2" ] && echo yes || echo no)"
+		else
+			assert_eq "placed: the cgroup's directory, no temporary one, no link pins" \
+				"yes 0" "$([ -d "$D2" ] && echo yes || echo no) $(ls "$D2" | grep -c '^link_')"
+		fi
+		assert_rc "$step: the next attach" 0 "$EGR" attach "cgroup:$cg2"
+		assert_eq "$step: the next attach removed the temporary directory" "" \
+			"$(ls -1d "$EGR_PINS"/tmp-"$id2"-* 2>/dev/null)"
+		complete "$step: after the next attach" "$cg2" "$D2"
+		assert_eq "$step: after the next attach: all pins, one egr_egress" 0 "$?"
+		assert_rc "$step: detach" 0 "$EGR" detach "cgroup:$cg2"
+	done
 }
 
 # detach killed: either still attached (complete) or fully detached; and

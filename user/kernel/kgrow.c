@@ -30,7 +30,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,15 +49,11 @@
 #include "util/err.h"
 
 /* Test hook: EGRESSCTL_TEST_GROW_STOP=exchanged (or =linked) kills this
- * process right after that step, so tests/e2e/18_grow.sh can look at what
- * an interrupted growth leaves.
+ * process right after that step (tests/e2e/18_grow.sh).
  */
 static void test_stop(const char *step)
 {
-	const char *s = getenv("EGRESSCTL_TEST_GROW_STOP");
-
-	if (s && !strcmp(s, step))
-		raise(SIGKILL);
+	pindir_test_stop("EGRESSCTL_TEST_GROW_STOP", step);
 }
 
 uint32_t kgrow_capacity(uint32_t cap, size_t need)

@@ -537,6 +537,8 @@ static int place(const char *cgpath, uint64_t cgid, const char *tmp, bool no_lin
 	}
 	if (no_links)
 		return 0;
+	/* test hook: killed here leaves dir without links */
+	pindir_test_stop("EGRESSCTL_TEST_ATTACH_STOP", "placed");
 	err = attach_links(cgpath, dir, &made, errbuf, errlen);
 	if (err)
 		pindir_remove(dir, &kstate_pins);
@@ -566,6 +568,8 @@ int kstate_create(const char *cgpath, const char *rel, uint64_t cgid,
 		pindir_remove(tmp, &kstate_pins);
 		goto out;
 	}
+	/* test hook: killed here leaves tmp (tests/e2e/14_pins.sh) */
+	pindir_test_stop("EGRESSCTL_TEST_ATTACH_STOP", "pinned");
 	err = place(cgpath, cgid, tmp, o->no_links, errbuf, errlen);
 out:
 	egressctl_bpf__destroy(skel);

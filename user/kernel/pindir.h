@@ -44,4 +44,10 @@ int pindir_remove(const char *dir, const struct pinset *set);
  */
 void pindir_clean_stale(bool (*mine)(const char *tag), const struct pinset *set);
 
+/* Test hook: when the environment variable var is step, SIGKILL this
+ * process, so that a test can look at what that step leaves behind
+ * (EGRESSCTL_TEST_GROW_STOP, EGRESSCTL_TEST_ATTACH_STOP).
+ */
+void pindir_test_stop(const char *var, const char *step);
+
 #endif /* EGR_PINDIR_H */
