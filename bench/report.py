@@ -21,6 +21,7 @@ import argparse
 import csv
 import math
 import os
+import random
 import re
 import shutil
 import statistics
@@ -117,6 +118,17 @@ class Stats:
         if n > 1:
             return (f + " (" + f + "–" + f + ")") % (md * scale, lo * scale, hi * scale)
         return f % (md * scale)
+
+    def ci(self, key, scale=1, dec=1, unit=""):
+        """"estimate (95% interval lo–hi)" of an entry whose low and high
+        are an interval, not the rounds' extremes."""
+        if key not in self.sums:
+            return "n/a"
+        f = "%." + str(dec) + "f"
+        md, lo, hi, _ = self.sums[key]
+        u = unit.replace("%", "%%")
+        return (f + u + " (95%% interval " + f + "–" + f + u + ")") % (
+            md * scale, lo * scale, hi * scale)
 
     def num(self, key, scale=1, dec=1):
         """The median only, scaled."""
@@ -350,11 +362,28 @@ def load_dns(run, st):
     for q, name in ((0.5, "dlmed"), (0.99, "dlp99"), (1.0, "dlmax")):
         st.add(name, [(c, pct(v, q)) for (c, _), v in rounds.items()])
     st.add("dlslow", [(c, float(sum(1 for x in v if x >= 900000))) for (c, _), v in rounds.items()])
-    by_round = {}
-    for (c, r), v in rounds.items():
-        by_round.setdefault(r, {})[c] = pct(v, 0.5)
-    st.add("dlr", [("dns-names", p["dns-names"] / p["dns-none"]) for p in by_round.values()
-                   if p.get("dns-none") and "dns-names" in p])
+    # name rule and address policy vs no filter, name rule vs the same
+    # policy by address: the ratio of the medians of all names, with a 95%
+    # bootstrap interval over the rounds (the configurations take turns
+    # name by name, so a round's drift is common to all three)
+    for c, base in (("dns-names", "dns-none"), ("dns-ip", "dns-none"), ("names-ip", "dns-ip")):
+        top = "dns-names" if c == "names-ip" else c
+        ids = sorted(r for (k, r) in rounds if k == base and (top, r) in rounds)
+        if ids:
+            st.sums["dlr:" + c] = pooled_ratio(rounds, top, base, ids) + (len(ids),)
+    # BPF time per resolve+connect (dnsbpf.csv), by hook and in all
+    tot, hook = {}, {}
+    for r in run.rows("dnsbpf.csv"):
+        ops = field(r, "ops")
+        if not ops:
+            continue
+        key = (r["config"], r["round"])
+        tot[key] = tot.get(key, 0.0) + field(r, "run_time_ns") / ops
+        hook.setdefault((r["config"], r["hook"]), []).append(
+            (field(r, "run_time_ns") / ops, field(r, "run_cnt") / ops))
+    st.add("dbpf", [(c, v) for (c, _), v in tot.items()])
+    st.add("dbpfh", [("%s/%s" % k, ns) for k, v in hook.items() for ns, _ in v])
+    st.add("dbpfc", [("%s/%s" % k, n) for k, v in hook.items() for _, n in v])
     st.add("dlfail", pairs(run.rows("dnsfail.csv"), config, column("failed")))
     ans = run.rows("dnsans.csv")
     st.add("dans", [("%s/%s" % (r["config"], r["records"]), field(r, "ns_per_run")) for r in ans])
@@ -365,6 +394,20 @@ def load_dns(run, st):
         per.setdefault((r["packet"], r["rep"]), {})[r["config"]] = field(r, "ns")
     st.add("nnsr", [(k, v["names"] / v["addr"]) for (k, _), v in per.items()
                     if v.get("addr") and "names" in v])
+
+
+def pooled_ratio(rounds, top, base, ids, reps=2000):
+    """median(top's values) / median(base's), pooled over the rounds ids of
+    rounds[(config, round)], and the 2.5% and 97.5% points of the same
+    ratio over rounds drawn with replacement (seeded: the same data gives
+    the same report)."""
+    def ratio(sel):
+        a = [x for r in sel for x in rounds[(top, r)]]
+        b = [x for r in sel for x in rounds[(base, r)]]
+        return statistics.median(a) / statistics.median(b)
+    rng = random.Random(1)
+    boot = sorted(ratio([rng.choice(ids) for _ in ids]) for _ in range(reps))
+    return ratio(ids), boot[int(0.025 * reps)], boot[int(0.975 * reps) - 1]
 
 
 def pct(v, q):
@@ -496,11 +539,18 @@ def targets(run, st, g, at, t3):
          pf(ge(st.med("crrcr:" + E), 0.97))),
         ("resolve a fresh name, then connect: name rule vs no filter, median (issue 15: no measurable "
          "difference), and no connection near 1 s (a dropped SYN)",
-         "%s%% of no filter; ≥ 0.9 s: %s, failed: %s" % (
-             st.fmt("dlr:dns-names", 100, 1), st.num("dlslow:dns-names", 1, 0),
+         "%s of no filter; ≥ 0.9 s: %s, failed: %s" % (
+             st.ci("dlr:dns-names", 100, 1, "%"), st.num("dlslow:dns-names", 1, 0),
              st.num("dlfail:dns-names", 1, 0)),
          pf(lt(st.med("dlr:dns-names"), 1.05) and st.med("dlslow:dns-names") == 0 and
             st.med("dlfail:dns-names") == 0) if st.has("dlr:dns-names") else ""),
+        ("(same, the same policy by address: no name rule; informational)",
+         "%s of no filter" % st.ci("dlr:dns-ip", 100, 1, "%"), "") if st.has("dlr:dns-ip") else None,
+        ("(same, name rule vs the same policy by address; informational)",
+         st.ci("dlr:names-ip", 100, 1, "%"), "") if st.has("dlr:names-ip") else None,
+        ("(BPF time per resolve + connect, all hooks, bpf_stats; informational)",
+         "by address %s ns, name rule %s ns" % (st.num("dbpf:dns-ip", 1, 0), st.num("dbpf:dns-names", 1, 0)),
+         "") if st.has("dbpf:dns-names") else None,
         ("judging a DNS answer in the kernel (ingress program, per answer; informational)",
          "; ".join("%s records: %s ns" % (k.split("/")[1], st.num("dans:" + k, 1, 0))
                    for k in sorted((x[5:] for x in st.sums if x.startswith("dans:dns-names/")),
@@ -603,9 +653,10 @@ def sec_dns(run, st, ctx):
     if not run.has("dnslat.csv"):
         return None
     lat = ["| %s | %s | %s | %s | %s | %s |" % (
-        {"dns-none": "no filter", "dns-names": "name rule"}.get(c, c), st.fmt("dlmed:" + c, 1e-3, 2),
+        {"dns-none": "no filter", "dns-names": "name rule",
+         "dns-ip": "the same policy by address"}.get(c, c), st.fmt("dlmed:" + c, 1e-3, 2),
         st.fmt("dlp99:" + c, 1e-3, 2), st.fmt("dlmax:" + c, 1e-3, 1), st.num("dlslow:" + c, 1, 0),
-        st.num("dlfail:" + c, 1, 0)) for c in ("dns-none", "dns-names") if st.has("dlmed:" + c)]
+        st.num("dlfail:" + c, 1, 0)) for c in ("dns-none", "dns-ip", "dns-names") if st.has("dlmed:" + c)]
     recs = list(dict.fromkeys(r["records"] for r in run.rows("dnsans.csv")))
     ans = ["| %s | %s | %s |" % (k, st.fmt("dans:dns-addr/" + k, 1, 0), st.fmt("dans:dns-names/" + k, 1, 0))
            for k in recs]
@@ -613,7 +664,23 @@ def sec_dns(run, st, ctx):
     nn = ["| %s | %s | %s | %s |" % (pk, st.fmt("nns:addr/" + pk, 1, 1), st.fmt("nns:names/" + pk, 1, 1),
                                      st.fmt("nnsr:" + pk, 100, 1))
           for pk in ("one", "rand1") if st.has("nns:addr/" + pk)]
-    return {"DNSLAT_ROWS": lat, "DNSANS_ROWS": ans, "NAMESNS_ROWS": nn,
+    ratios = ["| %s | %s |" % (t, st.ci("dlr:" + k, 100, 1, "%")) for k, t in (
+        ("dns-names", "name rule / no filter"), ("dns-ip", "same policy by address / no filter"),
+        ("names-ip", "name rule / same policy by address")) if st.has("dlr:" + k)]
+    hooks = [h for h in ("connect4", "sendmsg4", "egress", "ingress", "sockops")
+             if st.med("dbpfc:dns-names/" + h) or st.med("dbpfc:dns-ip/" + h)]
+    bpf = ["| %s | %s | %s | %s | %s |" % (
+        h, st.num("dbpfc:dns-ip/" + h, 1, 2), st.fmt("dbpfh:dns-ip/" + h, 1, 0),
+        st.num("dbpfc:dns-names/" + h, 1, 2), st.fmt("dbpfh:dns-names/" + h, 1, 0)) for h in hooks]
+    if st.has("dbpf:dns-names"):
+        bpf.append("| **all** | | %s | | %s |" % (st.fmt("dbpf:dns-ip", 1, 0), st.fmt("dbpf:dns-names", 1, 0)))
+    # dns_env.txt: this phase's data come from a run of it alone
+    denv = dict((f[0], " ".join(f[1:])) for f in (line.split() for line in run.lines("dns_env.txt") or [])
+                if f)
+    alone = ["", "This section's data come from the phase run alone (`bench/run.sh --only dns`) on %s, "
+             "at git %s, on the same machine." % (denv.get("date", "?"), denv.get("git", "?"))] if denv else []
+    return {"DNSLAT_ROWS": lat, "DNSRATIO_ROWS": ratios, "DNSBPF_ROWS": bpf, "DNS_ALONE": alone,
+            "DNSANS_ROWS": ans, "NAMESNS_ROWS": nn,
             "NAMESNS_INFO": ["- " + line[2:] for line in info if line.startswith("# ")]}
 
 
@@ -959,9 +1026,25 @@ def analysis_apply(run, st, ctx):
     return p
 
 
+def analysis_dns(run, st, ctx):
+    ms = lambda c: "%.0f" % (st.med("dlmed:" + c) or 0)
+    h = lambda c, k: st.num("dbpfh:%s/%s" % (c, k), 1, 0)
+    d = lambda k: "%.1f" % (((st.med("dbpfh:dns-names/" + k) or 0) - (st.med("dbpfh:dns-ip/" + k) or 0)) / 1000)
+    return {
+        "DL_NAMES": st.ci("dlr:dns-names", 100, 1, "%"), "DL_IP": st.ci("dlr:dns-ip", 100, 1, "%"),
+        "DL_NI": st.ci("dlr:names-ip", 100, 1, "%"),
+        "DL_US_NONE": ms("dns-none"), "DL_US_IP": ms("dns-ip"), "DL_US_NAMES": ms("dns-names"),
+        "DB_IP": "%.1f" % ((st.med("dbpf:dns-ip") or 0) / 1000),
+        "DB_NAMES": "%.1f" % ((st.med("dbpf:dns-names") or 0) / 1000),
+        "DB_C4": "%.1f" % ((st.med("dbpfh:dns-ip/connect4") or 0) / 1000),
+        "DB_IN": d("ingress"), "DB_EG": d("egress"), "DB_IN_IP": h("dns-ip", "ingress"),
+    }
+
+
 def analysis_values(run, st, ctx):
     vals = {}
-    for part in (analysis_rate, analysis_bpf, analysis_versus, analysis_bulk, analysis_apply):
+    for part in (analysis_rate, analysis_bpf, analysis_versus, analysis_bulk, analysis_apply,
+                 analysis_dns):
         vals.update(part(run, st, ctx))
     return {k: x if x else "n/a" for k, x in vals.items()}
 
@@ -1047,7 +1130,7 @@ def context(run, st):
     ctx = {"phases": ph, "ph_outer": outer, "insns": m.group(1) if m else None,
            "atomic": atomic(run), "growth": growths(run, st)}
     ctx["versus"], t3 = versus(run, st)
-    ctx["targets"] = targets(run, st, ctx["growth"], ctx["atomic"], t3)
+    ctx["targets"] = [t for t in targets(run, st, ctx["growth"], ctx["atomic"], t3) if t]
     return ctx
 
 

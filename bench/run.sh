@@ -79,7 +79,8 @@ if [ "$SMOKE" -eq 1 ]; then
 	ATOMIC_N=100
 	PERF_SECS=0.8 PERF_REC=0.3 STARTUP_RUNS=5
 	CONN_ROUNDS=1 CONN_SECS=0.2 CONNLAT_N=50
-	DNS_ROUNDS=1 DNS_N=20 DNS_ANS=20 DNS_RECS="1 16" NAMES_REPS=1 NAMES_SIZE="-n 100 -a 1000"
+	DNS_LROUNDS=2 DNS_N=10 DNS_BPF_N=20
+	DNS_ROUNDS=1 DNS_ANS=20 DNS_RECS="1 16" NAMES_REPS=1 NAMES_SIZE="-n 100 -a 1000"
 	: "${OUT:=$BUILD/bench/smoke}"
 else
 	NS="10 1000 100000 1000000"
@@ -101,7 +102,12 @@ else
 	ATOMIC_N=1000000
 	PERF_SECS=2.5 PERF_REC=1.5 STARTUP_RUNS=40
 	CONN_ROUNDS=7 CONN_SECS=1 CONNLAT_N=2000
-	DNS_ROUNDS=5 DNS_N=200 DNS_ANS=300 DNS_RECS="1 16 64 200" NAMES_REPS=7
+	# resolve+connect: 20 rounds of 50 names per configuration, the three
+	# configurations interleaved in a rotating order (the VM's latency
+	# drifts between seconds; 5 rounds of 200 gave per-round ratios of
+	# 1.03-1.28 around the same median)
+	DNS_LROUNDS=20 DNS_N=50 DNS_BPF_N=200
+	DNS_ROUNDS=5 DNS_ANS=300 DNS_RECS="1 16 64 200" NAMES_REPS=7
 	NAMES_SIZE="-n 10000 -a 100000"
 	: "${OUT:=$ROOT/bench/results}"
 fi
@@ -680,10 +686,15 @@ pin_stats() {
 # every name (the receiver owns 198.19.64.0/18), and m<k>.rec.test -> k
 # addresses. Three cgroups in the sender namespace s0: dns-none (no
 # filter), dns-names (default deny; the resolver on udp:53; *.race.test and
-# *.rec.test on tcp:$PORT_D) and dns-addr (the resolver only: no name
-# rule, the ingress program's floor).
+# *.rec.test on tcp:$PORT_D), dns-ip (the same policy by address: the
+# resolver, and 198.19.64.0/18 on tcp:$PORT_D) and dns-addr (the resolver
+# only: no name rule, the ingress program's floor).
 #  - dnslat.csv: resolve a fresh name and connect at once (bench/../tests/e2e/dnsq
-#    race -l), $DNS_N names per round and configuration, interleaved;
+#    race -l -C), $DNS_N names per round and configuration, $DNS_LROUNDS
+#    rounds, the configurations interleaved name by name;
+#  - dnsbpf.csv: the BPF run time of each of dns-names' and dns-ip's
+#    programs (bpf_stats) over $DNS_BPF_N resolve+connect, $DNS_ROUNDS
+#    rounds: what the filter adds per operation, by hook;
 #  - dnsans.csv: the ingress program's run time per answer (bpf_stats), by
 #    records in the answer, $DNS_ANS answers per figure;
 #  - names_ns.csv: the egress program with $NAMES_SIZE name rules / learned
@@ -698,7 +709,7 @@ dns_setup() {
 	local i k
 	ip -n "$RCV" addr add "$DNS_SRV/32" dev lo 2>/dev/null
 	ip -n "$RCV" route add local 198.19.64.0/18 dev lo 2>/dev/null
-	for ((i = 0; i < DNS_ROUNDS * 2 * DNS_N + DNS_N; i++)); do
+	for ((i = 0; i < DNS_LROUNDS * 3 * DNS_N + DNS_ROUNDS * 2 * DNS_BPF_N + DNS_N; i++)); do
 		echo "198.19.$((64 + i / 250)).$((i % 250 + 1)) r$i.race.test"
 	done >"$WORK/race.hosts"
 	for k in $DNS_RECS; do
@@ -718,33 +729,63 @@ dns_setup() {
 	mk_cg dns-none
 	mk_cg dns-names
 	mk_cg dns-addr
+	mk_cg dns-ip
 	"$EGR" attach "$(target dns-names)" >>"$LOG" 2>&1 &&
 		"$EGR" apply "$(target dns-names)" -f "$WORK/dns.yaml" >>"$LOG" 2>&1 &&
 		"$EGR" attach "$(target dns-addr)" >>"$LOG" 2>&1 &&
-		"$EGR" allow "$(target dns-addr)" "$DNS_SRV" udp:53 >>"$LOG" 2>&1 ||
+		"$EGR" allow "$(target dns-addr)" "$DNS_SRV" udp:53 >>"$LOG" 2>&1 &&
+		"$EGR" attach "$(target dns-ip)" >>"$LOG" 2>&1 &&
+		"$EGR" allow "$(target dns-ip)" "$DNS_SRV" udp:53 >>"$LOG" 2>&1 &&
+		"$EGR" allow "$(target dns-ip)" 198.19.64.0/18 tcp:$PORT_D >>"$LOG" 2>&1 ||
 		die "dns: attaching the name policies"
 }
 
+# "hook run_time_ns run_cnt" of each of cgroup CG's pinned programs
+dns_hook_stats() {
+	local h id
+	id=$(stat -c %i "$CGP/$1")
+	for h in connect4 connect6 sendmsg4 sendmsg6 egress ingress sockops; do
+		echo "$h $(pin_stats "/sys/fs/bpf/egressctl/$id/prog_$h")"
+	done
+}
+
 phase_dns() {
-	local r c k off=0 pin a b line
+	local r c k off=0 pin a b order
 	command -v dnsmasq >/dev/null || { log "dns: dnsmasq not installed: skipped"; return 0; }
-	log "dns: resolve+connect $DNS_ROUNDS rounds x $DNS_N names, answers x $DNS_ANS, names_ns"
+	log "dns: resolve+connect $DNS_LROUNDS rounds x $DNS_N names, BPF time $DNS_ROUNDS x $DNS_BPF_N, answers x $DNS_ANS, names_ns"
 	dns_setup
-	echo "config,round,i,us" >"$OUT/dnslat.csv"
+	echo "config,round,i,us,resolve_us" >"$OUT/dnslat.csv"
 	echo "config,round,resolved,connected,failed" >"$OUT/dnsfail.csv"
-	for ((r = 1; r <= DNS_ROUNDS; r++)); do
-		for c in dns-none dns-names; do
-			cgx "$c" "$P-s0" "$DNSQ" race "$DNS_SRV" 'r%d.race.test' $PORT_D $DNS_N -l -o $off \
-				>"$WORK/lat.out" 2>>"$LOG"
-			off=$((off + DNS_N))
-			awk -v c="$c" -v r=$r -F'[ ]' '$1 == "lat" { print c "," r "," $2 "," $3 }' \
-				"$WORK/lat.out" >>"$OUT/dnslat.csv"
-			line=$(grep '^resolved' "$WORK/lat.out")
-			set -- $line
-			echo "$c,$r,$2,$4,$6" >>"$OUT/dnsfail.csv"
-		done
+	# one process per round, moving itself between the three cgroups name
+	# by name (dnsq race -C), the cgroups' order rotating between rounds
+	for ((r = 1; r <= DNS_LROUNDS; r++)); do
+		case $((r % 3)) in
+		1) order="dns-none dns-names dns-ip" ;;
+		2) order="dns-names dns-ip dns-none" ;;
+		0) order="dns-ip dns-none dns-names" ;;
+		esac
+		set -- $order
+		cgx "$1" "$P-s0" "$DNSQ" race "$DNS_SRV" 'r%d.race.test' $PORT_D $((3 * DNS_N)) -l -o $off \
+			-C "$CGP/$1,$CGP/$2,$CGP/$3" >"$WORK/lat.out" 2>>"$LOG"
+		off=$((off + 3 * DNS_N))
+		awk -v o="$order" -v r=$r 'BEGIN { split(o, c, " ") }
+			$1 == "lat" { print c[$5 + 1] "," r "," $2 "," $3 "," $4 }
+			$1 == "cgroup" { print c[$2 + 1] "," r "," $4 "," $6 "," $8 >"/dev/stderr" }' \
+			"$WORK/lat.out" >>"$OUT/dnslat.csv" 2>>"$OUT/dnsfail.csv"
 	done
 	echo 1 >/proc/sys/kernel/bpf_stats_enabled
+	echo "config,round,ops,hook,run_cnt,run_time_ns" >"$OUT/dnsbpf.csv"
+	for ((r = 1; r <= DNS_ROUNDS; r++)); do
+		for c in dns-names dns-ip; do
+			dns_hook_stats "$c" >"$WORK/hs.a"
+			cgx "$c" "$P-s0" "$DNSQ" race "$DNS_SRV" 'r%d.race.test' $PORT_D $DNS_BPF_N -o $off \
+				>/dev/null 2>>"$LOG" || log "dns: resolve+connect ($c, BPF time) failed"
+			off=$((off + DNS_BPF_N))
+			dns_hook_stats "$c" >"$WORK/hs.b"
+			paste -d ' ' "$WORK/hs.a" "$WORK/hs.b" | awk -v c="$c" -v r=$r -v n=$DNS_BPF_N \
+				'{ printf "%s,%s,%s,%s,%d,%d\n", c, r, n, $1, $6 - $3, $5 - $2 }' >>"$OUT/dnsbpf.csv"
+		done
+	done
 	echo "config,records,round,answers,run_cnt,run_time_ns,ns_per_run" >"$OUT/dnsans.csv"
 	for ((r = 1; r <= DNS_ROUNDS; r++)); do
 		for k in $DNS_RECS; do
@@ -1020,7 +1061,7 @@ START=$("$BLAST" now)
 	echo "smoke $SMOKE"
 	echo "ns $NS"
 	echo "ipt_ns $IPT_NS"
-	echo "rounds udp $ROUNDS x ${UDP_SECS}s, tcp $TCP_ROUNDS x ${TCP_SECS}s, conn $CONN_ROUNDS x ${CONN_SECS}s, dns $DNS_ROUNDS x $DNS_N names, stats $STATS_ROUNDS, prog $PROG_REPS x $PROG_REPEAT, kedit $KEDIT_ROUNDS x $KEDIT_REPS, cedit $CEDIT_ROUNDS x $CEDIT_RUNS, bulk $BULK_ROUNDS (N <= 10k: $BULK_SMALL_ROUNDS), attach $ATTACH_REPS"
+	echo "rounds udp $ROUNDS x ${UDP_SECS}s, tcp $TCP_ROUNDS x ${TCP_SECS}s, conn $CONN_ROUNDS x ${CONN_SECS}s, dns $DNS_LROUNDS x $DNS_N names (BPF time $DNS_ROUNDS x $DNS_BPF_N), stats $STATS_ROUNDS, prog $PROG_REPS x $PROG_REPEAT, kedit $KEDIT_ROUNDS x $KEDIT_REPS, cedit $CEDIT_ROUNDS x $CEDIT_RUNS, bulk $BULK_ROUNDS (N <= 10k: $BULK_SMALL_ROUNDS), attach $ATTACH_REPS"
 	echo "git $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null) (+ uncommitted changes: $(git -C "$ROOT" status --porcelain 2>/dev/null | grep -vc '^??') files)"
 } >"$OUT/env.txt"
 

@@ -12,12 +12,16 @@
  *   dnsq resolve SERVER NAME [-t] [-e] [-6] [-s SPORT] [-w MS]
  *        prints the A (-6: AAAA) addresses of the answer, one a line; exit 0
  *        if there is one, 1 if none (rcode on stderr), 2 on a timeout
- *   dnsq race SERVER PATTERN PORT COUNT [-t] [-e] [-w MS] [-l] [-o OFFSET]
+ *   dnsq race SERVER PATTERN PORT COUNT [-t] [-e] [-w MS] [-l] [-o OFFSET] [-C DIR,...]
  *        COUNT times: resolve PATTERN (its %d replaced by the round + OFFSET),
  *        then at once connect() to the first address at PORT (TCP, waiting
  *        at most MS, default 3000) and close. Prints "resolved R connected C
- *        failed F"; every failure on stderr. Exit 0 when F is 0. -l: also a
- *        line "lat ROUND US" per round (resolve + connect, microseconds)
+ *        failed F" (with -C, before it a line "cgroup K resolved ..." for
+ *        each); every failure on stderr. Exit 0 when F is 0. -l: also a
+ *        line "lat ROUND US RES K" per round (resolve + connect, and resolve
+ *        alone, microseconds). -C DIR,...: round i runs in directory i mod n
+ *        of the n listed cgroup directories (K: i mod n), so
+ *        that configurations are compared name by name
  *   dnsq hold SERVER NAME PORT SECONDS [-w MS]
  *        resolve, connect, then write one byte every 100 ms for SECONDS and
  *        read it echoed back: prints "sent N echoed M" (the connection kept)
@@ -110,6 +114,7 @@ struct opts {
 	bool tcp, edns, v6, lat;
 	int sport, wait_ms, offset;
 	const char *via, *src, *answer, *name, *to, *bind;
+	char *cgroups; /* race -C: comma list of cgroup directories */
 	char *pos[8];
 	int npos;
 };
@@ -172,6 +177,9 @@ static void parse(int argc, char **argv, struct opts *o)
 			break;
 		case 'o':
 			o->offset = atoi(argv[++i]);
+			break;
+		case 'C':
+			o->cgroups = argv[++i];
 			break;
 		default:
 			usage();
@@ -499,45 +507,75 @@ static int cmd_resolve(struct opts *o)
 	return k ? 0 : 1;
 }
 
+/* Move this process into cgroup directory dir (its new sockets are then
+ * that cgroup's).
+ */
+static void enter_cgroup(const char *dir)
+{
+	char path[4096];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/cgroup.procs", dir);
+	f = fopen(path, "w");
+	if (!f || fprintf(f, "0\n") < 0 || fclose(f))
+		die(path);
+}
+
 static int cmd_race(struct opts *o)
 {
 	static uint8_t ans[MSG_MAX];
-	char name[300], out[65536];
-	long count, i, ok = 0, resolved = 0, failed = 0;
-	int port;
+	char name[300], out[65536], *cg[8];
+	long count, i, ok[8] = { 0 }, resolved[8] = { 0 }, failed[8] = { 0 };
+	int port, ncg = 0, c;
 
 	if (o->npos != 4)
 		usage();
 	port = atoi(o->pos[2]);
 	count = atol(o->pos[3]);
+	for (char *t = o->cgroups ? strtok(o->cgroups, ",") : NULL; t && ncg < 8;
+	     t = strtok(NULL, ","))
+		cg[ncg++] = t;
 	for (i = 0; i < count; i++) {
-		double t0 = now();
+		double t0, t1;
 		ssize_t n;
 		int k;
 
+		c = ncg ? (int)(i % ncg) : 0;
+		if (ncg)
+			enter_cgroup(cg[c]);
 		snprintf(name, sizeof(name), o->pos[1], (int)i + o->offset);
+		t0 = now();
 		n = exchange(o->pos[0], name, T_A, o, ans);
 		k = n > 0 ? answer_addrs(ans, n, T_A, out, sizeof(out)) : -1;
 		if (k <= 0) {
 			fprintf(stderr, "%s: round %ld: %s: no address\n", prog, i, name);
-			failed++;
+			failed[c]++;
 			continue;
 		}
-		resolved++;
+		resolved[c]++;
+		t1 = now();
 		*strchr(out, '\n') = '\0';
 		/* at once: no sleep, no retry */
 		if (try_connect(out, port, o->wait_ms, NULL)) {
 			fprintf(stderr, "%s: round %ld: %s -> %s: connect: %s\n", prog, i, name,
 				out, strerror(errno));
-			failed++;
+			failed[c]++;
 			continue;
 		}
-		ok++;
+		ok[c]++;
 		if (o->lat)
-			printf("lat %ld %.1f\n", i, (now() - t0) * 1e6);
+			printf("lat %ld %.1f %.1f %d\n", i, (now() - t0) * 1e6, (t1 - t0) * 1e6, c);
 	}
-	printf("resolved %ld connected %ld failed %ld\n", resolved, ok, failed);
-	return failed ? 1 : 0;
+	for (c = 0; c < ncg; c++)
+		printf("cgroup %d resolved %ld connected %ld failed %ld\n", c, resolved[c], ok[c],
+		       failed[c]);
+	for (c = 1; c < 8; c++) {
+		resolved[0] += resolved[c];
+		ok[0] += ok[c];
+		failed[0] += failed[c];
+	}
+	printf("resolved %ld connected %ld failed %ld\n", resolved[0], ok[0], failed[0]);
+	return failed[0] ? 1 : 0;
 }
 
 static int cmd_hold(struct opts *o)
