@@ -24,6 +24,7 @@
 #include "policy/addr.h"
 #include "runtime/label.h"
 #include "util/cgroup.h"
+#include "util/clock.h"
 #include "util/log.h"
 
 #define POLL_MS 100
@@ -76,14 +77,6 @@ static volatile sig_atomic_t stop_sig;
 static void on_signal(int sig)
 {
 	stop_sig = sig;
-}
-
-static int64_t now_ns(clockid_t clk)
-{
-	struct timespec ts;
-
-	clock_gettime(clk, &ts);
-	return (int64_t)ts.tv_sec * 1000000000ll + ts.tv_nsec;
 }
 
 static const char *proto_name(uint8_t proto, char *buf, size_t len)
@@ -349,11 +342,11 @@ static int parse_args(int argc, char **argv, struct evargs *a, struct evout *es)
 /* Poll until a signal, the deadline, --count or a write error; 0 or 1. */
 static int run(struct events_reader *r, const struct evargs *a, struct evout *es)
 {
-	int64_t last_scan = now_ns(CLOCK_MONOTONIC);
+	int64_t last_scan = clock_ns(CLOCK_MONOTONIC);
 	int err;
 
 	while (!stop_sig && !es->out_err && (!es->max || es->printed < es->max)) {
-		int64_t now = now_ns(CLOCK_MONOTONIC);
+		int64_t now = clock_ns(CLOCK_MONOTONIC);
 		int wait = POLL_MS;
 
 		if (a->deadline && now >= a->deadline)
@@ -365,7 +358,7 @@ static int run(struct events_reader *r, const struct evargs *a, struct evout *es
 				return 1;
 			last_scan = now;
 		}
-		es->real_off = now_ns(CLOCK_REALTIME) - now_ns(CLOCK_MONOTONIC);
+		es->real_off = clock_ns(CLOCK_REALTIME) - clock_ns(CLOCK_MONOTONIC);
 		err = events_poll(r, wait);
 		if (err == -EINTR || err == -ECANCELED || err == -EPIPE || err >= 0)
 			continue;
@@ -406,7 +399,7 @@ int cmd_events(int argc, char **argv)
 	if (need_root())
 		return 1;
 	if (a.deadline)
-		a.deadline += now_ns(CLOCK_MONOTONIC);
+		a.deadline += clock_ns(CLOCK_MONOTONIC);
 
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL); /* no SA_RESTART: the poll returns */

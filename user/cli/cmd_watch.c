@@ -102,14 +102,6 @@ static const char watch_usage[] =
 #define CG_WORKERS 2 /* new cgroups handled at once (cg_worker) */
 #define RESYNC_DELAY_NS 500000000ull /* after (re)subscribing to events */
 #define DIE_CLEANUP_NS 2000000000ull /* second look at a dead container's pins */
-/* An event that happened this long before watch subscribed is a replay
- * (Podman's API service can send a burst of old ones from its events file):
- * the full pass that follows the subscription lists what it was about. Its
- * age is the engine's time of it against the clock now (both realtime, so a
- * step of the clock before the event does not make a new one look old), the
- * subscription's against the monotonic clock.
- */
-#define REPLAY_SLACK_NS 2000000000ull
 
 struct ev {
 	char action[16];
@@ -147,25 +139,6 @@ static void on_signal(int sig)
 	stop_flag = 1;
 }
 
-static uint64_t realtime_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-/* Did the event the engine timed at time_ns (realtime; 0: unknown) happen
- * before the subscription? Under W.mu.
- */
-static bool replayed(uint64_t time_ns)
-{
-	uint64_t now = realtime_ns();
-
-	return time_ns && W.subscribed && now > time_ns &&
-	       now - time_ns > watch_now_ns() - W.subscribed + REPLAY_SLACK_NS;
-}
-
 static int on_event(const char *action, const char *id, uint64_t time_ns, void *ctx)
 {
 	struct ev *e;
@@ -175,7 +148,7 @@ static int on_event(const char *action, const char *id, uint64_t time_ns, void *
 	    strcmp(action, "rename"))
 		return 0;
 	pthread_mutex_lock(&W.mu);
-	if (replayed(time_ns)) {
+	if (watch_event_replayed(time_ns, W.subscribed)) {
 		/* the full pass after subscribing has it */
 		pr_debug("%.12s: %s from before the subscription: a replay, dropped\n", id, action);
 	} else if (W.len == QUEUE_LEN) {

@@ -403,17 +403,24 @@ int kstate_finish_swap(const char *dir, int *updated)
 	return err;
 }
 
+/* Is hook h's link pinned in dir? */
+static bool link_pinned(const char *dir, const struct kstate_hook *h)
+{
+	char path[256];
+
+	pindir_path(dir, h->link_pin, path, sizeof(path));
+	return !access(path, F_OK);
+}
+
 unsigned int kstate_links_missing(uint64_t cgid)
 {
-	char dir[128], path[256];
 	unsigned int n = 0;
+	char dir[128];
 	size_t i;
 
 	pin_dir(cgid, dir, sizeof(dir));
-	for (i = 0; i < KSTATE_NHOOKS; i++) {
-		pindir_path(dir, kstate_hooks[i].link_pin, path, sizeof(path));
-		n += access(path, F_OK) != 0;
-	}
+	for (i = 0; i < KSTATE_NHOOKS; i++)
+		n += !link_pinned(dir, &kstate_hooks[i]);
 	return n;
 }
 
@@ -473,7 +480,6 @@ static int attach_link(const char *cgpath, const char *dir, const char *link, co
 static int attach_links(const char *cgpath, const char *dir, int *made, char *errbuf,
 			size_t errlen)
 {
-	char path[256];
 	size_t i;
 	int err = 0;
 
@@ -481,8 +487,7 @@ static int attach_links(const char *cgpath, const char *dir, int *made, char *er
 	for (i = 0; i < KSTATE_NHOOKS && !err; i++) {
 		const struct kstate_hook *h = &kstate_hooks[i];
 
-		pindir_path(dir, h->link_pin, path, sizeof(path));
-		if (!access(path, F_OK))
+		if (link_pinned(dir, h))
 			continue;
 		err = attach_link(cgpath, dir, h->link_pin, h->prog_pin, h->type, errbuf, errlen);
 		if (!err)

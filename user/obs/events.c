@@ -18,6 +18,7 @@
 #include "policy/name.h"
 #include "obs/metrics.h"
 #include "runtime/label.h"
+#include "util/clock.h"
 #include "util/log.h"
 
 #define RULES_MAX_AGE_NS 1000000000ll /* re-read the policy for rule texts */
@@ -41,14 +42,6 @@ static void __attribute__((format(printf, 2, 3))) say(struct events_reader *r, c
 	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
 	r->o.on_error(line, r->o.ctx);
-}
-
-static int64_t now_ns(clockid_t clk)
-{
-	struct timespec ts;
-
-	clock_gettime(clk, &ts);
-	return (int64_t)ts.tv_sec * 1000000000ll + ts.tv_nsec;
 }
 
 static int cmp_id(const void *pa, const void *pb)
@@ -77,7 +70,7 @@ static void follow_swap(struct events_target *w)
 
 static int refresh_rules(struct events_target *w)
 {
-	int64_t t0 = now_ns(CLOCK_MONOTONIC);
+	int64_t t0 = clock_ns(CLOCK_MONOTONIC);
 	struct egr_live_rule *r;
 	size_t n;
 	int err;
@@ -85,7 +78,7 @@ static int refresh_rules(struct events_target *w)
 	follow_swap(w);
 	err = kpolicy_read_ex(&w->ks, NULL, &r, &n, false);
 
-	w->rules_at = now_ns(CLOCK_MONOTONIC);
+	w->rules_at = clock_ns(CLOCK_MONOTONIC);
 	w->rules_cost = w->rules_at - t0;
 	if (err)
 		return err;
@@ -104,7 +97,7 @@ const char *events_rule_text(struct events_target *w, uint32_t id, char *buf, si
 	if (id == EGR_RULE_DEFAULT)
 		return "default";
 	/* a big policy is re-read less often: at most 5% of the time */
-	age = now_ns(CLOCK_MONOTONIC) - w->rules_at - 20 * w->rules_cost;
+	age = clock_ns(CLOCK_MONOTONIC) - w->rules_at - 20 * w->rules_cost;
 	r = bsearch(&key, w->rules, w->nrules, sizeof(key), cmp_id);
 	if ((!r && age > RULES_MIN_AGE_NS) || age > RULES_MAX_AGE_NS) {
 		refresh_rules(w);
@@ -133,7 +126,7 @@ const char *events_learned_name(struct events_target *w, const struct egr_event 
 			continue;
 		k.id = v.ref[i].id;
 		r = bsearch(&k, w->rules, w->nrules, sizeof(k), cmp_id);
-		if (!r && now_ns(CLOCK_MONOTONIC) - w->rules_at > RULES_MIN_AGE_NS) {
+		if (!r && clock_ns(CLOCK_MONOTONIC) - w->rules_at > RULES_MIN_AGE_NS) {
 			refresh_rules(w);
 			r = bsearch(&k, w->rules, w->nrules, sizeof(k), cmp_id);
 		}

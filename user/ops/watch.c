@@ -23,16 +23,9 @@
 #include "runtime/docker.h"
 #include "runtime/state.h"
 #include "util/cgroup.h"
+#include "util/clock.h"
 #include "util/err.h"
 #include "util/log.h"
-
-static uint64_t clock_ns(clockid_t c)
-{
-	struct timespec ts;
-
-	clock_gettime(c, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 uint64_t watch_now_ns(void)
 {
@@ -48,6 +41,20 @@ uint64_t watch_event_t0(uint64_t ev_ns)
 	if (!ev_ns || ev_ns > real || real - ev_ns > EVENT_AGE_MAX_NS || real - ev_ns > mono)
 		return mono;
 	return mono - (real - ev_ns);
+}
+
+/* Podman's API service can send a burst of old events from its events file
+ * after a subscription: the full pass that follows the subscription lists
+ * what they were about.
+ */
+#define REPLAY_SLACK_NS 2000000000ull
+
+bool watch_event_replayed(uint64_t ev_ns, uint64_t subscribed)
+{
+	uint64_t now = clock_ns(CLOCK_REALTIME);
+
+	return ev_ns && subscribed && now > ev_ns &&
+	       now - ev_ns > watch_now_ns() - subscribed + REPLAY_SLACK_NS;
 }
 
 /* The engine's time of the event being handled by this thread (0: none),
@@ -276,11 +283,6 @@ static int container_cgroup(const struct docker_container *c, struct ccg *cg, ch
 	return 0;
 }
 
-struct handled {
-	uint64_t cgid;
-	bool allow; /* unmanaged, allowed by the guard */
-};
-
 /* Attach to cg, saying what there is to say. */
 static int attach(const struct watch_opts *o, const struct ccg *cg,
 		  const struct egr_attach_opts *ao, bool *created)
@@ -307,15 +309,16 @@ bool watch_guarded(const struct watch_opts *o, const char *rel)
 	return !strncmp(rel, o->guard_cgroup, n) && rel[n] == '/';
 }
 
-/* Guard entries "allowed" (unmanaged) put in by events while a full pass
- * runs (events are handled meanwhile): guard_sync() at its end keeps them.
- * Noted only while a pass runs (active), from before it lists the running
- * containers: a container allowed before that is listed, and handled by
- * the pass.
+/* Guard entries "allowed" (unmanaged) put in while a full pass runs, by the
+ * pass and by events (handled meanwhile): guard_sync() at its end keeps
+ * these and drops the others. Noted only while a pass runs (active), from
+ * before it lists the running containers: a container allowed before that
+ * is listed, and handled by the pass.
  */
 static struct {
 	pthread_mutex_t mu;
 	bool active;
+	bool lost; /* one could not be noted (out of memory) */
 	uint64_t *id;
 	size_t n, cap;
 } noted = { .mu = PTHREAD_MUTEX_INITIALIZER };
@@ -324,8 +327,31 @@ static void noting(bool on)
 {
 	pthread_mutex_lock(&noted.mu);
 	noted.active = on;
+	noted.lost = false;
 	noted.n = 0;
 	pthread_mutex_unlock(&noted.mu);
+}
+
+/* Room for n more entries: the pass's own (it notes every container it
+ * allows). 0 or -ENOMEM.
+ */
+static int noted_reserve(size_t n)
+{
+	uint64_t *p;
+	int ret = 0;
+
+	pthread_mutex_lock(&noted.mu);
+	if (noted.cap - noted.n < n) {
+		p = realloc(noted.id, (noted.n + n) * sizeof(*p));
+		if (p) {
+			noted.id = p;
+			noted.cap = noted.n + n;
+		} else {
+			ret = -ENOMEM;
+		}
+	}
+	pthread_mutex_unlock(&noted.mu);
+	return ret;
 }
 
 static void note_allowed(uint64_t cgid)
@@ -337,8 +363,10 @@ static void note_allowed(uint64_t cgid)
 		goto out;
 	if (noted.n == noted.cap) {
 		p = realloc(noted.id, (noted.cap ? 2 * noted.cap : 16) * sizeof(*p));
-		if (!p) /* the pass drops the entry; the next start event puts it back */
+		if (!p) {
+			noted.lost = true; /* this pass leaves the entries as they are */
 			goto out;
+		}
 		noted.id = p;
 		noted.cap = noted.cap ? 2 * noted.cap : 16;
 	}
@@ -349,8 +377,7 @@ out:
 
 /* No policy: --unmanaged decides. Called under the lock. */
 static int unmanaged(const struct watch_opts *o, const struct docker_container *c,
-		     const struct ccg *cg, const char *event, uint64_t t0, bool quiet,
-		     struct handled *h)
+		     const struct ccg *cg, const char *event, uint64_t t0, bool quiet)
 {
 	struct egr_attach_opts ao = { .dflt = EGR_DENY, .preloaded = o->preload > 0 };
 	bool created = false, strict = watch_guarded(o, cg->rel);
@@ -371,7 +398,6 @@ static int unmanaged(const struct watch_opts *o, const struct docker_container *
 		if (!ret && !quiet)
 			watch_log(o, event, c->id, c->name, ms_since(t0),
 				  "no policy: unmanaged, allowed by the guard");
-		h->allow = !ret;
 		if (!ret)
 			note_allowed(cg->id);
 		return ret;
@@ -556,8 +582,7 @@ static uint64_t early_take(const char *id, uint64_t cgid, char *source)
 
 /* One running container, its cgroup known: policy, lock, enforce, log. */
 static int handle_running(const struct watch_opts *o, const struct docker_container *c,
-			  const struct ccg *cg, const char *event, struct steps *t, bool quiet,
-			  struct handled *h)
+			  const struct ccg *cg, const char *event, struct steps *t, bool quiet)
 {
 	struct cpolicy cp;
 	bool created = false, applied = false, failed;
@@ -576,7 +601,7 @@ static int handle_running(const struct watch_opts *o, const struct docker_contai
 		goto out;
 	}
 	if (!cp.source) {
-		ret = unmanaged(o, c, cg, event, t->t0, quiet, h);
+		ret = unmanaged(o, c, cg, event, t->t0, quiet);
 		kstate_unlock(lock);
 		goto out;
 	}
@@ -633,7 +658,7 @@ static void outside_warning(const struct watch_opts *o, const struct docker_cont
 }
 
 static int handle(const struct watch_opts *o, const char *id, const char *event, uint64_t t0,
-		  bool quiet, struct handled *h)
+		  bool quiet)
 {
 	struct steps t = { .t0 = t0 };
 	struct docker_container c;
@@ -641,7 +666,6 @@ static int handle(const struct watch_opts *o, const char *id, const char *event,
 	char err[512];
 	int ret;
 
-	memset(h, 0, sizeof(*h));
 	ret = docker_inspect(o->docker_host, id, &c, err, sizeof(err));
 	if (ret == -ESRCH)
 		return 0; /* removed in the meantime */
@@ -658,8 +682,7 @@ static int handle(const struct watch_opts *o, const char *id, const char *event,
 		} else {
 			if (o->strict && !watch_guarded(o, cg.rel))
 				outside_warning(o, &c, &cg);
-			h->cgid = cg.id;
-			ret = handle_running(o, &c, &cg, event, &t, quiet, h);
+			ret = handle_running(o, &c, &cg, event, &t, quiet);
 		}
 	}
 	docker_container_free(&c);
@@ -670,7 +693,6 @@ int watch_new_cgroup(const struct watch_opts *o, const char *id, const char *rel
 {
 	struct steps t = { .t0 = t0 };
 	struct docker_container c;
-	struct handled h;
 	char mnt[2048], err[512];
 	struct ccg cg;
 	int ret;
@@ -692,7 +714,7 @@ int watch_new_cgroup(const struct watch_opts *o, const char *id, const char *rel
 	t.inspect = watch_now_ns();
 	ret = cgroup_id(cg.abs, &cg.id);
 	if (!ret)
-		ret = handle_running(o, &c, &cg, "cgroup", &t, true, &h);
+		ret = handle_running(o, &c, &cg, "cgroup", &t, true);
 	else if (ret == -ENOENT)
 		ret = 0; /* gone already */
 	docker_container_free(&c);
@@ -707,12 +729,11 @@ int watch_container(const struct watch_opts *o, const char *id, const char *even
 int watch_event(const struct watch_opts *o, const char *id, const char *event, uint64_t t0,
 		uint64_t ev_ns, uint64_t recv)
 {
-	struct handled h;
 	int ret;
 
 	event_wall_ns = ev_ns;
 	event_delay_ms = recv > t0 ? (double)(recv - t0) / 1e6 : 0;
-	ret = handle(o, id, event, t0, false, &h);
+	ret = handle(o, id, event, t0, false);
 	event_wall_ns = 0;
 	return ret;
 }
@@ -894,29 +915,22 @@ static void test_pass_hold(void)
 		usleep(100000);
 }
 
-/* The guard's entries: allow (the pass's) and what events noted meanwhile
- * (under egressctl's lock). Out of memory: left as it is until the next.
+/* The guard's "allowed" entries: those noted since the pass began, its own
+ * and the events' (under egressctl's lock). One not noted (out of memory):
+ * left as they are until the next pass.
  */
-static void guard_sync_noted(const uint64_t *allow, size_t n)
+static void guard_sync_noted(void)
 {
-	uint64_t *all;
-
 	pthread_mutex_lock(&noted.mu);
-	all = malloc((n + noted.n + 1) * sizeof(*all));
-	if (all) {
-		memcpy(all, allow, n * sizeof(*all));
-		memcpy(all + n, noted.id, noted.n * sizeof(*all));
-		guard_sync(all, n + noted.n);
-		free(all);
-	}
+	if (!noted.lost)
+		guard_sync(noted.id, noted.n);
 	pthread_mutex_unlock(&noted.mu);
 }
 
 int watch_reconcile(const struct watch_opts *o, const char *event, bool quiet)
 {
 	char(*running)[65] = NULL, err[512];
-	uint64_t *allow = NULL;
-	size_t nrun = 0, nallow = 0, i;
+	size_t nrun = 0, i;
 	int ret, lock;
 
 	ret = o->strict ? strict_guard(o) : 0;
@@ -931,28 +945,24 @@ int watch_reconcile(const struct watch_opts *o, const char *event, bool quiet)
 		watch_cleanup_pins(o);
 		return ret;
 	}
-	allow = calloc(nrun + 1, sizeof(*allow));
-	if (!allow) {
+	if (noted_reserve(nrun + 1)) {
 		noting(false);
 		free(running);
 		return -ENOMEM;
 	}
 	for (i = 0; i < nrun; i++) {
-		struct handled h;
 		int hd = hold(o, running[i]);
 
 		if (hd == -2) /* stopping */
 			goto out;
-		handle(o, running[i], event, watch_now_ns(), quiet, &h);
+		handle(o, running[i], event, watch_now_ns(), quiet);
 		unhold(o, hd);
-		if (h.allow)
-			allow[nallow++] = h.cgid;
 	}
 	test_pass_hold();
 	if (o->strict) {
 		lock = kstate_lock();
 		if (lock >= 0) {
-			guard_sync_noted(allow, nallow);
+			guard_sync_noted();
 			kstate_unlock(lock);
 		}
 	}
@@ -964,6 +974,5 @@ int watch_reconcile(const struct watch_opts *o, const char *event, bool quiet)
 out:
 	noting(false); /* done, or stopping */
 	free(running);
-	free(allow);
 	return 0;
 }

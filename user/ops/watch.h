@@ -80,6 +80,15 @@ int watch_new_cgroup(const struct watch_opts *o, const char *id, const char *rel
  */
 uint64_t watch_event_t0(uint64_t ev_ns);
 
+/* Is an event the engine timed at ev_ns (realtime; 0: unknown) a replay of
+ * one from before the subscription made at subscribed (watch_now_ns())? Its
+ * age is the engine's time of it against the clock now (both realtime, so a
+ * step of the clock before the event does not make a new one look old), the
+ * subscription's against the monotonic clock; an event more than 2 s older
+ * than the subscription is a replay.
+ */
+bool watch_event_replayed(uint64_t ev_ns, uint64_t subscribed);
+
 /*
  * Preloaded program instances (kernel/kpool.h): o->preload of them kept
  * loaded by background threads, so that an attach takes one instead of
