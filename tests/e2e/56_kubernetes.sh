@@ -241,6 +241,9 @@ test_bad_options() {
 	assert_match "bad node name: one line" "^egressctl: bad node name 'a b'" "$LAST_ERR"
 	assert_rc "--node without --kubernetes: exit 1" 1 "$EGR" watch --node x
 	assert_rc "--kubernetes --once: exit 1" 1 "$EGR" watch --kubernetes --once
+	assert_rc "--kubernetes --no-follow-cgroups: exit 1" 1 "$EGR" watch --kubernetes --no-follow-cgroups
+	assert_eq "--kubernetes --no-follow-cgroups: one line" \
+		"egressctl: --kubernetes watches pods: --follow-cgroups and --no-follow-cgroups are for Podman" "$LAST_ERR"
 	assert_eq "bad options: no guard installed (no kernel change)" no \
 		"$([ -e /sys/fs/bpf/egressctl/guard ] && echo yes || echo no)"
 	assert_eq "bad options: no kubepods cgroup made" no \

@@ -73,7 +73,8 @@ static const char watch_usage[] =
 	"                        parent cgroup (--guard-cgroup, else /libpod_parent)\n"
 	"                        and puts a container's policy in force there as\n"
 	"                        soon as Podman answers for it. (--follow-cgroups,\n"
-	"                        the default with Podman: for Docker, a warning.)\n"
+	"                        the default with Podman: for Docker, a warning;\n"
+	"                        with --kubernetes, neither goes.)\n"
 	"  -j, --json            log, warnings and errors as JSON objects, one per line\n"
 	"  --guard-only          install the guard (if missing) and exit: for boot,\n"
 	"                        before the engine starts (systemd ExecStartPre)\n"
@@ -824,6 +825,10 @@ static int watch_args(int argc, char **argv, struct watch_opts *o, enum watch_mo
 	}
 	if (K.on && (once || status || remove || guard_only || *resync != 60)) {
 		pr_err("--kubernetes watches: --once, --resync, --guard-only, --guard-status and --remove-guard do not go with it\n");
+		return 2;
+	}
+	if (K.on && (o->follow_cgroups || o->no_follow_cgroups)) {
+		pr_err("--kubernetes watches pods: --follow-cgroups and --no-follow-cgroups are for Podman\n");
 		return 2;
 	}
 	*mode = status	   ? M_STATUS :
