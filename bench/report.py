@@ -125,8 +125,10 @@ class Stats:
         if key not in self.sums:
             return "n/a"
         f = "%." + str(dec) + "f"
-        md, lo, hi, _ = self.sums[key]
+        md, lo, hi, n = self.sums[key]
         u = unit.replace("%", "%%")
+        if n < 3:  # no interval from one or two rounds
+            return (f + u) % (md * scale)
         return (f + u + " (95%% interval " + f + "–" + f + u + ")") % (
             md * scale, lo * scale, hi * scale)
 
@@ -664,9 +666,16 @@ def sec_dns(run, st, ctx):
     nn = ["| %s | %s | %s | %s |" % (pk, st.fmt("nns:addr/" + pk, 1, 1), st.fmt("nns:names/" + pk, 1, 1),
                                      st.fmt("nnsr:" + pk, 100, 1))
           for pk in ("one", "rand1") if st.has("nns:addr/" + pk)]
+    third = ["A third cgroup has the same policy by address (the resolver, and the names'",
+             "198.19.64.0/18 on the port); the three are compared name by name: one process moves",
+             "itself into the next cgroup before each name (`dnsq race -C`), in an order that rotates",
+             "between rounds."] if st.has("dlmed:dns-ip") else []
     ratios = ["| %s | %s |" % (t, st.ci("dlr:" + k, 100, 1, "%")) for k, t in (
         ("dns-names", "name rule / no filter"), ("dns-ip", "same policy by address / no filter"),
         ("names-ip", "name rule / same policy by address")) if st.has("dlr:" + k)]
+    if ratios:
+        ratios = ["", "Ratios of the medians of all names, with a 95% bootstrap interval over the rounds:",
+                  "", "| ratio | median |", "| --- | --- |"] + ratios
     hooks = [h for h in ("connect4", "sendmsg4", "egress", "ingress", "sockops")
              if st.med("dbpfc:dns-names/" + h) or st.med("dbpfc:dns-ip/" + h)]
     bpf = ["| %s | %s | %s | %s | %s |" % (
@@ -674,12 +683,24 @@ def sec_dns(run, st, ctx):
         st.num("dbpfc:dns-names/" + h, 1, 2), st.fmt("dbpfh:dns-names/" + h, 1, 0)) for h in hooks]
     if st.has("dbpf:dns-names"):
         bpf.append("| **all** | | %s | | %s |" % (st.fmt("dbpf:dns-ip", 1, 0), st.fmt("dbpf:dns-names", 1, 0)))
+    if bpf:
+        bpf = ["", "**Where the time goes**: the BPF run time per resolve + connect "
+               "(`kernel.bpf_stats_enabled`,",
+               "run_time_ns and run_cnt of each program over a loop of the same operation), by hook, "
+               "for the",
+               "name rule and for the same policy by address; calls per operation (two connects: the",
+               "query's UDP socket and the TCP connection; on egress the query and the connection's",
+               "packets; on ingress the answer and the connection's). The difference between the two is",
+               "what learning from the answer costs; the rest is the filter's per-socket work (issue 16:",
+               "the socket storage that holds the owner, the verdict cache and the name rule's grant).",
+               "", "| hook | calls, by address | ns/op, by address | calls, name rule | ns/op, name rule |",
+               "| --- | --- | --- | --- | --- |"] + bpf
     # dns_env.txt: this phase's data come from a run of it alone
     denv = dict((f[0], " ".join(f[1:])) for f in (line.split() for line in run.lines("dns_env.txt") or [])
                 if f)
     alone = ["", "This section's data come from the phase run alone (`bench/run.sh --only dns`) on %s, "
              "at git %s, on the same machine." % (denv.get("date", "?"), denv.get("git", "?"))] if denv else []
-    return {"DNSLAT_ROWS": lat, "DNSRATIO_ROWS": ratios, "DNSBPF_ROWS": bpf, "DNS_ALONE": alone,
+    return {"DNSLAT_ROWS": lat, "DNS_THIRD": third, "DNS_RATIO": ratios, "DNS_BPF": bpf, "DNS_ALONE": alone,
             "DNSANS_ROWS": ans, "NAMESNS_ROWS": nn,
             "NAMESNS_INFO": ["- " + line[2:] for line in info if line.startswith("# ")]}
 
@@ -1027,17 +1048,21 @@ def analysis_apply(run, st, ctx):
 
 
 def analysis_dns(run, st, ctx):
-    ms = lambda c: "%.0f" % (st.med("dlmed:" + c) or 0)
-    h = lambda c, k: st.num("dbpfh:%s/%s" % (c, k), 1, 0)
-    d = lambda k: "%.1f" % (((st.med("dbpfh:dns-names/" + k) or 0) - (st.med("dbpfh:dns-ip/" + k) or 0)) / 1000)
+    """The resolve-then-connect analysis; "" (n/a) for what the run lacks."""
+    def us(key, scale=1e-3, dec=1):
+        return ("%." + str(dec) + "f") % (st.med(key) * scale) if st.has(key) else ""
+
+    def diff(k):
+        a, b = "dbpfh:dns-names/" + k, "dbpfh:dns-ip/" + k
+        return "%.1f" % ((st.med(a) - st.med(b)) / 1000) if st.has(a) and st.has(b) else ""
+    ci = lambda k: st.ci(k, 100, 1, "%") if st.has(k) else ""
     return {
-        "DL_NAMES": st.ci("dlr:dns-names", 100, 1, "%"), "DL_IP": st.ci("dlr:dns-ip", 100, 1, "%"),
-        "DL_NI": st.ci("dlr:names-ip", 100, 1, "%"),
-        "DL_US_NONE": ms("dns-none"), "DL_US_IP": ms("dns-ip"), "DL_US_NAMES": ms("dns-names"),
-        "DB_IP": "%.1f" % ((st.med("dbpf:dns-ip") or 0) / 1000),
-        "DB_NAMES": "%.1f" % ((st.med("dbpf:dns-names") or 0) / 1000),
-        "DB_C4": "%.1f" % ((st.med("dbpfh:dns-ip/connect4") or 0) / 1000),
-        "DB_IN": d("ingress"), "DB_EG": d("egress"), "DB_IN_IP": h("dns-ip", "ingress"),
+        "DL_NAMES": ci("dlr:dns-names"), "DL_IP": ci("dlr:dns-ip"), "DL_NI": ci("dlr:names-ip"),
+        "DL_US_NONE": us("dlmed:dns-none", 1, 0), "DL_US_IP": us("dlmed:dns-ip", 1, 0),
+        "DL_US_NAMES": us("dlmed:dns-names", 1, 0),
+        "DB_IP": us("dbpf:dns-ip"), "DB_NAMES": us("dbpf:dns-names"),
+        "DB_C4": us("dbpfh:dns-ip/connect4"), "DB_IN": diff("ingress"), "DB_EG": diff("egress"),
+        "DB_IN_IP": us("dbpfh:dns-ip/ingress", 1, 0),
     }
 
 

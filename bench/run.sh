@@ -28,7 +28,11 @@
 #
 # PHASES (comma list, default all): prog udp stats tcp conn dns perf mem edit
 # startup attach atomic phases bulk (perf is skipped without perf(1), dns
-# without dnsmasq)
+# without dnsmasq). The dns phase's data in the committed results can be
+# refreshed alone: run `--only dns --out DIR --no-report`, copy DIR's dns*.csv
+# and names_ns.* into bench/results, and DIR/env.txt as dns_env.txt (the
+# report then says when and at which commit that phase ran), then
+# bench/report.py bench/results BENCHMARKS.md.
 set -u
 umask 022
 
@@ -766,12 +770,13 @@ phase_dns() {
 		esac
 		set -- $order
 		cgx "$1" "$P-s0" "$DNSQ" race "$DNS_SRV" 'r%d.race.test' $PORT_D $((3 * DNS_N)) -l -o $off \
-			-C "$CGP/$1,$CGP/$2,$CGP/$3" >"$WORK/lat.out" 2>>"$LOG"
+			-C "$CGP/$1,$CGP/$2,$CGP/$3" >"$WORK/lat.out" 2>>"$LOG" ||
+			log "dns: resolve+connect round $r: dnsq exited $? (its failures in dnsfail.csv)"
 		off=$((off + 3 * DNS_N))
-		awk -v o="$order" -v r=$r 'BEGIN { split(o, c, " ") }
+		awk -v o="$order" -v r=$r -v f="$OUT/dnsfail.csv" 'BEGIN { split(o, c, " ") }
 			$1 == "lat" { print c[$5 + 1] "," r "," $2 "," $3 "," $4 }
-			$1 == "cgroup" { print c[$2 + 1] "," r "," $4 "," $6 "," $8 >"/dev/stderr" }' \
-			"$WORK/lat.out" >>"$OUT/dnslat.csv" 2>>"$OUT/dnsfail.csv"
+			$1 == "cgroup" { print c[$2 + 1] "," r "," $4 "," $6 "," $8 >>f }' \
+			"$WORK/lat.out" >>"$OUT/dnslat.csv"
 	done
 	echo 1 >/proc/sys/kernel/bpf_stats_enabled
 	echo "config,round,ops,hook,run_cnt,run_time_ns" >"$OUT/dnsbpf.csv"

@@ -532,9 +532,11 @@ static int cmd_race(struct opts *o)
 		usage();
 	port = atoi(o->pos[2]);
 	count = atol(o->pos[3]);
-	for (char *t = o->cgroups ? strtok(o->cgroups, ",") : NULL; t && ncg < 8;
-	     t = strtok(NULL, ","))
+	for (char *t = o->cgroups ? strtok(o->cgroups, ",") : NULL; t; t = strtok(NULL, ",")) {
+		if (ncg == 8)
+			usage(); /* at most 8 */
 		cg[ncg++] = t;
+	}
 	for (i = 0; i < count; i++) {
 		double t0, t1;
 		ssize_t n;

@@ -161,6 +161,11 @@ int guard_sync(const uint64_t *allow, size_t n)
 	return sync_entries(allow, n, false);
 }
 
+int guard_sync_keep(void)
+{
+	return sync_entries(NULL, 0, true);
+}
+
 /* The pinned guard: 0 with *alive and meta, or -ENOENT / -EPROTO. */
 static int read_meta(struct egr_guard_meta *m, bool *alive, uint64_t *link_cgid)
 {

@@ -46,6 +46,11 @@ int guard_unmark(uint64_t cgid);
  */
 int guard_sync(const uint64_t *allow, size_t n);
 
+/* guard_sync() that keeps every EGR_GUARD_ALLOW entry (the list of those
+ * to keep is not known whole).
+ */
+int guard_sync_keep(void);
+
 int guard_info(struct egr_guard_info *gi);
 
 /* Cgroups the guard holds: live ones under the guarded cgroup, with a

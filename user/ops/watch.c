@@ -332,8 +332,8 @@ static void noting(bool on)
 	pthread_mutex_unlock(&noted.mu);
 }
 
-/* Room for n more entries: the pass's own (it notes every container it
- * allows). 0 or -ENOMEM.
+/* Room for n more entries, for the pass's own (it notes every container it
+ * allows; events' entries take room too). 0 or -ENOMEM.
  */
 static int noted_reserve(size_t n)
 {
@@ -915,14 +915,16 @@ static void test_pass_hold(void)
 		usleep(100000);
 }
 
-/* The guard's "allowed" entries: those noted since the pass began, its own
- * and the events' (under egressctl's lock). One not noted (out of memory):
- * left as they are until the next pass.
+/* The guard's entries, its "allowed" ones those noted since the pass began,
+ * its own and the events' (under egressctl's lock). One not noted (out of
+ * memory): the "allowed" entries are left as they are until the next pass.
  */
 static void guard_sync_noted(void)
 {
 	pthread_mutex_lock(&noted.mu);
-	if (!noted.lost)
+	if (noted.lost)
+		guard_sync_keep();
+	else
 		guard_sync(noted.id, noted.n);
 	pthread_mutex_unlock(&noted.mu);
 }

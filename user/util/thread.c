@@ -4,6 +4,7 @@
 #include <sched.h>
 #include <stdlib.h>
 #include <time.h>
+#include "util/clock.h"
 #include "util/thread.h"
 
 /* More than this would not be used: see POLICY_SPLIT_MAX. */
@@ -37,14 +38,6 @@ static inline void cpu_relax(void)
 #else
 	__asm__ __volatile__("" ::: "memory");
 #endif
-}
-
-static long long now_ns(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return t.tv_sec * 1000000000LL + t.tv_nsec;
 }
 
 /*
@@ -106,9 +99,10 @@ static void *helper_main(void *arg)
 
 	(void)arg;
 	for (;;) {
-		until = now_ns() + SPIN_NS;
+		until = clock_ns(CLOCK_MONOTONIC) + SPIN_NS;
 		while (!__atomic_load_n(&pool.pending, __ATOMIC_ACQUIRE) &&
-		       !__atomic_load_n(&pool.quit, __ATOMIC_ACQUIRE) && now_ns() < until)
+		       !__atomic_load_n(&pool.quit, __ATOMIC_ACQUIRE) &&
+		       clock_ns(CLOCK_MONOTONIC) < until)
 			cpu_relax();
 		pthread_mutex_lock(&pool.lock);
 		while (!(j = take()) && !pool.quit)
@@ -232,7 +226,7 @@ static bool steal(struct helper_job *job)
 
 void helper_wait(struct helper_job *job)
 {
-	long long until = now_ns() + SPIN_NS;
+	long long until = clock_ns(CLOCK_MONOTONIC) + SPIN_NS;
 	bool mine;
 
 	if (!job->queued)
@@ -246,7 +240,7 @@ void helper_wait(struct helper_job *job)
 		job->done = 1;
 		return;
 	}
-	while (!__atomic_load_n(&job->done, __ATOMIC_ACQUIRE) && now_ns() < until)
+	while (!__atomic_load_n(&job->done, __ATOMIC_ACQUIRE) && clock_ns(CLOCK_MONOTONIC) < until)
 		cpu_relax();
 	pthread_mutex_lock(&pool.lock);
 	while (!__atomic_load_n(&job->done, __ATOMIC_ACQUIRE))
