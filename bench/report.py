@@ -634,21 +634,42 @@ def sec_conn(run, st, ctx):
     if not run.has("crr.csv"):
         return None
     cfgs = first_seen(run.rows("crr.csv"))
-    rows = ["| %s | %s | %s | %s%% | %s | %s | %s%% | %s |" % (
+    # the floors (hooks, hookstor) and the column against the empty hooks
+    # only in a run that has them (results from before them have not)
+    floors = "hooks" in cfgs
+    rows = ["| %s | %s | %s | %s%% | %s%s | %s%% | %s |" % (
         fam(c), hum(cfg_n(c)), st.fmt("crrc:" + c, 1e-3, 1), st.fmt("crrcr:" + c, 100, 1),
-        st.fmt("crrcf:" + c, 100, 1) + "%" if st.has("crrcf:" + c) else "",
+        (st.fmt("crrcf:" + c, 100, 1) + "%" if st.has("crrcf:" + c) else "") + " | " if floors else "",
         st.fmt("crr:" + c, 1e-3, 1), st.num("crrr:" + c, 100, 1), st.num("crrerr:" + c, 1, 0))
         for c in cfgs if st.has("crr:" + c)]
+    rows = ["| configuration | N | connections per CPU-second | of no filter | %swall-clock "
+            "connections/s | of no filter | errors |" % ("of the empty hooks | " if floors else ""),
+            "| --- | --- | --- | --- | --- | --- | ---%s |" % (" | ---" if floors else "")] + rows
+    text = ["Two floors, in their own cgroups of the same sender: an empty program (it allows) on each",
+            "of the seven hooks egressctl attaches (egress, ingress, sockops, connect4/6, sendmsg4/6;",
+            "`bench/floor.bpf.c`), which is what the kernel costs before any program does anything; and",
+            "the same with a connect4 that only creates the socket's storage and writes the caller into",
+            "it, as egressctl's socket hooks do before they judge."] if floors else []
     # one run per configuration with bpf_stats on (crrstats.csv)
     prog = ["| %s | %s | %s | %s | %.2f | %s | %s |" % (
         fam(r["config"]), hum(r["n"]), r["prog"], r["run_cnt"],
         field(r, "run_cnt") / field(r, "conns") if field(r, "conns") > 0 else 0,
         r["ns_per_run"], r["ns_per_conn"]) for r in run.rows("crrstats.csv")]
+    if prog:
+        prog = ["", "Where a connection's time goes in the programs: one more `CONN_SECS` run of the "
+                "floors and",
+                "of egressctl at the smallest and largest N with `kernel.bpf_stats_enabled` (the "
+                "programs'",
+                "own run time, without the kernel's cost of calling them; the stats add two clock "
+                "reads per",
+                "call, so these runs are not in the rates above):", "",
+                "| configuration | N | program | calls | calls per connection | ns per call | ns per "
+                "connection |", "| --- | --- | --- | --- | --- | --- | --- |"] + prog
     lat = ["| %s | %s | %s | %s | %s | %s%% |" % (
         fam(c), hum(cfg_n(c)), st.fmt("clmed:" + c, 1, 1), st.fmt("clp99:" + c, 1, 1),
         st.fmt("clmax:" + c, 1, 0), st.num("clref:" + c, 100, 1))
         for c in first_seen(run.rows("connlat.csv"))]
-    return {"CRR_ROWS": rows, "CONNLAT_ROWS": lat, "CRRSTATS_ROWS": prog}
+    return {"CRR_FLOORS": text, "CRR_ROWS": rows, "CONNLAT_ROWS": lat, "CRRSTATS_ROWS": prog}
 
 
 def sec_dns(run, st, ctx):
@@ -1199,7 +1220,9 @@ def main():
     st = load(run)
     ctx = context(run, st)
     plots(run, st)
-    text = document(run, st, ctx) + kept_soak(args.out)
+    text, soak = document(run, st, ctx), kept_soak(args.out)
+    if soak:  # after one blank line
+        text = text.rstrip("\n") + "\n" + soak
     with open(args.out, "w", encoding="utf-8") as f:
         f.write(text)
     print("report: %s" % args.out)
