@@ -1069,21 +1069,18 @@ def analysis_apply(run, st, ctx):
 
 
 def analysis_dns(run, st, ctx):
-    """The resolve-then-connect analysis; "" (n/a) for what the run lacks."""
-    def us(key, scale=1e-3, dec=1):
-        return ("%." + str(dec) + "f") % (st.med(key) * scale) if st.has(key) else ""
-
+    """The resolve-then-connect analysis (n/a for what the run lacks)."""
     def diff(k):
         a, b = "dbpfh:dns-names/" + k, "dbpfh:dns-ip/" + k
         return "%.1f" % ((st.med(a) - st.med(b)) / 1000) if st.has(a) and st.has(b) else ""
-    ci = lambda k: st.ci(k, 100, 1, "%") if st.has(k) else ""
+    ci = lambda k: st.ci(k, 100, 1, "%")
     return {
         "DL_NAMES": ci("dlr:dns-names"), "DL_IP": ci("dlr:dns-ip"), "DL_NI": ci("dlr:names-ip"),
-        "DL_US_NONE": us("dlmed:dns-none", 1, 0), "DL_US_IP": us("dlmed:dns-ip", 1, 0),
-        "DL_US_NAMES": us("dlmed:dns-names", 1, 0),
-        "DB_IP": us("dbpf:dns-ip"), "DB_NAMES": us("dbpf:dns-names"),
-        "DB_C4": us("dbpfh:dns-ip/connect4"), "DB_IN": diff("ingress"), "DB_EG": diff("egress"),
-        "DB_IN_IP": us("dbpfh:dns-ip/ingress", 1, 0),
+        "DL_US_NONE": st.num("dlmed:dns-none", 1, 0), "DL_US_IP": st.num("dlmed:dns-ip", 1, 0),
+        "DL_US_NAMES": st.num("dlmed:dns-names", 1, 0),
+        "DB_IP": st.num("dbpf:dns-ip", 1e-3), "DB_NAMES": st.num("dbpf:dns-names", 1e-3),
+        "DB_C4": st.num("dbpfh:dns-ip/connect4", 1e-3), "DB_IN": diff("ingress"), "DB_EG": diff("egress"),
+        "DB_IN_IP": st.num("dbpfh:dns-ip/ingress", 1, 0),
     }
 
 

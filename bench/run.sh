@@ -107,9 +107,9 @@ else
 	PERF_SECS=2.5 PERF_REC=1.5 STARTUP_RUNS=40
 	CONN_ROUNDS=7 CONN_SECS=1 CONNLAT_N=2000
 	# resolve+connect: 20 rounds of 50 names per configuration, the three
-	# configurations interleaved in a rotating order (the VM's latency
-	# drifts between seconds; 5 rounds of 200 gave per-round ratios of
-	# 1.03-1.28 around the same median)
+	# configurations taking turns name by name (the VM's latency drifts
+	# between seconds; 5 batches of 200 per configuration gave per-round
+	# ratios of 1.03-1.28 around the same median)
 	DNS_LROUNDS=20 DNS_N=50 DNS_BPF_N=200
 	DNS_ROUNDS=5 DNS_ANS=300 DNS_RECS="1 16 64 200" NAMES_REPS=7
 	NAMES_SIZE="-n 10000 -a 100000"

@@ -526,6 +526,7 @@ static int cmd_race(struct opts *o)
 	static uint8_t ans[MSG_MAX];
 	char name[300], out[65536], *cg[8];
 	long count, i, ok[8] = { 0 }, resolved[8] = { 0 }, failed[8] = { 0 };
+	long nres = 0, nok = 0, nfail = 0;
 	int port, ncg = 0, c;
 
 	if (o->npos != 4)
@@ -568,16 +569,16 @@ static int cmd_race(struct opts *o)
 		if (o->lat)
 			printf("lat %ld %.1f %.1f %d\n", i, (now() - t0) * 1e6, (t1 - t0) * 1e6, c);
 	}
-	for (c = 0; c < ncg; c++)
-		printf("cgroup %d resolved %ld connected %ld failed %ld\n", c, resolved[c], ok[c],
-		       failed[c]);
-	for (c = 1; c < 8; c++) {
-		resolved[0] += resolved[c];
-		ok[0] += ok[c];
-		failed[0] += failed[c];
+	for (c = 0; c < 8; c++) {
+		if (c < ncg)
+			printf("cgroup %d resolved %ld connected %ld failed %ld\n", c, resolved[c],
+			       ok[c], failed[c]);
+		nres += resolved[c];
+		nok += ok[c];
+		nfail += failed[c];
 	}
-	printf("resolved %ld connected %ld failed %ld\n", resolved[0], ok[0], failed[0]);
-	return failed[0] ? 1 : 0;
+	printf("resolved %ld connected %ld failed %ld\n", nres, nok, nfail);
+	return nfail ? 1 : 0;
 }
 
 static int cmd_hold(struct opts *o)

@@ -332,46 +332,48 @@ static void noting(bool on)
 	pthread_mutex_unlock(&noted.mu);
 }
 
+/* Room for n more entries (under noted.mu): at least double the list, 16
+ * to start with. 0 or -ENOMEM.
+ */
+static int noted_grow(size_t n)
+{
+	size_t cap = noted.cap ? 2 * noted.cap : 16;
+	uint64_t *p;
+
+	if (noted.cap - noted.n >= n)
+		return 0;
+	if (cap < noted.n + n)
+		cap = noted.n + n;
+	p = realloc(noted.id, cap * sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	noted.id = p;
+	noted.cap = cap;
+	return 0;
+}
+
 /* Room for n more entries, for the pass's own (it notes every container it
  * allows; events' entries take room too). 0 or -ENOMEM.
  */
 static int noted_reserve(size_t n)
 {
-	uint64_t *p;
-	int ret = 0;
+	int ret;
 
 	pthread_mutex_lock(&noted.mu);
-	if (noted.cap - noted.n < n) {
-		p = realloc(noted.id, (noted.n + n) * sizeof(*p));
-		if (p) {
-			noted.id = p;
-			noted.cap = noted.n + n;
-		} else {
-			ret = -ENOMEM;
-		}
-	}
+	ret = noted_grow(n);
 	pthread_mutex_unlock(&noted.mu);
 	return ret;
 }
 
 static void note_allowed(uint64_t cgid)
 {
-	uint64_t *p;
-
 	pthread_mutex_lock(&noted.mu);
-	if (!noted.active)
-		goto out;
-	if (noted.n == noted.cap) {
-		p = realloc(noted.id, (noted.cap ? 2 * noted.cap : 16) * sizeof(*p));
-		if (!p) {
+	if (noted.active) {
+		if (noted_grow(1))
 			noted.lost = true; /* this pass leaves the entries as they are */
-			goto out;
-		}
-		noted.id = p;
-		noted.cap = noted.cap ? 2 * noted.cap : 16;
+		else
+			noted.id[noted.n++] = cgid;
 	}
-	noted.id[noted.n++] = cgid;
-out:
 	pthread_mutex_unlock(&noted.mu);
 }
 
