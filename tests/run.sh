@@ -59,6 +59,8 @@ for tier in $tiers; do
 		done
 		;;
 	e2e)
+		# what earlier runs killed without their exit trap left behind
+		bash "$here/e2e/sweep.sh"
 		for t in "$here"/e2e/[0-9]*.sh; do
 			[ -f "$t" ] || continue
 			run_script "$t"

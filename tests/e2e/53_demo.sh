@@ -39,6 +39,7 @@ test_demo_under_guard() {
 		return 0
 	fi
 	e2e_on_exit remove_guard
+	e2e_guard_at /docker
 	assert_rc "a strict-mode guard left pinned on /docker" 0 "$EGR" watch --guard-only
 	assert_rc "make demo: exit 1" 1 bash "$E2E_ROOT/tools/demo.sh" "$BUILD"
 	remove_guard

@@ -543,6 +543,7 @@ test_pod_veth() {
 test_strict_cgroupfs() {
 	local P14
 	mkdir -p "$CGROOT/kubepods/burstable"
+	e2e_guard_at /kubepods
 	kwatch strict --strict --unmanaged deny
 	assert_match "strict: the guard on /kubepods" '"event":"guard".*installed on cgroup /kubepods: ' \
 		"$(cat "$LOG")"
@@ -592,6 +593,7 @@ test_strict_cgroupfs() {
 test_strict_systemd() {
 	mkdir -p "$CGROOT/kubepods.slice"
 	mkpod 16 Guaranteed systemd
+	e2e_guard_at /kubepods.slice
 	kwatch strictsd --strict
 	assert_match "strict: the guard on /kubepods.slice" \
 		'"event":"guard".*installed on cgroup /kubepods.slice: ' "$(cat "$LOG")"

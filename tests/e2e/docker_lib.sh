@@ -243,6 +243,7 @@ dk_setup() {
 	[ "${DOCKER_TRAFFIC_OK:-0}" = 1 ] || bail "docker0 is not $EGR_DOCKER_BIP: refusing traffic tests"
 	docker_image "$PEER" || bail "cannot build $EGR_DOCKER_IMAGE"
 	EGRESSCTL_STATE_DIR=$(mktemp -d /tmp/egr-state.XXXXXX)
+	echo "$EGRESSCTL_STATE_DIR" >"$E2E_TMP/.state_dir"
 	export EGRESSCTL_STATE_DIR DK_STARTED
 	: >"$E2E_TMP/.dk_containers"
 	: >"$E2E_TMP/.dk_networks"

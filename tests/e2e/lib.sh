@@ -321,6 +321,17 @@ _cg2_mount() {
 	printf '%s\n' "$mp"
 }
 
+# _e2e_owner: "PID STARTTIME" of this script's shell (sweep.sh's liveness
+# test: a reused pid has another start time)
+_e2e_owner() {
+	local l
+	read -r l <"/proc/$$/stat"
+	l=${l##*) }
+	# shellcheck disable=SC2086 # the fields of stat after "pid (comm) "
+	set -- $l
+	echo "$$ ${20}"
+}
+
 e2e_init() {
 	if [ "$(id -u)" -ne 0 ]; then
 		echo "not ok - $E2E_NAME: needs root"
@@ -329,7 +340,13 @@ e2e_init() {
 	EGR=${EGR_BIN:-$E2E_ROOT/build/egressctl}
 	PEER=${EGR_TESTBIN:-$E2E_ROOT/build/tests}/peer
 	E2E_ID=$(printf '%04x%04x' $(($$ & 0xffff)) $((RANDOM & 0xffff)))
-	E2E_TMP=$(mktemp -d "/tmp/egr-e2e-$E2E_ID.XXXXXX")
+	# made under a dot name, with its owner, then renamed: tests/e2e/sweep.sh
+	# removes what a run that died without its exit trap left behind, and
+	# must never see a live run's directory without its owner
+	E2E_TMP=$(mktemp -d "/tmp/.egr-e2e-$E2E_ID.XXXXXX")
+	_e2e_owner >"$E2E_TMP/.owner"
+	mv -T "$E2E_TMP" "/tmp/${E2E_TMP#/tmp/.}"
+	E2E_TMP=/tmp/${E2E_TMP#/tmp/.}
 	: >"$E2E_TMP/.netns"
 	: >"$E2E_TMP/.cgroups"
 	: >"$E2E_TMP/.bg"
@@ -698,6 +715,12 @@ _cg_evict() {
 		echo "$p" >"$CGROOT/cgroup.procs" 2>/dev/null
 	done <"$1/cgroup.procs"
 }
+
+# e2e_guard_at CGROUP: this run installs the guard on CGROUP (its path below
+# the cgroup2 mount: /docker); tests/e2e/sweep.sh removes a guard there if
+# the run dies without its exit hooks. A guard on a cgroup whose name holds
+# the run's id needs no call.
+e2e_guard_at() { echo "$1" >>"$E2E_TMP/.guards"; }
 
 # cg_new NAME: creates $CGROOT/egr-e2e-<id>-NAME and prints its path.
 cg_new() {

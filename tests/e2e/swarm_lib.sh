@@ -29,6 +29,8 @@ sw_init() {
 	[ "$st" = inactive ] || bail "this dockerd is in a swarm already (state '$st'): not touching it"
 	e2e_on_exit sw_leave
 	e2e_on_exit sw_node2_down
+	# sweep.sh leaves the swarm if this run dies without its exit hooks
+	: >"$E2E_TMP/.swarm"
 	docker swarm init --advertise-addr 198.19.0.1 --default-addr-pool 198.18.192.0/18 >/dev/null || bail "docker swarm init failed"
 }
 

@@ -1,0 +1,190 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+# Removes what end-to-end runs that died without their exit trap (SIGKILL,
+# a lost session) left on this host, so that the next run does not meet
+# them: a guard that makes 19, 52, 56, 57 and the soak refuse to start, a
+# swarm that makes 57 refuse, namespaces, cgroups and pins.
+#
+# A run is its directory /tmp/egr-e2e-<id>.XXXXXX (lib.sh's e2e_init). The
+# run is dead when the process in its .owner file ("PID STARTTIME") is gone
+# or is another process now; a directory without .owner (older suites) is
+# dead too. A live run is never touched. Of a dead run, only what carries its
+# id, or what it listed in its directory, goes:
+#   - the guard, on a cgroup whose path holds the id or that the run named
+#     in .guards (lib.sh's e2e_guard_at: /docker...) (watch --remove-guard);
+#   - the swarm, if the run had initialised it (.swarm; swarm_lib.sh), and
+#     its second node;
+#   - containers and networks named egr-<id>-* / egr57-<id>-*, on the test
+#     dockerd and the test Podman (detached first);
+#   - its processes: any with E2E_TMP=<its directory> in their environment
+#     (receivers, peers, watch daemons, the Podman service), dockerd and
+#     containerd excepted;
+#   - its namespaces (.netns) and cgroups (.cgroups, and egr-*<id>* under
+#     the cgroup2 mount and the v1 hierarchies); then the pins of every
+#     cgroup that is gone (egressctl detach --gone);
+#   - its directory, its copy of egressctl (/tmp/egr-bin-<id>.*) and its
+#     state directory (.state_dir).
+# Prints one "# sweep: ..." line per dead run; nothing when there is none.
+# Run by tests/run.sh before the e2e tier; safe to run by hand, as root.
+# usage: tests/e2e/sweep.sh [TMPDIR]  (default /tmp)
+set -u
+E2E_LIB_DIR=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=tests/e2e/lib.sh
+. "$E2E_LIB_DIR/lib.sh"
+# shellcheck source=tests/e2e/podman_lib.sh
+. "$E2E_LIB_DIR/podman_lib.sh"
+E2E_NAME=sweep
+TMPROOT=${1:-/tmp}
+EGR=${EGR_BIN:-$E2E_ROOT/build/egressctl}
+[ -x "$EGR" ] || EGR=$(command -v egressctl 2>/dev/null) || EGR=
+CGROOT=$(_cg2_mount)
+SWEPT=0
+
+# _owner_alive DIR: its .owner names a process that still runs
+_owner_alive() {
+	local pid start l
+	read -r pid start 2>/dev/null <"$1/.owner" || return 1
+	[ -n "$pid" ] && [ -n "$start" ] || return 1
+	{ read -r l <"/proc/$pid/stat"; } 2>/dev/null || return 1
+	l=${l##*) }
+	# after "pid (comm) ": state is field 1, starttime field 20
+	# shellcheck disable=SC2086
+	set -- $l
+	[ "${20:-}" = "$start" ]
+}
+
+# _run_pids DIR: the processes with E2E_TMP=DIR in their environment
+_run_pids() {
+	local e p
+	for e in /proc/[0-9]*/environ; do
+		p=${e#/proc/}
+		p=${p%/environ}
+		[ "$p" = "$$" ] && continue
+		grep -qzxF "E2E_TMP=$1" "$e" 2>/dev/null || continue
+		case $(cat "/proc/$p/comm" 2>/dev/null) in
+		dockerd | containerd*) continue ;;
+		esac
+		echo "$p"
+	done
+}
+
+_sweep_guard() {
+	local id=$1 g
+	[ -n "$EGR" ] && [ -d /sys/fs/bpf/egressctl/guard ] || return 0
+	g=$("$EGR" watch --guard-status 2>/dev/null | sed -n 's/^guard on cgroup \([^ ]*\) .*/\1/p')
+	[ -n "$g" ] || return 0
+	# on a cgroup named after the run, or where the run said it would put one
+	if [[ $g == *"$id"* ]] || grep -qxF -- "$g" "$2/.guards" 2>/dev/null; then
+		"$EGR" watch --remove-guard >/dev/null 2>&1 && echo "guard on $g"
+	fi
+}
+
+_sweep_containers() {
+	local id=$1 c n
+	if [ -d "$PM_RUN" ] && command -v podman >/dev/null 2>&1; then
+		export CONTAINERS_CONF=$PM_RUN/containers.conf
+		export CONTAINERS_STORAGE_CONF=$PM_RUN/storage.conf
+		for c in $(timeout 60 podman ps -a --format '{{.Names}}' 2>/dev/null | grep "^egr-$id-"); do
+			timeout 60 podman rm -f -t 0 "$c" >/dev/null 2>&1 && echo "podman container $c"
+		done
+		timeout 60 podman network exists "egr-$id" 2>/dev/null &&
+			timeout 60 podman network rm -f "egr-$id" >/dev/null 2>&1 && echo "podman network egr-$id"
+	fi
+	_egr_docker_answers || return 0
+	if [ -f "$2/.swarm" ]; then
+		# swarm_lib.sh's exit hooks, with the dead run's names
+		(
+			E2E_ID=$id
+			# shellcheck source=tests/e2e/swarm_lib.sh
+			. "$E2E_LIB_DIR/swarm_lib.sh"
+			sw_node2_down
+			sw_leave
+		) && echo "swarm"
+	fi
+	for c in $(_egr_docker ps -a --format '{{.Names}}' 2>/dev/null | grep -E "^egr(57)?-$id-"); do
+		"$EGR" detach "docker:$c" >/dev/null 2>&1
+		_egr_docker rm -f "$c" >/dev/null 2>&1 && echo "docker container $c"
+	done
+	for n in $(_egr_docker network ls --format '{{.Name}}' 2>/dev/null | grep -E "^egr(57)?-$id"); do
+		_egr_docker network rm "$n" >/dev/null 2>&1 && echo "docker network $n"
+	done
+}
+
+_sweep_procs() {
+	local dir=$1 sig p n=0 i
+	for sig in TERM KILL; do
+		for p in $(_run_pids "$dir"); do
+			kill "-$sig" "$p" 2>/dev/null && [ "$sig" = TERM ] && n=$((n + 1))
+		done
+		for i in $(seq 30); do
+			[ -z "$(_run_pids "$dir")" ] && break
+			sleep 0.1
+		done
+	done
+	[ "$n" -gt 0 ] && echo "$n processes"
+	return 0
+}
+
+_sweep_cgroup() {
+	local d x p i
+	d=$1
+	[ -d "$d" ] || return 0
+	# a filter on a cgroup2 directory: detached (pins and links) first
+	[ -n "$EGR" ] && [ -n "$CGROOT" ] && [[ $d == "$CGROOT"/* ]] &&
+		find "$d" -depth -type d 2>/dev/null | while read -r x; do
+			[ -d "/sys/fs/bpf/egressctl/$(stat -c %i "$x")" ] &&
+				"$EGR" detach "cgroup:$x" >/dev/null 2>&1
+		done
+	find "$d" -depth -type d 2>/dev/null | while read -r x; do
+		for i in $(seq 20); do
+			while read -r p; do
+				kill -KILL "$p" 2>/dev/null
+			done <"$x/cgroup.procs"
+			rmdir "$x" 2>/dev/null && break
+			[ -d "$x" ] || break
+			sleep 0.1
+		done
+	done
+	[ -d "$d" ] && echo "cgroup $d: could not remove it" || echo "cgroup $d"
+}
+
+_sweep_run() {
+	local dir=$1 id=$2 ns cg d
+	_sweep_guard "$id" "$dir"
+	_sweep_containers "$id" "$dir"
+	_sweep_procs "$dir"
+	if [ -f "$dir/.netns" ]; then
+		while read -r ns; do
+			[ -n "$ns" ] && ip netns list 2>/dev/null | awk '{print $1}' | grep -qxF -- "$ns" &&
+				_netns_del "$ns" && echo "netns $ns"
+		done < <(tac "$dir/.netns")
+	fi
+	{
+		[ -f "$dir/.cgroups" ] && tac "$dir/.cgroups"
+		[ -n "$CGROOT" ] && ls -d "$CGROOT"/egr-*"$id"* 2>/dev/null
+		ls -d /sys/fs/cgroup/*/egr-*"$id"* 2>/dev/null
+	} | awk '!seen[$0]++' | while read -r cg; do
+		[ -n "$cg" ] && _sweep_cgroup "$cg"
+	done
+	d=$(cat "$dir/.state_dir" 2>/dev/null) && [[ $d == /tmp/egr-state.* ]] && rm -rf "$d"
+	rm -rf "$dir" "$TMPROOT/egr-bin-$id".*
+}
+
+for dir in "$TMPROOT"/egr-e2e-*.*; do
+	[ -d "$dir" ] || continue
+	id=${dir##*/egr-e2e-}
+	id=${id%%.*}
+	[[ $id =~ ^[0-9a-f]{8}$ ]] || continue
+	_owner_alive "$dir" && continue
+	what=$(_sweep_run "$dir" "$id" | paste -sd, - | sed 's/,/, /g')
+	echo "# sweep: run $id died without cleaning up; removed: ${what:-its directory}"
+	SWEPT=1
+done
+# a directory that died before it was renamed into place (lib.sh) holds
+# nothing but its owner
+for dir in "$TMPROOT"/.egr-e2e-*.*; do
+	[ -d "$dir" ] && ! _owner_alive "$dir" && rm -rf "$dir"
+done
+# the pins of the cgroups that went (and of any other that is gone)
+[ "$SWEPT" = 1 ] && [ -n "$EGR" ] && "$EGR" detach --gone >/dev/null 2>&1
+exit 0
