@@ -6,6 +6,7 @@
 #include <time.h>
 #include <bpf/libbpf.h>
 #include "util/log.h"
+#include "util/utf8.h"
 
 static int cur_level = LOG_WARN;
 static bool json_mode;
@@ -16,7 +17,9 @@ void log_set_json(bool on)
 }
 
 /* One JSON object per line on stderr: event, message (its trailing newline
- * dropped), time. Lines longer than the buffer are cut.
+ * dropped), time. The message is valid UTF-8 whatever it quotes (a cgroup
+ * path, a file name): a byte that does not start a valid sequence becomes
+ * U+FFFD. Lines longer than the buffer are cut between characters.
  */
 static void vlog_json(int level, const char *fmt, va_list ap)
 {
@@ -30,17 +33,23 @@ static void vlog_json(int level, const char *fmt, va_list ap)
 	i = strlen(msg);
 	while (i && msg[i - 1] == '\n')
 		msg[--i] = '\0';
-	for (i = 0; msg[i] && n < sizeof(out) - 8; i++) {
-		unsigned char c = (unsigned char)msg[i];
+	for (i = 0; msg[i] && n < sizeof(out) - 8;) {
+		const unsigned char *p = (const unsigned char *)msg + i;
+		size_t len = utf8_len(p);
 
-		if (c == '"' || c == '\\') {
+		if (*p == '"' || *p == '\\') {
 			out[n++] = '\\';
-			out[n++] = (char)c;
-		} else if (c < 0x20) {
-			n += (size_t)snprintf(out + n, sizeof(out) - n, "\\u%04x", c);
+			out[n++] = (char)*p;
+		} else if (*p < 0x20) {
+			n += (size_t)snprintf(out + n, sizeof(out) - n, "\\u%04x", *p);
+		} else if (len) {
+			memcpy(out + n, p, len);
+			n += len;
 		} else {
-			out[n++] = (char)c;
+			memcpy(out + n, "\xef\xbf\xbd", 3);
+			n += 3;
 		}
+		i += len ? len : 1;
 	}
 	out[n] = '\0';
 	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&now, &tm));
