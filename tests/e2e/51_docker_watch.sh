@@ -126,7 +126,7 @@ test_labels() {
 	udp_from "$N4" drop "$RX" 5104 -m "bad label: fail closed"
 	udp_from "$N5" pass "$OTHER" 5104 -m "no label: unfiltered"
 	assert_eq "label policy saved with source label" "$N2 label" \
-		"$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d["name"], d["source"])' "$EGRESSCTL_STATE_DIR/$W2.json")"
+		"$(saved_of "$W2")"
 	assert_rc "list by name" 0 "$EGR" list "$N2"
 	assert_match "list: label policy under the container's name" "^$N2 \(id [0-9]+\): default deny, audit off, 2 rules" "$LAST_OUT"
 }

@@ -65,7 +65,7 @@ test_targets() {
 	udp_from "$N1" drop "$RX" 5403 -m "allowed address, other port"
 	udp_from "$N1" drop "$OTHER" 5402 -m "other destination"
 	assert_eq "state: name, source" "$N1 cli" \
-		"$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d["name"], d["source"])' "$EGRESSCTL_STATE_DIR/$P1.json")"
+		"$(saved_of "$P1")"
 	assert_rc "no such container" 1 "$EGR" attach "egr-$E2E_ID-nope"
 	assert_eq "no such container: message" "egressctl: no such container 'egr-$E2E_ID-nope'" "$LAST_ERR"
 	assert_rc "no Podman service: exit 1" 1 env -u DOCKER_HOST CONTAINER_HOST="unix://$T/none/podman.sock" "$EGR" attach "podman:$N1"
@@ -165,7 +165,7 @@ test_restart_watch_down() {
 
 # labels on podman run
 test_labels() {
-	local W2 N2 W3 N3 N4 N5 POLICY
+	local W2 N2 W3 N3 N4 N5 W6 N6 W7 N7 POLICY
 	pm_watch_bg "$LOG.2" || fail "watch does not start"
 	W2=$(pm_run l2 --label "egressctl.allow=$RX udp:5410, 198.18.97.99" "$PM_IMAGE" sleep 3600)
 	N2=$(pm_name l2)
@@ -176,7 +176,15 @@ test_labels() {
 	N4=$(pm_name l4)
 	pm_run l5 "$PM_IMAGE" sleep 3600 >/dev/null
 	N5=$(pm_name l5)
+	# annotations, as the hook reads them: first (Podman's own API has them)
+	W6=$(pm_run l6 --annotation "egressctl.allow=$RX udp:5412" "$PM_IMAGE" sleep 3600)
+	N6=$(pm_name l6)
+	W7=$(pm_run l7 --label "egressctl.allow=$RX udp:5413" --annotation "egressctl.allow=$RX udp:5414" \
+		"$PM_IMAGE" sleep 3600)
+	N7=$(pm_name l7)
 	wait_line "$LOG.2" "^start $N2 .*enforced"
+	wait_line "$LOG.2" "^start $N6 .*enforced"
+	wait_line "$LOG.2" "^start $N7 .*enforced"
 	wait_line "$LOG.2" "^start $N3 .*enforced"
 	wait_line "$LOG.2" "^error $N4 "
 	wait_line "$LOG.2" "^start $N5 "
@@ -187,6 +195,10 @@ test_labels() {
 	assert_match "bad label: error line" \
 		"error $N4 \([0-9a-f]{12}\): label egressctl.allow: bad destination '300\.1\.2\.3'.*; egress stays denied" "$(cat "$LOG.2")"
 	assert_match "no label: left alone" "start $N5 \([0-9a-f]{12}\): no policy: left alone" "$(cat "$LOG.2")"
+	assert_match "annotation allow: applied at start" \
+		"start $N6 \(${W6:0:12}\): enforced annotation policy \(1 rule, default deny\)" "$(cat "$LOG.2")"
+	assert_match "annotation and label: the annotation's, as the hook's" \
+		"start $N7 \(${W7:0:12}\): enforced annotation policy \(1 rule, default deny\)" "$(cat "$LOG.2")"
 	diag "podman run --label: start event -> enforced in $(enforced_ms "$LOG.2" "$N2") ms"
 	udp_from "$N2" pass "$RX" 5410 -m "label allow: allowed"
 	udp_from "$N2" drop "$OTHER" 5410 -m "label allow: denied"
@@ -194,8 +206,14 @@ test_labels() {
 	udp_from "$N3" drop "$RX" 5410 -m "label policy: other port"
 	udp_from "$N4" drop "$RX" 5410 -m "bad label: fail closed"
 	udp_from "$N5" pass "$OTHER" 5410 -m "no label: unfiltered"
+	udp_from "$N6" pass "$RX" 5412 -m "annotation allow: allowed"
+	udp_from "$N6" drop "$OTHER" 5412 -m "annotation allow: denied"
+	udp_from "$N7" pass "$RX" 5414 -m "annotation and label: the annotation's port"
+	udp_from "$N7" drop "$RX" 5413 -m "annotation and label: not the label's"
+	assert_eq "annotation policy saved with source annotation" "$N6 annotation" \
+		"$(saved_of "$W6")"
 	assert_eq "label policy saved with source label" "$N2 label" \
-		"$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d["name"], d["source"])' "$EGRESSCTL_STATE_DIR/$W2.json")"
+		"$(saved_of "$W2")"
 }
 
 # Podman's event stream lags (its API service reads its events file):

@@ -396,6 +396,12 @@ ctr_watch_bg() {
 	return 1
 }
 
+# saved_of ID: "NAME SOURCE" of container ID's saved policy (state file)
+saved_of() {
+	python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d["name"], d["source"])' \
+		"$EGRESSCTL_STATE_DIR/$1.json"
+}
+
 # enforced_ms LOG NAME: the start->enforced time of NAME's last start line
 enforced_ms() {
 	grep -E "^start $2 \([0-9a-f]{12}\): enforced .* in [0-9.]+ ms$" "$1" | tail -1 |

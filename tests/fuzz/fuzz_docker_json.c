@@ -1,12 +1,13 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * Docker Engine API replies (user/runtime/docker.c; its parsers are static, so this
- * file includes docker.c): parse_inspect() on a container inspect body, and
+ * Docker Engine API replies (user/runtime/docker.c; its stream parser is static, so
+ * this file includes docker.c): docker_inspect_parse() on a container inspect body, and
  * the event stream (util/jstream.c's splitter with docker.c's dispatch),
  * fed in two chunks split where the
  * first input byte says (values cut in two must wait for the rest).
- * Invariants: a parsed container has a 64-hex id, NUL-terminated strings
- * and a non-negative pid; the stream parser leaves only unparsed text.
+ * Invariants: a parsed container has a 64-hex id, NUL-terminated strings,
+ * labels and annotations that are JSON objects or none, and a non-negative
+ * pid; the stream parser leaves only unparsed text.
  */
 #include "fuzz.h"
 #include "../../user/runtime/docker.c"
@@ -37,8 +38,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	body.p = fuzz_cstr(data, size);
 	body.len = size;
 	memset(&c, 0, sizeof(c));
-	if (!parse_inspect(&body, &c, err, sizeof(err))) {
+	if (!docker_inspect_parse(body.p, body.len, &c, err, sizeof(err))) {
 		FUZZ_CHECK(valid_id(c.id), "id '%s'", c.id);
+		FUZZ_CHECK(!c.labels_json || c.labels_json[0] == '{', "labels '%s'", c.labels_json);
+		FUZZ_CHECK(!c.annotations_json || c.annotations_json[0] == '{', "annotations '%s'",
+			   c.annotations_json);
 		FUZZ_CHECK(memchr(c.name, 0, sizeof(c.name)), "name not terminated");
 		FUZZ_CHECK(memchr(c.network_mode, 0, sizeof(c.network_mode)),
 			   "mode not terminated");

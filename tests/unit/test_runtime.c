@@ -138,13 +138,66 @@ static void test_sockets(void **state)
 	assert_string_equal(podman_socket(), "/run/podman/podman.sock");
 }
 
+/* An inspect reply: labels and (Docker API 1.43) annotations as JSON text,
+ * keys sorted; none when absent or not objects; a reply without an Id is
+ * refused.
+ */
+static void test_inspect_parse(void **state)
+{
+	static const char id[] = "3f2a1b9c0d1e3f2a1b9c0d1e3f2a1b9c0d1e3f2a1b9c0d1e3f2a1b9c0d1e3f2a";
+	struct docker_container c;
+	char err[256], json[1024];
+
+	(void)state;
+	snprintf(json, sizeof(json),
+		 "{\"Id\": \"%s\", \"Name\": \"/web\", \"State\": {\"Running\": true, \"Pid\": 42},"
+		 " \"Config\": {\"Labels\": {\"z\": \"1\", \"egressctl.allow\": \"198.18.0.1\"}},"
+		 " \"HostConfig\": {\"NetworkMode\": \"bridge\", \"Annotations\":"
+		 " {\"egressctl.default\": \"allow\"}}}",
+		 id);
+	memset(&c, 0, sizeof(c));
+	assert_int_equal(docker_inspect_parse(json, strlen(json), &c, err, sizeof(err)), 0);
+	assert_string_equal(c.id, id);
+	assert_string_equal(c.name, "web");
+	assert_true(c.running);
+	assert_int_equal(c.pid, 42);
+	assert_string_equal(c.labels_json, "{\"egressctl.allow\":\"198.18.0.1\",\"z\":\"1\"}");
+	assert_string_equal(c.annotations_json, "{\"egressctl.default\":\"allow\"}");
+	assert_string_equal(c.network_mode, "bridge");
+	docker_container_free(&c);
+	assert_null(c.labels_json);
+	assert_null(c.annotations_json);
+
+	/* older APIs (and Podman's compatible one): no annotations */
+	snprintf(
+		json, sizeof(json),
+		"{\"Id\": \"%s\", \"Config\": {\"Labels\": null}, \"HostConfig\": {\"Annotations\": \"x\"}}",
+		id);
+	memset(&c, 0, sizeof(c));
+	assert_int_equal(docker_inspect_parse(json, strlen(json), &c, err, sizeof(err)), 0);
+	assert_null(c.labels_json);
+	assert_null(c.annotations_json);
+	docker_container_free(&c);
+
+	memset(&c, 0, sizeof(c));
+	assert_int_equal(docker_inspect_parse("{\"Id\": \"3f\"}", 12, &c, err, sizeof(err)),
+			 -EPROTO);
+	assert_string_equal(err, "Docker daemon: container inspect reply has no valid Id");
+	docker_container_free(&c);
+	memset(&c, 0, sizeof(c));
+	assert_int_equal(docker_inspect_parse("{", 1, &c, err, sizeof(err)), -EPROTO);
+	docker_container_free(&c);
+	assert_int_equal(docker_inspect_parse(NULL, 0, &c, err, sizeof(err)), -EPROTO);
+	assert_string_equal(err,
+			    "bad JSON from the Docker daemon (container inspect): empty reply");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_id_of_path),
-		cmocka_unit_test(test_event_action),
-		cmocka_unit_test(test_cgroup_names),
-		cmocka_unit_test(test_sockets),
+		cmocka_unit_test(test_id_of_path),    cmocka_unit_test(test_event_action),
+		cmocka_unit_test(test_cgroup_names),  cmocka_unit_test(test_sockets),
+		cmocka_unit_test(test_inspect_parse),
 	};
 
 	return cmocka_run_group_tests_name("runtime", tests, NULL, NULL);

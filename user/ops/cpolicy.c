@@ -116,10 +116,12 @@ int cpolicy_apply(uint64_t cgid, const struct cpolicy *cp, bool created, const c
 			seterr(err, errlen, "applying its %s policy: %s", cp->source, e);
 		*applied = !ret;
 	}
-	/* Label policies are saved so that list/status name the container. */
+	/* Label and annotation policies are saved so that list/status name
+	 * the container.
+	 */
 	if (!ret && save_id && (!cp->saved || strcmp(cp->st.name, save_name))) {
 		ret = state_save_kernel(&ks, save_id, save_name,
-					cp->saved ? cp->st.source : "label", err, errlen);
+					cp->saved ? cp->st.source : cp->source, err, errlen);
 		*saving = ret != 0;
 	}
 	kstate_close(&ks);

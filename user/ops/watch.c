@@ -423,15 +423,17 @@ static int unmanaged(const struct watch_opts *o, const struct docker_container *
 	return ret;
 }
 
-/* The policy of a container: saved, from its labels, or none; unreadable
- * or bad: deny all (fail closed).
+/* The policy of a container: saved, from its annotations or labels, or
+ * none; unreadable or bad: deny all (fail closed).
  */
 static void policy_of(const struct watch_opts *o, const struct docker_container *c,
 		      struct cpolicy *cp, bool *failed)
 {
-	const struct label_set labels = { c->labels_json, "label" };
+	/* as the hook reads them: annotations first */
+	const struct label_set sets[] = { { c->annotations_json, "annotation" },
+					  { c->labels_json, "label" } };
 	char err[512];
-	int ret = cpolicy_load(c->id, &labels, 1, cp, err, sizeof(err));
+	int ret = cpolicy_load(c->id, sets, 2, cp, err, sizeof(err));
 
 	*failed = ret < 0;
 	if (!*failed)

@@ -292,14 +292,27 @@ static void set_network_mode(struct docker_container *c, const char *mode)
 		snprintf(c->network_mode, sizeof(c->network_mode), "%s", mode);
 }
 
-static int parse_inspect(const struct jbuf *body, struct docker_container *c, char *err,
+/* obj (a JSON object, or anything else: none) as JSON text into *out. */
+static int object_text(json_t *obj, char **out, const char *what, char *err, size_t errlen)
+{
+	if (!json_is_object(obj))
+		return 0;
+	*out = json_dumps(obj, JSON_COMPACT | JSON_SORT_KEYS);
+	if (*out)
+		return 0;
+	seterr(err, errlen, "out of memory reading container %s", what);
+	return -ENOMEM;
+}
+
+int docker_inspect_parse(const char *json, size_t len, struct docker_container *c, char *err,
 			 size_t errlen)
 {
-	json_t *j, *state, *cfg, *hc, *labels;
+	const struct jbuf body = { .p = (char *)json, .len = len };
+	json_t *j, *state, *cfg, *hc;
 	const char *id, *name, *mode;
 	int ret = 0;
 
-	j = parse_reply(body, "container inspect", err, errlen);
+	j = parse_reply(&body, "container inspect", err, errlen);
 	if (!j)
 		return -EPROTO;
 	id = json_string_value(json_object_get(j, "Id"));
@@ -321,21 +334,53 @@ static int parse_inspect(const struct jbuf *body, struct docker_container *c, ch
 	if (c->pid < 0)
 		c->pid = 0;
 	cfg = json_object_get(j, "Config");
-	labels = json_object_get(cfg, "Labels");
-	if (json_is_object(labels)) {
-		c->labels_json = json_dumps(labels, JSON_COMPACT | JSON_SORT_KEYS);
-		if (!c->labels_json) {
-			seterr(err, errlen, "out of memory reading container labels");
-			ret = -ENOMEM;
-			goto out;
-		}
-	}
 	hc = json_object_get(j, "HostConfig");
+	ret = object_text(json_object_get(cfg, "Labels"), &c->labels_json, "labels", err, errlen);
+	if (!ret)
+		ret = object_text(json_object_get(hc, "Annotations"), &c->annotations_json,
+				  "annotations", err, errlen);
+	if (ret)
+		goto out;
 	c->privileged = json_is_true(json_object_get(hc, "Privileged"));
 	mode = json_string_value(json_object_get(hc, "NetworkMode"));
 	set_network_mode(c, mode ? mode : "");
 out:
 	json_decref(j);
+	return ret;
+}
+
+/*
+ * Podman's compatible inspect has no annotations (4.3); its own API has
+ * them, in Config.Annotations, with Podman's own ones (io.podman.*) beside
+ * the user's. The container went in between: none.
+ */
+static int podman_annotations(const char *sock, struct docker_container *c, char *err,
+			      size_t errlen)
+{
+	struct jbuf body = { 0 };
+	char path[128];
+	long status = 0;
+	json_t *j;
+	int ret;
+
+	snprintf(path, sizeof(path), "/v4.0.0/libpod/containers/%s/json", c->id);
+	ret = docker_get(sock, path, &body, &status, err, errlen);
+	if (ret || status == 404)
+		goto out;
+	if (status != 200) {
+		ret = http_error(status, &body, err, errlen);
+		goto out;
+	}
+	j = parse_reply(&body, "libpod container inspect", err, errlen);
+	if (!j) {
+		ret = -EPROTO;
+		goto out;
+	}
+	ret = object_text(json_object_get(json_object_get(j, "Config"), "Annotations"),
+			  &c->annotations_json, "annotations", err, errlen);
+	json_decref(j);
+out:
+	jbuf_free(&body);
 	return ret;
 }
 
@@ -345,6 +390,7 @@ static int inspect_one(const char *sock, const char *x, struct docker_container 
 {
 	char path[512];
 	long status = 0;
+	bool libpod;
 	char *esc;
 	int ret;
 
@@ -356,12 +402,16 @@ static int inspect_one(const char *sock, const char *x, struct docker_container 
 	snprintf(path, sizeof(path), "/containers/%s/json", esc);
 	curl_dl.free(esc);
 	jbuf_free(body);
-	ret = docker_get(sock, path, body, &status, err, errlen);
+	ret = docker_get_ex(sock, path, body, &status, &libpod, err, errlen);
 	if (ret)
 		return ret;
 	if (status != 200)
 		return (int)status;
-	return parse_inspect(body, c, err, errlen);
+	docker_container_free(c);
+	ret = docker_inspect_parse(body->p, body->len, c, err, errlen);
+	if (ret || !libpod || c->annotations_json)
+		return ret;
+	return podman_annotations(sock, c, err, errlen);
 }
 
 /* Ids of all containers starting with prefix, from GET /containers/json?all=1. */
@@ -507,6 +557,8 @@ void docker_container_free(struct docker_container *c)
 		return;
 	free(c->labels_json);
 	c->labels_json = NULL;
+	free(c->annotations_json);
+	c->annotations_json = NULL;
 }
 
 int docker_list_running(const char *host, char (**ids)[65], size_t *n, char *err, size_t errlen)

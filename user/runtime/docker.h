@@ -23,6 +23,12 @@ struct docker_container {
 	bool running;
 	pid_t pid;      /* State.Pid, 0 when not running */
 	char *labels_json; /* Config.Labels as a JSON object text (malloc'd), or NULL */
+	/* The OCI annotations as a JSON object text (malloc'd), or NULL:
+	 * HostConfig.Annotations (Docker, API 1.43 and later); with Podman,
+	 * whose Docker-compatible reply has none, Config.Annotations of its
+	 * libpod API (GET /v4.0.0/libpod/containers/<id>/json).
+	 */
+	char *annotations_json;
 	bool privileged;   /* HostConfig.Privileged */
 	char network_mode[64]; /* HostConfig.NetworkMode */
 };
@@ -55,6 +61,13 @@ enum docker_engine docker_engine(const char *host);
 int docker_inspect(const char *host, const char *ref, struct docker_container *c, char *err,
 		   size_t errlen);
 void docker_container_free(struct docker_container *c);
+
+/* docker_inspect()'s reading of a GET /containers/<x>/json reply (len bytes
+ * of JSON) into c: 0, -EPROTO (not an inspect reply) or -ENOMEM, with one
+ * line in err. Free c with docker_container_free() in every case.
+ */
+int docker_inspect_parse(const char *json, size_t len, struct docker_container *c, char *err,
+			 size_t errlen);
 
 /*
  * An event's action as watch knows it, into out: the verb before any ':'

@@ -135,7 +135,8 @@ int state_from_json(const char *text, struct egr_state *s, char *err, size_t err
 	snprintf(s->id, sizeof(s->id), "%s", id);
 	snprintf(s->name, sizeof(s->name), "%s", name ? name : "");
 	snprintf(s->source, sizeof(s->source), "%s",
-		 source && !strcmp(source, "label") ? "label" : "cli");
+		 source && (!strcmp(source, "label") || !strcmp(source, "annotation")) ? source :
+											 "cli");
 	s->max_rules = (uint32_t)json_integer_value(json_object_get(j, "max_rules"));
 	s->max_learned = (uint32_t)json_integer_value(json_object_get(j, "max_learned"));
 	if (json_is_object(json_object_get(pol, "dns"))) {

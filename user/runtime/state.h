@@ -4,7 +4,7 @@
  * JSON file per container id in the state directory (/var/lib/egressctl,
  * 0700; $EGRESSCTL_STATE_DIR overrides it):
  *
- *   <id>.json  {"id": "<64 hex>", "name": "web", "source": "cli"|"label",
+ *   <id>.json  {"id": "<64 hex>", "name": "web", "source": "cli"|"label"|"annotation",
  *               "max_rules": 16384, "max_learned": 16384,
  *               "policy": {"default": "deny", "audit": false,
  *                          "dns": {"min_ttl": 60, "max_per_name": 64},
@@ -27,7 +27,7 @@
 struct egr_state {
 	char id[65];
 	char name[256];
-	char source[8]; /* "cli" or "label" */
+	char source[16]; /* "cli", "label" or "annotation" */
 	uint32_t max_rules; /* 0: default */
 	uint32_t max_learned; /* 0: default */
 	struct egr_policy pol;
