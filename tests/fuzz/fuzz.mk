@@ -18,7 +18,7 @@ FUZZ_DIR := $(OUTPUT)/fuzz
 SAN_FLAGS := -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
 	     -fno-sanitize-recover=undefined
 # user/ objects: coverage for libFuzzer too (harmless for the unit tests)
-SAN_CFLAGS := $(SAN_FLAGS) -fsanitize=fuzzer-no-link -Wall -std=gnu11 -D_GNU_SOURCE -MMD -MP \
+SAN_CFLAGS := $(SAN_FLAGS) -fsanitize=fuzzer-no-link -Wall -Wextra -Werror -std=gnu11 -D_GNU_SOURCE -MMD -MP \
 	      -Iinclude -Iuser -I$(OUTPUT) $(PKG_CFLAGS) -DEGR_VERSION='"$(VERSION)"'
 SAN_USER_OBJS := $(patsubst user/%.c,$(SAN_DIR)/user/%.o,$(USER_SRCS)) \
 		 $(patsubst tests/lib/%.c,$(SAN_DIR)/tests/lib/%.o,$(TEST_LIB_SRCS))

@@ -61,7 +61,7 @@ int kgen_publish(const struct egr_kstate *ks, uint64_t gen)
 int kgen_lhead_at_least(const struct egr_kstate *ks, uint64_t v)
 {
 	struct egr_ctl *m = ctl_map(ks);
-	uint64_t cur;
+	__u64 cur; /* the ABI's type, as the field's (uint64_t may differ) */
 
 	if (!m)
 		return -errno;
