@@ -39,8 +39,8 @@ test_demo_under_guard() {
 		return 0
 	fi
 	e2e_on_exit remove_guard
-	e2e_guard_at /docker
 	assert_rc "a strict-mode guard left pinned on /docker" 0 "$EGR" watch --guard-only
+	e2e_guard_mine
 	assert_rc "make demo: exit 1" 1 bash "$E2E_ROOT/tools/demo.sh" "$BUILD"
 	remove_guard
 	assert_match "it says it failed" "demo FAILED" "$LAST_ERR"

@@ -302,8 +302,8 @@ test_strict() {
 		skip "strict" "other Podman containers run under /libpod_parent: $(foreign_libpod | xargs)"
 		return 0
 	fi
-	e2e_guard_at /libpod_parent
 	assert_rc "watch --guard-only: the engine's parent cgroup" 0 "$EGR" watch --guard-only
+	e2e_guard_mine
 	assert_match "guard-only: /libpod_parent for a Podman socket" "installed on cgroup /libpod_parent" "$LAST_OUT"
 	guard_off
 	pm_watch_bg "$LOG.s" --strict --unmanaged deny || fail "watch --strict does not start"

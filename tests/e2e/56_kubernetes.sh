@@ -26,6 +26,8 @@ ALL_TESTS="test_manifest test_bad_options test_startup_cgroupfs test_systemd_lay
 if [ -e "$CGROOT/kubepods" ] || [ -e "$CGROOT/kubepods.slice" ]; then
 	bail "this host has kubepods cgroups (a kubelet?): not touching them"
 fi
+# they are this run's from now on (sweep.sh removes them if it dies)
+printf '%s\n' "$CGROOT/kubepods" "$CGROOT/kubepods.slice" >>"$E2E_TMP/.cgroups"
 if [ -d /sys/fs/bpf/egressctl/guard ]; then
 	bail "a guard is already installed on this host (egressctl watch --guard-status); not touching it"
 fi
@@ -543,8 +545,8 @@ test_pod_veth() {
 test_strict_cgroupfs() {
 	local P14
 	mkdir -p "$CGROOT/kubepods/burstable"
-	e2e_guard_at /kubepods
 	kwatch strict --strict --unmanaged deny
+	e2e_guard_mine
 	assert_match "strict: the guard on /kubepods" '"event":"guard".*installed on cgroup /kubepods: ' \
 		"$(cat "$LOG")"
 	# a pod whose container sends from its first instant, before the pod
@@ -593,8 +595,8 @@ test_strict_cgroupfs() {
 test_strict_systemd() {
 	mkdir -p "$CGROOT/kubepods.slice"
 	mkpod 16 Guaranteed systemd
-	e2e_guard_at /kubepods.slice
 	kwatch strictsd --strict
+	e2e_guard_mine
 	assert_match "strict: the guard on /kubepods.slice" \
 		'"event":"guard".*installed on cgroup /kubepods.slice: ' "$(cat "$LOG")"
 	udp drop "$RX" 5627 "strict: a running pod not yet announced: nothing out"

@@ -29,7 +29,6 @@ fi
 if [ -n "$(docker ps -q)" ]; then
 	bail "containers are running on this dockerd: the guard on /docker would hold them; not touching them"
 fi
-e2e_guard_at /docker # watch --strict's, in test_strict_start
 netns_up d57rx 198.18.57.2/24 -
 netns_addr d57rx 198.18.58.7/32
 RX=198.18.57.2 OTHER=198.18.58.7 RX_NS=d57rx

@@ -243,7 +243,7 @@ dk_setup() {
 	[ "${DOCKER_TRAFFIC_OK:-0}" = 1 ] || bail "docker0 is not $EGR_DOCKER_BIP: refusing traffic tests"
 	docker_image "$PEER" || bail "cannot build $EGR_DOCKER_IMAGE"
 	EGRESSCTL_STATE_DIR=$(mktemp -d /tmp/egr-state.XXXXXX)
-	echo "$EGRESSCTL_STATE_DIR" >"$E2E_TMP/.state_dir"
+	echo "$EGRESSCTL_STATE_DIR" >>"$E2E_TMP/.state_dir"
 	export EGRESSCTL_STATE_DIR DK_STARTED
 	: >"$E2E_TMP/.dk_containers"
 	: >"$E2E_TMP/.dk_networks"
@@ -388,7 +388,12 @@ ctr_watch_bg() {
 	CTR_WATCH_PID=$!
 	echo "$CTR_WATCH_PID" >>"$1"
 	for i in $(seq 600); do
-		grep -q '^watch: reconciled' "$log" 2>/dev/null && return 0
+		if grep -q '^watch: reconciled' "$log" 2>/dev/null; then
+			case " ${*:3} " in
+			*" --strict "* | *" --guard-only "*) e2e_guard_mine ;;
+			esac
+			return 0
+		fi
 		kill -0 "$CTR_WATCH_PID" 2>/dev/null || break
 		sleep 0.1
 	done

@@ -345,7 +345,10 @@ e2e_init() {
 	# must never see a live run's directory without its owner
 	E2E_TMP=$(mktemp -d "/tmp/.egr-e2e-$E2E_ID.XXXXXX")
 	_e2e_owner >"$E2E_TMP/.owner"
-	mv -T "$E2E_TMP" "/tmp/${E2E_TMP#/tmp/.}"
+	mv -T "$E2E_TMP" "/tmp/${E2E_TMP#/tmp/.}" || {
+		echo "not ok - $E2E_NAME: cannot rename $E2E_TMP"
+		exit 1
+	}
 	E2E_TMP=/tmp/${E2E_TMP#/tmp/.}
 	: >"$E2E_TMP/.netns"
 	: >"$E2E_TMP/.cgroups"
@@ -422,6 +425,7 @@ e2e_cleanup() {
 	if [ -n "${E2E_KEEP:-}" ]; then
 		echo "# kept $E2E_TMP"
 		rm -f "$E2E_TMP/.netns" "$E2E_TMP/.cgroups" "$E2E_TMP/.bg"
+		: >"$E2E_TMP/.kept" # not a run that died: sweep.sh leaves it
 	else
 		rm -rf "$E2E_TMP"
 	fi
@@ -716,11 +720,16 @@ _cg_evict() {
 	done <"$1/cgroup.procs"
 }
 
-# e2e_guard_at CGROUP: this run installs the guard on CGROUP (its path below
-# the cgroup2 mount: /docker); tests/e2e/sweep.sh removes a guard there if
-# the run dies without its exit hooks. A guard on a cgroup whose name holds
-# the run's id needs no call.
-e2e_guard_at() { echo "$1" >>"$E2E_TMP/.guards"; }
+# e2e_guard_mine: the guard installed now (by the command just run) is this
+# run's: tests/e2e/sweep.sh removes that very guard (its bpffs inode), and
+# not one installed later on the same cgroup, if the run dies without its
+# exit hooks. A guard on a cgroup whose name holds the run's id needs no
+# call.
+e2e_guard_mine() {
+	local ino
+	ino=$(stat -c %i /sys/fs/bpf/egressctl/guard 2>/dev/null) || return 0
+	echo "$ino" >>"$E2E_TMP/.guards"
+}
 
 # cg_new NAME: creates $CGROOT/egr-e2e-<id>-NAME and prints its path.
 cg_new() {

@@ -196,7 +196,7 @@ pm_setup() {
 	: >"$E2E_TMP/.pm_containers"
 	: >"$E2E_TMP/.pm_watch"
 	EGRESSCTL_STATE_DIR=$(mktemp -d /tmp/egr-state.XXXXXX)
-	echo "$EGRESSCTL_STATE_DIR" >"$E2E_TMP/.state_dir"
+	echo "$EGRESSCTL_STATE_DIR" >>"$E2E_TMP/.state_dir"
 	export EGRESSCTL_STATE_DIR
 	e2e_on_exit pm_cleanup
 	e2e_on_case _pm_case_hook

@@ -8,22 +8,27 @@
 # A run is its directory /tmp/egr-e2e-<id>.XXXXXX (lib.sh's e2e_init). The
 # run is dead when the process in its .owner file ("PID STARTTIME") is gone
 # or is another process now; a directory without .owner (older suites) is
-# dead too. A live run is never touched. Of a dead run, only what carries its
-# id, or what it listed in its directory, goes:
-#   - the guard, on a cgroup whose path holds the id or that the run named
-#     in .guards (lib.sh's e2e_guard_at: /docker...) (watch --remove-guard);
-#   - the swarm, if the run had initialised it (.swarm; swarm_lib.sh), and
-#     its second node;
-#   - containers and networks named egr-<id>-* / egr57-<id>-*, on the test
-#     dockerd and the test Podman (detached first);
+# dead too; one kept on purpose (E2E_KEEP: .kept) is left as it is. A live
+# run is never touched. Of a dead run, only what carries its id, or what it
+# listed in its directory, goes, in this order:
 #   - its processes: any with E2E_TMP=<its directory> in their environment
-#     (receivers, peers, watch daemons, the Podman service), dockerd and
-#     containerd excepted;
+#     (receivers, peers, watch daemons, which would put a guard back, the
+#     Podman service), dockerd and containerd excepted;
+#   - containers and networks named egr-<id>-* / egr57-<id>-*, on the test
+#     dockerd and the test Podman (detached first); the swarm, if the run
+#     had initialised it (.swarm; swarm_lib.sh), and its second node;
+#   - the guard, if it is on a cgroup whose path holds the id, or if it is
+#     the very guard the run installed (its bpffs inode in .guards: lib.sh's
+#     e2e_guard_mine); a guard installed since on the same cgroup is not;
+#   - the start-up hook of the tests' Podman and Docker wrapper, when they
+#     run the run's copy of egressctl (hook_lib.sh);
 #   - its namespaces (.netns) and cgroups (.cgroups, and egr-*<id>* under
-#     the cgroup2 mount and the v1 hierarchies); then the pins of every
-#     cgroup that is gone (egressctl detach --gone);
+#     the cgroup2 mount and the v1 hierarchies), and the cgroup2 mount it
+#     made where the host had none;
 #   - its directory, its copy of egressctl (/tmp/egr-bin-<id>.*) and its
-#     state directory (.state_dir).
+#     state directories (.state_dir).
+# Then the pins of every cgroup that is gone (egressctl detach --gone, as
+# the scripts' own cleanup does). Every step is bounded in time.
 # Prints one "# sweep: ..." line per dead run; nothing when there is none.
 # Run by tests/run.sh before the e2e tier; safe to run by hand, as root.
 # usage: tests/e2e/sweep.sh [TMPDIR]  (default /tmp)
@@ -69,14 +74,25 @@ _run_pids() {
 }
 
 _sweep_guard() {
-	local id=$1 g
-	[ -n "$EGR" ] && [ -d /sys/fs/bpf/egressctl/guard ] || return 0
-	g=$("$EGR" watch --guard-status 2>/dev/null | sed -n 's/^guard on cgroup \([^ ]*\) .*/\1/p')
+	local id=$1 g ino
+	[ -n "$EGR" ] && ino=$(stat -c %i /sys/fs/bpf/egressctl/guard 2>/dev/null) || return 0
+	g=$(timeout 60 "$EGR" watch --guard-status 2>/dev/null |
+		sed -n 's/^guard on cgroup \([^ ]*\) .*/\1/p')
 	[ -n "$g" ] || return 0
-	# on a cgroup named after the run, or where the run said it would put one
-	if [[ $g == *"$id"* ]] || grep -qxF -- "$g" "$2/.guards" 2>/dev/null; then
-		"$EGR" watch --remove-guard >/dev/null 2>&1 && echo "guard on $g"
+	if [[ $g == *"$id"* ]] || grep -qxF -- "$ino" "$2/.guards" 2>/dev/null; then
+		timeout 60 "$EGR" watch --remove-guard >/dev/null 2>&1 && echo "guard on $g"
 	fi
+}
+
+# the hook of hook_lib.sh, left pointing at the run's copy of egressctl
+_sweep_hooks() {
+	local id=$1 f
+	for f in "$PM_RUN/hooks.d/50-egressctl.json" "$EGR_TEST_RUN/egressctl-runc"; do
+		grep -qF "egr-bin-$id." "$f" 2>/dev/null || continue
+		rm -f "$f"
+		[ "${f##*/}" = egressctl-runc ] && rm -f "$EGR_TEST_RUN/egressctl-runc.env"
+		echo "hook $f"
+	done
 }
 
 _sweep_containers() {
@@ -93,20 +109,25 @@ _sweep_containers() {
 	_egr_docker_answers || return 0
 	if [ -f "$2/.swarm" ]; then
 		# swarm_lib.sh's exit hooks, with the dead run's names
-		(
-			E2E_ID=$id
-			# shellcheck source=tests/e2e/swarm_lib.sh
+		# shellcheck disable=SC2016 # the script's own variables
+		E2E_ID=$id E2E_LIB_DIR=$E2E_LIB_DIR timeout 300 bash -c '
+			. "$E2E_LIB_DIR/lib.sh"
+			. "$E2E_LIB_DIR/docker_lib.sh"
 			. "$E2E_LIB_DIR/swarm_lib.sh"
+			CGROOT=$(_cg2_mount)
 			sw_node2_down
-			sw_leave
-		) && echo "swarm"
+			sw_leave' && echo "swarm"
 	fi
-	for c in $(_egr_docker ps -a --format '{{.Names}}' 2>/dev/null | grep -E "^egr(57)?-$id-"); do
-		"$EGR" detach "docker:$c" >/dev/null 2>&1
-		_egr_docker rm -f "$c" >/dev/null 2>&1 && echo "docker container $c"
+	for c in $(timeout 60 docker -H "unix://$EGR_DOCKER_SOCK" ps -a --format '{{.Names}}' 2>/dev/null |
+		grep -E "^egr(57)?-$id-"); do
+		[ -n "$EGR" ] && timeout 60 "$EGR" detach "docker:$c" >/dev/null 2>&1
+		timeout 60 docker -H "unix://$EGR_DOCKER_SOCK" rm -f "$c" >/dev/null 2>&1 &&
+			echo "docker container $c"
 	done
-	for n in $(_egr_docker network ls --format '{{.Name}}' 2>/dev/null | grep -E "^egr(57)?-$id"); do
-		_egr_docker network rm "$n" >/dev/null 2>&1 && echo "docker network $n"
+	for n in $(timeout 60 docker -H "unix://$EGR_DOCKER_SOCK" network ls --format '{{.Name}}' 2>/dev/null |
+		grep -E "^egr(57)?-$id"); do
+		timeout 60 docker -H "unix://$EGR_DOCKER_SOCK" network rm "$n" >/dev/null 2>&1 &&
+			echo "docker network $n"
 	done
 }
 
@@ -133,7 +154,7 @@ _sweep_cgroup() {
 	[ -n "$EGR" ] && [ -n "$CGROOT" ] && [[ $d == "$CGROOT"/* ]] &&
 		find "$d" -depth -type d 2>/dev/null | while read -r x; do
 			[ -d "/sys/fs/bpf/egressctl/$(stat -c %i "$x")" ] &&
-				"$EGR" detach "cgroup:$x" >/dev/null 2>&1
+				timeout 60 "$EGR" detach "cgroup:$x" >/dev/null 2>&1
 		done
 	find "$d" -depth -type d 2>/dev/null | while read -r x; do
 		for i in $(seq 20); do
@@ -149,10 +170,11 @@ _sweep_cgroup() {
 }
 
 _sweep_run() {
-	local dir=$1 id=$2 ns cg d
-	_sweep_guard "$id" "$dir"
-	_sweep_containers "$id" "$dir"
+	local dir=$1 id=$2 ns cg d mp
 	_sweep_procs "$dir"
+	_sweep_containers "$id" "$dir"
+	_sweep_guard "$id" "$dir"
+	_sweep_hooks "$id"
 	if [ -f "$dir/.netns" ]; then
 		while read -r ns; do
 			[ -n "$ns" ] && ip netns list 2>/dev/null | awk '{print $1}' | grep -qxF -- "$ns" &&
@@ -166,7 +188,13 @@ _sweep_run() {
 	} | awk '!seen[$0]++' | while read -r cg; do
 		[ -n "$cg" ] && _sweep_cgroup "$cg"
 	done
-	d=$(cat "$dir/.state_dir" 2>/dev/null) && [[ $d == /tmp/egr-state.* ]] && rm -rf "$d"
+	mp=/run/egr-e2e-cg2-$id
+	if mountpoint -q "$mp" 2>/dev/null; then
+		umount "$mp" 2>/dev/null && rmdir "$mp" 2>/dev/null && echo "cgroup2 mount $mp"
+	fi
+	while read -r d; do
+		[[ $d == /tmp/egr-state.* ]] && rm -rf "$d"
+	done < <(cat "$dir/.state_dir" 2>/dev/null)
 	rm -rf "$dir" "$TMPROOT/egr-bin-$id".*
 }
 
@@ -175,16 +203,17 @@ for dir in "$TMPROOT"/egr-e2e-*.*; do
 	id=${dir##*/egr-e2e-}
 	id=${id%%.*}
 	[[ $id =~ ^[0-9a-f]{8}$ ]] || continue
+	[ -e "$dir/.kept" ] && continue
 	_owner_alive "$dir" && continue
 	what=$(_sweep_run "$dir" "$id" | paste -sd, - | sed 's/,/, /g')
 	echo "# sweep: run $id died without cleaning up; removed: ${what:-its directory}"
 	SWEPT=1
 done
-# a directory that died before it was renamed into place (lib.sh) holds
-# nothing but its owner
+# a directory whose run died before renaming it into place (lib.sh) holds
+# nothing but its owner; one without an owner yet is being made
 for dir in "$TMPROOT"/.egr-e2e-*.*; do
-	[ -d "$dir" ] && ! _owner_alive "$dir" && rm -rf "$dir"
+	[ -d "$dir" ] && [ -s "$dir/.owner" ] && ! _owner_alive "$dir" && rm -rf "$dir"
 done
 # the pins of the cgroups that went (and of any other that is gone)
-[ "$SWEPT" = 1 ] && [ -n "$EGR" ] && "$EGR" detach --gone >/dev/null 2>&1
+[ "$SWEPT" = 1 ] && [ -n "$EGR" ] && timeout 120 "$EGR" detach --gone >/dev/null 2>&1
 exit 0

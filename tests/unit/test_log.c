@@ -115,7 +115,8 @@ static void test_json_lines(void **state)
 }
 
 /* A message longer than the line's buffer, made of 3-byte characters and
- * invalid bytes: cut between characters, still JSON.
+ * control bytes (6 bytes escaped), then one of invalid bytes (each U+FFFD):
+ * cut between characters, still JSON.
  */
 static void test_json_long(void **state)
 {
@@ -139,6 +140,21 @@ static void test_json_long(void **state)
 	assert_true(strlen(m) > 1000);
 	/* whole "€\x01" pairs, or a last € alone: never part of a € */
 	assert_true(strlen(m) % 4 == 0 || strlen(m) % 4 == 3);
+	json_decref(o);
+	free(line);
+
+	memset(in, 0xff, sizeof(in) - 1);
+	in[sizeof(in) - 1] = '\0';
+	line = json_line(-1, in);
+	o = json_loads(line, 0, &err);
+	if (!o)
+		fail_msg("not JSON: %s", err.text);
+	m = json_string_value(json_object_get(o, "message"));
+	assert_non_null(m);
+	assert_true(strlen(m) > 3000 * 3 / 2); /* most of it, 3 bytes each */
+	assert_int_equal(strlen(m) % 3, 0);
+	for (i = 0; m[i]; i += 3)
+		assert_memory_equal(m + i, "\xef\xbf\xbd", 3);
 	json_decref(o);
 	free(line);
 }

@@ -14,6 +14,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
+#include <unistd.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <cmocka.h>
 #include "runtime/cgfollow.h"
 #include "runtime/docker.h"
@@ -192,12 +196,118 @@ static void test_inspect_parse(void **state)
 			    "bad JSON from the Docker daemon (container inspect): empty reply");
 }
 
+/* ---- docker_inspect() against a fake Podman on a unix socket ------------- */
+
+#define FAKE_ID "3f2a1b9c0d1e3f2a1b9c0d1e3f2a1b9c0d1e3f2a1b9c0d1e3f2a1b9c0d1e3f2a"
+
+struct fake_engine {
+	int fd; /* listening */
+	int libpod_status; /* of GET /v4.0.0/libpod/containers/<id>/json */
+};
+
+static void fake_reply(int c, int status, bool libpod, const char *body)
+{
+	char head[256];
+	int n = snprintf(head, sizeof(head),
+			 "HTTP/1.1 %d X\r\nContent-Type: application/json\r\n%s"
+			 "Content-Length: %zu\r\nConnection: close\r\n\r\n",
+			 status, libpod ? "Libpod-Api-Version: 4.3.1\r\n" : "", strlen(body));
+
+	assert_int_equal(write(c, head, (size_t)n), n);
+	assert_int_equal(write(c, body, strlen(body)), (ssize_t)strlen(body));
+}
+
+/* Answers two requests: the compatible inspect (with Podman's header, no
+ * annotations), then Podman's own inspect, with libpod_status.
+ */
+static void *fake_serve(void *arg)
+{
+	struct fake_engine *f = arg;
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		char req[4096] = "";
+		int c = accept(f->fd, NULL, NULL);
+		ssize_t n;
+
+		if (c < 0)
+			return NULL;
+		n = read(c, req, sizeof(req) - 1);
+		if (n > 0 && strstr(req, "GET /containers/web/json"))
+			fake_reply(c, 200, true,
+				   "{\"Id\": \"" FAKE_ID "\", \"Name\": \"/web\", \"Config\":"
+				   " {\"Labels\": {\"egressctl.allow\": \"198.18.0.1\"}}}");
+		else if (n > 0 && strstr(req, "GET /v4.0.0/libpod/containers/" FAKE_ID "/json"))
+			fake_reply(
+				c, f->libpod_status, true,
+				f->libpod_status == 200 ?
+					"{\"Config\": {\"Annotations\": {\"egressctl.allow\":"
+					" \"198.18.0.2\", \"io.podman.annotations.init\": \"FALSE\"}}}" :
+					"{\"message\": \"boom\"}");
+		else
+			fake_reply(c, 400, true, "{}");
+		close(c);
+	}
+	return NULL;
+}
+
+static void inspect_fake(int libpod_status, struct docker_container *c)
+{
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	struct fake_engine f = { .libpod_status = libpod_status };
+	char dir[] = "/tmp/egr-unit-XXXXXX", host[160], err[256] = "";
+	pthread_t th;
+
+	assert_non_null(mkdtemp(dir));
+	snprintf(a.sun_path, sizeof(a.sun_path), "%s/podman.sock", dir);
+	snprintf(host, sizeof(host), "unix://%s", a.sun_path);
+	f.fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	assert_true(f.fd >= 0);
+	assert_int_equal(bind(f.fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	assert_int_equal(listen(f.fd, 4), 0);
+	assert_int_equal(pthread_create(&th, NULL, fake_serve, &f), 0);
+	if (docker_inspect(host, "web", c, err, sizeof(err)))
+		fail_msg("docker_inspect: %s", err);
+	pthread_join(th, NULL);
+	close(f.fd);
+	unlink(a.sun_path);
+	rmdir(dir);
+}
+
+/* Podman: the annotations come from its own API; when that fails, the
+ * inspect still succeeds and says why the annotations are missing.
+ */
+static void test_inspect_podman(void **state)
+{
+	struct docker_container c;
+
+	(void)state;
+	inspect_fake(200, &c);
+	assert_string_equal(c.id, FAKE_ID);
+	assert_string_equal(c.labels_json, "{\"egressctl.allow\":\"198.18.0.1\"}");
+	assert_string_equal(
+		c.annotations_json,
+		"{\"egressctl.allow\":\"198.18.0.2\",\"io.podman.annotations.init\":\"FALSE\"}");
+	assert_null(c.annotations_err);
+	docker_container_free(&c);
+
+	inspect_fake(500, &c);
+	assert_string_equal(c.id, FAKE_ID);
+	assert_non_null(c.labels_json);
+	assert_null(c.annotations_json);
+	assert_string_equal(c.annotations_err,
+			    "Podman's API (GET /v4.0.0/libpod/containers/" FAKE_ID
+			    "/json) answered HTTP 500");
+	docker_container_free(&c);
+	assert_null(c.annotations_err);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_id_of_path),    cmocka_unit_test(test_event_action),
 		cmocka_unit_test(test_cgroup_names),  cmocka_unit_test(test_sockets),
-		cmocka_unit_test(test_inspect_parse),
+		cmocka_unit_test(test_inspect_parse), cmocka_unit_test(test_inspect_podman),
 	};
 
 	return cmocka_run_group_tests_name("runtime", tests, NULL, NULL);

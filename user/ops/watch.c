@@ -432,8 +432,16 @@ static void policy_of(const struct watch_opts *o, const struct docker_container 
 	/* as the hook reads them: annotations first */
 	const struct label_set sets[] = { { c->annotations_json, "annotation" },
 					  { c->labels_json, "label" } };
+	size_t n = c->annotations_err ? 0 : 2;
 	char err[512];
-	int ret = cpolicy_load(c->id, sets, 2, cp, err, sizeof(err));
+	int ret = cpolicy_load(c->id, sets, n, cp, err, sizeof(err));
+
+	if (c->annotations_err && ret >= 0 && !cp->saved) {
+		/* its policy may be in them: fail closed, as for a bad one */
+		cpolicy_free(cp);
+		snprintf(err, sizeof(err), "reading its annotations: %s", c->annotations_err);
+		ret = -EIO;
+	}
 
 	*failed = ret < 0;
 	if (!*failed)

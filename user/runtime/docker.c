@@ -352,7 +352,7 @@ out:
 /*
  * Podman's compatible inspect has no annotations (4.3); its own API has
  * them, in Config.Annotations, with Podman's own ones (io.podman.*) beside
- * the user's. The container went in between: none.
+ * the user's. The container went in between: none. Errors name the request.
  */
 static int podman_annotations(const char *sock, struct docker_container *c, char *err,
 			      size_t errlen)
@@ -368,7 +368,8 @@ static int podman_annotations(const char *sock, struct docker_container *c, char
 	if (ret || status == 404)
 		goto out;
 	if (status != 200) {
-		ret = http_error(status, &body, err, errlen);
+		seterr(err, errlen, "Podman's API (GET %s) answered HTTP %ld", path, status);
+		ret = -EIO;
 		goto out;
 	}
 	j = parse_reply(&body, "libpod container inspect", err, errlen);
@@ -388,7 +389,7 @@ out:
 static int inspect_one(const char *sock, const char *x, struct docker_container *c, char *err,
 		       size_t errlen, struct jbuf *body)
 {
-	char path[512];
+	char path[512], why[256];
 	long status = 0;
 	bool libpod;
 	char *esc;
@@ -411,7 +412,15 @@ static int inspect_one(const char *sock, const char *x, struct docker_container 
 	ret = docker_inspect_parse(body->p, body->len, c, err, errlen);
 	if (ret || !libpod || c->annotations_json)
 		return ret;
-	return podman_annotations(sock, c, err, errlen);
+	ret = podman_annotations(sock, c, why, sizeof(why));
+	if (ret) {
+		c->annotations_err = strdup(why);
+		if (!c->annotations_err) {
+			seterr(err, errlen, "out of memory");
+			return -ENOMEM;
+		}
+	}
+	return 0;
 }
 
 /* Ids of all containers starting with prefix, from GET /containers/json?all=1. */
@@ -559,6 +568,8 @@ void docker_container_free(struct docker_container *c)
 	c->labels_json = NULL;
 	free(c->annotations_json);
 	c->annotations_json = NULL;
+	free(c->annotations_err);
+	c->annotations_err = NULL;
 }
 
 int docker_list_running(const char *host, char (**ids)[65], size_t *n, char *err, size_t errlen)

@@ -29,6 +29,11 @@ struct docker_container {
 	 * libpod API (GET /v4.0.0/libpod/containers/<id>/json).
 	 */
 	char *annotations_json;
+	/* Why the annotations could not be read (Podman's API failed; malloc'd),
+	 * or NULL. The inspect itself succeeds: only a caller that takes a
+	 * policy from them (watch) needs them, and must then fail closed.
+	 */
+	char *annotations_err;
 	bool privileged;   /* HostConfig.Privileged */
 	char network_mode[64]; /* HostConfig.NetworkMode */
 };
