@@ -76,13 +76,7 @@ fixture() {
 }
 
 # _run_procs DIR: how many processes have E2E_TMP=DIR in their environment
-_run_procs() {
-	local e n=0
-	for e in /proc/[0-9]*/environ; do
-		grep -qzxF "E2E_TMP=$1" "$e" 2>/dev/null && n=$((n + 1))
-	done
-	echo "$n"
-}
+_run_procs() { _env_pids "$1" | wc -l; }
 
 cgid_of() { stat -c %i "$1" 2>/dev/null; }
 

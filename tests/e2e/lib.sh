@@ -321,15 +321,30 @@ _cg2_mount() {
 	printf '%s\n' "$mp"
 }
 
-# _e2e_owner: "PID STARTTIME" of this script's shell (sweep.sh's liveness
-# test: a reused pid has another start time)
-_e2e_owner() {
+# _proc_start PID: its start time (field 22 of /proc/PID/stat); fails when
+# it does not run. A reused pid has another start time.
+_proc_start() {
 	local l
-	read -r l <"/proc/$$/stat"
+	{ read -r l <"/proc/$1/stat"; } 2>/dev/null || return 1
 	l=${l##*) }
-	# shellcheck disable=SC2086 # the fields of stat after "pid (comm) "
+	# shellcheck disable=SC2086 # the fields after "pid (comm) ": state is 1
 	set -- $l
-	echo "$$ ${20}"
+	[ -n "${20:-}" ] && echo "${20}"
+}
+
+# _e2e_owner: "PID STARTTIME" of this script's shell (sweep.sh's liveness test)
+_e2e_owner() { echo "$$ $(_proc_start $$)"; }
+
+# _env_pids DIR: the processes (but this shell) with E2E_TMP=DIR in their
+# environment: a run's own, whatever became of their parents
+_env_pids() {
+	local e p
+	for e in /proc/[0-9]*/environ; do
+		p=${e#/proc/}
+		p=${p%/environ}
+		[ "$p" = "$$" ] && continue
+		grep -qzxF "E2E_TMP=$1" "$e" 2>/dev/null && echo "$p"
+	done
 }
 
 e2e_init() {

@@ -47,31 +47,25 @@ SWEPT=0
 
 # _owner_alive DIR: its .owner names a process that still runs
 _owner_alive() {
-	local pid start l
+	local pid start
 	read -r pid start 2>/dev/null <"$1/.owner" || return 1
-	[ -n "$pid" ] && [ -n "$start" ] || return 1
-	{ read -r l <"/proc/$pid/stat"; } 2>/dev/null || return 1
-	l=${l##*) }
-	# after "pid (comm) ": state is field 1, starttime field 20
-	# shellcheck disable=SC2086
-	set -- $l
-	[ "${20:-}" = "$start" ]
+	[ -n "$pid" ] && [ -n "$start" ] && [ "$(_proc_start "$pid")" = "$start" ]
 }
 
-# _run_pids DIR: the processes with E2E_TMP=DIR in their environment
+# _run_pids DIR: the run's processes (lib.sh's _env_pids), but the engines'
+# daemons, which later runs share
 _run_pids() {
-	local e p
-	for e in /proc/[0-9]*/environ; do
-		p=${e#/proc/}
-		p=${p%/environ}
-		[ "$p" = "$$" ] && continue
-		grep -qzxF "E2E_TMP=$1" "$e" 2>/dev/null || continue
+	local p
+	for p in $(_env_pids "$1"); do
 		case $(cat "/proc/$p/comm" 2>/dev/null) in
-		dockerd | containerd*) continue ;;
+		dockerd | containerd*) ;;
+		*) echo "$p" ;;
 		esac
-		echo "$p"
 	done
 }
+
+# the test dockerd (docker_lib.sh's socket), every call bounded
+_dk() { timeout 60 docker -H "unix://$EGR_DOCKER_SOCK" "$@"; }
 
 _sweep_guard() {
 	local id=$1 g ino
@@ -118,16 +112,12 @@ _sweep_containers() {
 			sw_node2_down
 			sw_leave' && echo "swarm"
 	fi
-	for c in $(timeout 60 docker -H "unix://$EGR_DOCKER_SOCK" ps -a --format '{{.Names}}' 2>/dev/null |
-		grep -E "^egr(57)?-$id-"); do
+	for c in $(_dk ps -a --format '{{.Names}}' 2>/dev/null | grep -E "^egr(57)?-$id-"); do
 		[ -n "$EGR" ] && timeout 60 "$EGR" detach "docker:$c" >/dev/null 2>&1
-		timeout 60 docker -H "unix://$EGR_DOCKER_SOCK" rm -f "$c" >/dev/null 2>&1 &&
-			echo "docker container $c"
+		_dk rm -f "$c" >/dev/null 2>&1 && echo "docker container $c"
 	done
-	for n in $(timeout 60 docker -H "unix://$EGR_DOCKER_SOCK" network ls --format '{{.Name}}' 2>/dev/null |
-		grep -E "^egr(57)?-$id"); do
-		timeout 60 docker -H "unix://$EGR_DOCKER_SOCK" network rm "$n" >/dev/null 2>&1 &&
-			echo "docker network $n"
+	for n in $(_dk network ls --format '{{.Name}}' 2>/dev/null | grep -E "^egr(57)?-$id"); do
+		_dk network rm "$n" >/dev/null 2>&1 && echo "docker network $n"
 	done
 }
 
